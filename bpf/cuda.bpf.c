@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+/* CUDA Runtime and Driver API probes. One generic uprobe/uretprobe pair serves every probed
+ * function: the recorder attaches it once per function with a bpf_cookie that says which op it
+ * is, which counter slot it uses, where each argument lives and whether to take a user stack
+ * (layout in cookie.h and recorder/probe-cookie.ts). */
+#include "common.bpf.h"
+#include "cookie.h"
+
+/* A call in flight on one thread, keyed by thread and op so that nested calls (a runtime call
+ * entering the driver) do not overwrite each other. */
+struct call_key {
+	__u32 tid;
+	__u32 op;
+};
+
+struct call_state {
+	__u64 start_ns;
+	__u64 arg[4];
+	__u8 present;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct call_key);
+	__type(value, struct call_state);
+} calls SEC(".maps");
+
+static __always_inline __u64 reg(struct pt_regs *ctx, __u32 i)
+{
+	switch (i) {
+	case 1: return ctx->di;
+	case 2: return ctx->si;
+	case 3: return ctx->dx;
+	case 4: return ctx->cx;
+	case 5: return ctx->r8;
+	default: return ctx->r9;
+	}
+}
+
+/* Argument k passed on the stack: at function entry [sp] is the return address. */
+static __always_inline __u64 stack_arg(struct pt_regs *ctx, __u32 k)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_user(&v, sizeof(v), (void *)(ctx->sp + 8 * k));
+	return v;
+}
+
+/* Catalog packing of grid/block dims: x | y << 32 | z << 48. */
+static __always_inline __u64 pack_dims(__u64 x, __u64 y, __u64 z)
+{
+	return (x & 0xffffffff) | ((y & 0xffff) << 32) | ((z & 0xffff) << 48);
+}
+
+/* Reads one argument at entry. Out-pointers are kept as the pointer and read at return. */
+static __always_inline __u64 entry_arg(struct pt_regs *ctx, __u32 src)
+{
+	if (src >= ARG_REG(1) && src <= ARG_REG(6))
+		return reg(ctx, src);
+	if (src >= ARG_STACK(1) && src <= ARG_STACK(4))
+		return stack_arg(ctx, src - ARG_STACK(0));
+	if (src >= ARG_OUT_PTR(1) && src <= ARG_OUT_PTR(6))
+		return reg(ctx, src - ARG_OUT_PTR(0));
+	switch (src) {
+	case ARG_KIND_DEFAULT:
+		return 4; /* cudaMemcpyDefault: direction inferred from the pointers */
+	case ARG_R5_TIMES_R6:
+		return ctx->r8 * ctx->r9;
+	case ARG_RT_GRID: /* dim3 by value: rsi = x | y << 32, rdx = z */
+		return pack_dims(ctx->si, ctx->si >> 32, ctx->dx);
+	case ARG_RT_BLOCK: /* rcx = x | y << 32, r8 = z */
+		return pack_dims(ctx->cx, ctx->cx >> 32, ctx->r8);
+	case ARG_DRV_GRID: /* cuLaunchKernel(f, gx, gy, gz, bx, by, bz, ...) */
+		return pack_dims(ctx->si, ctx->dx, ctx->cx);
+	case ARG_DRV_BLOCK:
+		return pack_dims(ctx->r8, ctx->r9, stack_arg(ctx, 1));
+	}
+	return 0;
+}
+
+SEC("uprobe")
+int cuda_enter(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct call_key key = { .tid = (__u32)id, .op = COOKIE_OP(cookie) };
+	struct call_state st = {};
+	__u8 one = 1;
+
+	if (!is_traced(tgid)) {
+		if (!trace_all)
+			return 0;
+		bpf_map_update_elem(&traced_tgids, &tgid, &one, BPF_NOEXIST);
+	}
+	for (int i = 0; i < 4; i++) {
+		__u32 src = COOKIE_ARG(cookie, i);
+
+		if (src == ARG_NONE)
+			continue;
+		st.arg[i] = entry_arg(ctx, src);
+		st.present |= INGERO_HAS_ARG(i);
+	}
+	st.start_ns = bpf_ktime_get_boot_ns();
+	bpf_map_update_elem(&calls, &key, &st, BPF_ANY);
+	return 0;
+}
+
+static __always_inline long emit_with_stack(struct pt_regs *ctx, struct ingero_event *head)
+{
+	__u32 zero = 0;
+	struct stacked_event *s = bpf_map_lookup_elem(&stack_scratch, &zero);
+	long n;
+
+	if (!s)
+		return -1;
+	n = bpf_get_stack(ctx, s->frames, sizeof(s->frames), BPF_F_USER_STACK);
+	if (n < 0)
+		n = 0;
+	n /= 8;
+	if (n > INGERO_MAX_FRAMES)
+		n = INGERO_MAX_FRAMES;
+	head->nframes = n;
+	s->head = *head;
+	return bpf_ringbuf_output(&events, s, sizeof(s->head) + n * 8, submit_flags());
+}
+
+SEC("uretprobe")
+int cuda_return(struct pt_regs *ctx)
+{
+	__u64 now = bpf_ktime_get_boot_ns();
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u64 id = bpf_get_current_pid_tgid();
+	struct call_key key = { .tid = (__u32)id, .op = COOKIE_OP(cookie) };
+	struct call_state *st = bpf_map_lookup_elem(&calls, &key);
+	struct ingero_event e = {};
+	long err;
+
+	if (!st)
+		return 0;
+	e.ts_ns = st->start_ns;
+	e.dur_ns = now - st->start_ns;
+	e.pid = id >> 32;
+	e.tid = (__u32)id;
+	e.op = key.op;
+	e.present = st->present | INGERO_HAS_RET;
+	e.ret = (__s32)ctx->ax;
+	for (int i = 0; i < 4; i++) {
+		__u32 src = COOKIE_ARG(cookie, i);
+
+		e.arg[i] = st->arg[i];
+		if (src >= ARG_OUT_PTR(1) && src <= ARG_OUT_PTR(6)) {
+			__u64 out = 0;
+
+			bpf_probe_read_user(&out, sizeof(out), (void *)st->arg[i]);
+			e.arg[i] = out;
+		}
+	}
+	bpf_map_delete_elem(&calls, &key);
+	name_task(bpf_get_current_task_btf());
+	if (COOKIE_STACK(cookie))
+		err = emit_with_stack(ctx, &e);
+	else
+		err = bpf_ringbuf_output(&events, &e, sizeof(e), submit_flags());
+	count(COOKIE_SLOT(cookie), err != 0);
+	return 0;
+}

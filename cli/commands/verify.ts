@@ -1,0 +1,27 @@
+// ingero verify: every byte, the schema and the spec's invariants; one line per problem.
+import type { Command } from 'commander';
+import { verifyBundle } from '../../format/index.ts';
+import { toJson } from '../json.ts';
+import { action, EXIT_OK, EXIT_PROBLEMS } from '../run-action.ts';
+
+export function register(program: Command): void {
+  program
+    .command('verify')
+    .description('Check a bundle completely: checksums, schema conformance and invariants')
+    .argument('<bundle...>', '.ingero file(s)')
+    .option('--json', 'print one JSON report per bundle')
+    .action(
+      action((paths: string[], opts: { json?: boolean }) => {
+        let bad = 0;
+        const reports = paths.map((p) => verifyBundle(p));
+        for (const r of reports) {
+          if (!r.ok) bad++;
+          if (opts.json) continue;
+          if (r.ok) process.stdout.write(`${r.path}: ok (${r.manifest!.counts.events.toLocaleString('en-US')} events, sha256 ${r.manifest!.database.sha256.slice(0, 16)}…)\n`);
+          else for (const p of r.problems) process.stderr.write(`ingero: ${p}\n`);
+        }
+        if (opts.json) process.stdout.write(toJson(reports.map((r) => ({ path: r.path, ok: r.ok, problems: r.problems }))) + '\n');
+        return bad ? EXIT_PROBLEMS : EXIT_OK;
+      }),
+    );
+}

@@ -1,0 +1,33 @@
+// The ingero command line: thin wiring from commander to the libraries. Each command lives in
+// cli/commands/<name>.ts and exports register(program).
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { register as info } from './commands/info.ts';
+import { register as sql } from './commands/sql.ts';
+import { register as verify } from './commands/verify.ts';
+import { EXIT_USAGE, fail } from './run-action.ts';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const program = new Command('ingero')
+  .description('Offline-first GPU investigation: record CUDA and kernel events into one .ingero bundle, analyze it anywhere')
+  .version(pkg.version)
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+for (const register of [info, verify, sql]) register(program);
+
+program.addHelpText(
+  'after',
+  '\nExit codes: 0 ok, 1 bad input or environment (one line on stderr says what and how to fix it), 2 wrong usage, 3 a check found problems.',
+);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    if (err.exitCode === 0) process.exit(0);
+    process.exit(EXIT_USAGE);
+  }
+  fail(String((err as Error).message ?? err));
+}

@@ -1,0 +1,304 @@
+// openBundle and the Bundle object that every front end (CLI, analyzer, TUI, MCP) shares.
+// Opening verifies the container, decompresses into a content-addressed cache (keyed by the
+// database's SHA-256, so the second open of the same bundle skips all of it), then opens the
+// database read-only with SQLite's defensive settings and checks schema conformance.
+import Database from 'better-sqlite3';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkConformance } from './conformance.ts';
+import { BundleError } from './errors.ts';
+import type { Manifest } from './manifest.ts';
+import { readContainer, streamDatabase, type ContainerInfo } from './read-container.ts';
+
+export interface OpenOptions {
+  /** Where decompressed databases are cached. Default: $INGERO_CACHE_DIR, else $XDG_CACHE_HOME/ingero, else ~/.cache/ingero. */
+  readonly cacheDir?: string;
+}
+
+export function defaultCacheDir(): string {
+  if (process.env.INGERO_CACHE_DIR) return process.env.INGERO_CACHE_DIR;
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(base, 'ingero', 'bundles');
+}
+
+/** The database file of a bundle in the cache, decompressing and verifying it first if needed. */
+export function cachedDatabase(info: ContainerInfo, cacheDir: string): string {
+  const file = join(cacheDir, `${info.manifest.database.sha256}.sqlite`);
+  if (existsSync(file) && statSync(file).size === info.manifest.database.bytes) return file;
+  try {
+    mkdirSync(cacheDir, { recursive: true });
+  } catch {
+    return cachedDatabase(info, join(tmpdir(), `ingero-cache-${process.getuid?.() ?? 'user'}`));
+  }
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    streamDatabase(info, (chunk) => {
+      let off = 0;
+      while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+    });
+    closeSync(fd);
+    renameSync(tmp, file);
+  } catch (err) {
+    try {
+      closeSync(fd);
+    } catch {
+      /* already closed */
+    }
+    rmSync(tmp, { force: true });
+    if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+      throw new BundleError('IO', `${info.name}: disk full while decompressing into the cache ${cacheDir} — free space or set INGERO_CACHE_DIR to a roomier place`);
+    }
+    throw err;
+  }
+  return file;
+}
+
+/** Opens a database file read-only with the settings that make hostile content inert. */
+export function openReadOnlyDatabase(file: string): Database.Database {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  db.pragma('trusted_schema = OFF');
+  db.pragma('query_only = ON');
+  db.pragma('cell_size_check = ON');
+  db.pragma('mmap_size = 0');
+  return db;
+}
+
+export interface ResolvedFrame {
+  readonly depth: number;
+  readonly kind: string;
+  /** Display name, or a hex address when unresolved. Traced data. */
+  readonly function: string | null;
+  readonly systemName: string | null;
+  readonly file: string | null;
+  readonly line: number | null;
+  readonly module: string | null;
+  readonly buildId: string | null;
+  readonly address: bigint | null;
+  readonly relAddress: bigint | null;
+  readonly offset: number | null;
+}
+
+export interface EventRecord {
+  readonly id: number;
+  readonly ts_ns: number;
+  readonly dur_ns: number;
+  readonly node_id: number;
+  readonly pid: number;
+  readonly tid: number;
+  readonly op_id: number;
+  readonly arg0: bigint | null;
+  readonly arg1: bigint | null;
+  readonly arg2: bigint | null;
+  readonly arg3: bigint | null;
+  readonly ret: number | null;
+  readonly stack_id: number | null;
+}
+
+export interface EventFilter {
+  /** Events starting at or after this time (ns since origin). */
+  readonly fromNs?: number;
+  /** Events starting before this time. */
+  readonly toNs?: number;
+  readonly opIds?: readonly number[];
+  readonly pids?: readonly number[];
+  readonly nodeId?: number;
+  readonly minDurNs?: number;
+  /** Only events with id greater than this (cursor pagination). */
+  readonly afterId?: number;
+  readonly limit?: number;
+}
+
+export interface OpInfo {
+  readonly id: number;
+  readonly sourceId: number;
+  readonly source: string;
+  readonly layer: string;
+  readonly name: string;
+  readonly description: string;
+}
+
+export class Bundle {
+  /** The bundle file as given to openBundle. */
+  readonly path: string;
+  readonly manifest: Manifest;
+  /** The verified database file in the cache; open it read-only for separate connections (e.g. SQL workers). */
+  readonly databasePath: string;
+  /** Read-only connection. */
+  readonly db: Database.Database;
+  private opCache?: Map<number, OpInfo>;
+  private countCache?: number;
+
+  constructor(path: string, manifest: Manifest, databasePath: string, db: Database.Database) {
+    this.path = path;
+    this.manifest = manifest;
+    this.databasePath = databasePath;
+    this.db = db;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Unix ns of ts_ns = 0. */
+  get originUnixNs(): bigint {
+    return BigInt(this.manifest.time.origin_unix_ns);
+  }
+
+  /** Ops as named by this bundle (unknown codes included), keyed by op id. */
+  ops(): Map<number, OpInfo> {
+    if (!this.opCache) {
+      const rows = this.db
+        .prepare('SELECT o.id, o.source_id AS sourceId, coalesce(s.name, \'source_\' || o.source_id) AS source, coalesce(s.layer, \'?\') AS layer, o.name, o.description FROM ops o LEFT JOIN sources s ON s.id = o.source_id ORDER BY o.id')
+        .all() as OpInfo[];
+      this.opCache = new Map(rows.map((r) => [r.id, r]));
+    }
+    return this.opCache;
+  }
+
+  opName(opId: number): string {
+    return this.ops().get(opId)?.name ?? `op_${Math.floor(opId / 256)}_${opId % 256}`;
+  }
+
+  /** Op ids whose name matches exactly (several only for hostile duplicates). */
+  opIdsByName(name: string): number[] {
+    return [...this.ops().values()].filter((o) => o.name === name).map((o) => o.id);
+  }
+
+  metadata(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const r of this.db.prepare('SELECT key, value FROM metadata ORDER BY key').all() as { key: string; value: string }[]) {
+      try {
+        out[r.key] = JSON.parse(r.value);
+      } catch {
+        out[r.key] = r.value;
+      }
+    }
+    return out;
+  }
+
+  eventCount(): number {
+    this.countCache ??= (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+    return this.countCache;
+  }
+
+  /**
+   * Smallest event id whose ts_ns >= ns (eventCount() + 1 when none). Events are stored in
+   * start-time order, so this is a binary search over the primary key: no time index is needed.
+   */
+  idAtTime(ns: number): number {
+    const at = this.db.prepare('SELECT ts_ns FROM events WHERE id = ?').pluck();
+    let lo = 1;
+    let hi = this.eventCount() + 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if ((at.get(mid) as number) < ns) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Iterates matching events in start-time order without loading them all. */
+  *events(filter: EventFilter = {}): IterableIterator<EventRecord> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    let lowId = filter.fromNs !== undefined ? this.idAtTime(filter.fromNs) : 1;
+    if (filter.afterId !== undefined) lowId = Math.max(lowId, filter.afterId + 1);
+    where.push('id >= ?');
+    params.push(lowId);
+    if (filter.toNs !== undefined) {
+      where.push('id < ?');
+      params.push(this.idAtTime(filter.toNs));
+    }
+    if (filter.opIds) {
+      where.push(`op_id IN (${filter.opIds.map(() => '?').join(',') || 'NULL'})`);
+      params.push(...filter.opIds);
+    }
+    if (filter.pids) {
+      where.push(`pid IN (${filter.pids.map(() => '?').join(',') || 'NULL'})`);
+      params.push(...filter.pids);
+    }
+    if (filter.nodeId !== undefined) {
+      where.push('node_id = ?');
+      params.push(filter.nodeId);
+    }
+    if (filter.minDurNs !== undefined) {
+      where.push('dur_ns >= ?');
+      params.push(filter.minDurNs);
+    }
+    const limit = filter.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '';
+    const stmt = this.db.prepare(`SELECT id, ts_ns, dur_ns, node_id, pid, tid, op_id, arg0, arg1, arg2, arg3, ret, stack_id FROM events WHERE ${where.join(' AND ')} ORDER BY id${limit}`);
+    stmt.safeIntegers(true);
+    for (const r of stmt.iterate(...params) as IterableIterator<Record<string, bigint | null>>) {
+      yield {
+        id: Number(r.id),
+        ts_ns: Number(r.ts_ns),
+        dur_ns: Number(r.dur_ns),
+        node_id: Number(r.node_id),
+        pid: Number(r.pid),
+        tid: Number(r.tid),
+        op_id: Number(r.op_id),
+        arg0: r.arg0,
+        arg1: r.arg1,
+        arg2: r.arg2,
+        arg3: r.arg3,
+        ret: r.ret === null ? null : Number(r.ret),
+        stack_id: r.stack_id === null ? null : Number(r.stack_id),
+      };
+    }
+  }
+
+  /** Frames of a stack, leaf first, with names, modules and raw addresses. */
+  stack(stackId: number): ResolvedFrame[] {
+    const stmt = this.db.prepare(`
+      SELECT sf.depth, l.kind, f.name AS function, f.system_name AS systemName, nullif(f.filename, '') AS file,
+             coalesce(l.line, f.start_line) AS line, m.path AS module, m.build_id AS buildId,
+             l.address, l.rel_address AS relAddress, l.offset
+      FROM stack_frames sf JOIN locations l ON l.id = sf.location_id
+      LEFT JOIN functions f ON f.id = l.function_id LEFT JOIN mappings m ON m.id = l.mapping_id
+      WHERE sf.stack_id = ? ORDER BY sf.depth`);
+    stmt.safeIntegers(true);
+    return (stmt.all(stackId) as Record<string, unknown>[]).map((r) => ({
+      depth: Number(r.depth),
+      kind: String(r.kind),
+      function: (r.function as string | null) ?? null,
+      systemName: (r.systemName as string | null) ?? null,
+      file: (r.file as string | null) ?? null,
+      line: r.line === null ? null : Number(r.line),
+      module: (r.module as string | null) ?? null,
+      buildId: (r.buildId as string | null) ?? null,
+      address: (r.address as bigint | null) ?? null,
+      relAddress: (r.relAddress as bigint | null) ?? null,
+      offset: r.offset === null ? null : Number(r.offset),
+    }));
+  }
+}
+
+/**
+ * Opens a bundle for reading: checks magic, versions and checksums, decompresses into the cache
+ * (once), opens the database read-only and defensively, and checks schema conformance.
+ * Every failure is a one-line BundleError.
+ */
+export function openBundle(path: string, options: OpenOptions = {}): Bundle {
+  const info = readContainer(path);
+  const file = cachedDatabase(info, options.cacheDir ?? defaultCacheDir());
+  let db: Database.Database;
+  try {
+    db = openReadOnlyDatabase(file);
+  } catch (err) {
+    throw new BundleError('CORRUPT', `${path}: the database inside cannot be opened (${(err as Error).message}) — the bundle is damaged`);
+  }
+  let problems: string[];
+  try {
+    problems = checkConformance(db, { full: false });
+  } catch (err) {
+    db.close();
+    throw new BundleError('CORRUPT', `${path}: the database inside is damaged (${(err as Error).message}) — get a fresh copy`);
+  }
+  if (problems.length > 0) {
+    db.close();
+    throw new BundleError('SCHEMA', `${path}: ${problems[0]}`);
+  }
+  return new Bundle(path, info.manifest, file, db);
+}

@@ -1,0 +1,57 @@
+// Schema conformance: what a reader checks before it trusts a bundle database. A bundle may add
+// tables and columns (forward compatibility), but it may not hide code in the schema (triggers,
+// views) nor carry oversized strings that would flood a terminal or an AI agent's context.
+import type Database from 'better-sqlite3';
+import { APPLICATION_ID, TABLES } from './schema.ts';
+
+export interface ConformanceOptions {
+  /** Also run SQLite's integrity check and the full-table invariants (slow on large bundles). */
+  readonly full: boolean;
+}
+
+/** Returns one line per problem; empty when the database conforms. */
+export function checkConformance(db: Database.Database, options: ConformanceOptions): string[] {
+  const problems: string[] = [];
+  const appId = db.pragma('application_id', { simple: true }) as number;
+  if (appId !== APPLICATION_ID) problems.push(`database application_id is 0x${(appId >>> 0).toString(16)}, expected 0x${APPLICATION_ID.toString(16)} (not an ingero database)`);
+  const objects = db.prepare('SELECT type, name, tbl_name FROM sqlite_schema').all() as { type: string; name: string; tbl_name: string }[];
+  for (const o of objects) {
+    if (o.type === 'trigger' || o.type === 'view') problems.push(`database contains a ${o.type} (${JSON.stringify(o.name.slice(0, 64))}), which bundles may not carry — refusing it`);
+  }
+  if (problems.length > 0) return problems;
+  const tables = new Set(objects.filter((o) => o.type === 'table').map((o) => o.name));
+  for (const t of TABLES) {
+    if (!tables.has(t.name)) {
+      problems.push(`table ${t.name} is missing`);
+      continue;
+    }
+    const have = new Set((db.prepare(`SELECT name FROM pragma_table_info(?)`).all(t.name) as { name: string }[]).map((r) => r.name));
+    const missing = t.columns.filter((c) => !have.has(c.name)).map((c) => c.name);
+    if (missing.length) {
+      problems.push(`table ${t.name} lacks column(s) ${missing.join(', ')}`);
+      continue;
+    }
+    const textColumns = t.columns.filter((c) => c.decl.startsWith('TEXT')).map((c) => c.name);
+    if (textColumns.length && t.name !== 'events') {
+      const expr = textColumns.map((c) => `coalesce(max(octet_length(${c})), 0)`).join(', ');
+      const row = db.prepare(`SELECT max(${textColumns.length > 1 ? expr : `${expr}, 0`}) AS n FROM ${t.name}`).get() as { n: number };
+      if (row.n > t.maxTextBytes) problems.push(`table ${t.name} holds a ${row.n}-byte string, above the ${t.maxTextBytes}-byte limit for it — refusing oversized traced strings`);
+    }
+  }
+  if (problems.length > 0 || !options.full) return problems;
+  const integrity = db.pragma('integrity_check', { simple: true });
+  if (integrity !== 'ok') problems.push(`SQLite integrity check failed: ${String(integrity).slice(0, 200)}`);
+  const ev = db.prepare('SELECT count(*) AS n, coalesce(max(id), 0) AS maxId, coalesce(min(id), 1) AS minId FROM events').get() as { n: number; maxId: number; minId: number };
+  if (ev.n > 0 && (ev.minId !== 1 || ev.maxId !== ev.n)) problems.push(`events.id is not dense 1..${ev.n} (min ${ev.minId}, max ${ev.maxId})`);
+  const unordered = db.prepare('SELECT count(*) AS n FROM events e JOIN events p ON p.id = e.id - 1 WHERE e.ts_ns < p.ts_ns').get() as { n: number };
+  if (unordered.n > 0) problems.push(`${unordered.n} events are out of start-time order (events.id must follow ts_ns)`);
+  const negative = db.prepare('SELECT count(*) AS n FROM events WHERE dur_ns < 0 OR ts_ns < 0').get() as { n: number };
+  if (negative.n > 0) problems.push(`${negative.n} events have a negative time or duration`);
+  const orphanOps = db.prepare('SELECT count(*) AS n FROM (SELECT DISTINCT op_id FROM events) WHERE op_id NOT IN (SELECT id FROM ops)').get() as { n: number };
+  if (orphanOps.n > 0) problems.push(`${orphanOps.n} op code(s) used by events are missing from table ops`);
+  const orphanStacks = db.prepare('SELECT count(*) AS n FROM (SELECT DISTINCT stack_id FROM events WHERE stack_id IS NOT NULL) WHERE stack_id NOT IN (SELECT stack_id FROM stack_frames)').get() as { n: number };
+  if (orphanStacks.n > 0) problems.push(`${orphanStacks.n} stack id(s) used by events have no frames`);
+  const orphanNodes = db.prepare('SELECT count(*) AS n FROM (SELECT DISTINCT node_id FROM events) WHERE node_id NOT IN (SELECT id FROM nodes)').get() as { n: number };
+  if (orphanNodes.n > 0) problems.push(`${orphanNodes.n} node id(s) used by events are missing from table nodes`);
+  return problems;
+}

@@ -1,0 +1,28 @@
+// Public API of the bundle library. Everything else in format/ is implementation.
+export { BundleWriter, stagingPathFor } from './writer.ts';
+export type {
+  AggregateInput,
+  AnnotationInput,
+  CaptureLossInput,
+  EventInput,
+  FrameInput,
+  FunctionInput,
+  ImportedFindingInput,
+  IntLike,
+  MappingInput,
+  ProcessInput,
+  SamplingInput,
+  SystemSampleInput,
+  ThreadInput,
+  WriterOptions,
+} from './writer.ts';
+export { sealStaging as recoverBundle, type SealOptions, type SealResult } from './seal.ts';
+export { Bundle, openBundle, openReadOnlyDatabase, defaultCacheDir } from './bundle.ts';
+export type { EventFilter, EventRecord, OpInfo, OpenOptions, ResolvedFrame } from './bundle.ts';
+export { verifyBundle, type VerifyReport } from './verify.ts';
+export { readContainer as readBundleHeader, type ContainerInfo } from './read-container.ts';
+export type { Manifest } from './manifest.ts';
+export { BundleError, type BundleErrorCode } from './errors.ts';
+export { SOURCE, SOURCES, OPS, opId, opById, opCode, packDims, type OpDef, type SourceDef, type ArgDef } from './catalog.ts';
+export { SCHEMA_VERSION, APPLICATION_ID, TABLES, type TableSpec, type ColumnSpec } from './schema.ts';
+export { CONTAINER_MAJOR, CONTAINER_MINOR } from './container.ts';

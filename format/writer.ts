@@ -1,0 +1,423 @@
+// BundleWriter: streams rows into a staging SQLite database beside the output path, then seals
+// it into a compressed bundle. The staging database is the crash-safety net: it is committed
+// every STAGING_COMMIT_ROWS events, survives SIGKILL, and `recoverBundle` seals it later.
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { OPS, SOURCES } from './catalog.ts';
+import { BundleError, ioError } from './errors.ts';
+import { APPLICATION_ID, SCHEMA_VERSION, TABLES, tableDDL } from './schema.ts';
+import { removeStaging, sealStaging, type SealOptions, type SealResult } from './seal.ts';
+
+export type IntLike = number | bigint;
+
+export interface EventInput {
+  /** Start, ns since the bundle origin. */
+  readonly ts_ns: number;
+  readonly dur_ns: number;
+  readonly node_id?: number;
+  readonly pid: number;
+  readonly tid: number;
+  readonly op_id: number;
+  readonly arg0?: IntLike | null;
+  readonly arg1?: IntLike | null;
+  readonly arg2?: IntLike | null;
+  readonly arg3?: IntLike | null;
+  readonly ret?: number | null;
+  readonly stack_id?: number | null;
+}
+
+export interface ProcessInput {
+  readonly node_id?: number;
+  readonly pid: number;
+  readonly ppid?: number | null;
+  readonly start_ns?: number | null;
+  readonly end_ns?: number | null;
+  readonly exit_code?: number | null;
+  readonly comm?: string;
+  readonly cmdline?: string;
+  readonly cgroup?: string;
+}
+
+export interface ThreadInput {
+  readonly node_id?: number;
+  readonly tid: number;
+  readonly pid: number;
+  readonly first_ns: number;
+  readonly comm?: string;
+}
+
+export interface MappingInput {
+  readonly node_id?: number;
+  readonly pid?: number | null;
+  readonly path: string;
+  readonly build_id?: string | null;
+  readonly start_addr?: IntLike | null;
+  readonly end_addr?: IntLike | null;
+  readonly file_offset?: IntLike | null;
+}
+
+export interface FunctionInput {
+  /** Display name (demangled when possible). */
+  readonly name: string;
+  /** Name as in the symbol table; defaults to name. */
+  readonly system_name?: string;
+  readonly filename?: string;
+  readonly start_line?: number | null;
+}
+
+/** One frame of a stack, leaf first. */
+export interface FrameInput {
+  readonly kind: 'native' | 'python';
+  readonly address?: IntLike | null;
+  readonly rel_address?: IntLike | null;
+  readonly mapping?: MappingInput;
+  readonly function?: FunctionInput;
+  readonly offset?: number | null;
+  readonly line?: number | null;
+}
+
+export interface CaptureLossInput {
+  readonly node_id?: number;
+  readonly probe: string;
+  readonly source_id?: number | null;
+  readonly emitted: number;
+  readonly dropped: number;
+  readonly note?: string;
+}
+
+export interface SamplingInput {
+  readonly node_id?: number;
+  readonly source_id?: number | null;
+  readonly op_id?: number | null;
+  readonly from_ns: number;
+  readonly to_ns?: number | null;
+  readonly policy: string;
+  readonly note?: string;
+}
+
+export interface AggregateInput {
+  readonly node_id?: number;
+  readonly bucket_ns: number;
+  readonly width_ns: number;
+  readonly op_id: number;
+  readonly pid: number;
+  readonly count: number;
+  readonly stored: number;
+  readonly sum_dur_ns: IntLike;
+  readonly min_dur_ns: IntLike;
+  readonly max_dur_ns: IntLike;
+  readonly sum_arg0: IntLike;
+}
+
+export interface SystemSampleInput {
+  readonly node_id?: number;
+  readonly ts_ns: number;
+  readonly cpu_pct?: number | null;
+  readonly mem_pct?: number | null;
+  readonly mem_avail_bytes?: number | null;
+  readonly swap_bytes?: number | null;
+  readonly load1?: number | null;
+}
+
+export interface ImportedFindingInput {
+  readonly origin: string;
+  readonly origin_id: string;
+  readonly node_id?: number;
+  readonly detected_ns?: number | null;
+  readonly severity: string;
+  readonly op?: string;
+  readonly summary: string;
+  readonly root_cause?: string;
+  readonly explanation?: string;
+  readonly recommendations?: readonly string[];
+  readonly timeline?: readonly unknown[];
+  readonly p50_ns?: number | null;
+  readonly p99_ns?: number | null;
+  readonly tail_ratio?: number | null;
+  readonly occurrences?: number;
+}
+
+export interface AnnotationInput {
+  readonly node_id?: number;
+  readonly ts_ns: number;
+  readonly end_ns?: number | null;
+  readonly pid?: number | null;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface WriterOptions extends SealOptions {
+  /** Unix time in ns that ts_ns = 0 stands for. */
+  readonly originUnixNs: bigint;
+  readonly producer: { readonly name: string; readonly version: string; readonly command: string };
+  /** Name of node 0 (defaults to 'local'). */
+  readonly nodeName?: string;
+}
+
+const EVENT_COLUMNS = ['ts_ns', 'dur_ns', 'node_id', 'pid', 'tid', 'op_id', 'arg0', 'arg1', 'arg2', 'arg3', 'ret', 'stack_id'] as const;
+/** Rows per multi-VALUES INSERT: amortises the per-statement cost (see platform.md §4.1). */
+const BATCH_ROWS = 128;
+/** Events per staging transaction: what a crash can lose at most. */
+const STAGING_COMMIT_ROWS = 1 << 16;
+
+export function stagingPathFor(outPath: string): string {
+  return `${outPath}.staging`;
+}
+
+export function createStagingSchema(db: Database.Database): void {
+  db.pragma('page_size = 4096');
+  db.pragma(`application_id = ${APPLICATION_ID}`);
+  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  db.transaction(() => {
+    for (const t of TABLES) db.exec(tableDDL(t));
+    const doc = db.prepare('INSERT INTO schema_doc VALUES (?, ?, ?, ?)');
+    for (const t of TABLES) {
+      doc.run(t.name, '', '', t.doc);
+      for (const col of t.columns) doc.run(t.name, col.name, col.unit, col.doc);
+    }
+    const src = db.prepare('INSERT INTO sources VALUES (?, ?, ?, ?)');
+    for (const s of SOURCES) src.run(s.id, s.name, s.layer, s.description);
+    const op = db.prepare('INSERT INTO ops VALUES (?, ?, ?, ?)');
+    const arg = db.prepare('INSERT INTO op_args VALUES (?, ?, ?, ?, ?)');
+    for (const o of OPS) {
+      op.run(o.id, o.sourceId, o.name, o.description);
+      o.args.forEach((a, i) => a && arg.run(o.id, i, a.name, a.unit, a.description));
+    }
+  })();
+}
+
+export class BundleWriter {
+  readonly outPath: string;
+  readonly stagingPath: string;
+  private readonly db: Database.Database;
+  private readonly options: WriterOptions;
+  private readonly pending: unknown[] = [];
+  private pendingRows = 0;
+  private rowsInTransaction = 0;
+  private lastTs = -Infinity;
+  private sorted = true;
+  private closed = false;
+  private readonly insertBatch: Database.Statement;
+  private readonly insertOne: Database.Statement;
+  private readonly stmts: Record<string, Database.Statement>;
+  private readonly mappings = new Map<string, number>();
+  private readonly functions = new Map<string, number>();
+  private readonly locations = new Map<string, number>();
+  private readonly stacks = new Map<string, number>();
+  private nextStackId = 1;
+
+  private constructor(outPath: string, db: Database.Database, options: WriterOptions) {
+    this.outPath = outPath;
+    this.stagingPath = stagingPathFor(outPath);
+    this.db = db;
+    this.options = options;
+    const one = `(${EVENT_COLUMNS.map(() => '?').join(',')})`;
+    const insert = `INSERT INTO events (${EVENT_COLUMNS.join(',')}) VALUES `;
+    this.insertBatch = db.prepare(insert + Array(BATCH_ROWS).fill(one).join(','));
+    this.insertOne = db.prepare(insert + one);
+    this.stmts = {
+      process: db.prepare('INSERT INTO processes (node_id,pid,ppid,start_ns,end_ns,exit_code,comm,cmdline,cgroup) VALUES (?,?,?,?,?,?,?,?,?)'),
+      thread: db.prepare('INSERT OR REPLACE INTO threads (node_id,tid,pid,first_ns,comm) VALUES (?,?,?,?,?)'),
+      node: db.prepare('INSERT OR REPLACE INTO nodes (id,name,clock_offset_ns) VALUES (?,?,?)'),
+      metadata: db.prepare('INSERT OR REPLACE INTO metadata (key,value) VALUES (?,?)'),
+      mapping: db.prepare('INSERT INTO mappings (node_id,pid,start_addr,end_addr,file_offset,path,build_id) VALUES (?,?,?,?,?,?,?)'),
+      function: db.prepare('INSERT INTO functions (name,system_name,filename,start_line) VALUES (?,?,?,?)'),
+      location: db.prepare('INSERT INTO locations (kind,mapping_id,address,rel_address,function_id,offset,line) VALUES (?,?,?,?,?,?,?)'),
+      frame: db.prepare('INSERT INTO stack_frames (stack_id,depth,location_id) VALUES (?,?,?)'),
+      loss: db.prepare('INSERT INTO capture_loss (node_id,probe,source_id,emitted,dropped,note) VALUES (?,?,?,?,?,?)'),
+      sampling: db.prepare('INSERT INTO sampling (node_id,source_id,op_id,from_ns,to_ns,policy,note) VALUES (?,?,?,?,?,?,?)'),
+      aggregate: db.prepare('INSERT INTO op_aggregates (node_id,bucket_ns,width_ns,op_id,pid,count,stored,sum_dur_ns,min_dur_ns,max_dur_ns,sum_arg0) VALUES (?,?,?,?,?,?,?,?,?,?,?)'),
+      sample: db.prepare('INSERT INTO system_samples (node_id,ts_ns,cpu_pct,mem_pct,mem_avail_bytes,swap_bytes,load1) VALUES (?,?,?,?,?,?,?)'),
+      finding: db.prepare('INSERT INTO imported_findings (origin,origin_id,node_id,detected_ns,severity,op,summary,root_cause,explanation,recommendations,timeline,p50_ns,p99_ns,tail_ratio,occurrences) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)'),
+      annotation: db.prepare('INSERT INTO annotations (node_id,ts_ns,end_ns,pid,labels) VALUES (?,?,?,?,?)'),
+    };
+  }
+
+  /** Starts a bundle at outPath. Refuses to overwrite a staging file left by an interrupted run. */
+  static create(outPath: string, options: WriterOptions): BundleWriter {
+    const staging = stagingPathFor(outPath);
+    if (existsSync(staging)) {
+      throw new BundleError('USAGE', `${staging}: staging data from an interrupted run is in the way — seal it with: ingero recover ${staging}  (or delete it)`);
+    }
+    let db: Database.Database;
+    try {
+      db = new Database(staging);
+    } catch (err) {
+      throw ioError(staging, err, 'creating the staging database');
+    }
+    try {
+      createStagingSchema(db);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      const w = new BundleWriter(outPath, db, options);
+      w.setMetadata('clock.origin_unix_ns', options.originUnixNs.toString());
+      w.setMetadata('bundle.producer', options.producer);
+      w.addNode(0, options.nodeName ?? 'local');
+      return w;
+    } catch (err) {
+      db.close();
+      throw ioError(staging, err, 'creating the staging database');
+    }
+  }
+
+  private begin(): void {
+    if (!this.db.inTransaction) this.db.exec('BEGIN');
+  }
+
+  appendEvent(e: EventInput): void {
+    if (e.ts_ns < this.lastTs && this.sorted) {
+      this.sorted = false;
+      this.setMetadata('staging.unsorted', true);
+    }
+    this.lastTs = e.ts_ns;
+    this.pending.push(e.ts_ns, e.dur_ns, e.node_id ?? 0, e.pid, e.tid, e.op_id, e.arg0 ?? null, e.arg1 ?? null, e.arg2 ?? null, e.arg3 ?? null, e.ret ?? null, e.stack_id ?? null);
+    if (++this.pendingRows === BATCH_ROWS) this.writePending();
+  }
+
+  appendEvents(events: Iterable<EventInput>): void {
+    for (const e of events) this.appendEvent(e);
+  }
+
+  private writePending(): void {
+    this.begin();
+    try {
+      if (this.pendingRows === BATCH_ROWS) {
+        this.insertBatch.run(this.pending);
+      } else {
+        const n = EVENT_COLUMNS.length;
+        for (let i = 0; i < this.pendingRows; i++) this.insertOne.run(this.pending.slice(i * n, i * n + n));
+      }
+    } catch (err) {
+      throw ioError(this.stagingPath, err, 'writing events');
+    }
+    this.rowsInTransaction += this.pendingRows;
+    this.pending.length = 0;
+    this.pendingRows = 0;
+    if (this.rowsInTransaction >= STAGING_COMMIT_ROWS) this.commit();
+  }
+
+  private commit(): void {
+    if (this.db.inTransaction) {
+      try {
+        this.db.exec('COMMIT');
+      } catch (err) {
+        throw ioError(this.stagingPath, err, 'committing to the staging database');
+      }
+    }
+    this.rowsInTransaction = 0;
+  }
+
+  /** Makes everything appended so far durable in the staging database. */
+  flush(): void {
+    if (this.pendingRows > 0) this.writePending();
+    this.commit();
+  }
+
+  private run(stmt: string, ...values: unknown[]): number {
+    this.begin();
+    try {
+      return Number(this.stmts[stmt]!.run(...values).lastInsertRowid);
+    } catch (err) {
+      throw ioError(this.stagingPath, err, `writing ${stmt}`);
+    }
+  }
+
+  addNode(id: number, name: string, clockOffsetNs = 0): void {
+    this.run('node', id, name, clockOffsetNs);
+  }
+
+  setMetadata(key: string, value: unknown): void {
+    this.run('metadata', key, JSON.stringify(value));
+  }
+
+  addProcess(p: ProcessInput): void {
+    this.run('process', p.node_id ?? 0, p.pid, p.ppid ?? null, p.start_ns ?? null, p.end_ns ?? null, p.exit_code ?? null, p.comm ?? '', p.cmdline ?? '', p.cgroup ?? '');
+  }
+
+  addThread(t: ThreadInput): void {
+    this.run('thread', t.node_id ?? 0, t.tid, t.pid, t.first_ns, t.comm ?? '');
+  }
+
+  private internMapping(m: MappingInput): number {
+    const key = JSON.stringify([m.node_id ?? 0, m.pid ?? null, m.path, m.build_id ?? null, String(m.start_addr ?? ''), String(m.end_addr ?? ''), String(m.file_offset ?? '')]);
+    let id = this.mappings.get(key);
+    if (id === undefined) {
+      id = this.run('mapping', m.node_id ?? 0, m.pid ?? null, m.start_addr ?? null, m.end_addr ?? null, m.file_offset ?? null, m.path, m.build_id ?? null);
+      this.mappings.set(key, id);
+    }
+    return id;
+  }
+
+  private internFunction(f: FunctionInput): number {
+    const key = JSON.stringify([f.name, f.system_name ?? f.name, f.filename ?? '', f.start_line ?? null]);
+    let id = this.functions.get(key);
+    if (id === undefined) {
+      id = this.run('function', f.name, f.system_name ?? f.name, f.filename ?? '', f.start_line ?? null);
+      this.functions.set(key, id);
+    }
+    return id;
+  }
+
+  private internLocation(fr: FrameInput): number {
+    const mappingId = fr.mapping ? this.internMapping(fr.mapping) : null;
+    const functionId = fr.function ? this.internFunction(fr.function) : null;
+    const key = JSON.stringify([fr.kind, mappingId, String(fr.address ?? ''), String(fr.rel_address ?? ''), functionId, fr.offset ?? null, fr.line ?? null]);
+    let id = this.locations.get(key);
+    if (id === undefined) {
+      id = this.run('location', fr.kind, mappingId, fr.address ?? null, fr.rel_address ?? null, functionId, fr.offset ?? null, fr.line ?? null);
+      this.locations.set(key, id);
+    }
+    return id;
+  }
+
+  /** Interns a stack (leaf first) and returns its id; the same frames always give the same id. */
+  internStack(frames: readonly FrameInput[]): number {
+    const locationIds = frames.map((f) => this.internLocation(f));
+    const key = locationIds.join(',');
+    let id = this.stacks.get(key);
+    if (id === undefined) {
+      id = this.nextStackId++;
+      locationIds.forEach((loc, depth) => this.run('frame', id, depth, loc));
+      this.stacks.set(key, id);
+    }
+    return id;
+  }
+
+  addCaptureLoss(l: CaptureLossInput): void {
+    this.run('loss', l.node_id ?? 0, l.probe, l.source_id ?? null, l.emitted, l.dropped, l.note ?? '');
+  }
+
+  addSampling(s: SamplingInput): void {
+    this.run('sampling', s.node_id ?? 0, s.source_id ?? null, s.op_id ?? null, s.from_ns, s.to_ns ?? null, s.policy, s.note ?? '');
+  }
+
+  addAggregate(a: AggregateInput): void {
+    this.run('aggregate', a.node_id ?? 0, a.bucket_ns, a.width_ns, a.op_id, a.pid, a.count, a.stored, a.sum_dur_ns, a.min_dur_ns, a.max_dur_ns, a.sum_arg0);
+  }
+
+  addSystemSample(s: SystemSampleInput): void {
+    this.run('sample', s.node_id ?? 0, s.ts_ns, s.cpu_pct ?? null, s.mem_pct ?? null, s.mem_avail_bytes ?? null, s.swap_bytes ?? null, s.load1 ?? null);
+  }
+
+  addImportedFinding(f: ImportedFindingInput): void {
+    this.run('finding', f.origin, f.origin_id, f.node_id ?? 0, f.detected_ns ?? null, f.severity, f.op ?? '', f.summary, f.root_cause ?? '', f.explanation ?? '', JSON.stringify(f.recommendations ?? []), JSON.stringify(f.timeline ?? []), f.p50_ns ?? null, f.p99_ns ?? null, f.tail_ratio ?? null, f.occurrences ?? 1);
+  }
+
+  addAnnotation(a: AnnotationInput): void {
+    this.run('annotation', a.node_id ?? 0, a.ts_ns, a.end_ns ?? null, a.pid ?? null, JSON.stringify(a.labels));
+  }
+
+  /** Seals the bundle: sorted, indexed, compressed, written atomically to outPath. */
+  async seal(): Promise<SealResult> {
+    this.flush();
+    this.closed = true;
+    this.db.close();
+    return sealStaging(this.stagingPath, this.outPath, this.options);
+  }
+
+  /** Discards everything written so far. */
+  abort(): void {
+    if (!this.closed) this.db.close();
+    this.closed = true;
+    removeStaging(this.stagingPath);
+  }
+}

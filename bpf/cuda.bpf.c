@@ -26,24 +26,30 @@ struct {
 	__type(value, struct call_state);
 } calls SEC(".maps");
 
-static __always_inline __u64 reg(struct pt_regs *ctx, __u32 i)
+/* The argument registers and stack pointer at entry, loaded once: the verifier rejects the
+ * ctx-pointer arithmetic the compiler emits when registers are picked by index. */
+struct entry_regs {
+	__u64 di, si, dx, cx, r8, r9, sp;
+};
+
+static __always_inline __u64 reg(const struct entry_regs *r, __u32 i)
 {
 	switch (i) {
-	case 1: return ctx->di;
-	case 2: return ctx->si;
-	case 3: return ctx->dx;
-	case 4: return ctx->cx;
-	case 5: return ctx->r8;
-	default: return ctx->r9;
+	case 1: return r->di;
+	case 2: return r->si;
+	case 3: return r->dx;
+	case 4: return r->cx;
+	case 5: return r->r8;
+	default: return r->r9;
 	}
 }
 
 /* Argument k passed on the stack: at function entry [sp] is the return address. */
-static __always_inline __u64 stack_arg(struct pt_regs *ctx, __u32 k)
+static __always_inline __u64 stack_arg(const struct entry_regs *r, __u32 k)
 {
 	__u64 v = 0;
 
-	bpf_probe_read_user(&v, sizeof(v), (void *)(ctx->sp + 8 * k));
+	bpf_probe_read_user(&v, sizeof(v), (void *)(r->sp + 8 * k));
 	return v;
 }
 
@@ -54,27 +60,27 @@ static __always_inline __u64 pack_dims(__u64 x, __u64 y, __u64 z)
 }
 
 /* Reads one argument at entry. Out-pointers are kept as the pointer and read at return. */
-static __always_inline __u64 entry_arg(struct pt_regs *ctx, __u32 src)
+static __always_inline __u64 entry_arg(const struct entry_regs *r, __u32 src)
 {
 	if (src >= ARG_REG(1) && src <= ARG_REG(6))
-		return reg(ctx, src);
+		return reg(r, src);
 	if (src >= ARG_STACK(1) && src <= ARG_STACK(4))
-		return stack_arg(ctx, src - ARG_STACK(0));
+		return stack_arg(r, src - ARG_STACK(0));
 	if (src >= ARG_OUT_PTR(1) && src <= ARG_OUT_PTR(6))
-		return reg(ctx, src - ARG_OUT_PTR(0));
+		return reg(r, src - ARG_OUT_PTR(0));
 	switch (src) {
 	case ARG_KIND_DEFAULT:
 		return 4; /* cudaMemcpyDefault: direction inferred from the pointers */
 	case ARG_R5_TIMES_R6:
-		return ctx->r8 * ctx->r9;
+		return r->r8 * r->r9;
 	case ARG_RT_GRID: /* dim3 by value: rsi = x | y << 32, rdx = z */
-		return pack_dims(ctx->si, ctx->si >> 32, ctx->dx);
+		return pack_dims(r->si, r->si >> 32, r->dx);
 	case ARG_RT_BLOCK: /* rcx = x | y << 32, r8 = z */
-		return pack_dims(ctx->cx, ctx->cx >> 32, ctx->r8);
+		return pack_dims(r->cx, r->cx >> 32, r->r8);
 	case ARG_DRV_GRID: /* cuLaunchKernel(f, gx, gy, gz, bx, by, bz, ...) */
-		return pack_dims(ctx->si, ctx->dx, ctx->cx);
+		return pack_dims(r->si, r->dx, r->cx);
 	case ARG_DRV_BLOCK:
-		return pack_dims(ctx->r8, ctx->r9, stack_arg(ctx, 1));
+		return pack_dims(r->r8, r->r9, stack_arg(r, 1));
 	}
 	return 0;
 }
@@ -88,6 +94,10 @@ int cuda_enter(struct pt_regs *ctx)
 	struct call_key key = { .tid = (__u32)id, .op = COOKIE_OP(cookie) };
 	struct call_state st = {};
 	__u8 one = 1;
+	struct entry_regs r = {
+		.di = ctx->di, .si = ctx->si, .dx = ctx->dx, .cx = ctx->cx,
+		.r8 = ctx->r8, .r9 = ctx->r9, .sp = ctx->sp,
+	};
 
 	if (!is_traced(tgid)) {
 		if (!trace_all)
@@ -99,7 +109,7 @@ int cuda_enter(struct pt_regs *ctx)
 
 		if (src == ARG_NONE)
 			continue;
-		st.arg[i] = entry_arg(ctx, src);
+		st.arg[i] = entry_arg(&r, src);
 		st.present |= INGERO_HAS_ARG(i);
 	}
 	st.start_ns = bpf_ktime_get_boot_ns();

@@ -248,6 +248,9 @@ export class BundleWriter {
       createStagingSchema(db);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
+      // Checkpoint every 64 MiB of WAL instead of 4 MiB: fewer passes, and the WAL's pages stay
+      // hot in the page cache (about +15% append rate, bench/format.ts).
+      db.pragma('wal_autocheckpoint = 16384');
       const w = new BundleWriter(outPath, db, options);
       w.setMetadata('clock.origin_unix_ns', options.originUnixNs.toString());
       w.setMetadata('bundle.producer', options.producer);

@@ -25,6 +25,7 @@ const SHT_DYNSYM = 11;
 const STT_FUNC = 2;
 const STT_GNU_IFUNC = 10;
 const PT_LOAD = 1;
+const PT_INTERP = 3;
 const PF_X = 1;
 const NT_GNU_BUILD_ID = 3;
 
@@ -42,6 +43,8 @@ export class ElfFile {
   readonly symbols: readonly ElfSymbol[];
   readonly segments: readonly ElfSegment[];
   readonly buildId: string | undefined;
+  /** Has a program interpreter (PT_INTERP): dynamically linked, started by ld.so. */
+  readonly dynamic: boolean;
   private readonly byName = new Map<string, ElfSymbol>();
 
   private constructor(
@@ -53,6 +56,7 @@ export class ElfFile {
     if (eh[4] !== 2 || eh[5] !== 1) throw new ElfError(`${path} is not a little-endian ELF64 file`);
     const sections = this.readSections(eh);
     this.segments = this.readSegments(eh);
+    this.dynamic = this.hasInterpreter(eh);
     this.buildId = this.readBuildId(sections);
     const symtab = sections.find((s) => s.type === SHT_SYMTAB) ?? sections.find((s) => s.type === SHT_DYNSYM);
     const syms = symtab ? this.readSymbols(symtab, sections) : [];
@@ -120,6 +124,14 @@ export class ElfFile {
       });
     }
     return out;
+  }
+
+  private hasInterpreter(eh: Buffer): boolean {
+    const phoff = Number(eh.readBigUInt64LE(0x20));
+    const phentsize = eh.readUInt16LE(0x36);
+    const table = this.read(phoff, phentsize * eh.readUInt16LE(0x38));
+    for (let o = 0; o < table.length; o += phentsize) if (table.readUInt32LE(o) === PT_INTERP) return true;
+    return false;
   }
 
   private readBuildId(sections: Section[]): string | undefined {

@@ -1,0 +1,82 @@
+// Turns decoded ring records into bundle rows: events (with symbolized stacks), thread names,
+// and the process lifecycle the fork/exec/exit events describe.
+import { opId, type BundleWriter } from '../format/index.ts';
+import { decodeEvent, OP_TASK_NAME, taskNameOf, type BootOrigin } from './ring-records.ts';
+import type { ProcessTable } from './process-table.ts';
+import type { Symbolizer } from './symbolizer.ts';
+
+const OP_FORK = opId('process_fork');
+const OP_EXEC = opId('process_exec');
+const OP_EXIT = opId('process_exit');
+/** Ops whose row is another process acting on a traced one (the waker, the OOM killer's context). */
+const ROW_IS_OTHER_PROCESS = new Set([opId('sched_wakeup'), opId('oom_kill')]);
+
+export interface SinkHooks {
+  /** A traced process appeared (fork child, or first event of a process in system-wide mode). */
+  onNewProcess(pid: number): void;
+  onExec(pid: number): void;
+}
+
+export class EventSink {
+  events = 0;
+  readonly eventsByOp = new Map<number, number>();
+  private readonly namedThreads = new Set<string>();
+
+  constructor(
+    private readonly writer: BundleWriter,
+    private readonly origin: BootOrigin,
+    private readonly processes: ProcessTable,
+    private readonly symbolizer: Symbolizer | undefined,
+    private readonly hooks: SinkHooks,
+  ) {}
+
+  /** A RecordSink for RingBufferReader.drain. */
+  readonly accept = (view: DataView, at: number, length: number): void => {
+    const e = decodeEvent(view, at, length, this.origin);
+    if (e.op === OP_TASK_NAME) {
+      this.nameThread(e.pid, e.tid, e.tsNs, taskNameOf(view, at));
+      return;
+    }
+    if (!this.processes.has(e.pid) && !ROW_IS_OTHER_PROCESS.has(e.op)) {
+      this.processes.see(e.pid);
+      this.symbolizer?.noteProcess(e.pid);
+      this.hooks.onNewProcess(e.pid);
+    }
+    if (e.op === OP_FORK) {
+      const child = Number(e.args[0]);
+      this.processes.forked(e.pid, child, e.tsNs);
+      this.symbolizer?.noteProcess(child);
+      this.hooks.onNewProcess(child);
+    } else if (e.op === OP_EXEC) {
+      this.processes.execed(e.pid);
+      this.symbolizer?.noteProcess(e.pid);
+      this.hooks.onExec(e.pid);
+    } else if (e.op === OP_EXIT && e.tid === e.pid) {
+      this.processes.exited(e.pid, e.tsNs, Number(e.args[0]));
+    }
+    const stackId = e.frames.length && this.symbolizer ? this.symbolizer.stackId(e.pid, e.frames) : null;
+    this.writer.appendEvent({
+      ts_ns: e.tsNs,
+      dur_ns: e.durNs,
+      pid: e.pid,
+      tid: e.tid,
+      op_id: e.op,
+      arg0: e.args[0],
+      arg1: e.args[1],
+      arg2: e.args[2],
+      arg3: e.args[3],
+      ret: e.ret,
+      stack_id: stackId,
+    });
+    this.events++;
+    this.eventsByOp.set(e.op, (this.eventsByOp.get(e.op) ?? 0) + 1);
+  };
+
+  private nameThread(pid: number, tid: number, tsNs: number, comm: string): void {
+    const key = `${tid}\0${comm}`;
+    if (this.namedThreads.has(key)) return;
+    this.namedThreads.add(key);
+    this.writer.addThread({ tid, pid, first_ns: tsNs, comm });
+    if (tid === pid) this.processes.named(pid, comm);
+  }
+}

@@ -1,0 +1,4 @@
+// What the CLI calls: `ingero record`, `ingero check`, `ingero recover`.
+export { record, type RecordOptions, type RecordResult, type RecordStatus } from './session.ts';
+export { RecorderError } from './errors.ts';
+export { ALL_KERNEL_EVENTS, type KernelEvent } from './host-probes.ts';

@@ -1,0 +1,78 @@
+// What the recording learns about each traced process: identity from /proc on first sight,
+// lifecycle from the fork/exec/exit events. Written to the bundle's processes table at the end.
+import type { ProcessInput } from '../format/index.ts';
+import { CLOCK_TICKS_PER_SECOND, readCmdline, readComm, readStat } from './proc.ts';
+
+interface ProcessRecord {
+  pid: number;
+  ppid: number | null;
+  start_ns: number | null;
+  end_ns: number | null;
+  exit_code: number | null;
+  comm: string;
+  cmdline: string;
+}
+
+export class ProcessTable {
+  private readonly procs = new Map<number, ProcessRecord>();
+
+  /**
+   * @param bootNsToBundleNs converts a CLOCK_BOOTTIME instant to the bundle clock.
+   */
+  constructor(private readonly bootNsToBundleNs: (bootNs: bigint) => number) {}
+
+  has(pid: number): boolean {
+    return this.procs.has(pid);
+  }
+
+  pids(): number[] {
+    return [...this.procs.keys()];
+  }
+
+  /** Records a process seen for the first time, reading what /proc still knows of it. */
+  see(pid: number, fallback: Partial<ProcessRecord> = {}): void {
+    if (this.procs.has(pid)) return;
+    const stat = readStat(pid);
+    const startBootNs = stat ? (BigInt(stat.startTicks) * 1_000_000_000n) / BigInt(CLOCK_TICKS_PER_SECOND) : undefined;
+    this.procs.set(pid, {
+      pid,
+      ppid: stat?.ppid ?? null,
+      start_ns: startBootNs !== undefined ? this.bootNsToBundleNs(startBootNs) : null,
+      end_ns: null,
+      exit_code: null,
+      comm: readComm(pid) ?? '',
+      cmdline: readCmdline(pid) ?? '',
+      ...fallback,
+    });
+  }
+
+  forked(parent: number, child: number, tsNs: number): void {
+    this.see(child, { ppid: parent, start_ns: tsNs });
+    const c = this.procs.get(child)!;
+    c.ppid = parent;
+    c.start_ns = tsNs;
+  }
+
+  execed(pid: number): void {
+    const p = this.procs.get(pid);
+    if (!p) return this.see(pid);
+    p.comm = readComm(pid) ?? p.comm;
+    p.cmdline = readCmdline(pid) ?? p.cmdline;
+  }
+
+  named(pid: number, comm: string): void {
+    const p = this.procs.get(pid);
+    if (p && !p.comm) p.comm = comm;
+  }
+
+  exited(pid: number, tsNs: number, exitCode: number): void {
+    const p = this.procs.get(pid);
+    if (!p) return;
+    p.end_ns = tsNs;
+    p.exit_code = exitCode;
+  }
+
+  rows(): ProcessInput[] {
+    return [...this.procs.values()];
+  }
+}

@@ -1,0 +1,461 @@
+// `ingero record`: load and attach the probes, follow the target processes, drain the rings
+// into a staging bundle, and seal it when the duration ends, the command exits, or on
+// Ctrl-C / SIGTERM. After SIGKILL the staging database survives for `ingero recover`.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import koffi from 'koffi';
+import { BundleWriter, stagingPathFor, type SealResult } from '../format/index.ts';
+import { opId } from '../format/catalog.ts';
+import { BpfObjects } from './bpf-objects.ts';
+import {
+  librariesInLoaderCache,
+  librariesInProcess,
+  librariesOfCommand,
+  libraryFromOption,
+  resolveExecutable,
+  type FoundLibrary,
+} from './cuda-libraries.ts';
+import { RecorderError } from './errors.ts';
+import { EventSink } from './event-sink.ts';
+import { ALL_KERNEL_EVENTS, HOST_PROBES, TASK_NAME_SLOT, type KernelEvent } from './host-probes.ts';
+import { hostInfo, libraryVersion, nvidiaDriverVersion } from './host-info.ts';
+import { libbpfVersion } from './libbpf.ts';
+import { bootToRealtimeOffsetNs, realtimeNs } from './libc.ts';
+import { PRIVILEGE_FIX, privileges } from './privileges.ts';
+import { listPids, readStat } from './proc.ts';
+import { ProbePlanner, type PlannedProbe } from './probe-plan.ts';
+import { ProcessTable } from './process-table.ts';
+import { bootOrigin } from './ring-records.ts';
+import { Symbolizer } from './symbolizer.ts';
+
+const VERSION = '0.1.0';
+
+export interface RecordOptions {
+  /** Bundle to write (`-o`). */
+  output: string;
+  /** Processes to trace (`--pid`, repeatable). */
+  pids?: readonly number[];
+  /** A command to launch and trace with its children (`-- CMD ARGS`). */
+  command?: readonly string[];
+  /** Stop after this long (`--duration`); otherwise at Ctrl-C, SIGTERM or the command's exit. */
+  durationMs?: number;
+  /** Capture and symbolize user stacks of CUDA calls (`--stacks`). */
+  stacks?: boolean;
+  /** Record kernel events (`--no-kernel` sets false). */
+  kernel?: boolean;
+  /** Which kernel events, when kernel is on (`--kernel-events a,b`); all by default. */
+  kernelEvents?: readonly KernelEvent[];
+  /** Extra libcudart/libcuda files to probe (`--cuda-lib`, repeatable). */
+  cudaLibs?: readonly string[];
+  /** Ring buffer bytes per BPF object (`--ring-mb` × 2^20); a power of two. */
+  ringBytes?: number;
+  /** Live status, about once a second; `record` prints nothing itself. */
+  onStatus?: (s: RecordStatus) => void;
+  /** Called once probes are attached and targets are traced. */
+  onReady?: (info: { pids: number[]; probes: number }) => void;
+  /** Stops the recording when aborted (tests and embedding callers). */
+  signal?: AbortSignal;
+  /** Stop on SIGINT/SIGTERM (default true). */
+  handleSignals?: boolean;
+}
+
+export interface RecordStatus {
+  elapsedMs: number;
+  events: number;
+  eventsPerSecond: number;
+  dropped: number;
+  /** Bytes of the staging database so far. */
+  stagingBytes: number;
+  probes: number;
+  pids: number;
+}
+
+export interface RecordResult extends SealResult {
+  dropped: number;
+  durationMs: number;
+  probes: number;
+  pids: number[];
+  /** Exit status of the launched command, when there was one and it exited. */
+  commandExitCode?: number | null;
+  stopReason: 'duration' | 'signal' | 'command-exit' | 'aborted';
+}
+
+const DRAIN_INTERVAL_MS = 20;
+const RESCAN_INTERVAL_MS = 500;
+const SYSTEM_RESCAN_INTERVAL_MS = 2000;
+const STATUS_INTERVAL_MS = 1000;
+const DEFAULT_RING_BYTES = 64 << 20;
+const WAKEUP_BYTES = 256 << 10;
+
+function preflight(o: RecordOptions): void {
+  if (!privileges().sufficient) throw new RecorderError(PRIVILEGE_FIX);
+  if (!existsSync('/sys/kernel/btf/vmlinux')) {
+    throw new RecorderError('this kernel exposes no BTF (/sys/kernel/btf/vmlinux): use a kernel built with CONFIG_DEBUG_INFO_BTF=y (5.8 or later)');
+  }
+  if (o.pids?.length && o.command?.length) throw new RecorderError('give either --pid or a command after --, not both');
+  for (const pid of o.pids ?? []) {
+    if (!readStat(pid)) throw new RecorderError(`no process ${pid}: check the pid (ps -p ${pid})`);
+  }
+  if (o.command?.length && !resolveExecutable(o.command[0])) throw new RecorderError(`command not found: ${o.command[0]}`);
+  const dir = dirname(resolve(o.output));
+  if (!existsSync(dir)) throw new RecorderError(`${dir}: no such directory for the output bundle`);
+}
+
+/** Launches the command stopped, so that it is traced before its first instruction. */
+async function launchStopped(command: readonly string[]): Promise<ChildProcess> {
+  // The shell stops itself; once traced it is continued and execs the command in place (same pid).
+  const child = spawn('/bin/sh', ['-c', 'kill -STOP $$ && exec "$0" "$@"', ...command], { stdio: 'inherit' });
+  const pid = child.pid;
+  if (pid === undefined) throw new RecorderError(`cannot start ${command[0]}`);
+  for (let i = 0; i < 5000; i++) {
+    const st = readStat(pid);
+    if (!st) break;
+    if (st.state === 'T') return child;
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  child.kill('SIGKILL');
+  throw new RecorderError(`${command[0]} did not start`);
+}
+
+function isDiskFull(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === 'SQLITE_FULL' || e?.code === 'ENOSPC' || /disk full|SQLITE_FULL|database or disk is full/i.test(e?.message ?? '');
+}
+
+function stagingSize(path: string): number {
+  let n = 0;
+  for (const s of ['', '-wal']) {
+    try {
+      n += statSync(path + s).size;
+    } catch {
+      // not there yet
+    }
+  }
+  return n;
+}
+
+export async function record(o: RecordOptions): Promise<RecordResult> {
+  preflight(o);
+  const output = resolve(o.output);
+  const kernelEvents = o.kernel === false ? [] : (o.kernelEvents ?? ALL_KERNEL_EVENTS);
+  const systemWide = !o.pids?.length && !o.command?.length;
+  const ringBytes = o.ringBytes ?? DEFAULT_RING_BYTES;
+
+  const bootOffset = bootToRealtimeOffsetNs();
+  const originUnixNs = realtimeNs();
+  const originBootNs = originUnixNs - bootOffset;
+  const toBundleNs = (bootNs: bigint) => Number(bootNs - originBootNs);
+  const host = hostInfo();
+
+  const writer = BundleWriter.create(output, {
+    originUnixNs,
+    producer: { name: 'ingero', version: VERSION, command: 'record' },
+    nodeName: host.hostname,
+    host: { ...host },
+  });
+  let bpf: BpfObjects;
+  try {
+    bpf = BpfObjects.load({ ringBytes, wakeupBytes: WAKEUP_BYTES, traceAll: systemWide, followChildren: true, kernelEvents });
+  } catch (e) {
+    writer.abort();
+    throw e;
+  }
+
+  const processes = new ProcessTable(toBundleNs);
+  const symbolizer = o.stacks ? new Symbolizer(writer) : undefined;
+  const planner = new ProbePlanner(o.stacks ?? false);
+  const attached: PlannedProbe[] = [];
+  const attachFailures: string[] = [];
+  const tracedPids = new Set<number>();
+
+  const attachLibrary = (lib: FoundLibrary) => {
+    let planned: PlannedProbe[];
+    try {
+      planned = planner.plan(lib);
+    } catch (e) {
+      attachFailures.push(`${lib.displayPath}: ${(e as Error).message}`);
+      return;
+    }
+    for (const p of planned) {
+      try {
+        const base = { path: lib.path, symbol: p.probe.symbol, offset: p.offset, cookie: p.cookie };
+        bpf.attachUprobe({ ...base, retprobe: false });
+        bpf.attachUprobe({ ...base, retprobe: true });
+        attached.push(p);
+      } catch (e) {
+        attachFailures.push((e as Error).message.split('\n')[0]);
+      }
+    }
+  };
+  const rescan = (pid: number) => librariesInProcess(pid).forEach(attachLibrary);
+
+  const sink = new EventSink(writer, bootOrigin(originBootNs), processes, symbolizer, {
+    onNewProcess: (pid) => {
+      tracedPids.add(pid);
+      rescan(pid);
+    },
+    onExec: rescan,
+  });
+
+  let child: ChildProcess | undefined;
+  let commandExitCode: number | null | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  const polls: { close(): void }[] = [];
+  let stopReason: RecordResult['stopReason'] | undefined;
+  let fatal: unknown;
+  let wake: () => void = () => {};
+  const stopped = new Promise<void>((r) => (wake = r));
+  const stop = (why: RecordResult['stopReason']) => {
+    stopReason ??= why;
+    wake();
+  };
+  const onSignal = () => stop('signal');
+
+  const drainAll = () => {
+    if (fatal) return;
+    try {
+      bpf.cudaRing.drain(sink.accept);
+      bpf.hostRing?.drain(sink.accept);
+    } catch (e) {
+      fatal = e;
+      stop('aborted');
+    }
+  };
+
+  try {
+    for (const path of o.cudaLibs ?? []) attachLibrary(libraryFromOption(path));
+    librariesInLoaderCache().forEach(attachLibrary);
+    if (o.command?.length) librariesOfCommand(o.command[0]).forEach(attachLibrary);
+    for (const pid of o.pids ?? []) {
+      bpf.addTracedPid(pid);
+      tracedPids.add(pid);
+      processes.see(pid);
+      symbolizer?.noteProcess(pid);
+      rescan(pid);
+    }
+    if (systemWide) for (const pid of listPids()) rescan(pid);
+
+    for (const ring of [bpf.cudaRing, bpf.hostRing]) {
+      if (ring) polls.push(koffi.node.poll(ring.fd, { readable: true, writable: false, disconnect: false }, drainAll));
+    }
+    timers.push(setInterval(drainAll, DRAIN_INTERVAL_MS));
+    timers.push(
+      setInterval(() => {
+        for (const pid of tracedPids) rescan(pid);
+      }, RESCAN_INTERVAL_MS),
+    );
+    if (systemWide) timers.push(setInterval(() => listPids().forEach(rescan), SYSTEM_RESCAN_INTERVAL_MS));
+
+    if (o.command?.length) {
+      child = await launchStopped(o.command);
+      const pid = child.pid!;
+      child.on('exit', (code, sig) => {
+        commandExitCode = code ?? (sig ? 128 : null);
+        stop('command-exit');
+      });
+      bpf.addTracedPid(pid);
+      tracedPids.add(pid);
+      processes.see(pid);
+      process.kill(pid, 'SIGCONT');
+    }
+
+    if (o.handleSignals !== false) {
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    }
+    if (o.durationMs !== undefined) timers.push(setTimeout(() => stop('duration'), o.durationMs));
+    if (o.signal) {
+      if (o.signal.aborted) stop('aborted');
+      o.signal.addEventListener('abort', () => stop('aborted'), { once: true });
+    }
+
+    const started = Date.now();
+    let lastEvents = 0;
+    let lastAt = started;
+    const dropped = () => droppedSoFar(bpf, attached, kernelEvents);
+    timers.push(
+      setInterval(() => {
+        try {
+          writer.flush(); // bounds what a crash can lose to about one second
+        } catch (e) {
+          fatal = e;
+          stop('aborted');
+          return;
+        }
+        const now = Date.now();
+        o.onStatus?.({
+          elapsedMs: now - started,
+          events: sink.events,
+          eventsPerSecond: ((sink.events - lastEvents) * 1000) / Math.max(1, now - lastAt),
+          dropped: dropped(),
+          stagingBytes: stagingSize(writer.stagingPath),
+          probes: attached.length,
+          pids: tracedPids.size,
+        });
+        lastEvents = sink.events;
+        lastAt = now;
+      }, STATUS_INTERVAL_MS),
+    );
+    o.onReady?.({ pids: [...tracedPids], probes: attached.length });
+
+    await stopped;
+    const durationMs = Date.now() - started;
+
+    bpf.detach();
+    for (const t of timers) clearInterval(t);
+    for (const p of polls) p.close();
+    drainAll(); // everything the probes wrote before detaching
+    if (fatal) throw fatal;
+
+    writeCaptureLoss(writer, bpf, attached, kernelEvents, sink);
+    for (const p of processes.rows()) writer.addProcess(p);
+    writeMetadata(writer, {
+      o,
+      kernelEvents,
+      attached,
+      attachFailures,
+      bootOffset,
+      systemWide,
+      ringBytes,
+    });
+    const totalDropped = dropped();
+    bpf.close();
+    const sealed = await writer.seal();
+    return {
+      ...sealed,
+      dropped: totalDropped,
+      durationMs,
+      probes: attached.length,
+      pids: processes.pids(),
+      commandExitCode,
+      stopReason: stopReason ?? 'aborted',
+    };
+  } catch (e) {
+    for (const t of timers) clearInterval(t);
+    for (const p of polls) p.close();
+    try {
+      bpf.close();
+    } catch {
+      // already closed
+    }
+    if (isDiskFull(e)) {
+      try {
+        writer.flush();
+      } catch {
+        // the disk is still full: the last committed second is what is kept
+      }
+      const staging = stagingPathFor(output);
+      throw new RecorderError(`disk full while recording: what was captured is kept in ${staging}; free space, then run: ingero recover ${staging}`);
+    }
+    writer.abort();
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (child && commandExitCode === undefined && stopReason !== 'duration') child.kill('SIGTERM');
+  }
+}
+
+function droppedSoFar(bpf: BpfObjects, attached: readonly PlannedProbe[], kernelEvents: readonly KernelEvent[]): number {
+  let n = 0n;
+  for (const slot of new Set(attached.map((p) => p.slot))) n += bpf.counts('cuda', slot).dropped;
+  n += bpf.counts('cuda', TASK_NAME_SLOT).dropped;
+  for (const p of HOST_PROBES) if (kernelEvents.includes(p.event)) n += bpf.counts('host', p.slot).dropped;
+  if (bpf.host) n += bpf.counts('host', TASK_NAME_SLOT).dropped;
+  return Number(n);
+}
+
+/** Per-probe emitted/dropped counters, checked against what reached the bundle. */
+function writeCaptureLoss(
+  writer: BundleWriter,
+  bpf: BpfObjects,
+  attached: readonly PlannedProbe[],
+  kernelEvents: readonly KernelEvent[],
+  sink: EventSink,
+): void {
+  const bySlot = new Map<number, PlannedProbe[]>();
+  for (const p of attached) bySlot.set(p.slot, [...(bySlot.get(p.slot) ?? []), p]);
+  for (const [slot, probes] of bySlot) {
+    const c = bpf.counts('cuda', slot);
+    const op = probes[0].probe.op;
+    const received = sink.eventsByOp.get(opId(op)) ?? 0;
+    writer.addCaptureLoss({
+      probe: `uprobe:${op}`,
+      source_id: Math.floor(opId(op) / 256),
+      emitted: Number(c.emitted),
+      dropped: Number(c.dropped),
+      note: lossNote(c.emitted, c.dropped, received, `${probes.length} file(s): ${[...new Set(probes.map((p) => p.library.displayPath))].join(', ')}`),
+    });
+  }
+  for (const p of HOST_PROBES) {
+    if (!kernelEvents.includes(p.event)) continue;
+    const c = bpf.counts('host', p.slot);
+    writer.addCaptureLoss({
+      probe: `tp_btf:${p.tracepoints.join('+')}`,
+      source_id: p.sourceId,
+      emitted: Number(c.emitted),
+      dropped: Number(c.dropped),
+      note: c.dropped > 0n ? 'ring buffer full: the reader fell behind' : '',
+    });
+  }
+}
+
+function lossNote(emitted: bigint, dropped: bigint, received: number, where: string): string {
+  const parts = [where];
+  if (dropped > 0n) parts.push('ring buffer full: the reader fell behind');
+  const missing = Number(emitted - dropped) - received;
+  if (missing !== 0) parts.push(`${missing} written by the probe but not received (shared op counted across files or a reader fault)`);
+  return parts.join('; ');
+}
+
+function writeMetadata(
+  writer: BundleWriter,
+  m: {
+    o: RecordOptions;
+    kernelEvents: readonly KernelEvent[];
+    attached: readonly PlannedProbe[];
+    attachFailures: readonly string[];
+    bootOffset: bigint;
+    systemWide: boolean;
+    ringBytes: number;
+  },
+): void {
+  const host = hostInfo();
+  for (const [k, v] of Object.entries(host)) writer.setMetadata(`host.${k}`, v);
+  const driver = nvidiaDriverVersion();
+  if (driver) writer.setMetadata('gpu.driver_version', driver);
+  const runtimes = [...new Set(m.attached.filter((p) => p.probe.library === 'runtime').map((p) => p.library.path))];
+  const versions = runtimes.map(libraryVersion).filter((v): v is string => v !== undefined);
+  if (versions.length) writer.setMetadata('cuda.runtime_version', versions.length === 1 ? versions[0] : versions);
+  writer.setMetadata('clock.boot_to_realtime_offset_ns', m.bootOffset.toString());
+  writer.setMetadata('clock.source', 'CLOCK_BOOTTIME (bpf_ktime_get_boot_ns)');
+  writer.setMetadata('recorder.libbpf_version', libbpfVersion());
+  writer.setMetadata('recorder.options', {
+    pids: m.o.pids ?? [],
+    command: m.o.command ?? [],
+    duration_ms: m.o.durationMs ?? null,
+    stacks: m.o.stacks ?? false,
+    kernel_events: m.kernelEvents,
+    cuda_libs: m.o.cudaLibs ?? [],
+    system_wide: m.systemWide,
+    ring_bytes: m.ringBytes,
+  });
+  writer.setMetadata(
+    'recorder.probes',
+    [
+      ...m.attached.map((p) => ({
+        kind: 'uprobe+uretprobe',
+        library: p.library.displayPath,
+        build_id: p.buildId ?? null,
+        found_via: p.library.via,
+        symbol: p.probe.symbol,
+        op: p.probe.op,
+        offset: p.offset,
+        prologue: p.prologue,
+      })),
+      ...HOST_PROBES.filter((p) => m.kernelEvents.includes(p.event)).map((p) => ({ kind: 'tp_btf', tracepoints: p.tracepoints, event: p.event })),
+    ],
+  );
+  if (m.attachFailures.length) writer.setMetadata('recorder.attach_failures', m.attachFailures);
+}

@@ -1,0 +1,111 @@
+// Resolves user stacks at record time, while the traced processes' mappings still exist:
+// address -> mapping (/proc/PID/maps) -> ELF symbol, with the file's build-id, so that the
+// bundle can be analyzed on any machine. Stacks are captured when a call returns, so every
+// address is a return address: the symbol is looked up at address - 1, which stays inside
+// the calling function even when the call was its last instruction.
+import { statSync } from 'node:fs';
+import type { FrameInput, MappingInput } from '../format/index.ts';
+import { demangle } from './demangle.ts';
+import { ElfFile } from './elf.ts';
+import { pathInProcess, readMaps, type MapEntry } from './proc.ts';
+
+interface StackSink {
+  internStack(frames: readonly FrameInput[]): number;
+}
+
+export class Symbolizer {
+  private readonly maps = new Map<number, MapEntry[]>();
+  /** ELF files by device:inode; null when the file could not be read. */
+  private readonly elves = new Map<string, ElfFile | null>();
+  private readonly stacks = new Map<string, number>();
+  /** Per-process mapping rows, so a mapping is described once. */
+  private readonly mappingInputs = new Map<string, MappingInput>();
+
+  constructor(private readonly sink: StackSink) {}
+
+  /** Reads a process's mappings now, before it can exit (call on first sight of a process). */
+  noteProcess(pid: number): void {
+    const m = readMaps(pid);
+    if (m) this.maps.set(pid, m.filter((e) => e.executable));
+  }
+
+  stackId(pid: number, addresses: readonly bigint[]): number {
+    const key = `${pid}:${addresses.join(',')}`;
+    let id = this.stacks.get(key);
+    if (id === undefined) {
+      id = this.sink.internStack(addresses.map((a) => this.frame(pid, a)));
+      this.stacks.set(key, id);
+    }
+    return id;
+  }
+
+  private mappingOf(pid: number, addr: number): MapEntry | undefined {
+    let m = find(this.maps.get(pid), addr);
+    if (!m) {
+      this.noteProcess(pid); // a library loaded since the last read
+      m = find(this.maps.get(pid), addr);
+    }
+    return m;
+  }
+
+  private elfOf(pid: number, m: MapEntry): ElfFile | undefined {
+    const path = pathInProcess(pid, m.path);
+    let key: string;
+    try {
+      const st = statSync(path);
+      key = `${st.dev}:${st.ino}`;
+    } catch {
+      return undefined;
+    }
+    if (!this.elves.has(key)) {
+      try {
+        this.elves.set(key, ElfFile.open(path));
+      } catch {
+        this.elves.set(key, null);
+      }
+    }
+    return this.elves.get(key) ?? undefined;
+  }
+
+  private frame(pid: number, address: bigint): FrameInput {
+    const addr = Number(address);
+    const m = this.mappingOf(pid, addr);
+    if (!m) return { kind: 'native', address };
+    const elf = this.elfOf(pid, m);
+    const fileOffset = addr - m.start + m.offset;
+    const mapping = this.mappingInput(pid, m, elf);
+    const vaddr = elf?.vaddrOfOffset(fileOffset);
+    const sym = vaddr === undefined ? undefined : elf!.symbolAt(vaddr - 1);
+    return {
+      kind: 'native',
+      address,
+      rel_address: fileOffset,
+      mapping,
+      function: sym ? { name: demangle(sym.name), system_name: sym.name } : undefined,
+      offset: sym && vaddr !== undefined ? vaddr - sym.addr : undefined,
+    };
+  }
+
+  private mappingInput(pid: number, m: MapEntry, elf: ElfFile | undefined): MappingInput {
+    const key = `${pid}:${m.start}`;
+    let mi = this.mappingInputs.get(key);
+    if (!mi) {
+      mi = { pid, path: m.path, build_id: elf?.buildId ?? null, start_addr: m.start, end_addr: m.end, file_offset: m.offset };
+      this.mappingInputs.set(key, mi);
+    }
+    return mi;
+  }
+}
+
+function find(maps: MapEntry[] | undefined, addr: number): MapEntry | undefined {
+  if (!maps) return undefined;
+  let lo = 0;
+  let hi = maps.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (addr < maps[mid].start) hi = mid - 1;
+    else if (addr >= maps[mid].end) lo = mid + 1;
+    else return maps[mid];
+  }
+  return undefined;
+}

@@ -2,6 +2,7 @@
 // cli/commands/<name>.ts and exports register(program).
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { register as importDb } from './commands/import.ts';
 import { register as info } from './commands/info.ts';
 import { register as sql } from './commands/sql.ts';
 import { register as verify } from './commands/verify.ts';
@@ -15,7 +16,7 @@ const program = new Command('ingero')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-for (const register of [info, verify, sql]) register(program);
+for (const register of [info, verify, sql, importDb]) register(program);
 
 program.addHelpText(
   'after',

@@ -1,0 +1,52 @@
+// ingero import: converts an Ingero SQLite trace database (schema v0.8, v0.9, v0.10+) into a
+// bundle, so every other command works on it. The source is opened strictly read-only.
+import type { Command } from 'commander';
+import { importIngeroDb, type ImportReport } from '../../import/index.ts';
+import { formatBytes } from '../format-units.ts';
+import { toJson } from '../json.ts';
+import { progressBar } from '../progress-bar.ts';
+import { action, intOption, UsageError } from '../run-action.ts';
+import { printable } from '../table.ts';
+
+export function register(program: Command): void {
+  program
+    .command('import')
+    .description('Convert a database recorded by the Go tool Ingero (ingero.db) into a .ingero bundle; the source is never modified')
+    .argument('<source>', 'Ingero SQLite database (.db)')
+    .requiredOption('-o, --output <bundle>', 'bundle to write (.ingero)')
+    .option('--level <n>', 'zstd level of the bundle, 1-22 (default 19; 9 for sources above 256 MiB)')
+    .option('--json', 'print the import report as JSON')
+    .action(
+      action(async (source: string, opts: { output: string; level?: string; json?: boolean }) => {
+        const level = opts.level === undefined ? undefined : intOption('--level', opts.level, 19);
+        if (level !== undefined && (level < 1 || level > 22)) throw new UsageError(`--level must be between 1 and 22, got ${level}`);
+        const bar = progressBar();
+        const interrupt = new AbortController();
+        const onSigint = () => interrupt.abort();
+        process.once('SIGINT', onSigint);
+        let report: ImportReport;
+        try {
+          report = await importIngeroDb(source, opts.output, {
+            compressionLevel: level,
+            signal: interrupt.signal,
+            onProgress: (p) => bar.update(p.done, p.total, p.phase === 'sealing' ? 'sealing' : `${p.done.toLocaleString('en-US')} / ${p.total.toLocaleString('en-US')} events`),
+          });
+        } finally {
+          bar.clear();
+          process.removeListener('SIGINT', onSigint);
+        }
+        process.stdout.write(opts.json ? toJson(report) + '\n' : summary(report));
+      }),
+    );
+}
+
+function summary(r: ImportReport): string {
+  const n = (v: number) => v.toLocaleString('en-US');
+  const ratio = (r.sourceBytes / r.bundleBytes).toFixed(1);
+  return [
+    `${printable(r.output)}: ${n(r.events)} events from Ingero ${r.generation} (${r.nodes.length} node${r.nodes.length === 1 ? '' : 's'}: ${r.nodes.map(printable).join(', ')})`,
+    `  ${n(r.processes)} processes, ${n(r.threads)} threads, ${n(r.stacks.bundleStacks)} stacks, ${n(r.chains.findings)} imported findings from ${n(r.chains.sourceRows)} chains, ${n(r.aggregates)} aggregate rows`,
+    `  ${formatBytes(r.sourceBytes)} → ${formatBytes(r.bundleBytes)} (${ratio}x smaller) in ${r.seconds.toFixed(2)} s${r.samplingRows ? '; events are a sample (see table sampling)' : ''}`,
+    '',
+  ].join('\n');
+}

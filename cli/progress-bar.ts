@@ -1,0 +1,32 @@
+// A one-line progress bar on stderr, drawn only when stderr is a terminal (quiet when piped or
+// redirected, so logs and scripts never see carriage returns). Redraws at most 10 times a second.
+export interface ProgressBar {
+  update(done: number, total: number, label: string): void;
+  /** Erases the bar so the next output starts on a clean line. */
+  clear(): void;
+}
+
+const WIDTH = 30;
+const MIN_REDRAW_MS = 100;
+
+export function progressBar(stream: NodeJS.WriteStream = process.stderr): ProgressBar {
+  if (!stream.isTTY) return { update() {}, clear() {} };
+  let last = 0;
+  let drawn = false;
+  return {
+    update(done, total, label) {
+      const now = Date.now();
+      if (drawn && now - last < MIN_REDRAW_MS && done < total) return;
+      last = now;
+      const frac = total > 0 ? Math.min(1, done / total) : 1;
+      const filled = Math.round(frac * WIDTH);
+      const pct = `${Math.floor(frac * 100)}`.padStart(3);
+      stream.write(`\r[${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ${pct}% ${label}\x1b[K`);
+      drawn = true;
+    },
+    clear() {
+      if (drawn) stream.write('\r\x1b[K');
+      drawn = false;
+    },
+  };
+}

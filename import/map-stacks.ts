@@ -1,0 +1,93 @@
+// Ingero `stack_traces` rows → the bundle's pprof-like symbol tables.
+// A row's `frames` is compact JSON, leaf first, one object per kept frame:
+//   s   native symbol as found in the ELF symbol table (mangled C++ as-is) with "+0xOFF" appended
+//   f   basename of the shared object        i   hex address, only when there is no symbol
+//   l   native line (defined, never written)  pf, pfn, pl   Python file, function, co_firstlineno
+// `ips` (a JSON array of hex strings) is the fallback when nothing resolved. Native and Python
+// frames stay distinct kinds; names stay mangled (demangling is a display concern). The writer
+// interns mappings, functions, locations and whole stacks, so duplicates collapse.
+import type { FrameInput } from '../format/index.ts';
+
+/** Longest name the bundle's functions/mappings tables accept (schema maxTextBytes). */
+const MAX_NAME_BYTES = 4096;
+
+export interface ParsedStack {
+  readonly frames: FrameInput[];
+  /** Names cut to fit the bundle's limit. */
+  readonly truncatedNames: number;
+}
+
+interface IngeroFrame {
+  s?: unknown;
+  f?: unknown;
+  i?: unknown;
+  l?: unknown;
+  pf?: unknown;
+  pfn?: unknown;
+  pl?: unknown;
+}
+
+/** Parses one stack row; frames it cannot understand are skipped, never guessed. */
+export function parseStack(framesJson: string, ipsJson: string): ParsedStack {
+  const counter = { truncated: 0 };
+  const frames: FrameInput[] = [];
+  const objects = parseJsonArray(framesJson);
+  if (objects.length > 0) {
+    for (const o of objects) if (o && typeof o === 'object') frames.push(...framesOf(o as IngeroFrame, counter));
+  } else {
+    for (const ip of parseJsonArray(ipsJson)) {
+      const address = parseAddress(ip);
+      if (address !== null) frames.push({ kind: 'native', address });
+    }
+  }
+  return { frames, truncatedNames: counter.truncated };
+}
+
+function framesOf(o: IngeroFrame, counter: { truncated: number }): FrameInput[] {
+  const out: FrameInput[] = [];
+  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? fit(v, counter) : undefined);
+  const int = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : null);
+  const pyFile = text(o.pf);
+  const pyFunc = text(o.pfn);
+  if (pyFile !== undefined || pyFunc !== undefined) {
+    out.push({ kind: 'python', function: { name: pyFunc ?? '', filename: pyFile ?? '', start_line: int(o.pl) } });
+  }
+  const symbol = text(o.s);
+  const address = parseAddress(o.i);
+  const file = text(o.f);
+  if (symbol === undefined && address === null && file === undefined) return out;
+  let fn: FrameInput['function'];
+  let offset: number | null = null;
+  if (symbol !== undefined) {
+    const m = /^(.*)\+0x([0-9a-fA-F]{1,12})$/.exec(symbol);
+    const name = m ? m[1]! : symbol;
+    if (m) offset = parseInt(m[2]!, 16);
+    fn = { name, system_name: name };
+  }
+  out.push({ kind: 'native', address, mapping: file !== undefined ? { path: file } : undefined, function: fn, offset, line: int(o.l) });
+  return out;
+}
+
+function parseJsonArray(json: string): unknown[] {
+  if (!json) return [];
+  try {
+    const v = JSON.parse(json);
+    return Array.isArray(v) ? v : [];
+  } catch {
+    return [];
+  }
+}
+
+/** A hex address string as the signed 64-bit value SQLite stores; null when not an address. */
+function parseAddress(v: unknown): bigint | null {
+  if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{1,16}$/.test(v)) return null;
+  return BigInt.asIntN(64, BigInt(v));
+}
+
+function fit(s: string, counter: { truncated: number }): string {
+  if (Buffer.byteLength(s) <= MAX_NAME_BYTES) return s;
+  counter.truncated++;
+  let cut = s.slice(0, MAX_NAME_BYTES - 4);
+  while (Buffer.byteLength(cut) > MAX_NAME_BYTES - 4) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}

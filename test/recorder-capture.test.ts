@@ -1,0 +1,218 @@
+// Records the fake CUDA workloads with real eBPF and checks the bundle against each workload's
+// own log of its calls: exact counts (zero loss), arguments, return codes, pids and tids,
+// durations, symbolized stacks, process lifecycle and off-CPU time. Needs root and kernel BTF.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { record, type RecordOptions } from '../recorder/index.ts';
+import { buildFakeCuda, readWorkloadLog, type FakeCuda } from './fixtures/fake-cuda/build.ts';
+import { cudaRows, eventRows, multiset, multisetDiff, openRecorded } from './fixtures/fake-cuda/recorded.ts';
+
+const skipReason =
+  process.getuid?.() !== 0
+    ? 'recorder tests load eBPF programs and need root (CI runs them as root)'
+    : !existsSync('/sys/kernel/btf/vmlinux')
+      ? 'recorder tests need kernel BTF (/sys/kernel/btf/vmlinux)'
+      : undefined;
+if (skipReason) console.warn(`\n*** SKIPPING recorder capture tests: ${skipReason} ***\n`);
+
+let fake: FakeCuda;
+let work: string;
+
+before(() => {
+  if (skipReason) return;
+  fake = buildFakeCuda();
+  work = mkdtempSync(join(tmpdir(), 'ingero-rec-'));
+});
+
+after(() => {
+  if (!fake) return;
+  rmSync(fake.dir, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** Records with the given workload environment, returns the bundle's rows and the log. */
+async function recordWorkload(name: string, args: string[], env: Record<string, string>, extra: Partial<RecordOptions> = {}) {
+  const logPrefix = join(work, `${name}.log`);
+  const output = join(work, `${name}.ingero`);
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  let result;
+  try {
+    result = await record({ output, command: [fake.workload, logPrefix, ...args], handleSignals: false, ...extra });
+  } finally {
+    for (const k of Object.keys(env)) if (saved[k] === undefined) delete process.env[k];
+    else process.env[k] = saved[k];
+  }
+  const bundle = openRecorded(output, join(work, 'cache'));
+  return { result, bundle, rows: eventRows(bundle), logged: readWorkloadLog(logPrefix) };
+}
+
+test('single-threaded workload: every call recorded once with its arguments, return code, pid and tid', { skip: skipReason }, async () => {
+  const { result, bundle, rows, logged } = await recordWorkload('single', ['single', '3000'], { FAKE_CUDA_SPIN_US: '30' });
+  try {
+    assert.equal(result.stopReason, 'command-exit');
+    assert.equal(result.commandExitCode, 0);
+    assert.equal(result.dropped, 0);
+    assert.equal(logged.length, 3000 * 10 + 1);
+    const recorded = cudaRows(rows, logged);
+    assert.deepEqual(multisetDiff(multiset(logged), multiset(recorded)), []);
+    assert.equal(recorded.length, logged.length);
+
+    // Durations: the allocation calls spin 30 µs; the others return at once.
+    const spun = recorded.filter((r) => r.op === 'cudaMalloc' || r.op === 'cuMemAlloc');
+    assert.ok(spun.every((r) => r.dur_ns >= 30_000 && r.dur_ns < 30_000_000), 'allocation durations cover the 30 µs spin');
+    const launches = recorded.filter((r) => r.op === 'cudaLaunchKernel').map((r) => r.dur_ns).sort((a, b) => a - b);
+    assert.ok(launches[launches.length >> 1] < 30_000, `median launch duration ${launches[launches.length >> 1]} ns is below the spin`);
+
+    // Per-probe counters agree with what reached the bundle and report no drops.
+    const loss = bundle.db.prepare("SELECT probe, emitted, dropped FROM capture_loss WHERE probe LIKE 'uprobe:%'").all() as { probe: string; emitted: number; dropped: number }[];
+    for (const op of new Set(logged.map((c) => c.op))) {
+      const row = loss.find((l) => l.probe === `uprobe:${op}`);
+      assert.ok(row, `capture_loss row for ${op}`);
+      assert.equal(row.dropped, 0);
+      assert.equal(row.emitted, logged.filter((c) => c.op === op).length, `emitted count of ${op}`);
+    }
+
+    // Process identity and lifecycle.
+    const pid = logged[0].pid;
+    const proc = bundle.db.prepare('SELECT * FROM processes WHERE pid = ?').get(pid) as Record<string, unknown>;
+    assert.equal(proc.comm, 'workload');
+    assert.match(String(proc.cmdline), /workload .*single 3000$/);
+    assert.equal(proc.exit_code, 0);
+    assert.ok(rows.some((r) => r.op === 'process_exec' && r.pid === pid), 'exec event of the launched command');
+    const thread = bundle.db.prepare('SELECT comm FROM threads WHERE tid = ?').get(pid) as { comm: string };
+    assert.equal(thread.comm, 'workload');
+
+    const meta = bundle.metadata();
+    const probes = meta['recorder.probes'] as { library: string; symbol: string; prologue: string; offset: number }[];
+    const malloc = probes.find((p) => p.symbol === 'cudaMalloc' && p.library === fake.runtime);
+    assert.deepEqual({ prologue: malloc?.prologue, offset: malloc?.offset }, { prologue: 'endbr64+push', offset: 4 });
+    assert.equal(typeof meta['clock.boot_to_realtime_offset_ns'], 'string');
+  } finally {
+    bundle.close();
+  }
+});
+
+test('multi-threaded workload: each thread\'s calls carry its own tid', { skip: skipReason }, async () => {
+  const { result, bundle, rows, logged } = await recordWorkload('threads', ['threads', '4', '1500'], {});
+  try {
+    assert.equal(result.dropped, 0);
+    const tids = new Set(logged.map((c) => c.tid));
+    assert.equal(tids.size, 4);
+    const recorded = cudaRows(rows, logged);
+    assert.deepEqual(multisetDiff(multiset(logged), multiset(recorded)), []);
+    for (const tid of tids) {
+      assert.ok(bundle.db.prepare('SELECT 1 FROM threads WHERE tid = ?').get(tid), `thread ${tid} is named`);
+    }
+  } finally {
+    bundle.close();
+  }
+});
+
+test('forking workload: the child is followed, with fork and exit events and its exit status', { skip: skipReason }, async () => {
+  const { result, bundle, rows, logged } = await recordWorkload('fork', ['fork', '1000'], {});
+  try {
+    assert.equal(result.dropped, 0);
+    const pids = [...new Set(logged.map((c) => c.pid))];
+    assert.equal(pids.length, 2);
+    const recorded = cudaRows(rows, logged);
+    assert.deepEqual(multisetDiff(multiset(logged), multiset(recorded)), []);
+    const parent = rows.find((r) => r.op === 'process_exec')!.pid;
+    const child = pids.find((p) => p !== parent)!;
+    const fork = rows.filter((r) => r.op === 'process_fork');
+    assert.deepEqual(fork.map((r) => [r.pid, Number(r.args[0])]), [[parent, child]]);
+    const exit = rows.find((r) => r.op === 'process_exit' && r.pid === child && r.tid === child);
+    assert.equal(exit && Number(exit.args[0]), 7);
+    const proc = bundle.db.prepare('SELECT ppid, exit_code, end_ns FROM processes WHERE pid = ?').get(child) as Record<string, number>;
+    assert.equal(proc.ppid, parent);
+    assert.equal(proc.exit_code, 7);
+    assert.ok(proc.end_ns > 0);
+  } finally {
+    bundle.close();
+  }
+});
+
+test('off-CPU workload: sched_switch shows each blocking synchronize as off-CPU time', { skip: skipReason }, async () => {
+  const sleepUs = 3000;
+  const steps = 60;
+  const { result, bundle, rows, logged } = await recordWorkload('offcpu', ['single', String(steps)], { FAKE_CUDA_SLEEP_US: String(sleepUs) });
+  try {
+    assert.equal(result.dropped, 0);
+    const tid = logged[0].tid;
+    const syncs = rows.filter((r) => r.op === 'cudaStreamSynchronize' && r.tid === tid);
+    assert.equal(syncs.length, steps);
+    assert.ok(syncs.every((s) => s.dur_ns >= sleepUs * 1000), 'each synchronize lasts at least the sleep');
+    const switches = rows.filter((r) => r.op === 'sched_switch' && r.tid === tid);
+    // Each sleep is one voluntary switch (prev_state != 0) that lies inside its synchronize call.
+    for (const s of syncs) {
+      const inside = switches.filter((w) => w.ts_ns >= s.ts_ns && w.ts_ns + w.dur_ns <= s.ts_ns + s.dur_ns && w.args[2] !== 0n);
+      assert.ok(inside.length >= 1, `a blocking switch inside the synchronize at ${s.ts_ns}`);
+      const offCpu = inside.reduce((n, w) => n + w.dur_ns, 0);
+      assert.ok(offCpu >= sleepUs * 1000 * 0.9 && offCpu <= s.dur_ns, `off-CPU ${offCpu} ns within [sleep, call]`);
+    }
+    // The thread that took the CPU is named.
+    const next = Number(switches[0].args[0]);
+    assert.ok(bundle.db.prepare('SELECT 1 FROM threads WHERE tid = ?').get(next) || next === 0, 'next thread is named (or idle)');
+  } finally {
+    bundle.close();
+  }
+});
+
+test('stacks are symbolized to the workload\'s own functions with its build-id', { skip: skipReason }, async () => {
+  const { bundle, rows, logged } = await recordWorkload('stacks', ['single', '200'], {}, { stacks: true });
+  try {
+    const buildId = /Build ID: ([0-9a-f]+)/.exec(execFileSync('readelf', ['-n', fake.workload], { encoding: 'utf8' }))![1];
+    const callers: Record<string, string> = {
+      cudaMalloc: 'allocate_buffers',
+      cudaMemcpy: 'copy_inputs',
+      cudaLaunchKernel: 'launch_kernels',
+      cuLaunchKernel: 'launch_kernels',
+      cudaStreamSynchronize: 'synchronize',
+      cuMemAlloc: 'driver_calls',
+    };
+    for (const [op, caller] of Object.entries(callers)) {
+      const evs = cudaRows(rows, logged).filter((r) => r.op === op);
+      assert.equal(evs.length, logged.filter((c) => c.op === op).length);
+      for (const stackId of new Set(evs.map((e) => e.stack_id))) {
+        assert.notEqual(stackId, null, `${op} events carry a stack`);
+        const frames = bundle.stack(stackId!);
+        assert.deepEqual(frames.slice(0, 3).map((f) => f.function), [caller, 'train_step', 'run_steps'], `${op} stack`);
+        assert.equal(frames[0].module, fake.workload);
+        assert.equal(frames[0].buildId, buildId);
+        assert.match(String(frames[0].systemName), new RegExp(`^${caller}`));
+      }
+    }
+  } finally {
+    bundle.close();
+  }
+});
+
+test('--pid traces an already running process until stopped', { skip: skipReason }, async () => {
+  const logPrefix = join(work, 'bypid.log');
+  const child = spawn(fake.workload, [logPrefix, 'single', '2000'], { env: { ...process.env, FAKE_WAIT_STDIN: '1' }, stdio: ['pipe', 'ignore', 'inherit'] });
+  const exited = new Promise((r) => child.on('exit', r));
+  const stop = new AbortController();
+  const output = join(work, 'bypid.ingero');
+  const recording = record({
+    output,
+    pids: [child.pid!],
+    handleSignals: false,
+    signal: stop.signal,
+    onReady: () => child.stdin!.end('go\n'),
+  });
+  await exited;
+  setTimeout(() => stop.abort(), 100);
+  const result = await recording;
+  assert.equal(result.stopReason, 'aborted');
+  const bundle = openRecorded(output, join(work, 'cache'));
+  try {
+    const logged = readWorkloadLog(logPrefix);
+    assert.deepEqual(multisetDiff(multiset(logged), multiset(cudaRows(eventRows(bundle), logged))), []);
+  } finally {
+    bundle.close();
+  }
+});

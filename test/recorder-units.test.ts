@@ -1,0 +1,126 @@
+// The recorder's pure parts, checked against independent sources: the record layout against
+// the C compiler's offsetof, the ELF reader against readelf, probe placement against real
+// prologues, the cookie against its C decoding macros. No root needed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EventLayout, EVENT_HEADER_BYTES, decodeEvent, bootOrigin } from '../recorder/ring-records.ts';
+import { ElfFile } from '../recorder/elf.ts';
+import { probePlacement } from '../recorder/probe-plan.ts';
+import { ArgSource, decodeCookie, encodeCookie } from '../recorder/probe-cookie.ts';
+import { demangle } from '../recorder/demangle.ts';
+import { CUDA_PROBES } from '../recorder/cuda-probes.ts';
+import { opId } from '../format/catalog.ts';
+
+const BPF_DIR = fileURLToPath(new URL('../bpf/', import.meta.url));
+
+function compileAndRun(source: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ingero-unit-'));
+  try {
+    writeFileSync(join(dir, 'p.c'), source);
+    execFileSync('gcc', ['-I', BPF_DIR, '-o', join(dir, 'p'), join(dir, 'p.c')], { stdio: 'pipe' });
+    return execFileSync(join(dir, 'p'), { encoding: 'utf8' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('ring record layout matches struct ingero_event as the C compiler lays it out', () => {
+  const fields = Object.keys(EventLayout);
+  const out = compileAndRun(`
+#include <linux/types.h>
+#include <stdio.h>
+#include <stddef.h>
+#include "event.h"
+int main(void) {
+${fields.map((f) => `  printf("${f} %zu\\n", offsetof(struct ingero_event, ${f}));`).join('\n')}
+  printf("size %zu\\n", sizeof(struct ingero_event));
+  return 0;
+}`);
+  const c = Object.fromEntries(out.trim().split('\n').map((l) => l.split(' ')).map(([k, v]) => [k, Number(v)]));
+  assert.deepEqual({ ...EventLayout, size: EVENT_HEADER_BYTES }, c);
+});
+
+test('cookies decode in C as they were encoded in TypeScript', () => {
+  const cookie = encodeCookie({ opId: opId('cuLaunchKernel'), slot: 37, args: [ArgSource.reg(1), ArgSource.stack(3), ArgSource.driverGrid, ArgSource.outPtr(2)], stack: true });
+  const out = compileAndRun(`
+#include <linux/types.h>
+#include <stdio.h>
+#include "cookie.h"
+int main(void) {
+  unsigned long long c = ${cookie}ull;
+  printf("%u %u %u %u %u %u %llu\\n", COOKIE_OP(c), COOKIE_SLOT(c), COOKIE_ARG(c, 0), COOKIE_ARG(c, 1), COOKIE_ARG(c, 2), COOKIE_ARG(c, 3), COOKIE_STACK(c));
+  printf("%d %d %d %d\\n", ARG_REG(1), ARG_STACK(3), ARG_DRV_GRID, ARG_OUT_PTR(2));
+  return 0;
+}`);
+  const [decoded, sources] = out.trim().split('\n').map((l) => l.split(' ').map(Number));
+  assert.deepEqual(decoded, [opId('cuLaunchKernel'), 37, ArgSource.reg(1), ArgSource.stack(3), ArgSource.driverGrid, ArgSource.outPtr(2), 1]);
+  assert.deepEqual(sources, [ArgSource.reg(1), ArgSource.stack(3), ArgSource.driverGrid, ArgSource.outPtr(2)]);
+  assert.deepEqual(decodeCookie(cookie), { opId: opId('cuLaunchKernel'), slot: 37, args: [1, 0x13, 0x32, 0x42], stack: true });
+  assert.throws(() => encodeCookie({ opId: 1, slot: 255, args: [], stack: false }), /slot/);
+});
+
+test('every CUDA probe names a catalog op and at most four argument sources', () => {
+  for (const p of CUDA_PROBES) {
+    assert.doesNotThrow(() => opId(p.op), p.op);
+    assert.ok(p.args.length <= 4, p.symbol);
+  }
+  assert.equal(new Set(CUDA_PROBES.map((p) => p.symbol)).size, CUDA_PROBES.length, 'no symbol listed twice');
+});
+
+test('ELF reader agrees with readelf on build-id and function symbols of libc', () => {
+  const path = execFileSync('sh', ['-c', 'ldd /bin/sh | sed -n "s/.*libc.so.6 => \\([^ ]*\\).*/\\1/p"'], { encoding: 'utf8' }).trim();
+  const elf = ElfFile.open(path);
+  const buildId = /Build ID: ([0-9a-f]+)/.exec(execFileSync('readelf', ['-n', path], { encoding: 'utf8' }))![1];
+  assert.equal(elf.buildId, buildId);
+  const readelf = execFileSync('readelf', ['-W', '--dyn-syms', path], { encoding: 'utf8' });
+  const m = /^\s*\d+: ([0-9a-f]+)\s+(\d+) FUNC\s+\S+\s+\S+\s+\d+ malloc@/m.exec(readelf)!;
+  const malloc = elf.symbol('malloc')!;
+  assert.equal(malloc.addr, parseInt(m[1], 16));
+  assert.equal(malloc.size, Number(m[2]));
+  assert.equal(elf.symbolAt(malloc.addr + 1)?.addr, malloc.addr);
+  assert.equal(ElfFile.open('/bin/sh').dynamic, true);
+});
+
+test('probe placement: push at entry, endbr64 then push at +4, anything else single-stepped', () => {
+  assert.deepEqual(probePlacement(Buffer.from([0x55, 0x48, 0x89, 0xe5])), { offset: 0, prologue: 'push' });
+  assert.deepEqual(probePlacement(Buffer.from([0x41, 0x57, 0x41, 0x56])), { offset: 0, prologue: 'push' });
+  assert.deepEqual(probePlacement(Buffer.from([0xf3, 0x0f, 0x1e, 0xfa, 0x55, 0x48])), { offset: 4, prologue: 'endbr64+push' });
+  assert.deepEqual(probePlacement(Buffer.from([0xf3, 0x0f, 0x1e, 0xfa, 0x31, 0xc0])), { offset: 0, prologue: 'single-stepped' });
+  assert.deepEqual(probePlacement(Buffer.from([0x48, 0x83, 0xec, 0x08])), { offset: 0, prologue: 'single-stepped' });
+});
+
+test('decodeEvent: relative timestamps, present-bit args, signed 64-bit values, stack frames', () => {
+  const buf = new ArrayBuffer(EVENT_HEADER_BYTES + 16);
+  const v = new DataView(buf);
+  const origin = (1n << 53n) + 12345n; // boot ns past 2^53: must not lose precision
+  v.setBigUint64(EventLayout.ts_ns, origin + 1000n, true);
+  v.setBigUint64(EventLayout.dur_ns, 777n, true);
+  v.setUint32(EventLayout.pid, 10, true);
+  v.setUint32(EventLayout.tid, 11, true);
+  v.setUint16(EventLayout.op, 257, true);
+  v.setUint8(EventLayout.present, 0b10011); // arg0, arg1, ret
+  v.setUint8(EventLayout.nframes, 2);
+  v.setInt32(EventLayout.ret, -3, true);
+  v.setBigUint64(EventLayout.arg, 4096n, true);
+  v.setBigUint64(EventLayout.arg + 8, 0xffff_ffff_ffff_fffen, true);
+  v.setBigUint64(EVENT_HEADER_BYTES, 0x401000n, true);
+  v.setBigUint64(EVENT_HEADER_BYTES + 8, 0x402000n, true);
+  const e = decodeEvent(v, 0, buf.byteLength, bootOrigin(origin));
+  assert.deepEqual(e, { tsNs: 1000, durNs: 777, pid: 10, tid: 11, op: 257, args: [4096, -2n, undefined, undefined], ret: -3, frames: [0x401000n, 0x402000n] });
+});
+
+test('demangle: qualified names, constructors, std, ABI tags, clones; unknown forms unchanged', () => {
+  assert.equal(demangle('_ZN2at6native9copy_implERNS_6TensorERKS2_b'), 'at::native::copy_impl(...)');
+  assert.equal(demangle('_ZNSt6vectorIiSaIiEE9push_backERKi'), 'std::vector<...>::push_back(...)');
+  assert.equal(demangle('_ZN3FooC2Ev'), 'Foo::Foo()');
+  assert.equal(demangle('_ZN3FooD1Ev'), 'Foo::~Foo()');
+  assert.equal(demangle('_ZNK5torch8autograd4Node4nameB5cxx11Ev'), 'torch::autograd::Node::name()');
+  assert.equal(demangle('allocate_buffers.constprop.0'), 'allocate_buffers');
+  assert.equal(demangle('_ZN3FooclEv'), '_ZN3FooclEv');
+  assert.equal(demangle('cudaMalloc'), 'cudaMalloc');
+});

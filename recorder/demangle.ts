@@ -3,6 +3,9 @@
 // understand (operators, substitutions, local names) is returned unchanged; the mangled
 // name is always kept beside it as the bundle's system_name.
 
+/** GCC clone suffixes (foo.constprop.0, foo.cold): the same source function for a reader. */
+const CLONE_SUFFIX = /\.(cold|constprop|isra|part|lto_priv)[.0-9a-z_]*$/;
+
 class Unsupported extends Error {}
 
 class Parser {
@@ -92,9 +95,6 @@ class Parser {
     return rest === 'v' ? `${name}()` : `${name}(...)`;
   }
 }
-
-/** GCC clone suffixes (foo.constprop.0, foo.cold): the same source function for a reader. */
-const CLONE_SUFFIX = /\.(cold|constprop|isra|part|lto_priv)[.0-9a-z_]*$/;
 
 export function demangle(symbol: string): string {
   if (!symbol.startsWith('_Z')) return symbol.replace(CLONE_SUFFIX, '');

@@ -10,7 +10,7 @@ function bind() {
     mmap: libc.func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, int64_t off)'),
     munmap: libc.func('int munmap(void *addr, size_t len)'),
     getpagesize: libc.func('int getpagesize(void)'),
-    clockGettime: libc.func('int clock_gettime(int clk, _Out_ ingero_timespec *ts)'),
+    clockGettime: libc.func('clock_gettime', 'int', ['int', koffi.out(koffi.pointer(timespec))]),
   };
 }
 

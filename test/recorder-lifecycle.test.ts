@@ -1,0 +1,90 @@
+// The recorder's life around a recording: `ingero check`, recovery of the staging data after
+// the recorder is SIGKILLed, and the one-line refusal without privileges.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, chmodSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { recover, runCheck, RecorderError } from '../recorder/index.ts';
+import { buildFakeCuda, type FakeCuda } from './fixtures/fake-cuda/build.ts';
+import { eventRows, openRecorded } from './fixtures/fake-cuda/recorded.ts';
+
+const CHILD = fileURLToPath(new URL('./fixtures/fake-cuda/record-child.ts', import.meta.url));
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const skipReason =
+  process.getuid?.() !== 0
+    ? 'recorder lifecycle tests load eBPF programs and need root (CI runs them as root)'
+    : !existsSync('/sys/kernel/btf/vmlinux')
+      ? 'recorder lifecycle tests need kernel BTF (/sys/kernel/btf/vmlinux)'
+      : undefined;
+if (skipReason) console.warn(`\n*** SKIPPING recorder lifecycle tests: ${skipReason} ***\n`);
+
+let fake: FakeCuda;
+let work: string;
+
+before(() => {
+  if (skipReason) return;
+  fake = buildFakeCuda();
+  work = mkdtempSync(join(tmpdir(), 'ingero-life-'));
+  chmodSync(work, 0o777);
+});
+
+after(() => {
+  if (!fake) return;
+  rmSync(fake.dir, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
+});
+
+test('check: a privileged machine with BTF is ready, the BPF objects load, the fake libraries are found in a running process', { skip: skipReason }, async () => {
+  const child = spawn(fake.workload, [join(work, 'check.log'), 'single', '1'], { env: { ...process.env, FAKE_WAIT_STDIN: '1' }, stdio: ['pipe', 'ignore', 'ignore'] });
+  try {
+    await new Promise((r) => setTimeout(r, 200)); // let ld.so map the libraries
+    const report = await runCheck({ pids: [child.pid!] });
+    assert.equal(report.ok, true, JSON.stringify(report.items));
+    assert.equal(report.items.find((i) => i.name === 'load')?.status, 'ok');
+    const runtime = report.libraries.find((l) => l.path === fake.runtime);
+    assert.ok(runtime, 'fake libcudart found in the process');
+    assert.deepEqual(runtime.pids, [child.pid]);
+    assert.equal(runtime.probes.find((p) => p.symbol === 'cudaMalloc')?.prologue, 'endbr64+push');
+    assert.ok(report.libraries.some((l) => l.path === fake.driver && l.probes.some((p) => p.symbol === 'cuLaunchKernel')));
+  } finally {
+    child.stdin!.end('go\n');
+  }
+});
+
+test('recover: after the recorder is SIGKILLed, the staging data seals into a bundle', { skip: skipReason }, async () => {
+  const output = join(work, 'killed.ingero');
+  const log = join(work, 'killed.log');
+  const rec = spawn(process.execPath, ['--import', 'tsx', CHILD, output, '--', fake.workload, log, 'single', '100000000'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FAKE_CUDA_SPIN_US: '20' } });
+  await new Promise<void>((resolve) => rec.stdout!.on('data', (d) => String(d).includes('READY') && resolve()));
+  await new Promise((r) => setTimeout(r, 2500)); // more than the one-second staging commit
+  rec.kill('SIGKILL');
+  await new Promise((r) => rec.on('exit', r));
+  // The workload outlives its recorder; its log file is named after its pid.
+  for (const f of readdirSync(work)) if (f.startsWith('killed.log.')) process.kill(Number(f.slice('killed.log.'.length)), 'SIGKILL');
+  const staging = `${output}.staging`;
+  assert.ok(statSync(staging).size > 0, 'staging database survives');
+  assert.equal(existsSync(output), false);
+  const sealed = await recover(staging);
+  assert.equal(sealed.path, output);
+  assert.ok(sealed.events > 100, `${sealed.events} events recovered`);
+  const bundle = openRecorded(output, join(work, 'cache'));
+  try {
+    const ops = new Set(eventRows(bundle).map((r) => r.op));
+    assert.ok(ops.has('cudaMalloc') && ops.has('cuLaunchKernel'), [...ops].join(','));
+  } finally {
+    bundle.close();
+  }
+  await assert.rejects(recover(staging), RecorderError);
+});
+
+test('without privileges: one line saying what is needed', { skip: skipReason }, () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', CHILD, join(work, 'nopriv.ingero'), '--', '/bin/true'], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: REPO });
+  assert.equal(r.status, 1, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /needs root, or CAP_BPF \+ CAP_PERFMON \+ CAP_SYS_ADMIN.*sudo/);
+  assert.equal(existsSync(join(work, 'nopriv.ingero.staging')), false);
+});

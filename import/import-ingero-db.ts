@@ -140,18 +140,25 @@ export async function importIngeroDb(sourcePath: string, outPath: string, option
       tail_ratio: Number(r.tail_ratio),
     }));
 
-    // Nodes: v0.9+ name them per row; v0.8 files are one unnamed node, named after the file.
-    const nodeName = (n: string) => n || stem;
-    const names = new Set<string>();
+    // Nodes: v0.9+ name them per row; v0.8 files (and rows written before an in-place upgrade)
+    // are one unnamed node, named after the file. A session or chain without a node belongs to
+    // the only node when there is one, else to that file-named node.
+    const eventNodes = new Set<string>();
     if (schema.has('events', 'node')) {
-      for (const n of db.prepare('SELECT DISTINCT node FROM events').pluck().all() as unknown[]) names.add(nodeName(text(n)));
+      for (const n of db.prepare('SELECT DISTINCT node FROM events').pluck().all() as unknown[]) eventNodes.add(text(n) || stem);
+    } else {
+      eventNodes.add(stem);
     }
+    const unnamed = eventNodes.size === 1 ? [...eventNodes][0]! : stem;
+    const nodeName = (n: string) => n || unnamed;
+    const names = new Set(eventNodes);
     for (const s of sessions) names.add(nodeName(s.node));
     for (const c of chainRows) names.add(nodeName(chainNodeName(c)));
     if (names.size === 0) names.add(stem);
     const nodeList = [...names].sort();
     const nodeIds = new Map(nodeList.map((n, i) => [n, i]));
     const nodeOf = (s: Session) => nodeIds.get(nodeName(s.node))!;
+    const eventNode = (n: string) => nodeIds.get(n || stem)!;
 
     const origin = findOrigin(db, schema);
     const level = options.compressionLevel ?? (src.bytes > LARGE_SOURCE_BYTES ? LARGE_SOURCE_LEVEL : DEFAULT_LEVEL);
@@ -179,7 +186,6 @@ export async function importIngeroDb(sourcePath: string, outPath: string, option
     // Events.
     const total = Number(db.prepare('SELECT count(*) FROM events').pluck().get());
     const tracker = new ProcessTracker();
-    const singleNode = schema.has('events', 'node') ? undefined : 0;
     let done = 0;
     const events = readRows<EventRow>(db, schema, 'events', EVENT_COLUMNS, 'ORDER BY timestamp, id');
     for (const r of events) {
@@ -187,7 +193,7 @@ export async function importIngeroDb(sourcePath: string, outPath: string, option
       const op = Number(r.op);
       const pid = Number(r.pid);
       const tid = Number(r.tid);
-      const node = singleNode ?? nodeIds.get(nodeName(text(r.node)))!;
+      const node = eventNode(text(r.node));
       let duration = r.duration;
       if (duration < 0n) {
         anomalies.negative_durations++;

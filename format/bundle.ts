@@ -3,13 +3,15 @@
 // database's SHA-256, so the second open of the same bundle skips all of it), then opens the
 // database read-only with SQLite's defensive settings and checks schema conformance.
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, lstatSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkConformance } from './conformance.ts';
-import { BundleError } from './errors.ts';
+import { BundleError, ioError } from './errors.ts';
 import type { Manifest } from './manifest.ts';
-import { readContainer, streamDatabase, type ContainerInfo } from './read-container.ts';
+import { inflateDatabase } from './parallel-inflate.ts';
+import { readContainer, type ContainerInfo } from './read-container.ts';
 
 export interface OpenOptions {
   /** Where decompressed databases are cached. Default: $INGERO_CACHE_DIR, else $XDG_CACHE_HOME/ingero, else ~/.cache/ingero. */
@@ -22,35 +24,63 @@ export function defaultCacheDir(): string {
   return join(base, 'ingero', 'bundles');
 }
 
-/** The database file of a bundle in the cache, decompressing and verifying it first if needed. */
-export function cachedDatabase(info: ContainerInfo, cacheDir: string): string {
-  const file = join(cacheDir, `${info.manifest.database.sha256}.sqlite`);
-  if (existsSync(file) && statSync(file).size === info.manifest.database.bytes) return file;
+/**
+ * Whether a cache directory can be trusted: a real directory owned by this user that no one else
+ * can write into (anyone who can plant a file there could substitute the database a bundle names).
+ */
+function isPrivateDirectory(dir: string): boolean {
   try {
-    mkdirSync(cacheDir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = lstatSync(dir);
+    return st.isDirectory() && (process.getuid === undefined || st.uid === process.getuid()) && (st.mode & 0o022) === 0;
   } catch {
-    return cachedDatabase(info, join(tmpdir(), `ingero-cache-${process.getuid?.() ?? 'user'}`));
+    return false;
   }
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
+}
+
+function usableCacheDir(name: string, preferred: string): string {
+  if (isPrivateDirectory(preferred)) return preferred;
+  const fallback = join(tmpdir(), `ingero-cache-${process.getuid?.() ?? 'user'}`);
+  if (isPrivateDirectory(fallback)) return fallback;
+  throw new BundleError('IO', `${name}: no private cache directory (${preferred} and ${fallback} are missing, not writable or writable by others) — set INGERO_CACHE_DIR to a directory only you can write`);
+}
+
+/**
+ * The database file of a bundle in the cache, decompressing and verifying it first if needed.
+ * Entries are named by the database's SHA-256 and only ever created by a decompression whose
+ * digest matched, so an entry holds exactly the bytes its name says (see spec §9 on bundles
+ * whose manifest names another bundle's digest).
+ */
+export function cachedDatabase(info: ContainerInfo, cacheDir: string, options: { readonly reverify?: boolean } = {}): string {
+  const dir = usableCacheDir(info.name, cacheDir);
+  const file = join(dir, `${info.manifest.database.sha256}.sqlite`);
   try {
-    streamDatabase(info, (chunk) => {
-      let off = 0;
-      while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
-    });
+    const st = lstatSync(file);
+    if (st.isFile() && st.size === info.manifest.database.bytes && (process.getuid === undefined || st.uid === process.getuid())) {
+      // A cache hit proves nothing about this file's bytes; verify checks them all the same.
+      if (options.reverify) inflateDatabase(info, null);
+      return file;
+    }
+    rmSync(file, { force: true });
+  } catch {
+    /* not cached yet */
+  }
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, 'wx', 0o600);
+    inflateDatabase(info, fd);
     closeSync(fd);
+    fd = undefined;
     renameSync(tmp, file);
   } catch (err) {
-    try {
-      closeSync(fd);
-    } catch {
-      /* already closed */
-    }
+    if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
     if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
-      throw new BundleError('IO', `${info.name}: disk full while decompressing into the cache ${cacheDir} — free space or set INGERO_CACHE_DIR to a roomier place`);
+      throw new BundleError('IO', `${info.name}: disk full while decompressing into the cache ${dir} — free space or set INGERO_CACHE_DIR to a roomier place`);
     }
-    throw err;
+    if (err instanceof BundleError) throw err;
+    throw ioError(tmp, err, 'decompressing into the cache');
   }
   return file;
 }
@@ -283,22 +313,24 @@ export class Bundle {
 export function openBundle(path: string, options: OpenOptions = {}): Bundle {
   const info = readContainer(path);
   const file = cachedDatabase(info, options.cacheDir ?? defaultCacheDir());
+  // A database the reader refuses does not stay in the cache: refusing leaves nothing behind.
+  const refuse = (err: BundleError, db?: Database.Database): never => {
+    db?.close();
+    rmSync(file, { force: true });
+    throw err;
+  };
   let db: Database.Database;
   try {
     db = openReadOnlyDatabase(file);
   } catch (err) {
-    throw new BundleError('CORRUPT', `${path}: the database inside cannot be opened (${(err as Error).message}) — the bundle is damaged`);
+    return refuse(new BundleError('CORRUPT', `${path}: the database inside cannot be opened (${(err as Error).message}) — the bundle is damaged`));
   }
   let problems: string[];
   try {
     problems = checkConformance(db, { full: false });
   } catch (err) {
-    db.close();
-    throw new BundleError('CORRUPT', `${path}: the database inside is damaged (${(err as Error).message}) — get a fresh copy`);
+    return refuse(new BundleError('CORRUPT', `${path}: the database inside is damaged (${(err as Error).message}) — get a fresh copy`), db);
   }
-  if (problems.length > 0) {
-    db.close();
-    throw new BundleError('SCHEMA', `${path}: ${problems[0]}`);
-  }
+  if (problems.length > 0) refuse(new BundleError('SCHEMA', `${path}: ${problems[0]}`), db);
   return new Bundle(path, info.manifest, file, db);
 }

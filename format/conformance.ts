@@ -14,9 +14,10 @@ export function checkConformance(db: Database.Database, options: ConformanceOpti
   const problems: string[] = [];
   const appId = db.pragma('application_id', { simple: true }) as number;
   if (appId !== APPLICATION_ID) problems.push(`database application_id is 0x${(appId >>> 0).toString(16)}, expected 0x${APPLICATION_ID.toString(16)} (not an ingero database)`);
-  const objects = db.prepare('SELECT type, name, tbl_name FROM sqlite_schema').all() as { type: string; name: string; tbl_name: string }[];
+  const objects = db.prepare('SELECT type, name, tbl_name, sql FROM sqlite_schema').all() as { type: string; name: string; tbl_name: string; sql: string | null }[];
   for (const o of objects) {
-    if (o.type === 'trigger' || o.type === 'view') problems.push(`database contains a ${o.type} (${JSON.stringify(o.name.slice(0, 64))}), which bundles may not carry — refusing it`);
+    const kind = o.type === 'table' && /^\s*CREATE\s+VIRTUAL\s+TABLE/i.test(o.sql ?? '') ? 'virtual table' : o.type;
+    if (kind === 'trigger' || kind === 'view' || kind === 'virtual table') problems.push(`database contains a ${kind} (${JSON.stringify(o.name.slice(0, 64))}), which bundles may not carry — refusing it`);
   }
   if (problems.length > 0) return problems;
   const tables = new Set(objects.filter((o) => o.type === 'table').map((o) => o.name));
@@ -30,6 +31,12 @@ export function checkConformance(db: Database.Database, options: ConformanceOpti
     if (missing.length) {
       problems.push(`table ${t.name} lacks column(s) ${missing.join(', ')}`);
       continue;
+    }
+    if (t.name === 'events') {
+      // Time ranges are binary searches over the rowid: id must be it (INTEGER PRIMARY KEY).
+      const id = db.prepare("SELECT type, pk FROM pragma_table_info('events') WHERE name = 'id'").get() as { type: string; pk: number };
+      const pkIndex = db.prepare("SELECT 1 FROM pragma_index_list('events') WHERE origin = 'pk'").get();
+      if (id.pk !== 1 || id.type.toUpperCase() !== 'INTEGER' || pkIndex !== undefined) problems.push('table events: id is not the INTEGER PRIMARY KEY (rowid) the spec requires');
     }
     const textColumns = t.columns.filter((c) => c.decl.startsWith('TEXT')).map((c) => c.name);
     if (textColumns.length && t.name !== 'events') {
@@ -45,6 +52,9 @@ export function checkConformance(db: Database.Database, options: ConformanceOpti
   if (ev.n > 0 && (ev.minId !== 1 || ev.maxId !== ev.n)) problems.push(`events.id is not dense 1..${ev.n} (min ${ev.minId}, max ${ev.maxId})`);
   const unordered = db.prepare('SELECT count(*) AS n FROM events e JOIN events p ON p.id = e.id - 1 WHERE e.ts_ns < p.ts_ns').get() as { n: number };
   if (unordered.n > 0) problems.push(`${unordered.n} events are out of start-time order (events.id must follow ts_ns)`);
+  const intColumns = ['ts_ns', 'dur_ns', 'node_id', 'pid', 'tid', 'op_id', 'arg0', 'arg1', 'arg2', 'arg3', 'ret', 'stack_id'];
+  const badType = db.prepare(`SELECT count(*) AS n FROM events WHERE ${intColumns.map((c) => `typeof(${c}) NOT IN ('integer', 'null')`).join(' OR ')}`).get() as { n: number };
+  if (badType.n > 0) problems.push(`${badType.n} events hold a non-integer value in an integer column`);
   const negative = db.prepare('SELECT count(*) AS n FROM events WHERE dur_ns < 0 OR ts_ns < 0').get() as { n: number };
   if (negative.n > 0) problems.push(`${negative.n} events have a negative time or duration`);
   const orphanOps = db.prepare('SELECT count(*) AS n FROM (SELECT DISTINCT op_id FROM events) WHERE op_id NOT IN (SELECT id FROM ops)').get() as { n: number };

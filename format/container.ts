@@ -33,17 +33,35 @@ export interface HeaderInfo {
   readonly frameBytes: number;
 }
 
-export function encodeHeader(manifestJson: string): Buffer {
+/** Offset of the SHA-256 in the header payload; it covers the 20 bytes before it and the manifest. */
+const DIGEST_OFFSET = 20;
+
+/** SHA-256 of a header payload: its fixed fields (magic to manifest length) and the manifest JSON. */
+export function headerDigest(payload: Buffer): Buffer {
+  return createHash('sha256').update(payload.subarray(0, DIGEST_OFFSET)).update(payload.subarray(HEADER_FIXED_BYTES)).digest();
+}
+
+export interface HeaderFields {
+  readonly containerMajor: number;
+  readonly containerMinor: number;
+  readonly minReaderMajor: number;
+  readonly flags: number;
+}
+
+const CURRENT: HeaderFields = { containerMajor: CONTAINER_MAJOR, containerMinor: CONTAINER_MINOR, minReaderMajor: CONTAINER_MAJOR, flags: 0 };
+
+/** The header frame. `fields` other than the current version serve the test vectors only. */
+export function encodeHeader(manifestJson: string, fields: HeaderFields = CURRENT): Buffer {
   const json = Buffer.from(manifestJson, 'utf8');
   const payload = Buffer.alloc(HEADER_FIXED_BYTES + json.length);
   BUNDLE_MAGIC.copy(payload, 0);
-  payload.writeUInt16LE(CONTAINER_MAJOR, 8);
-  payload.writeUInt16LE(CONTAINER_MINOR, 10);
-  payload.writeUInt16LE(CONTAINER_MAJOR, 12); // min reader major
-  payload.writeUInt16LE(0, 14); // flags, reserved
+  payload.writeUInt16LE(fields.containerMajor, 8);
+  payload.writeUInt16LE(fields.containerMinor, 10);
+  payload.writeUInt16LE(fields.minReaderMajor, 12);
+  payload.writeUInt16LE(fields.flags, 14);
   payload.writeUInt32LE(json.length, 16);
-  createHash('sha256').update(json).digest().copy(payload, 20);
   json.copy(payload, HEADER_FIXED_BYTES);
+  headerDigest(payload).copy(payload, DIGEST_OFFSET);
   return Buffer.concat([frameHeader(HEADER_FRAME_MAGIC, payload.length), payload]);
 }
 
@@ -94,11 +112,14 @@ export function decodeHeader(name: string, head: Buffer, fileSize: number): Head
   if (fileSize < frameBytes) {
     throw new BundleError('TRUNCATED', `${name}: truncated at byte ${fileSize} inside the header — the file was cut short while copying; copy it again`);
   }
-  const json = head.subarray(8 + HEADER_FIXED_BYTES, frameBytes);
-  const digest = head.subarray(28, 60);
-  if (!createHash('sha256').update(json).digest().equals(digest)) {
-    throw new BundleError('CHECKSUM', `${name}: manifest checksum mismatch — the header was modified or damaged; get a fresh copy of the bundle`);
+  const payload = head.subarray(8, frameBytes);
+  if (!headerDigest(payload).equals(payload.subarray(DIGEST_OFFSET, DIGEST_OFFSET + 32))) {
+    throw new BundleError('CHECKSUM', `${name}: header checksum mismatch — the header or manifest was modified or damaged; get a fresh copy of the bundle`);
   }
+  if (flags !== 0) {
+    throw new BundleError('VERSION', `${name}: header flags 0x${flags.toString(16)} are not defined in container version ${CONTAINER_MAJOR}.${CONTAINER_MINOR} — upgrade ingero`);
+  }
+  const json = payload.subarray(HEADER_FIXED_BYTES);
   return { containerMajor, containerMinor, minReaderMajor, flags, manifestJson: json.toString('utf8'), frameBytes };
 }
 

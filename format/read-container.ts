@@ -1,10 +1,11 @@
 // Reading the container: header and manifest from the front, the seek table from the back, and
 // the data frames in between, each checked (zstd content checksum, declared size) as it streams.
+// parallel-inflate.ts spreads the frames over worker threads for large bundles.
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { Decompressor } from 'zstd-napi';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { decodeHeader, decodeSeekTable, HEADER_FIXED_BYTES, MAX_MANIFEST_BYTES, type HeaderInfo, type SeekTable } from './container.ts';
 import { BundleError, ioError } from './errors.ts';
+import { inflateFrame, newContext } from './inflate-frame.mjs';
 import { parseManifest, type Manifest } from './manifest.ts';
 
 export interface ContainerInfo {
@@ -73,41 +74,64 @@ export function readContainerFd(path: string, fd: number): ContainerInfo {
   return { path, name, fileBytes, header, manifest, seek };
 }
 
+/** Where each data frame lies in the file and in the database. */
+export interface FramePlan {
+  readonly fileOffset: number;
+  readonly compressedBytes: number;
+  readonly contentOffset: number;
+  readonly contentBytes: number;
+}
+
+export function framePlan(info: ContainerInfo): FramePlan[] {
+  let fileOffset = info.header.frameBytes;
+  let contentOffset = 0;
+  return info.seek.entries.map((e) => {
+    const f = { fileOffset, compressedBytes: e.compressedBytes, contentOffset, contentBytes: e.contentBytes };
+    fileOffset += e.compressedBytes;
+    contentOffset += e.contentBytes;
+    return f;
+  });
+}
+
+export type FrameProblemKind = 'checksum' | 'corrupt' | 'truncated';
+
+/** The one-line error for a damaged data frame. */
+export function frameError(info: ContainerInfo, frame: number, kind: FrameProblemKind, why: string): BundleError {
+  const f = framePlan(info)[frame]!;
+  if (kind === 'truncated') return new BundleError('TRUNCATED', `${info.name}: truncated at byte ${why} — the copy was cut short; copy it again`);
+  return new BundleError(kind === 'checksum' ? 'CHECKSUM' : 'CORRUPT', `${info.name}: data frame ${frame + 1} of ${info.seek.entries.length} (byte ${f.fileOffset}) is damaged (${why}) — get a fresh copy of the bundle`);
+}
+
+export function checkDigest(info: ContainerInfo, digest: string): void {
+  if (digest !== info.manifest.database.sha256) {
+    throw new BundleError('CHECKSUM', `${info.name}: database checksum mismatch (manifest ${info.manifest.database.sha256.slice(0, 12)}…, content ${digest.slice(0, 12)}…) — the manifest or the data was altered; get a fresh copy`);
+  }
+}
+
 /**
- * Decompresses every data frame in order, handing each chunk to `sink`, and checks the whole
- * database against the manifest's SHA-256. Memory stays bounded by one frame.
+ * Decompresses every data frame in order on this thread, checking each (see inflate-frame.mjs),
+ * writes the database to outFd when given, and checks it against the manifest's SHA-256.
+ * Memory stays bounded by one frame.
  */
-export function streamDatabase(info: ContainerInfo, sink: (chunk: Buffer) => void): void {
+export function inflateSequential(info: ContainerInfo, outFd: number | null): void {
   const fd = openFile(info.path);
-  const d = new Decompressor();
+  const dctx = newContext();
   const hash = createHash('sha256');
   try {
-    let offset = info.header.frameBytes;
-    info.seek.entries.forEach((entry, i) => {
-      const compressed = readAt(fd, entry.compressedBytes, offset);
-      if (compressed.length !== entry.compressedBytes) {
-        throw new BundleError('TRUNCATED', `${info.name}: truncated at byte ${offset + compressed.length} — the copy was cut short; copy it again`);
-      }
-      let content: Buffer;
-      try {
-        content = d.decompress(compressed);
-      } catch (err) {
-        const why = String((err as Error).message ?? err);
-        const code = /checksum/i.test(why) ? 'CHECKSUM' : 'CORRUPT';
-        throw new BundleError(code, `${info.name}: data frame ${i + 1} of ${info.seek.entries.length} (byte ${offset}) is damaged (${why}) — get a fresh copy of the bundle`);
-      }
-      if (content.length !== entry.contentBytes) {
-        throw new BundleError('CORRUPT', `${info.name}: data frame ${i + 1} (byte ${offset}) holds ${content.length} bytes, the seek table says ${entry.contentBytes} — the file is damaged`);
-      }
+    framePlan(info).forEach((f, i) => {
+      const compressed = readAt(fd, f.compressedBytes, f.fileOffset);
+      if (compressed.length !== f.compressedBytes) throw frameError(info, i, 'truncated', String(f.fileOffset + compressed.length));
+      const content = Buffer.allocUnsafe(f.contentBytes);
+      const problem = inflateFrame(dctx, compressed, content);
+      if (problem) throw frameError(info, i, problem[0], problem[1]);
       hash.update(content);
-      sink(content);
-      offset += entry.compressedBytes;
+      if (outFd !== null) {
+        let off = 0;
+        while (off < content.length) off += writeSync(outFd, content, off, content.length - off, f.contentOffset + off);
+      }
     });
   } finally {
     closeSync(fd);
   }
-  const digest = hash.digest('hex');
-  if (digest !== info.manifest.database.sha256) {
-    throw new BundleError('CHECKSUM', `${info.name}: database checksum mismatch (manifest ${info.manifest.database.sha256.slice(0, 12)}…, content ${digest.slice(0, 12)}…) — the manifest or the data was altered; get a fresh copy`);
-  }
+  checkDigest(info, hash.digest('hex'));
 }

@@ -11,7 +11,7 @@ import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync,
 import { dirname } from 'node:path';
 import { Compressor } from 'zstd-napi';
 import { unknownOp, opById } from './catalog.ts';
-import { DEFAULT_FRAME_CONTENT_BYTES, encodeHeader, encodeSeekTable, type SeekEntry } from './container.ts';
+import { DEFAULT_FRAME_CONTENT_BYTES, MAX_FRAME_CONTENT_BYTES, encodeHeader, encodeSeekTable, type HeaderFields, type SeekEntry } from './container.ts';
 import { BundleError, ioError } from './errors.ts';
 import type { Manifest } from './manifest.ts';
 import { INDEXES, SCHEMA_VERSION, TABLES, tableDDL } from './schema.ts';
@@ -23,6 +23,8 @@ export interface SealOptions {
   readonly frameBytes?: number;
   /** Host summary copied into the manifest. */
   readonly host?: Readonly<Record<string, unknown>>;
+  /** Creation time written into the manifest (unix ns); default now. Fixed for reproducible bundles. */
+  readonly createdUnixNs?: bigint;
 }
 
 export interface SealResult {
@@ -130,7 +132,7 @@ function buildManifest(db: Database.Database, options: SealOptions, sha256: stri
     format: 'ingero-bundle',
     schema_version: SCHEMA_VERSION,
     min_schema_reader: 1,
-    created_unix_ns: (BigInt(Date.now()) * 1_000_000n).toString(),
+    created_unix_ns: (options.createdUnixNs ?? BigInt(Date.now()) * 1_000_000n).toString(),
     producer,
     host,
     nodes: (db.prepare('SELECT name FROM nodes ORDER BY id').all() as { name: string }[]).map((r) => r.name),
@@ -175,6 +177,9 @@ function hashFile(path: string): string {
 async function compressDatabase(dbPath: string, outPath: string, options: SealOptions): Promise<SealResult> {
   const frameBytes = options.frameBytes ?? DEFAULT_FRAME_CONTENT_BYTES;
   const level = options.compressionLevel ?? 3;
+  if (!Number.isInteger(frameBytes) || frameBytes < 4096 || frameBytes > MAX_FRAME_CONTENT_BYTES) {
+    throw new BundleError('USAGE', `frameBytes must be an integer from 4096 to ${MAX_FRAME_CONTENT_BYTES}, got ${frameBytes}`);
+  }
   const dbBytes = statSync(dbPath).size;
   const sha256 = hashFile(dbPath);
   const frames = Math.ceil(dbBytes / frameBytes);
@@ -185,14 +190,34 @@ async function compressDatabase(dbPath: string, outPath: string, options: SealOp
   } finally {
     ro.close();
   }
+  const written = writeContainer(dbPath, outPath, JSON.stringify(manifest), { compressionLevel: level, frameBytes });
+  return { path: outPath, bytes: written, databaseBytes: dbBytes, events: manifest.counts.events, manifest };
+}
+
+export interface ContainerOptions {
+  readonly compressionLevel: number;
+  readonly frameBytes: number;
+  /** Header fields other than the current version: for the test vectors only. */
+  readonly header?: HeaderFields;
+}
+
+/**
+ * Writes [header][data frames][seek table] for the database file at dbPath to outPath
+ * atomically (temp file, fsync, rename, fsync of the directory); returns the bytes written.
+ * The manifest JSON is taken as given. Not part of the public API: spec/vectors/generate.ts
+ * uses it to wrap hand-made (hostile) databases in valid containers.
+ */
+export function writeContainer(dbPath: string, outPath: string, manifestJson: string, options: ContainerOptions): number {
+  const { frameBytes } = options;
+  const dbBytes = statSync(dbPath).size;
   const tmpPath = `${outPath}.tmp-${process.pid}`;
   const compressor = new Compressor();
-  compressor.setParameters({ compressionLevel: level, checksumFlag: true, contentSizeFlag: true });
+  compressor.setParameters({ compressionLevel: options.compressionLevel, checksumFlag: true, contentSizeFlag: true });
   const inFd = openSync(dbPath, 'r');
   let outFd: number | undefined;
   try {
     outFd = openSync(tmpPath, 'w', 0o644);
-    let written = writeAll(outFd, encodeHeader(JSON.stringify(manifest)));
+    let written = writeAll(outFd, encodeHeader(manifestJson, options.header));
     const entries: SeekEntry[] = [];
     const buf = Buffer.allocUnsafe(frameBytes);
     for (let pos = 0; pos < dbBytes; pos += frameBytes) {
@@ -207,7 +232,7 @@ async function compressDatabase(dbPath: string, outPath: string, options: SealOp
     outFd = undefined;
     renameSync(tmpPath, outPath);
     syncDirectory(dirname(outPath));
-    return { path: outPath, bytes: written, databaseBytes: dbBytes, events: manifest.counts.events, manifest };
+    return written;
   } catch (err) {
     if (outFd !== undefined) closeSync(outFd);
     rmSync(tmpPath, { force: true });

@@ -1,10 +1,11 @@
 // Full verification: every byte of the file (header checksum, each frame's zstd checksum and
 // size, the database SHA-256), SQLite's integrity check, the schema and the invariants the spec
 // promises (dense time-ordered ids, known op codes, resolvable stacks), and the manifest's counts.
+import { rmSync } from 'node:fs';
 import { BundleError } from './errors.ts';
 import { cachedDatabase, defaultCacheDir, openReadOnlyDatabase, type OpenOptions } from './bundle.ts';
 import { checkConformance } from './conformance.ts';
-import { readContainer, streamDatabase } from './read-container.ts';
+import { readContainer } from './read-container.ts';
 import type { Manifest } from './manifest.ts';
 
 export interface VerifyReport {
@@ -17,20 +18,20 @@ export interface VerifyReport {
 
 export function verifyBundle(path: string, options: OpenOptions = {}): VerifyReport {
   let info;
+  let file: string;
   try {
     info = readContainer(path);
-    // Always stream the whole file: a cached copy proves nothing about this file's bytes.
-    streamDatabase(info, () => {});
+    file = cachedDatabase(info, options.cacheDir ?? defaultCacheDir(), { reverify: true });
   } catch (err) {
     if (err instanceof BundleError) return { path, ok: false, problems: [err.message] };
     throw err;
   }
   const problems: string[] = [];
-  const file = cachedDatabase(info, options.cacheDir ?? defaultCacheDir());
   let db;
   try {
     db = openReadOnlyDatabase(file);
   } catch (err) {
+    rmSync(file, { force: true });
     return { path, ok: false, problems: [`${path}: the database inside cannot be opened (${(err as Error).message})`], manifest: info.manifest };
   }
   try {
@@ -44,5 +45,6 @@ export function verifyBundle(path: string, options: OpenOptions = {}): VerifyRep
   } finally {
     db.close();
   }
+  if (problems.length > 0) rmSync(file, { force: true });
   return { path, ok: problems.length === 0, problems, manifest: info.manifest };
 }

@@ -8,7 +8,7 @@
 import type Database from 'better-sqlite3';
 import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
-import { BundleError, BundleWriter } from '../format/index.ts';
+import { BundleError, BundleWriter, type WriterOptions } from '../format/index.ts';
 import { detectGeneration, type Generation, type SourceSchema } from './detect-generation.ts';
 import { writeAnnotations } from './map-annotations.ts';
 import { chainNodeName, chainToFinding, foldChains, CHAIN_ORIGIN, type ChainRow } from './map-chains.ts';
@@ -162,7 +162,7 @@ export async function importIngeroDb(sourcePath: string, outPath: string, option
 
     const origin = findOrigin(db, schema);
     const level = options.compressionLevel ?? (src.bytes > LARGE_SOURCE_BYTES ? LARGE_SOURCE_LEVEL : DEFAULT_LEVEL);
-    w = BundleWriter.create(outPath, {
+    w = createWriter(outPath, {
       originUnixNs: origin,
       producer: { name: 'ingero', version: pkg.version, command: `import ${basename(sourcePath)}` },
       nodeName: nodeList[0],
@@ -317,11 +317,21 @@ function checkOutputPath(sourcePath: string, outPath: string): void {
   } catch {
     /* reported below */
   }
-  if (!isDir) throw new BundleError('IO', `${outPath}: the folder ${dir} does not exist — create it or choose another -o path`);
+  if (!isDir) throw new BundleError('IO', `${outPath}: ${dir} is not an existing folder — create it or choose another -o path`);
   try {
     if (statSync(outPath).isDirectory()) throw new BundleError('USAGE', `${outPath}: is a folder — give a file name such as trace.ingero`);
   } catch (err) {
     if (err instanceof BundleError) throw err;
+  }
+}
+
+/** BundleWriter.create, with a failure to create files phrased for the -o option. */
+function createWriter(outPath: string, options: WriterOptions): BundleWriter {
+  try {
+    return BundleWriter.create(outPath, options);
+  } catch (err) {
+    if (err instanceof BundleError && err.code === 'USAGE') throw err;
+    throw new BundleError('IO', `${outPath}: cannot write the bundle there (${(err as Error).message}) — choose a writable folder for -o`);
   }
 }
 

@@ -159,6 +159,15 @@ const BATCH_ROWS = 128;
 /** Events per staging transaction: what a crash can lose at most. */
 const STAGING_COMMIT_ROWS = 1 << 16;
 
+/**
+ * A 64-bit value as SQLite stores it: unsigned values of 2^63 and above (kernel addresses,
+ * hashes) wrap to negative signed integers, as the schema says; readers apply BigInt.asUintN(64).
+ */
+function int64(v: IntLike | null | undefined): IntLike | null {
+  if (v === undefined || v === null) return null;
+  return typeof v === 'bigint' ? BigInt.asIntN(64, v) : v;
+}
+
 export function stagingPathFor(outPath: string): string {
   return `${outPath}.staging`;
 }
@@ -272,7 +281,7 @@ export class BundleWriter {
       this.setMetadata('staging.unsorted', true);
     }
     this.lastTs = e.ts_ns;
-    this.pending.push(e.ts_ns, e.dur_ns, e.node_id ?? 0, e.pid, e.tid, e.op_id, e.arg0 ?? null, e.arg1 ?? null, e.arg2 ?? null, e.arg3 ?? null, e.ret ?? null, e.stack_id ?? null);
+    this.pending.push(e.ts_ns, e.dur_ns, e.node_id ?? 0, e.pid, e.tid, e.op_id, int64(e.arg0), int64(e.arg1), int64(e.arg2), int64(e.arg3), e.ret ?? null, e.stack_id ?? null);
     if (++this.pendingRows === BATCH_ROWS) this.writePending();
   }
 
@@ -344,7 +353,7 @@ export class BundleWriter {
     const key = JSON.stringify([m.node_id ?? 0, m.pid ?? null, m.path, m.build_id ?? null, String(m.start_addr ?? ''), String(m.end_addr ?? ''), String(m.file_offset ?? '')]);
     let id = this.mappings.get(key);
     if (id === undefined) {
-      id = this.run('mapping', m.node_id ?? 0, m.pid ?? null, m.start_addr ?? null, m.end_addr ?? null, m.file_offset ?? null, m.path, m.build_id ?? null);
+      id = this.run('mapping', m.node_id ?? 0, m.pid ?? null, int64(m.start_addr), int64(m.end_addr), int64(m.file_offset), m.path, m.build_id ?? null);
       this.mappings.set(key, id);
     }
     return id;
@@ -366,7 +375,7 @@ export class BundleWriter {
     const key = JSON.stringify([fr.kind, mappingId, String(fr.address ?? ''), String(fr.rel_address ?? ''), functionId, fr.offset ?? null, fr.line ?? null]);
     let id = this.locations.get(key);
     if (id === undefined) {
-      id = this.run('location', fr.kind, mappingId, fr.address ?? null, fr.rel_address ?? null, functionId, fr.offset ?? null, fr.line ?? null);
+      id = this.run('location', fr.kind, mappingId, int64(fr.address), int64(fr.rel_address), functionId, fr.offset ?? null, fr.line ?? null);
       this.locations.set(key, id);
     }
     return id;
@@ -394,7 +403,7 @@ export class BundleWriter {
   }
 
   addAggregate(a: AggregateInput): void {
-    this.run('aggregate', a.node_id ?? 0, a.bucket_ns, a.width_ns, a.op_id, a.pid, a.count, a.stored, a.sum_dur_ns, a.min_dur_ns, a.max_dur_ns, a.sum_arg0);
+    this.run('aggregate', a.node_id ?? 0, a.bucket_ns, a.width_ns, a.op_id, a.pid, a.count, a.stored, int64(a.sum_dur_ns), int64(a.min_dur_ns), int64(a.max_dur_ns), int64(a.sum_arg0));
   }
 
   addSystemSample(s: SystemSampleInput): void {

@@ -7,7 +7,9 @@
 #include "cookie.h"
 
 /* A call in flight on one thread, keyed by thread and op so that nested calls (a runtime call
- * entering the driver) do not overwrite each other. */
+ * entering the driver) do not overwrite each other. A plain hash, not LRU: an LRU update cost
+ * about 0.7 µs more per traced call here. An entry left by a call that never returned (thread
+ * killed inside it) is overwritten by that thread's next call of the op, or by tid reuse. */
 struct call_key {
 	__u32 tid;
 	__u32 op;
@@ -20,7 +22,7 @@ struct call_state {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct call_key);
 	__type(value, struct call_state);

@@ -41,11 +41,11 @@ export function register(program: Command): void {
 }
 
 function summary(r: ImportReport): string {
-  const n = (v: number) => v.toLocaleString('en-US');
+  const count = (v: number, one: string, many = `${one}s`) => `${v.toLocaleString('en-US')} ${v === 1 ? one : many}`;
   const ratio = (r.sourceBytes / r.bundleBytes).toFixed(1);
   return [
-    `${printable(r.output)}: ${n(r.events)} events from Ingero ${r.generation} (${r.nodes.length} node${r.nodes.length === 1 ? '' : 's'}: ${r.nodes.map(printable).join(', ')})`,
-    `  ${n(r.processes)} processes, ${n(r.threads)} threads, ${n(r.stacks.bundleStacks)} stacks, ${n(r.chains.findings)} imported findings from ${n(r.chains.sourceRows)} chains, ${n(r.aggregates)} aggregate rows`,
+    `${printable(r.output)}: ${count(r.events, 'event')} from Ingero ${r.generation} (${count(r.nodes.length, 'node')}: ${r.nodes.map(printable).join(', ')})`,
+    `  ${count(r.processes, 'process', 'processes')}, ${count(r.threads, 'thread')}, ${count(r.stacks.bundleStacks, 'stack')}, ${count(r.chains.findings, 'imported finding')} from ${count(r.chains.sourceRows, 'chain')}, ${count(r.aggregates, 'aggregate row')}`,
     `  ${formatBytes(r.sourceBytes)} → ${formatBytes(r.bundleBytes)} (${ratio}x smaller) in ${r.seconds.toFixed(2)} s${r.samplingRows ? '; events are a sample (see table sampling)' : ''}`,
     '',
   ].join('\n');

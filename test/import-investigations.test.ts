@@ -1,0 +1,33 @@
+// investigations/*.ingero are exactly what the importer makes of Ingero's databases today: a
+// fresh import gives the same database inside (same SHA-256; only the manifest's creation time
+// may differ), and every committed bundle verifies. Regenerate with investigations/rebuild.sh.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { readBundleHeader, verifyBundle } from '../format/index.ts';
+import { importIngeroDb } from '../import/index.ts';
+
+const INVESTIGATIONS = new URL('../investigations/', import.meta.url).pathname;
+const SOURCE_DIR = new URL('../../shared/data/ingero-investigations/', import.meta.url).pathname;
+const bundles = readdirSync(INVESTIGATIONS).filter((f) => f.endsWith('.ingero')).sort();
+const work = mkdtempSync(join(tmpdir(), 'ingero-investigations-'));
+process.env.INGERO_CACHE_DIR = join(work, 'cache');
+after(() => rmSync(work, { recursive: true, force: true }));
+
+test('investigations/ ships the five converted Ingero databases', () => {
+  assert.deepEqual(bundles, ['pytorch-dataloader-starvation.ingero', 'sample-cluster.ingero', 'sample-gpu-node-01.ingero', 'sample-gpu-node-02.ingero', 'sample-gpu-node-03.ingero']);
+});
+
+for (const name of bundles) {
+  const committed = join(INVESTIGATIONS, name);
+  const source = join(SOURCE_DIR, name.replace(/\.ingero$/, '.db'));
+  test(`investigations/${name} verifies`, () => {
+    assert.deepEqual(verifyBundle(committed).problems, []);
+  });
+  test(`investigations/${name} equals a fresh import of its source`, { skip: existsSync(source) ? false : `SKIPPED: ${source} is absent, so there is nothing to re-import` }, async () => {
+    const fresh = await importIngeroDb(source, join(work, name));
+    assert.equal(fresh.databaseSha256, readBundleHeader(committed).manifest.database.sha256, `investigations/${name} is stale: run investigations/rebuild.sh`);
+  });
+}

@@ -21,8 +21,10 @@ export const DEFAULT_THRESHOLDS = {
   highContentionShare: 0.05,
   /** Share of a process's GPU-active wall time spent in synchronize calls: MEDIUM sync stall. */
   syncShare: 0.5,
+  /** Synchronize calls per kernel launch below which sync time is just a GPU-bound loop waiting once per step. */
+  syncPerLaunch: 0.05,
   /** Synchronize calls per kernel launch from which a sync stall is HIGH (sync after nearly every kernel). */
-  syncPerLaunch: 0.25,
+  highSyncPerLaunch: 0.25,
   /** Share of a process's GPU-active wall time spent in memory copies: MEDIUM memcpy bottleneck. */
   memcpyShare: 0.3,
   /** Share of GPU-active wall time in copies from which a memcpy bottleneck is HIGH. */

@@ -1,0 +1,199 @@
+// What every detector gets: the bundle, its facts and stats, the thresholds, and shared
+// queries (slow calls, off-CPU intervals, rates) answered from the bundle alone.
+import type { Bundle } from '../format/index.ts';
+import { procKey, processName, sampledPeriodsFor, type BundleFacts } from './bundle-facts.ts';
+import { scanColumns } from './scan.ts';
+import type { Thresholds } from './thresholds.ts';
+import type { ProcessOpStats, SampledPeriod, StatsReport } from './types.ts';
+
+/** Layers whose ops are GPU API calls made by the traced process. */
+export const GPU_LAYERS = new Set(['CUDA', 'DRIVER', 'GRAPH']);
+export const SYNC_OPS = new Set(['cudaStreamSynchronize', 'cudaDeviceSynchronize', 'cudaEventSynchronize', 'cuCtxSynchronize', 'cuStreamSynchronize', 'cuEventSynchronize']);
+export const LAUNCH_OPS = new Set(['cudaLaunchKernel', 'cuLaunchKernel', 'cudaGraphLaunch']);
+/** Calls that never sleep by design: off-CPU time inside them is time spent preempted. */
+export const NON_BLOCKING_OPS = new Set([...LAUNCH_OPS, 'cudaMemcpyAsync', 'cuMemcpyAsync', 'cudaMemcpy2DAsync', 'cudaMemcpyPeerAsync', 'cuMemcpyHtoDAsync', 'cuMemcpyDtoHAsync', 'cudaMemsetAsync', 'cudaStreamWaitEvent']);
+
+/** A process that made GPU API calls. */
+export interface GpuProcess {
+  readonly node_id: number;
+  readonly pid: number;
+  readonly process: string;
+  /** First call start and last call end. */
+  readonly from_ns: number;
+  readonly to_ns: number;
+  readonly calls: number;
+  readonly ops: readonly ProcessOpStats[];
+}
+
+/** Calls of one op in one process, columnar and in time order. */
+export interface Calls {
+  readonly id: Float64Array;
+  readonly ts: Float64Array;
+  readonly dur: Float64Array;
+  readonly tid: Float64Array;
+}
+
+/** sched_switch rows, columnar and in time order. prev_state NaN = not recorded. */
+export interface OffCpu {
+  readonly id: Float64Array;
+  readonly ts: Float64Array;
+  readonly dur: Float64Array;
+  readonly tid: Float64Array;
+  /** Who ran instead (next_pid, or for imports the task that ran last before switch-in); NaN when unknown. */
+  readonly by: Float64Array;
+  readonly byTid: Float64Array;
+  readonly state: Float64Array;
+}
+
+export class AnalysisContext {
+  readonly bundle: Bundle;
+  readonly facts: BundleFacts;
+  readonly stats: StatsReport;
+  readonly th: Thresholds;
+  readonly gpuProcesses: readonly GpuProcess[];
+  readonly limitations: string[] = [];
+  private readonly schedOp: number | undefined;
+
+  constructor(bundle: Bundle, facts: BundleFacts, stats: StatsReport, th: Thresholds) {
+    this.bundle = bundle;
+    this.facts = facts;
+    this.stats = stats;
+    this.th = th;
+    this.schedOp = this.opId('sched_switch');
+    const byProc = new Map<string, ProcessOpStats[]>();
+    for (const s of stats.by_process) {
+      const k = procKey(s.node_id, s.pid);
+      if (!byProc.has(k)) byProc.set(k, []);
+      byProc.get(k)!.push(s);
+    }
+    const procs: GpuProcess[] = [];
+    for (const ops of byProc.values()) {
+      const gpu = ops.filter((o) => GPU_LAYERS.has(o.layer));
+      if (gpu.length === 0) continue;
+      const first = ops[0]!;
+      procs.push({
+        node_id: first.node_id,
+        pid: first.pid,
+        process: first.process,
+        from_ns: Math.min(...gpu.map((o) => o.first_ns)),
+        to_ns: Math.max(...gpu.map((o) => o.last_ns + o.max_ns)),
+        calls: gpu.reduce((s, o) => s + o.count, 0),
+        ops,
+      });
+    }
+    this.gpuProcesses = procs.sort((a, b) => a.node_id - b.node_id || a.pid - b.pid);
+  }
+
+  opId(name: string): number | undefined {
+    return this.bundle.opIdsByName(name)[0];
+  }
+
+  nodeName(node: number): string {
+    return this.facts.nodes.get(node) ?? String(node);
+  }
+
+  processName(node: number, pid: number): string {
+    return processName(this.facts, node, pid);
+  }
+
+  /** "python3 (pid 4711)", with the node when the bundle has several. */
+  label(node: number, pid: number): string {
+    if (pid === 0) return 'the idle task';
+    const name = this.processName(node, pid);
+    const at = this.facts.nodes.size > 1 ? ` on ${this.nodeName(node)}` : '';
+    return `${name || 'unnamed process'} (pid ${pid}${at})`;
+  }
+
+  /** True when pid is ancestor or a descendant of it (same process tree, by ppid links in the bundle). */
+  sameTree(node: number, ancestor: number, pid: number): boolean {
+    if (pid === ancestor) return true;
+    const up = (p: number, target: number) => {
+      const seen = new Set<number>();
+      let cur: number | null | undefined = p;
+      while (cur !== null && cur !== undefined && cur > 1 && !seen.has(cur)) {
+        if (cur === target) return true;
+        seen.add(cur);
+        cur = this.facts.processes.get(procKey(node, cur))?.ppid;
+      }
+      return false;
+    };
+    return up(pid, ancestor) || up(ancestor, pid);
+  }
+
+  sampled(node: number, op: ProcessOpStats | { op: string; source: string }, from: number, to: number): SampledPeriod[] {
+    return sampledPeriodsFor(this.facts, node, op.op, op.source, from, to);
+  }
+
+  /** Caveat sentence for an op whose events are partly a sample, or '' when complete. */
+  samplingCaveat(node: number, op: { op: string; source: string }, from: number, to: number): string {
+    const periods = this.sampled(node, op, from, to);
+    if (periods.length === 0) return '';
+    const policies = [...new Set(periods.map((p) => p.policy))].join(', ');
+    return `${op.op} events are only a sample here (${policies}): counts and percentiles describe the stored events, which over-represent slow calls.`;
+  }
+
+  /** Calls of an op in a process with dur ≥ minDur: the slowest `limit`, returned in time order. */
+  slowCalls(node: number, pid: number, opId: number, minDur: number, limit: number): Calls {
+    const [id, ts, dur, tid] = scanColumns(
+      this.bundle.db,
+      ['id', 'ts_ns', 'dur_ns', 'tid'],
+      'FROM (SELECT id, ts_ns, dur_ns, tid FROM events WHERE op_id = ? AND node_id = ? AND pid = ? AND dur_ns >= ? ORDER BY dur_ns DESC, id LIMIT ?) ORDER BY id',
+      [opId, node, pid, Math.ceil(minDur), limit],
+    );
+    return { id: id!, ts: ts!, dur: dur!, tid: tid! };
+  }
+
+  /** sched_switch rows of the given threads that leave the CPU in [from, to). */
+  offCpu(node: number, tids: readonly number[], from: number, to: number): OffCpu {
+    if (this.schedOp === undefined || tids.length === 0) return emptyOffCpu();
+    const lo = this.bundle.idAtTime(from);
+    const hi = this.bundle.idAtTime(to);
+    const cols = scanColumns(
+      this.bundle.db,
+      ['id', 'ts_ns', 'dur_ns', 'tid', 'coalesce(arg1, arg3)', 'arg0', 'arg2'],
+      `FROM events WHERE id >= ? AND id < ? AND op_id = ? AND node_id = ? AND tid IN (${tids.map(() => '?').join(',')}) ORDER BY id`,
+      [lo, hi, this.schedOp, node, ...tids],
+    );
+    return { id: cols[0]!, ts: cols[1]!, dur: cols[2]!, tid: cols[3]!, by: cols[4]!, byTid: cols[5]!, state: cols[6]! };
+  }
+
+  /** Threads of a process that made GPU calls, most calls first. */
+  gpuThreads(node: number, pid: number): number[] {
+    const gpuOps = [...this.bundle.ops().values()].filter((o) => GPU_LAYERS.has(o.layer)).map((o) => o.id);
+    if (gpuOps.length === 0) return [];
+    return (
+      this.bundle.db
+        .prepare(`SELECT tid FROM events WHERE node_id = ? AND pid = ? AND op_id IN (${gpuOps.join(',')}) GROUP BY tid ORDER BY count(*) DESC, tid`)
+        .pluck()
+        .all(node, pid) as number[]
+    );
+  }
+
+  /** Event count per window of windowNs from `from`, for one op in one process (index = window). */
+  counts(node: number, pid: number, opId: number, from: number, to: number, windowNs: number): Float64Array {
+    const n = Math.max(1, Math.ceil((to - from) / windowNs));
+    const out = new Float64Array(n);
+    const rows = this.bundle.db
+      .prepare('SELECT (ts_ns - ?) / ? AS w, count(*) AS c FROM events WHERE id >= ? AND id < ? AND op_id = ? AND node_id = ? AND pid = ? GROUP BY w')
+      .raw(true)
+      .all(from, windowNs, this.bundle.idAtTime(from), this.bundle.idAtTime(to), opId, node, pid) as [number, number][];
+    for (const [w, c] of rows) if (w >= 0 && w < n) out[Math.floor(w)] = c;
+    return out;
+  }
+}
+
+function emptyOffCpu(): OffCpu {
+  const e = new Float64Array(0);
+  return { id: e, ts: e, dur: e, tid: e, by: e, byTid: e, state: e };
+}
+
+/** Up to n ids spread evenly over a sorted list, ascending: evidence samples stay small. */
+export function sampleIds(ids: ArrayLike<number>, n = 20): number[] {
+  const out: number[] = [];
+  if (ids.length <= n) {
+    for (let i = 0; i < ids.length; i++) out.push(ids[i]!);
+  } else {
+    for (let i = 0; i < n; i++) out.push(ids[Math.floor((i * (ids.length - 1)) / (n - 1))]!);
+  }
+  return [...new Set(out)].sort((a, b) => a - b);
+}

@@ -1,0 +1,98 @@
+// ingero explain as a library: runs every detector over one bundle and ranks the findings.
+// Pure: the answer depends on the bundle and the options only, in the same order every time.
+import type { Bundle } from '../format/index.ts';
+import { readFacts } from './bundle-facts.ts';
+import { AnalysisContext } from './context.ts';
+import { detectColdStart } from './findings/cold-start.ts';
+import { detectCpuContention } from './findings/cpu-contention.ts';
+import { detectGpuContention } from './findings/gpu-contention.ts';
+import { detectIoInterference } from './findings/io-interference.ts';
+import { detectMemcpyBottleneck } from './findings/memcpy-bottleneck.ts';
+import { detectMemoryPressure } from './findings/memory-pressure.ts';
+import { detectNetworkInterference } from './findings/network-interference.ts';
+import { detectPeriodicSpike } from './findings/periodic-spike.ts';
+import { detectProcessLifecycle } from './findings/process-lifecycle.ts';
+import { detectSchedulerTailLatency } from './findings/scheduler-tail-latency.ts';
+import { detectSyncStall } from './findings/sync-stall.ts';
+import { detectThroughputDrop } from './findings/throughput-drop.ts';
+import { computeStats } from './stats.ts';
+import { resolveThresholds } from './thresholds.ts';
+import type { ExplainReport, Finding, ImportedFinding, StatsReport } from './types.ts';
+
+export interface ExplainOptions {
+  /** Threshold overrides by name (see analyze/thresholds.ts). */
+  readonly thresholds?: Readonly<Record<string, number>>;
+  /** Stats already computed for this bundle (saves a pass). */
+  readonly stats?: StatsReport;
+}
+
+const DETECTORS = [
+  detectSchedulerTailLatency,
+  detectCpuContention,
+  detectMemoryPressure,
+  detectSyncStall,
+  detectMemcpyBottleneck,
+  detectColdStart,
+  detectPeriodicSpike,
+  detectThroughputDrop,
+  detectGpuContention,
+  detectIoInterference,
+  detectNetworkInterference,
+  detectProcessLifecycle,
+];
+
+const SEVERITY_RANK = { HIGH: 0, MEDIUM: 1, LOW: 2 } as const;
+
+/** Severity, then impact (largest first), then kind, node, pid, op: a total order. */
+export function compareFindings(a: Finding, b: Finding): number {
+  return (
+    SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
+    b.impact_ns - a.impact_ns ||
+    (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) ||
+    a.node_id - b.node_id ||
+    a.pid - b.pid ||
+    (a.op < b.op ? -1 : a.op > b.op ? 1 : 0)
+  );
+}
+
+export function explain(bundle: Bundle, opts: ExplainOptions = {}): ExplainReport {
+  const th = resolveThresholds(opts.thresholds);
+  const facts = readFacts(bundle);
+  const stats = opts.stats ?? computeStats(bundle, { facts });
+  const ctx = new AnalysisContext(bundle, facts, stats, th);
+  const findings = DETECTORS.flatMap((d) => d(ctx)).sort(compareFindings);
+  if (ctx.gpuProcesses.length === 0) ctx.limitations.push('The bundle has no CUDA or driver API calls, so there is no GPU work to explain.');
+  const meta = bundle.metadata();
+  return {
+    bundle: {
+      events: facts.events,
+      from_ns: facts.from_ns,
+      to_ns: facts.to_ns,
+      span_ns: facts.to_ns - facts.from_ns,
+      nodes: [...facts.nodes.values()],
+      producer: `${bundle.manifest.producer.name} ${bundle.manifest.producer.version} (${bundle.manifest.producer.command})`,
+      demo_scenario: typeof meta['demo.scenario'] === 'string' ? (meta['demo.scenario'] as string) : '',
+    },
+    findings,
+    limitations: [...new Set(ctx.limitations)],
+    data_quality: facts.dataQuality,
+    thresholds: { ...th },
+    imported_findings: importedFindings(bundle),
+  };
+}
+
+function importedFindings(bundle: Bundle): ImportedFinding[] {
+  return bundle.db
+    .prepare("SELECT origin, origin_id, node_id, severity, op, summary, root_cause, occurrences FROM imported_findings ORDER BY CASE severity WHEN 'HIGH' THEN 0 WHEN 'MEDIUM' THEN 1 WHEN 'LOW' THEN 2 ELSE 3 END, node_id, origin, origin_id, id")
+    .all() as ImportedFinding[];
+}
+
+/** JSON with object keys sorted at every level: byte-identical for equal values. */
+export function canonicalJson(value: unknown, indent = 2): string {
+  const sortKeys = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sortKeys);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+    return v;
+  };
+  return JSON.stringify(sortKeys(value), null, indent);
+}

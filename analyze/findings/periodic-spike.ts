@@ -1,0 +1,96 @@
+// Periodic spikes: after warm-up, an op has rare calls far slower than usual that come back at
+// a regular interval (counted in calls), the signature of an allocator or cache cycle.
+import { GPU_LAYERS, sampleIds, type AnalysisContext } from '../context.ts';
+import { scanColumns } from '../scan.ts';
+import type { Finding } from '../types.ts';
+import { count, dur, pct, round4, times } from '../words.ts';
+import { warmupCalls } from './cold-start.ts';
+import { makeFinding } from './make-finding.ts';
+
+export function detectPeriodicSpike(ctx: AnalysisContext): Finding[] {
+  const th = ctx.th;
+  const out: Finding[] = [];
+  for (const proc of ctx.gpuProcesses) {
+    const span = proc.to_ns - proc.from_ns;
+    for (const s of proc.ops) {
+      if (!GPU_LAYERS.has(s.layer) || s.count < th.minCalls * th.minSpikes || s.p50_ns <= 0 || span <= 0) continue;
+      // A spike must stand out from the ordinary slow calls too: above spikeFactor × p50 and 2 × p90.
+      const limit = Math.max(th.spikeFactor * s.p50_ns, 2 * s.p90_ns);
+      const [rn, id, ts, d] = scanColumns(
+        ctx.bundle.db,
+        ['rn', 'id', 'ts_ns', 'dur_ns'],
+        'FROM (SELECT row_number() OVER (ORDER BY id) AS rn, id, ts_ns, dur_ns FROM events WHERE op_id = ? AND node_id = ? AND pid = ?) WHERE rn > ? AND dur_ns >= ? LIMIT 100000',
+        [s.op_id, proc.node_id, proc.pid, warmupCalls(ctx, s.count), Math.ceil(limit)],
+      );
+      const n = rn!.length;
+      if (n < th.minSpikes) continue;
+      const gaps: number[] = [];
+      const timeGaps: number[] = [];
+      for (let i = 1; i < n; i++) {
+        gaps.push(rn![i]! - rn![i - 1]!);
+        timeGaps.push(ts![i]! - ts![i - 1]!);
+      }
+      const sortedGaps = [...gaps].sort((a, b) => a - b);
+      const median = sortedGaps[(sortedGaps.length - 1) >> 1]!;
+      const regular = gaps.filter((g) => Math.abs(g - median) <= th.periodicTolerance * median).length / gaps.length;
+      if (median < 2 || regular < th.periodicRegularity) continue;
+      const medianTime = [...timeGaps].sort((a, b) => a - b)[(timeGaps.length - 1) >> 1]!;
+      let excess = 0;
+      const sorted = Float64Array.from(d!).sort();
+      for (let i = 0; i < n; i++) excess += d![i]! - s.p50_ns;
+      const share = excess / span;
+      const spikeMedian = sorted[(n - 1) >> 1]!;
+      const allocator = /Malloc|MemAlloc|Free/.test(s.op);
+      const label = ctx.label(proc.node_id, proc.pid);
+      out.push(
+        makeFinding(ctx, {
+          kind: 'periodic-spike',
+          severity: share >= th.highSpikeShare ? 'HIGH' : share >= th.spikeShare ? 'MEDIUM' : 'LOW',
+          node_id: proc.node_id,
+          pid: proc.pid,
+          op: s.op,
+          from_ns: ts![0]!,
+          to_ns: ts![n - 1]! + d![n - 1]!,
+          summary: `${s.op} in ${label} spikes to ~${dur(spikeMedian)} (${times(spikeMedian / s.p50_ns)} p50) every ~${median} calls (~${dur(medianTime)})`,
+          root_cause: allocator
+            ? `A periodic allocator cycle: every ~${median} allocations the caching allocator has to go back to the driver (cache flush, fragmentation or a growing working set), and that call synchronizes and maps memory.`
+            : `A periodic event every ~${median} calls (~${dur(medianTime)}) makes ${s.op} wait: something in the loop runs on a fixed schedule (logging, evaluation, checkpointing, garbage collection).`,
+          evidence: [
+            {
+              layer: s.layer,
+              kind: 'spikes',
+              op: s.op,
+              detail: `${count(n, 'spike')} above ${dur(limit)} after warm-up, median ${dur(spikeMedian)} against a p50 of ${dur(s.p50_ns)}; ${pct(regular)} of the gaps lie within ±${pct(th.periodicTolerance)} of ${median} calls.`,
+              values: { spikes: n, spike_median_ns: Math.round(spikeMedian), p50_ns: s.p50_ns, period_calls: median, period_ns: Math.round(medianTime), regularity: round4(regular) },
+              from_ns: ts![0]!,
+              to_ns: ts![n - 1]! + d![n - 1]!,
+              event_ids: sampleIds(id!),
+              node_id: proc.node_id,
+              pid: proc.pid,
+            },
+            {
+              layer: 'PROCESS',
+              kind: 'share',
+              op: s.op,
+              detail: `The spikes cost ${dur(excess)} beyond p50: ${pct(share)} of the process's ${dur(span)} of GPU activity.`,
+              values: { excess_ns: Math.round(excess), active_ns: Math.round(span), share: round4(share) },
+              from_ns: proc.from_ns,
+              to_ns: proc.to_ns,
+              node_id: proc.node_id,
+              pid: proc.pid,
+            },
+          ],
+          recommendations: allocator
+            ? [
+                'Do not call torch.cuda.empty_cache() in the training loop.',
+                'Reduce fragmentation: PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True, or pad variable shapes to a few fixed sizes (bucketing).',
+                'Pre-allocate the largest batch once at start-up so the cache already holds the memory it needs.',
+              ]
+            : ['Find the work that runs every ~' + median + ' calls (logging, evaluation, checkpoint, gc) and make it asynchronous or less frequent.'],
+          impact_ns: excess,
+        }),
+      );
+    }
+  }
+  return out;
+}

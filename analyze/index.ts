@@ -1,0 +1,9 @@
+// Public API of the analyzer: pure functions over an opened bundle (format/openBundle). They
+// read the bundle only, never the machine they run on, so a bundle gives the same answer
+// everywhere. Result shapes are documented in analyze/types.ts.
+export { computeStats, percentile, summarize, type StatsOptions } from './stats.ts';
+export { explain, canonicalJson, compareFindings, type ExplainOptions } from './explain.ts';
+export { timeline, MAX_TIMELINE_WINDOWS, type Timeline, type TimelineOptions, type TimelinePoint, type TimelineSeries } from './timeline.ts';
+export { DEFAULT_THRESHOLDS, THRESHOLD_NAMES, parseThresholdArgs, resolveThresholds, type ThresholdName, type Thresholds } from './thresholds.ts';
+export { SCENARIOS, scenarioByName, writeDemoBundle, type DemoOptions, type DemoResult, type Scenario } from './demo/index.ts';
+export type * from './types.ts';

@@ -1,0 +1,94 @@
+// Rates and latencies over time: per op, per window (1 s by default), the count, rate, total
+// time and exact p50/p99/max of the events starting in that window.
+import type { Bundle } from '../format/index.ts';
+import { F64List, scanRows } from './scan.ts';
+import { percentile } from './stats.ts';
+
+export interface TimelineOptions {
+  /** Window width in ns (default 1 s). */
+  readonly windowNs?: number;
+  /** Start (inclusive) and end (exclusive) on the bundle clock; default: the whole bundle. */
+  readonly fromNs?: number;
+  readonly toNs?: number;
+  /** Only these ops (default: all). */
+  readonly opIds?: readonly number[];
+  /** Only these processes (default: all). */
+  readonly pids?: readonly number[];
+  readonly nodeId?: number;
+}
+
+export interface TimelinePoint {
+  /** Window start on the bundle clock. */
+  readonly t_ns: number;
+  readonly count: number;
+  readonly rate_per_s: number;
+  readonly total_ns: number;
+  readonly p50_ns: number;
+  readonly p99_ns: number;
+  readonly max_ns: number;
+}
+
+export interface TimelineSeries {
+  readonly op: string;
+  readonly op_id: number;
+  /** Windows with at least one event, in time order. */
+  readonly points: readonly TimelinePoint[];
+}
+
+export interface Timeline {
+  readonly window_ns: number;
+  readonly from_ns: number;
+  readonly to_ns: number;
+  readonly series: readonly TimelineSeries[];
+}
+
+/** Most windows one call may ask for: keeps memory bounded whatever the arguments. */
+export const MAX_TIMELINE_WINDOWS = 100_000;
+
+export function timeline(bundle: Bundle, opts: TimelineOptions = {}): Timeline {
+  const windowNs = Math.round(opts.windowNs ?? 1e9);
+  if (!(windowNs >= 1)) throw new RangeError(`timeline window must be at least 1 ns, got ${opts.windowNs}`);
+  const span = bundle.db.prepare('SELECT min(ts_ns) AS a, max(ts_ns) AS b FROM events').get() as { a: number | null; b: number | null };
+  const from = opts.fromNs ?? span.a ?? 0;
+  const to = opts.toNs ?? (span.b ?? 0) + 1;
+  const windows = Math.ceil((to - from) / windowNs);
+  if (windows > MAX_TIMELINE_WINDOWS) throw new RangeError(`timeline of ${windows} windows asked for; at most ${MAX_TIMELINE_WINDOWS}: use a wider window or a shorter range`);
+  const where = ['id >= ?', 'id < ?'];
+  const params: unknown[] = [bundle.idAtTime(from), bundle.idAtTime(to)];
+  if (opts.opIds) {
+    where.push(`op_id IN (${opts.opIds.map(() => '?').join(',') || 'NULL'})`);
+    params.push(...opts.opIds);
+  }
+  if (opts.pids) {
+    where.push(`pid IN (${opts.pids.map(() => '?').join(',') || 'NULL'})`);
+    params.push(...opts.pids);
+  }
+  if (opts.nodeId !== undefined) {
+    where.push('node_id = ?');
+    params.push(opts.nodeId);
+  }
+  const cells = new Map<number, Map<number, F64List>>();
+  scanRows(bundle.db, ['op_id', 'ts_ns', 'dur_ns'], `FROM events WHERE ${where.join(' AND ')}`, params, (op, ts, dur) => {
+    const w = Math.floor((ts - from) / windowNs);
+    let byWindow = cells.get(op);
+    if (!byWindow) cells.set(op, (byWindow = new Map()));
+    let list = byWindow.get(w);
+    if (!list) byWindow.set(w, (list = new F64List()));
+    list.push(dur);
+  });
+  const series: TimelineSeries[] = [...cells.keys()]
+    .sort((a, b) => a - b)
+    .map((op) => {
+      const byWindow = cells.get(op)!;
+      const points = [...byWindow.keys()]
+        .sort((a, b) => a - b)
+        .map((w) => {
+          const d = byWindow.get(w)!.toArray().sort();
+          let total = 0;
+          for (const x of d) total += x;
+          return { t_ns: from + w * windowNs, count: d.length, rate_per_s: Math.round((d.length / windowNs) * 1e9 * 1e4) / 1e4, total_ns: total, p50_ns: percentile(d, 0.5), p99_ns: percentile(d, 0.99), max_ns: d[d.length - 1]! };
+        });
+      return { op: bundle.opName(op), op_id: op, points };
+    });
+  return { window_ns: windowNs, from_ns: from, to_ns: to, series };
+}

@@ -174,7 +174,7 @@ export class AnalysisContext {
     const n = Math.max(1, Math.ceil((to - from) / windowNs));
     const out = new Float64Array(n);
     const rows = this.bundle.db
-      .prepare('SELECT (ts_ns - ?) / ? AS w, count(*) AS c FROM events WHERE id >= ? AND id < ? AND op_id = ? AND node_id = ? AND pid = ? GROUP BY w')
+      .prepare('SELECT CAST((ts_ns - ?) / ? AS INTEGER) AS w, count(*) AS c FROM events WHERE id >= ? AND id < ? AND op_id = ? AND node_id = ? AND pid = ? GROUP BY w')
       .raw(true)
       .all(from, windowNs, this.bundle.idAtTime(from), this.bundle.idAtTime(to), opId, node, pid) as [number, number][];
     for (const [w, c] of rows) if (w >= 0 && w < n) out[Math.floor(w)] = c;

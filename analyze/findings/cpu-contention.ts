@@ -52,7 +52,8 @@ export function detectCpuContention(ctx: AnalysisContext): Finding[] {
     const hotFrom = hot.length ? proc.from_ns + hot[0]! * windowNs : first;
     const hotTo = hot.length ? Math.min(proc.to_ns, proc.from_ns + (hot[hot.length - 1]! + 1) * windowNs) : last;
     const hotShare = hot.length ? hot.reduce((s, w) => s + perWindow.get(w)!, 0) / (hotTo - hotFrom) : share;
-    const ranked = [...byPid.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+    // Preemptors below 1 % of the stolen time are background noise (kernel threads, agents).
+    const ranked = [...byPid.entries()].filter(([, t]) => t >= 0.01 * stolen).sort((a, b) => b[1] - a[1] || a[0] - b[0]);
     const names = ranked.slice(0, 3).map(([p, t]) => `${ctx.label(proc.node_id, p)} ${pct(t / stolen)}`);
     const top = ranked[0]![0];
     const topInfo = ctx.facts.processes.get(`${proc.node_id}:${top}`);

@@ -14,30 +14,33 @@ export function detectPeriodicSpike(ctx: AnalysisContext): Finding[] {
     const span = proc.to_ns - proc.from_ns;
     for (const s of proc.ops) {
       if (!GPU_LAYERS.has(s.layer) || s.count < th.minCalls * th.minSpikes || s.p50_ns <= 0 || span <= 0) continue;
-      // A spike must stand out from the ordinary slow calls too: above spikeFactor × p50 and 2 × p90.
-      const limit = Math.max(th.spikeFactor * s.p50_ns, 2 * s.p90_ns);
-      const [rn, id, ts, d] = scanColumns(
-        ctx.bundle.db,
-        ['rn', 'id', 'ts_ns', 'dur_ns'],
-        'FROM (SELECT row_number() OVER (ORDER BY id) AS rn, id, ts_ns, dur_ns FROM events WHERE op_id = ? AND node_id = ? AND pid = ?) WHERE rn > ? AND dur_ns >= ? LIMIT 100000',
-        [s.op_id, proc.node_id, proc.pid, warmupCalls(ctx, s.count), Math.ceil(limit)],
-      );
-      const n = rn!.length;
-      if (n < th.minSpikes) continue;
-      const gaps: number[] = [];
-      const timeGaps: number[] = [];
-      for (let i = 1; i < n; i++) {
-        gaps.push(rn![i]! - rn![i - 1]!);
-        timeGaps.push(ts![i]! - ts![i - 1]!);
+      // A spike must stand out from the ordinary slow calls: above spikeFactor × p50 and 2 × p90.
+      // When the calls above that level are not periodic, higher levels (×2, ×4, ...) are tried:
+      // a periodic mode far above the ordinary tail is found whatever the tail looks like.
+      let found: { rn: Float64Array; id: Float64Array; ts: Float64Array; d: Float64Array; limit: number; median: number; regular: number } | null = null;
+      for (let limit = Math.max(th.spikeFactor * s.p50_ns, 2 * s.p90_ns), tries = 0; tries < 8 && !found; limit *= 2, tries++) {
+        const [rn, id, ts, d] = scanColumns(
+          ctx.bundle.db,
+          ['rn', 'id', 'ts_ns', 'dur_ns'],
+          'FROM (SELECT row_number() OVER (ORDER BY id) AS rn, id, ts_ns, dur_ns FROM events WHERE op_id = ? AND node_id = ? AND pid = ?) WHERE rn > ? AND dur_ns >= ? LIMIT 100000',
+          [s.op_id, proc.node_id, proc.pid, warmupCalls(ctx, s.count), Math.ceil(limit)],
+        );
+        if (rn!.length < th.minSpikes) break;
+        const gaps: number[] = [];
+        for (let i = 1; i < rn!.length; i++) gaps.push(rn![i]! - rn![i - 1]!);
+        const median = [...gaps].sort((a, b) => a - b)[(gaps.length - 1) >> 1]!;
+        const regular = gaps.filter((g) => Math.abs(g - median) <= th.periodicTolerance * median).length / gaps.length;
+        if (median >= 2 && regular >= th.periodicRegularity) found = { rn: rn!, id: id, ts: ts, d: d, limit, median, regular };
       }
-      const sortedGaps = [...gaps].sort((a, b) => a - b);
-      const median = sortedGaps[(sortedGaps.length - 1) >> 1]!;
-      const regular = gaps.filter((g) => Math.abs(g - median) <= th.periodicTolerance * median).length / gaps.length;
-      if (median < 2 || regular < th.periodicRegularity) continue;
+      if (!found) continue;
+      const { id, ts, d, limit, median, regular } = found;
+      const n = ts.length;
+      const timeGaps: number[] = [];
+      for (let i = 1; i < n; i++) timeGaps.push(ts[i]! - ts[i - 1]!);
       const medianTime = [...timeGaps].sort((a, b) => a - b)[(timeGaps.length - 1) >> 1]!;
       let excess = 0;
-      const sorted = Float64Array.from(d!).sort();
-      for (let i = 0; i < n; i++) excess += d![i]! - s.p50_ns;
+      const sorted = Float64Array.from(d).sort();
+      for (let i = 0; i < n; i++) excess += d[i]! - s.p50_ns;
       const share = excess / span;
       const spikeMedian = sorted[(n - 1) >> 1]!;
       const allocator = /Malloc|MemAlloc|Free/.test(s.op);
@@ -49,8 +52,8 @@ export function detectPeriodicSpike(ctx: AnalysisContext): Finding[] {
           node_id: proc.node_id,
           pid: proc.pid,
           op: s.op,
-          from_ns: ts![0]!,
-          to_ns: ts![n - 1]! + d![n - 1]!,
+          from_ns: ts[0]!,
+          to_ns: ts[n - 1]! + d[n - 1]!,
           summary: `${s.op} in ${label} spikes to ~${dur(spikeMedian)} (${times(spikeMedian / s.p50_ns)} p50) every ~${median} calls (~${dur(medianTime)})`,
           root_cause: allocator
             ? `A periodic allocator cycle: every ~${median} allocations the caching allocator has to go back to the driver (cache flush, fragmentation or a growing working set), and that call synchronizes and maps memory.`
@@ -62,9 +65,9 @@ export function detectPeriodicSpike(ctx: AnalysisContext): Finding[] {
               op: s.op,
               detail: `${count(n, 'spike')} above ${dur(limit)} after warm-up, median ${dur(spikeMedian)} against a p50 of ${dur(s.p50_ns)}; ${pct(regular)} of the gaps lie within ±${pct(th.periodicTolerance)} of ${median} calls.`,
               values: { spikes: n, spike_median_ns: Math.round(spikeMedian), p50_ns: s.p50_ns, period_calls: median, period_ns: Math.round(medianTime), regularity: round4(regular) },
-              from_ns: ts![0]!,
-              to_ns: ts![n - 1]! + d![n - 1]!,
-              event_ids: sampleIds(id!),
+              from_ns: ts[0]!,
+              to_ns: ts[n - 1]! + d[n - 1]!,
+              event_ids: sampleIds(id),
               node_id: proc.node_id,
               pid: proc.pid,
             },

@@ -90,7 +90,7 @@ export function describePreemptors(ctx: AnalysisContext, node: number, pid: numb
     else if (ctx.sameTree(node, pid, p)) own += t;
     else outside += t;
   }
-  const named = ranked.slice(0, 4).map(([p, t]) => `${p < 0 ? 'unrecorded tasks' : ctx.label(node, p)} ${pct(t / total)}`);
+  const named = ranked.filter(([, t]) => t >= 0.01 * total).slice(0, 4).map(([p, t]) => `${p < 0 ? 'unrecorded tasks' : ctx.label(node, p)} ${pct(t / total)}`);
   return { text: list(named), own: own / total, outside: outside / total, unknown: unknown / total, top: ranked[0]?.[0] ?? -1 };
 }
 

@@ -80,12 +80,6 @@ export class BpfObjects {
     this.cuda.update('traced_tgids', key, Buffer.from([1]));
   }
 
-  isTraced(pid: number): boolean {
-    const key = Buffer.alloc(4);
-    key.writeUInt32LE(pid);
-    return this.cuda.lookup('traced_tgids', key, 1) !== undefined;
-  }
-
   attachUprobe(t: UprobeTarget): void {
     this.cuda.attachUprobe(t.retprobe ? 'cuda_return' : 'cuda_enter', t);
   }

@@ -55,7 +55,6 @@ function bind() {
     updateElem: lib.func(
       'int bpf_map__update_elem(void *map, const void *key, size_t key_sz, const void *value, size_t value_sz, uint64_t flags)',
     ),
-    deleteElem: lib.func('int bpf_map__delete_elem(void *map, const void *key, size_t key_sz, uint64_t flags)'),
     btfFindByNameKind: lib.func('int btf__find_by_name_kind(void *btf, const char *name, uint32_t kind)'),
     btfTypeById: lib.func('void *btf__type_by_id(void *btf, uint32_t id)'),
     btfNameByOffset: lib.func('const char *btf__name_by_offset(void *btf, uint32_t off)'),
@@ -223,11 +222,6 @@ export class BpfObject {
 
   update(mapName: string, key: Buffer, value: Buffer): void {
     checkInt(`update of ${mapName}`, libbpf().updateElem(this.map(mapName), key, key.length, value, value.length, 0));
-  }
-
-  delete(mapName: string, key: Buffer): void {
-    const rc = libbpf().deleteElem(this.map(mapName), key, key.length, 0);
-    if (rc !== -2) checkInt(`delete from ${mapName}`, rc);
   }
 
   /** Detaches every probe; the maps stay readable until close(). */

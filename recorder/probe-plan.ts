@@ -44,11 +44,6 @@ export class ProbePlanner {
 
   constructor(private readonly stacks: boolean) {}
 
-  /** Slot of each op planned so far, for reading counters. */
-  slotsByOp(): ReadonlyMap<string, number> {
-    return this.slots;
-  }
-
   /** Probes for a library file; empty when that file (by device and inode) is already planned. */
   plan(lib: FoundLibrary): PlannedProbe[] {
     const st = statSync(lib.path);

@@ -79,11 +79,3 @@ export function listPids(): number[] {
     .filter((n) => /^\d+$/.test(n))
     .map(Number);
 }
-
-export function listThreads(pid: number): number[] {
-  try {
-    return readdirSync(`/proc/${pid}/task`).map(Number);
-  } catch {
-    return [];
-  }
-}

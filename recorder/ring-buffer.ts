@@ -41,11 +41,6 @@ export class RingBufferReader {
     this.view = new DataView(producer);
   }
 
-  /** Bytes written by the kernel and not yet consumed. */
-  pending(): number {
-    return Number(Atomics.load(this.producerPos, 0) - Atomics.load(this.consumerPos, 0));
-  }
-
   /** Hands every complete record to `sink` and frees its space; returns the records read. */
   drain(sink: RecordSink): number {
     let cons = Number(Atomics.load(this.consumerPos, 0));

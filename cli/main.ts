@@ -6,6 +6,7 @@ import { register as demo } from './commands/demo.ts';
 import { register as explain } from './commands/explain.ts';
 import { register as importDb } from './commands/import.ts';
 import { register as info } from './commands/info.ts';
+import { register as recorder } from './commands/record.ts';
 import { register as sql } from './commands/sql.ts';
 import { register as stats } from './commands/stats.ts';
 import { register as verify } from './commands/verify.ts';
@@ -19,7 +20,7 @@ const program = new Command('ingero')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-for (const register of [info, verify, sql, importDb, explain, stats, demo]) register(program);
+for (const register of [recorder, info, verify, sql, importDb, explain, stats, demo]) register(program);
 
 program.addHelpText(
   'after',

@@ -3,6 +3,7 @@
 // or unsupported bundle, no privileges, disk full); 2 the command line is wrong; 3 a check ran
 // and found problems (verify, check).
 import { BundleError } from '../format/index.ts';
+import { RecorderError } from '../recorder/errors.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -28,7 +29,7 @@ export function action<A extends unknown[]>(fn: (...args: A) => unknown | Promis
       if (typeof code === 'number') process.exitCode = code;
     } catch (err) {
       if (err instanceof UsageError) fail(err.message, EXIT_USAGE);
-      if (err instanceof BundleError || err instanceof UserError) fail(err.message, EXIT_FAILURE);
+      if (err instanceof BundleError || err instanceof RecorderError || err instanceof UserError) fail(err.message, EXIT_FAILURE);
       const e = err as NodeJS.ErrnoException;
       if (e?.code === 'EPIPE') process.exit(EXIT_OK);
       if (e?.code === 'ENOSPC') fail('disk full — free space and run again', EXIT_FAILURE);

@@ -1,0 +1,80 @@
+// ingero record / check / recover: the eBPF recorder's commands. The recorder (koffi, libbpf) is
+// loaded only when one of them runs, so analysis commands start fast on machines without libbpf.
+import type { Command } from 'commander';
+import { parseDurationMs } from '../duration.ts';
+import { formatBytes, formatDuration } from '../format-units.ts';
+import { action, EXIT_OK, EXIT_PROBLEMS, intOption, UsageError } from '../run-action.ts';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function register(program: Command): void {
+  program
+    .command('record')
+    .description('Record CUDA Runtime/Driver calls and kernel events with eBPF into a sealed bundle (needs root)')
+    .requiredOption('-o, --output <file>', 'bundle to write (.ingero)')
+    .option('-p, --pid <pid>', 'trace this process (repeatable)', collect)
+    .option('-d, --duration <time>', 'stop after this long (e.g. 60s, 5m); default: Ctrl-C, SIGTERM or the command\'s exit')
+    .option('--stacks', 'capture and symbolize user stacks of CUDA calls')
+    .option('--no-kernel', 'do not record kernel events (scheduler, process lifecycle, memory, block IO)')
+    .option('--kernel-events <list>', 'comma-separated kernel events to record (default: all)')
+    .option('--cuda-lib <path>', 'also probe this libcudart/libcuda file (repeatable)', collect)
+    .option('--ring-mb <n>', 'ring buffer size per BPF object in MiB, a power of two', '64')
+    .argument('[command...]', 'command to launch and trace with its children (after --)')
+    .action(
+      action(async (command: string[], opts: { output: string; pid?: string[]; duration?: string; stacks?: boolean; kernel: boolean; kernelEvents?: string; cudaLib?: string[]; ringMb: string }) => {
+        const { record, formatStatusLine, ALL_KERNEL_EVENTS } = await import('../../recorder/index.ts');
+        const pids = (opts.pid ?? []).map((p) => intOption('--pid', p, 0));
+        const ringMb = intOption('--ring-mb', opts.ringMb, 64);
+        if (ringMb === 0 || (ringMb & (ringMb - 1)) !== 0) throw new UsageError(`--ring-mb must be a power of two, got ${opts.ringMb}`);
+        const kernelEvents = opts.kernelEvents?.split(',').map((s) => s.trim()).filter(Boolean);
+        for (const k of kernelEvents ?? []) {
+          if (!(ALL_KERNEL_EVENTS as readonly string[]).includes(k)) throw new UsageError(`unknown kernel event ${JSON.stringify(k)}; choose from ${ALL_KERNEL_EVENTS.join(', ')}`);
+        }
+        const live = process.stderr.isTTY;
+        const result = await record({
+          output: opts.output,
+          pids,
+          command: command.length ? command : undefined,
+          durationMs: opts.duration ? parseDurationMs('--duration', opts.duration) : undefined,
+          stacks: !!opts.stacks,
+          kernel: opts.kernel,
+          kernelEvents: kernelEvents as typeof ALL_KERNEL_EVENTS[number][] | undefined,
+          cudaLibs: opts.cudaLib,
+          ringBytes: ringMb << 20,
+          onReady: (r) => process.stderr.write(`ingero: recording ${r.pids.length ? `pid ${r.pids.join(', ')}` : 'all processes'} with ${r.probes} probes — Ctrl-C to stop and seal\n`),
+          onStatus: live ? (s) => process.stderr.write(`\r\x1b[2K${formatStatusLine(s)}`) : undefined,
+        });
+        if (live) process.stderr.write('\r\x1b[2K');
+        const dropped = result.dropped ? `, ${result.dropped.toLocaleString('en-US')} DROPPED (see capture_loss)` : ', no drops';
+        process.stderr.write(`ingero: wrote ${result.path}: ${result.events.toLocaleString('en-US')} events over ${formatDuration(result.durationMs * 1e6)}${dropped}, ${formatBytes(result.bytes)} (stopped by ${result.stopReason})\n`);
+        return typeof result.commandExitCode === 'number' ? result.commandExitCode : EXIT_OK;
+      }),
+    );
+
+  program
+    .command('check')
+    .description('Check this machine for recording: kernel, BTF, privileges, libbpf, tracefs, CUDA libraries')
+    .option('-p, --pid <pid>', 'also look for the CUDA libraries this process maps (repeatable)', collect)
+    .option('--json', 'print the report as JSON')
+    .action(
+      action(async (opts: { pid?: string[]; json?: boolean }) => {
+        const { runCheck, formatCheckReport } = await import('../../recorder/index.ts');
+        const report = await runCheck({ pids: (opts.pid ?? []).map((p) => intOption('--pid', p, 0)) });
+        process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatCheckReport(report).replace(/\n?$/, '\n'));
+        return report.ok ? EXIT_OK : EXIT_PROBLEMS;
+      }),
+    );
+
+  program
+    .command('recover')
+    .description('Seal the staging data an interrupted recording left behind (after SIGKILL, power loss or a full disk)')
+    .argument('<staging>', 'the .staging file next to the intended bundle')
+    .option('-o, --output <file>', 'bundle to write (default: the staging path without .staging)')
+    .action(
+      action(async (staging: string, opts: { output?: string }) => {
+        const { recover } = await import('../../recorder/index.ts');
+        const r = await recover(staging, opts.output);
+        process.stderr.write(`ingero: recovered ${r.path}: ${r.events.toLocaleString('en-US')} events, ${formatBytes(r.bytes)}\n`);
+      }),
+    );
+}

@@ -6,6 +6,7 @@ import { register as demo } from './commands/demo.ts';
 import { register as explain } from './commands/explain.ts';
 import { register as importDb } from './commands/import.ts';
 import { register as info } from './commands/info.ts';
+import { register as mcp } from './commands/mcp.ts';
 import { register as recorder } from './commands/record.ts';
 import { register as sql } from './commands/sql.ts';
 import { register as stats } from './commands/stats.ts';
@@ -20,7 +21,7 @@ const program = new Command('ingero')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-for (const register of [recorder, info, verify, sql, importDb, explain, stats, demo]) register(program);
+for (const register of [recorder, info, verify, sql, importDb, explain, stats, demo, mcp]) register(program);
 
 program.addHelpText(
   'after',

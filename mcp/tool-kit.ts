@@ -1,0 +1,162 @@
+// What every tool shares: registration with the read-only annotations, the result envelope
+// (sanitized structuredContent plus a text copy behind the data preamble), errors returned as
+// isError results that say how to fix the call, opaque cursors and byte-bounded pages.
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { BundleError } from '../format/index.ts';
+import type { BundleRegistry } from './bundle-registry.ts';
+import { DATA_PREAMBLE, sanitizeValue } from './sanitize.ts';
+import type { ServedBundle } from './served-bundle.ts';
+import type { SqlRunner } from './sql-runner.ts';
+
+/** A mistake in the call the agent can fix; the message says how. */
+export class ToolInputError extends Error {}
+
+export interface ServerLimits {
+  /** Budget for one page of a listing tool, in bytes of JSON. */
+  readonly pageBytes: number;
+  /** run_sql defaults and ceilings. */
+  readonly sqlRows: number;
+  readonly sqlMaxRows: number;
+  readonly sqlBytes: number;
+  readonly sqlMaxBytes: number;
+  readonly sqlTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  pageBytes: 48 * 1024,
+  sqlRows: 1000,
+  sqlMaxRows: 10_000,
+  sqlBytes: 256 * 1024,
+  sqlMaxBytes: 1024 * 1024,
+  sqlTimeoutMs: 4000,
+};
+
+export interface ToolContext {
+  readonly registry: BundleRegistry;
+  readonly sql: SqlRunner;
+  readonly limits: ServerLimits;
+}
+
+export interface ToolDef<I extends z.ZodRawShape, O extends z.ZodRawShape> {
+  readonly name: string;
+  readonly title: string;
+  readonly description: string;
+  readonly input: I;
+  readonly output: O;
+  run(args: z.infer<z.ZodObject<I>>, ctx: ToolContext): Promise<z.infer<z.ZodObject<O>>> | z.infer<z.ZodObject<O>>;
+}
+
+/** The `bundle` argument every bundle tool takes. */
+export const bundleArg = {
+  bundle: z
+    .string()
+    .max(255)
+    .optional()
+    .describe('Bundle to read: a file name from list_bundles when the server serves a directory; omit it when the server serves one bundle.'),
+};
+
+export function servedBundle(ctx: ToolContext, args: { bundle?: string }): ServedBundle {
+  return ctx.registry.get(args.bundle);
+}
+
+/** Fields every paginated result carries. */
+export const pageFields = {
+  truncated: z.boolean().describe('True when more results exist than this page holds.'),
+  next_cursor: z.string().nullable().describe('Pass as `cursor` to get the next page; null at the end.'),
+  note: z.string().describe('What was left out and how to get it, or "" when complete.'),
+};
+
+export const cursorArg = {
+  cursor: z.string().max(512).optional().describe('next_cursor from the previous page of the same call; omit to start from the beginning.'),
+};
+
+/** Opaque cursor: the tool name plus its position, so a cursor from another tool is refused. */
+export function encodeCursor(tool: string, position: Record<string, number | string>): string {
+  return Buffer.from(JSON.stringify({ t: tool, ...position })).toString('base64url');
+}
+
+export function decodeCursor<T extends Record<string, number | string>>(tool: string, cursor: string | undefined, check: (p: Record<string, unknown>) => p is T): T | undefined {
+  if (cursor === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const p = parsed as Record<string, unknown> | undefined;
+  if (!p || typeof p !== 'object' || p.t !== tool || !check(p)) {
+    throw new ToolInputError(`invalid cursor for ${tool}: pass next_cursor from the previous ${tool} result unchanged (with the same other arguments), or omit cursor to start over`);
+  }
+  return p;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  /** Whether items were left out (by the item or byte budget). */
+  readonly more: boolean;
+}
+
+/** Takes items until maxItems or the JSON byte budget is reached. */
+export function takePage<T>(items: Iterable<T>, maxItems: number, maxBytes: number): Page<T> {
+  const out: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = JSON.stringify(sanitizeValue(item)).length + 1;
+    if (out.length === maxItems || (out.length > 0 && bytes + size > maxBytes)) return { items: out, more: true };
+    bytes += size;
+    out.push(item);
+  }
+  return { items: out, more: false };
+}
+
+export function pageNote(more: boolean, nextCursor: string | null, what: string): { truncated: boolean; next_cursor: string | null; note: string } {
+  return more && nextCursor
+    ? { truncated: true, next_cursor: nextCursor, note: `truncated: more ${what} exist; pass cursor ${JSON.stringify(nextCursor)} (with the same other arguments) for the next page` }
+    : { truncated: false, next_cursor: null, note: '' };
+}
+
+export const READ_ONLY_ANNOTATIONS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
+
+function errorResult(message: string): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text: message }] };
+}
+
+export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(server: McpServer, def: ToolDef<I, O>, ctx: ToolContext): void {
+  server.registerTool(
+    def.name,
+    {
+      title: def.title,
+      description: def.description,
+      inputSchema: def.input,
+      outputSchema: def.output,
+      annotations: { title: def.title, ...READ_ONLY_ANNOTATIONS },
+    },
+    (async (args: z.infer<z.ZodObject<I>>): Promise<CallToolResult> => {
+      try {
+        const data = sanitizeValue(await def.run(args, ctx)) as Record<string, unknown>;
+        return { structuredContent: data, content: [{ type: 'text', text: `${DATA_PREAMBLE}\n${JSON.stringify(data)}` }] };
+      } catch (err) {
+        if (err instanceof ToolInputError) return errorResult(`${def.name}: ${err.message}`);
+        if (err instanceof BundleError) return errorResult(`${def.name}: ${err.message}`);
+        return errorResult(`${def.name}: internal error (${String((err as Error)?.message ?? err).slice(0, 300)}); retry with narrower arguments, and report it if it persists`);
+      }
+    }) as never,
+  );
+}
+
+/** Parses an op name list against a bundle, refusing unknown names with the list of known ones. */
+export function resolveOps(served: ServedBundle, names: readonly string[] | undefined): number[] | undefined {
+  if (!names || names.length === 0) return undefined;
+  const ids: number[] = [];
+  for (const name of names) {
+    const found = served.bundle.opIdsByName(name);
+    if (found.length === 0) {
+      const present = served.presentOps().map((o) => o.name);
+      throw new ToolInputError(`unknown op ${JSON.stringify(name)}; ops with events in this bundle: ${present.join(', ')}`);
+    }
+    ids.push(...found);
+  }
+  return ids;
+}

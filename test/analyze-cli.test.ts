@@ -1,0 +1,94 @@
+// ingero demo / explain / stats driven as a user would: deterministic JSON with the documented
+// fields, plain text when piped, one clear line and a non-zero exit for bad input.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+const work = mkdtempSync(join(tmpdir(), 'ingero-analyze-cli-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+const ROOT = new URL('..', import.meta.url).pathname;
+const bundle = join(work, 'incident.ingero');
+
+function ingero(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/ingero.mjs'), ...args], { encoding: 'utf8', cwd: work, env: { ...process.env, INGERO_CACHE_DIR: join(work, 'cache'), ...env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+before(() => {
+  const r = ingero(['demo', 'cpu-contention', '-o', bundle, '--seed', '3']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /root cause: cpu-contention/);
+});
+
+test('explain --json is byte-identical across runs and with a fresh cache, with the documented fields', () => {
+  const a = ingero(['explain', bundle, '--json']);
+  const b = ingero(['explain', bundle, '--json'], { INGERO_CACHE_DIR: join(work, 'other-cache') });
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(a.stdout, b.stdout);
+  const report = JSON.parse(a.stdout);
+  assert.ok(report.findings.length >= 1);
+  const top = report.findings[0];
+  assert.equal(top.kind, 'cpu-contention');
+  for (const f of report.findings) {
+    for (const k of ['severity', 'kind', 'op', 'summary', 'root_cause', 'evidence', 'recommendations', 'count', 'p50_ns', 'p99_ns']) assert.ok(k in f, `finding has ${k}`);
+    for (const e of f.evidence) assert.ok(typeof e.op === 'string' && typeof e.kind === 'string' && typeof e.values === 'object');
+  }
+  assert.ok(!/analy[sz]ed_at|generated_at/.test(a.stdout), 'no timestamp of the analysis run');
+});
+
+test('explain prints a plain report when piped and colours only on request of a terminal', () => {
+  const r = ingero(['explain', bundle]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^INCIDENT REPORT/);
+  assert.match(r.stdout, /\[HIGH\] cpu-contention/);
+  assert.match(r.stdout, /Root cause: /);
+  assert.match(r.stdout, /Fix:/);
+  assert.ok(!r.stdout.includes('\u001b['), 'no ANSI codes when piped');
+});
+
+test('explain --threshold overrides a threshold; bad ones are usage errors', () => {
+  const quiet = JSON.parse(ingero(['explain', bundle, '--json', '--threshold', 'contentionShare=0.99', '--threshold', 'highContentionShare=0.99']).stdout);
+  assert.ok(!quiet.findings.some((f: { kind: string }) => f.kind === 'cpu-contention'));
+  assert.equal(quiet.thresholds.contentionShare, 0.99);
+  const bad = ingero(['explain', bundle, '--threshold', 'nope=1']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^ingero: unknown threshold "nope"/);
+  assert.equal(bad.stderr.trim().split('\n').length, 1);
+});
+
+test('stats --json lists ops with the documented fields', () => {
+  const r = ingero(['stats', bundle, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  const launch = s.ops.find((o: { op: string }) => o.op === 'cudaLaunchKernel');
+  for (const k of ['op', 'source', 'count', 'total_ns', 'p50_ns', 'p95_ns', 'p99_ns', 'max_ns']) assert.ok(k in launch, `op has ${k}`);
+  assert.equal(launch.source, 'cuda');
+  assert.equal(r.stdout, ingero(['stats', bundle, '--json']).stdout);
+  const text = ingero(['stats', bundle, '--by-process']);
+  assert.match(text.stdout, /pigz|python3/);
+});
+
+test('bad input: one line naming the problem, non-zero exit, nothing written', () => {
+  const missing = ingero(['explain', join(work, 'nope.ingero')]);
+  assert.equal(missing.code, 1);
+  assert.equal(missing.stderr.trim().split('\n').length, 1);
+  const junk = join(work, 'junk.ingero');
+  writeFileSync(junk, 'not a bundle at all, just text');
+  for (const cmd of ['explain', 'stats']) {
+    const r = ingero([cmd, junk]);
+    assert.equal(r.code, 1, `${cmd}: ${r.stderr}`);
+    assert.match(r.stderr, /^ingero: /);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  }
+  const unknown = ingero(['demo', 'no-such-scenario', '-o', join(work, 'x.ingero')]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown scenario/);
+  assert.equal(existsSync(join(work, 'x.ingero')), false);
+  const clash = ingero(['demo', 'healthy', '-o', bundle]);
+  assert.equal(clash.code, 1);
+  assert.match(clash.stderr, /already exists/);
+  assert.equal(ingero(['demo', '--list']).code, 0);
+});

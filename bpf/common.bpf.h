@@ -32,6 +32,16 @@ struct {
 	__type(value, struct ingero_probe_stats);
 } probe_stats SEC(".maps");
 
+/* Key 0 becomes 1 when the recorder stops: from then on no probe writes or counts anything, so
+ * the final drain, the counters and the sealed bundle agree while the links, slow to detach
+ * (each uprobe waits for an RCU grace period), are still attached. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} stopped SEC(".maps");
+
 /* tgid -> 1 for every process being traced. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -85,6 +95,14 @@ static __always_inline void count(__u32 slot, bool dropped)
 	s->emitted++;
 	if (dropped)
 		s->dropped++;
+}
+
+static __always_inline bool recording(void)
+{
+	__u32 zero = 0;
+	__u32 *s = bpf_map_lookup_elem(&stopped, &zero);
+
+	return s && !*s;
 }
 
 static __always_inline bool is_traced(__u32 tgid)

@@ -87,8 +87,7 @@ static __always_inline __u64 entry_arg(const struct entry_regs *r, __u32 src)
 	return 0;
 }
 
-SEC("uprobe")
-int cuda_enter(struct pt_regs *ctx)
+static __always_inline int enter(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u64 id = bpf_get_current_pid_tgid();
@@ -101,6 +100,8 @@ int cuda_enter(struct pt_regs *ctx)
 		.r8 = ctx->r8, .r9 = ctx->r9, .sp = ctx->sp,
 	};
 
+	if (!recording())
+		return 0;
 	if (!is_traced(tgid)) {
 		if (!trace_all)
 			return 0;
@@ -138,8 +139,7 @@ static __always_inline long emit_with_stack(struct pt_regs *ctx, struct ingero_e
 	return bpf_ringbuf_output(&events, s, sizeof(s->head) + n * 8, submit_flags());
 }
 
-SEC("uretprobe")
-int cuda_return(struct pt_regs *ctx)
+static __always_inline int leave(struct pt_regs *ctx)
 {
 	__u64 now = bpf_ktime_get_boot_ns();
 	__u64 cookie = bpf_get_attach_cookie(ctx);
@@ -149,7 +149,7 @@ int cuda_return(struct pt_regs *ctx)
 	struct ingero_event e = {};
 	long err;
 
-	if (!st)
+	if (!st || !recording())
 		return 0;
 	e.ts_ns = st->start_ns;
 	e.dur_ns = now - st->start_ns;
@@ -177,4 +177,33 @@ int cuda_return(struct pt_regs *ctx)
 		err = bpf_ringbuf_output(&events, &e, sizeof(e), submit_flags());
 	count(COOKIE_SLOT(cookie), err != 0);
 	return 0;
+}
+
+/* One uprobe/uretprobe link per probed function (any kernel with BPF cookies, 5.15+). */
+SEC("uprobe")
+int cuda_enter(struct pt_regs *ctx)
+{
+	return enter(ctx);
+}
+
+SEC("uretprobe")
+int cuda_return(struct pt_regs *ctx)
+{
+	return leave(ctx);
+}
+
+/* The same probes for uprobe_multi links (kernel 6.6+): one link per library and direction,
+ * with a cookie per function. The recorder sets their expected attach type
+ * (BPF_TRACE_UPROBE_MULTI) before load, which libbpf 1.1 has no section name for. Fewer links
+ * matter when stopping: each link waits for an RCU grace period (~0.1 s) when it is destroyed. */
+SEC("uprobe")
+int cuda_enter_multi(struct pt_regs *ctx)
+{
+	return enter(ctx);
+}
+
+SEC("uprobe")
+int cuda_return_multi(struct pt_regs *ctx)
+{
+	return leave(ctx);
 }

@@ -75,6 +75,8 @@ int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	__u32 prev_tid = BPF_CORE_READ(prev, pid);
 	__u32 next_tid = BPF_CORE_READ(next, pid);
 
+	if (!recording())
+		return 0;
 	if (is_traced(BPF_CORE_READ(prev, tgid))) {
 		struct off_cpu off = {
 			.since_ns = now,
@@ -116,6 +118,8 @@ int BPF_PROG(on_sched_wakeup, struct task_struct *p)
 {
 	struct task_struct *waker = bpf_get_current_task_btf();
 
+	if (!recording())
+		return 0;
 	if (!is_traced(BPF_CORE_READ(p, tgid)))
 		return 0;
 	point(SLOT_WAKEUP, OP_SCHED_WAKEUP, waker, INGERO_HAS_ARG(0) | INGERO_HAS_ARG(1),
@@ -130,6 +134,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 child_pid = BPF_CORE_READ(child, tgid);
 	__u8 one = 1;
 
+	if (!recording())
+		return 0;
 	if (!is_traced(BPF_CORE_READ(parent, tgid)))
 		return 0;
 	if (child_pid == BPF_CORE_READ(parent, tgid))
@@ -146,6 +152,8 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid)
 	__u32 tgid = BPF_CORE_READ(p, tgid);
 	__u32 tid = BPF_CORE_READ(p, pid);
 
+	if (!recording())
+		return 0;
 	if (!is_traced(tgid))
 		return 0;
 	point(SLOT_EXEC, OP_EXEC, p, INGERO_HAS_ARG(0), tgid, 0);
@@ -169,6 +177,8 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid);
 
+	if (!recording())
+		return 0;
 	if (!is_traced(tgid))
 		return 0;
 	point(SLOT_EXIT, OP_EXIT, p, INGERO_HAS_ARG(0), exit_status(p), 0);
@@ -182,6 +192,8 @@ int BPF_PROG(on_page_alloc, struct page *page, unsigned int order)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 
+	if (!recording())
+		return 0;
 	if (!is_traced(BPF_CORE_READ(task, tgid)))
 		return 0;
 	point(SLOT_PAGE_ALLOC, OP_PAGE_ALLOC, task, INGERO_HAS_ARG(0) | INGERO_HAS_ARG(1),
@@ -193,6 +205,8 @@ int BPF_PROG(on_page_alloc, struct page *page, unsigned int order)
 SEC("tp_btf/mark_victim")
 int BPF_PROG(on_oom_victim, struct task_struct *victim)
 {
+	if (!recording())
+		return 0;
 	point(SLOT_OOM, OP_OOM_KILL, bpf_get_current_task_btf(), INGERO_HAS_ARG(0),
 	      BPF_CORE_READ(victim, tgid), 0);
 	return 0;
@@ -206,6 +220,8 @@ int BPF_PROG(on_block_issue, struct request *rq)
 	__u32 req_op = BPF_CORE_READ(rq, cmd_flags) & 0xff; /* REQ_OP_MASK */
 	struct block_issue b = {};
 
+	if (!recording())
+		return 0;
 	if (!is_traced(id >> 32))
 		return 0;
 	if (req_op == 0)
@@ -232,6 +248,8 @@ int BPF_PROG(on_block_complete, struct request *rq)
 	__u64 key = (__u64)rq;
 	struct block_issue *b = bpf_map_lookup_elem(&block_in_flight, &key);
 
+	if (!recording())
+		return 0;
 	if (!b)
 		return 0;
 	struct ingero_event e = {

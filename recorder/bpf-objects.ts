@@ -3,7 +3,7 @@
 // uprobe attachment, the ring buffers and the per-probe counters.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { BpfObject, possibleCpus, type UprobeTarget } from './libbpf.ts';
+import { BPF_TRACE_UPROBE_MULTI, BpfObject, LibbpfError, possibleCpus } from './libbpf.ts';
 import { RingBufferReader } from './ring-buffer.ts';
 import { HOST_PROBES, type KernelEvent } from './host-probes.ts';
 
@@ -21,6 +21,18 @@ export interface BpfOptions {
   followChildren: boolean;
   /** Kernel events to record; empty loads no kernel object at all. */
   kernelEvents: readonly KernelEvent[];
+  /** Use uprobe_multi links where the kernel has them (6.6+); false: one link per function. */
+  multiLinks: boolean;
+}
+
+/** One function of a file to probe at entry and return. */
+export interface ProbedFunction {
+  symbol: string;
+  /** Bytes past the symbol's start where the probe goes (see probe-plan.ts). */
+  offset: number;
+  /** File offset of the probed instruction. */
+  fileOffset: number;
+  cookie: bigint;
 }
 
 export interface ProbeCounts {
@@ -29,7 +41,29 @@ export interface ProbeCounts {
 }
 
 /** Maps created by the CUDA object and reused by the host object. */
-const SHARED_MAPS = ['traced_tgids', 'named_tasks'];
+const SHARED_MAPS = ['traced_tgids', 'named_tasks', 'stopped'];
+const EINVAL = 22;
+const EOPNOTSUPP = 95;
+/** Programs for uprobe_multi links (kernel 6.6+), loaded with their attach type when possible. */
+const MULTI_PROGRAMS = ['cuda_enter_multi', 'cuda_return_multi'];
+
+/** Opens and loads the CUDA object, with its uprobe_multi programs or without them. */
+function loadCuda(o: BpfOptions, multi: boolean): BpfObject {
+  const cuda = BpfObject.open(CUDA_OBJECT);
+  try {
+    cuda.setReadOnlyGlobals({ wakeup_bytes: o.wakeupBytes, trace_all: o.traceAll });
+    cuda.setMaxEntries('events', o.ringBytes);
+    for (const prog of MULTI_PROGRAMS) {
+      if (multi) cuda.setExpectedAttachType(prog, BPF_TRACE_UPROBE_MULTI);
+      else cuda.setAutoload(prog, false);
+    }
+    cuda.load();
+    return cuda;
+  } catch (e) {
+    cuda.close();
+    throw e;
+  }
+}
 
 export class BpfObjects {
   readonly cudaRing: RingBufferReader;
@@ -40,6 +74,8 @@ export class BpfObjects {
     readonly cuda: BpfObject,
     readonly host: BpfObject | undefined,
     ringBytes: number,
+    /** Whether uprobe_multi links are tried first (false once the kernel refused one). */
+    private multiLinks: boolean,
   ) {
     this.cudaRing = new RingBufferReader(cuda.mapFd('events'), ringBytes);
     this.hostRing = host ? new RingBufferReader(host.mapFd('events'), ringBytes) : undefined;
@@ -50,12 +86,18 @@ export class BpfObjects {
       if (!existsSync(p)) throw new Error(`missing ${p}: the package is incomplete; rebuild it with \`npm run build:bpf\``);
     }
     if (o.ringBytes < 4096 || (o.ringBytes & (o.ringBytes - 1)) !== 0) throw new RangeError(`ring size ${o.ringBytes} is not a power of two`);
-    const cuda = BpfObject.open(CUDA_OBJECT);
+    let cuda: BpfObject;
+    let multi = o.multiLinks;
+    try {
+      cuda = loadCuda(o, multi);
+    } catch (e) {
+      if (!multi) throw e;
+      // a kernel without uprobe_multi (before 6.6) may reject the attach type at load
+      multi = false;
+      cuda = loadCuda(o, false);
+    }
     let host: BpfObject | undefined;
     try {
-      cuda.setReadOnlyGlobals({ wakeup_bytes: o.wakeupBytes, trace_all: o.traceAll });
-      cuda.setMaxEntries('events', o.ringBytes);
-      cuda.load();
       if (o.kernelEvents.length > 0) {
         host = BpfObject.open(HOST_OBJECT);
         host.setReadOnlyGlobals({ wakeup_bytes: o.wakeupBytes, trace_all: o.traceAll, follow_children: o.followChildren });
@@ -66,7 +108,7 @@ export class BpfObjects {
         host.load();
         for (const p of HOST_PROBES) if (wanted.has(p.event)) for (const prog of p.programs) host.attach(prog);
       }
-      return new BpfObjects(cuda, host, o.ringBytes);
+      return new BpfObjects(cuda, host, o.ringBytes, multi);
     } catch (e) {
       host?.close();
       cuda.close();
@@ -80,8 +122,58 @@ export class BpfObjects {
     this.cuda.update('traced_tgids', key, Buffer.from([1]));
   }
 
-  attachUprobe(t: UprobeTarget): void {
-    this.cuda.attachUprobe(t.retprobe ? 'cuda_return' : 'cuda_enter', t);
+  /**
+   * Probes functions of one file at entry and return: with two uprobe_multi links where the
+   * kernel has them, else with a uprobe and a uretprobe link per function. Returns the
+   * functions attached and one message per function that could not be.
+   */
+  attachFunctions(path: string, fns: readonly ProbedFunction[]): { attached: ProbedFunction[]; failures: string[] } {
+    if (fns.length === 0) return { attached: [], failures: [] };
+    if (this.multiLinks) {
+      const target = { path, offsets: fns.map((f) => f.fileOffset), cookies: fns.map((f) => f.cookie) };
+      // Return link first: if the entry link then fails, return probes that find no call
+      // in flight do nothing, and the per-function links below take over.
+      try {
+        this.cuda.attachUprobeMulti('cuda_return_multi', { ...target, retprobe: true });
+        this.cuda.attachUprobeMulti('cuda_enter_multi', { ...target, retprobe: false });
+        return { attached: [...fns], failures: [] };
+      } catch (e) {
+        // EINVAL/EOPNOTSUPP: no uprobe_multi in this kernel; anything else: the per-function
+        // links say which function failed
+        if (e instanceof LibbpfError && (e.errno === EINVAL || e.errno === EOPNOTSUPP)) this.multiLinks = false;
+        return this.attachEach(path, fns);
+      }
+    }
+    return this.attachEach(path, fns);
+  }
+
+  private attachEach(path: string, fns: readonly ProbedFunction[]): { attached: ProbedFunction[]; failures: string[] } {
+    const attached: ProbedFunction[] = [];
+    const failures: string[] = [];
+    for (const f of fns) {
+      try {
+        const t = { path, symbol: f.symbol, offset: f.offset, cookie: f.cookie };
+        this.cuda.attachUprobe('cuda_enter', { ...t, retprobe: false });
+        this.cuda.attachUprobe('cuda_return', { ...t, retprobe: true });
+        attached.push(f);
+      } catch (e) {
+        failures.push((e as Error).message.split('\n')[0]);
+      }
+    }
+    return { attached, failures };
+  }
+
+  /** Whether CUDA probes use uprobe_multi links (for metadata). */
+  get linkKind(): 'uprobe_multi' | 'uprobe' {
+    return this.multiLinks ? 'uprobe_multi' : 'uprobe';
+  }
+
+  /**
+   * Stops every probe from writing or counting at once (one map update), long before the
+   * links are gone: the reader can then drain and read final counters with nothing racing.
+   */
+  stopProbes(): void {
+    this.cuda.update('stopped', Buffer.alloc(4), Buffer.from([1, 0, 0, 0]));
   }
 
   /** Sums a counter slot over CPUs. */
@@ -99,10 +191,9 @@ export class BpfObjects {
     return out;
   }
 
-  /** Stops every probe; rings and counters stay readable for the final drain. */
-  detach(): void {
-    this.cuda.detach();
-    this.host?.detach();
+  /** Destroys every link, in parallel off the main thread; maps stay readable until close(). */
+  async detach(): Promise<void> {
+    await Promise.all([this.cuda.detachInBackground(), this.host?.detachInBackground()]);
   }
 
   close(): void {

@@ -23,6 +23,28 @@ const uprobeOpts = koffi.struct('bpf_uprobe_opts', {
   func_name: 'const char *',
 });
 
+// bpf(BPF_LINK_CREATE) for a uprobe_multi link (kernel 6.6+), called directly: libbpf 1.1 has no
+// bpf_program__attach_uprobe_multi. The first 64 bytes of union bpf_attr's link_create.
+const linkCreateUprobeMulti = koffi.struct('ingero_link_create_uprobe_multi', {
+  prog_fd: 'uint32_t',
+  target_fd: 'uint32_t',
+  attach_type: 'uint32_t',
+  flags: 'uint32_t',
+  path: 'const char *',
+  offsets: 'uint64_t *',
+  ref_ctr_offsets: 'uint64_t *',
+  cookies: 'uint64_t *',
+  cnt: 'uint32_t',
+  multi_flags: 'uint32_t',
+  pid: 'uint32_t',
+  pad: 'uint32_t',
+});
+const SYS_BPF = 321; // x86-64
+const BPF_LINK_CREATE = 28;
+/** enum bpf_attach_type: the expected attach type of programs used with uprobe_multi links. */
+export const BPF_TRACE_UPROBE_MULTI = 48;
+const BPF_F_UPROBE_MULTI_RETURN = 1;
+
 const printFn = koffi.proto('int libbpf_print_fn(int level, const char *fmt, void *ap)');
 
 function bind() {
@@ -45,6 +67,8 @@ function bind() {
       'void *bpf_program__attach_uprobe_opts(void *prog, int pid, const char *path, size_t offset, const bpf_uprobe_opts *opts)',
     ),
     destroyLink: lib.func('int bpf_link__destroy(void *link)'),
+    programFd: lib.func('int bpf_program__fd(void *prog)'),
+    setExpectedAttachType: lib.func('int bpf_program__set_expected_attach_type(void *prog, int type)'),
     mapFd: lib.func('int bpf_map__fd(void *map)'),
     setMaxEntries: lib.func('int bpf_map__set_max_entries(void *map, uint32_t n)'),
     reuseFd: lib.func('int bpf_map__reuse_fd(void *map, int fd)'),
@@ -59,6 +83,8 @@ function bind() {
     btfTypeById: lib.func('void *btf__type_by_id(void *btf, uint32_t id)'),
     btfNameByOffset: lib.func('const char *btf__name_by_offset(void *btf, uint32_t off)'),
     vsnprintf: libc.func('int vsnprintf(_Out_ uint8_t *buf, size_t n, const char *fmt, void *ap)'),
+    syscall: libc.func('long syscall(long number, ...)'),
+    closeFd: libc.func('int close(int fd)'),
   };
 }
 
@@ -137,9 +163,22 @@ export interface UprobeTarget {
   cookie: bigint;
 }
 
+export interface UprobeMultiTarget {
+  /** Library or executable containing the functions. */
+  path: string;
+  /** File offsets of the probed instructions (not virtual addresses). */
+  offsets: readonly number[];
+  /** One bpf_cookie per offset. */
+  cookies: readonly bigint[];
+  retprobe: boolean;
+}
+
+/** An attached program: a libbpf bpf_link, or the fd of a link made by a raw bpf() call. */
+type Link = { libbpf: Ptr } | { fd: number };
+
 /** An opened BPF object file, configured before load() and attached after it. */
 export class BpfObject {
-  private readonly links: Ptr[] = [];
+  private readonly links: Link[] = [];
   private closed = false;
 
   private constructor(
@@ -191,6 +230,11 @@ export class BpfObject {
     checkInt(`cannot set autoload of ${programName}`, libbpf().setAutoload(this.program(programName), on));
   }
 
+  /** For attach types libbpf 1.1 has no section name for (BPF_TRACE_UPROBE_MULTI). */
+  setExpectedAttachType(programName: string, type: number): void {
+    checkInt(`cannot set the attach type of ${programName}`, libbpf().setExpectedAttachType(this.program(programName), type));
+  }
+
   load(): void {
     takeLibbpfLog();
     checkInt(`cannot load ${this.path}`, libbpf().load(this.obj));
@@ -202,14 +246,44 @@ export class BpfObject {
 
   /** Attaches a program whose section names its attach point (tp_btf/...). */
   attach(programName: string): void {
-    this.links.push(checkPtr(`cannot attach ${programName}`, libbpf().attach(this.program(programName))));
+    this.links.push({ libbpf: checkPtr(`cannot attach ${programName}`, libbpf().attach(this.program(programName))) });
   }
 
   /** Attaches a uprobe or uretprobe to a function of a file, in every process (pid -1). */
   attachUprobe(programName: string, t: UprobeTarget): void {
     const opts = { sz: koffi.sizeof(uprobeOpts), ref_ctr_offset: 0, bpf_cookie: t.cookie, retprobe: t.retprobe, func_name: t.symbol };
     const what = `cannot attach ${t.retprobe ? 'uretprobe' : 'uprobe'} to ${t.symbol}+${t.offset} in ${t.path}`;
-    this.links.push(checkPtr(what, libbpf().attachUprobe(this.program(programName), -1, t.path, t.offset, opts)));
+    this.links.push({ libbpf: checkPtr(what, libbpf().attachUprobe(this.program(programName), -1, t.path, t.offset, opts)) });
+  }
+
+  /**
+   * Attaches a program loaded with BPF_TRACE_UPROBE_MULTI to several functions of one file,
+   * in every process, with one link. Throws a LibbpfError carrying the errno on failure
+   * (EINVAL or EOPNOTSUPP before kernel 6.6).
+   */
+  attachUprobeMulti(programName: string, t: UprobeMultiTarget): void {
+    const b = libbpf();
+    const progFd = checkInt(`no fd for program ${programName}`, b.programFd(this.program(programName)));
+    const attr = {
+      prog_fd: progFd,
+      target_fd: 0,
+      attach_type: BPF_TRACE_UPROBE_MULTI,
+      flags: 0,
+      path: t.path,
+      offsets: new BigUint64Array(t.offsets.map(BigInt)),
+      ref_ctr_offsets: null,
+      cookies: new BigUint64Array(t.cookies),
+      cnt: t.offsets.length,
+      multi_flags: t.retprobe ? BPF_F_UPROBE_MULTI_RETURN : 0,
+      pid: 0,
+      pad: 0,
+    };
+    const fd = Number(b.syscall(SYS_BPF, 'int', BPF_LINK_CREATE, 'ingero_link_create_uprobe_multi *', attr, 'uint', koffi.sizeof(linkCreateUprobeMulti)));
+    if (fd < 0) {
+      const err = koffi.errno();
+      throw new LibbpfError(`cannot attach ${t.retprobe ? 'uretprobes' : 'uprobes'} to ${t.offsets.length} functions in ${t.path}: ${strerror(err)}`, err);
+    }
+    this.links.push({ fd });
   }
 
   lookup(mapName: string, key: Buffer, valueSize: number): Buffer | undefined {
@@ -226,7 +300,28 @@ export class BpfObject {
 
   /** Detaches every probe; the maps stay readable until close(). */
   detach(): void {
-    for (const l of this.links.splice(0)) libbpf().destroyLink(l);
+    const b = libbpf();
+    for (const l of this.links.splice(0)) {
+      if ('fd' in l) b.closeFd(l.fd);
+      else b.destroyLink(l.libbpf);
+    }
+  }
+
+  /**
+   * Detaches every probe on koffi's worker threads, in parallel: a uprobe link's destruction
+   * blocks for about an RCU grace period, and concurrent ones share their grace periods.
+   */
+  async detachInBackground(): Promise<void> {
+    const b = libbpf();
+    const calls = this.links.splice(0).map(
+      (l) =>
+        new Promise<void>((resolve) => {
+          const done = () => resolve();
+          if ('fd' in l) b.closeFd.async(l.fd, done);
+          else b.destroyLink.async(l.libbpf, done);
+        }),
+    );
+    await Promise.all(calls);
   }
 
   close(): void {

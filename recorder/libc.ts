@@ -11,6 +11,7 @@ function bind() {
     munmap: libc.func('int munmap(void *addr, size_t len)'),
     getpagesize: libc.func('int getpagesize(void)'),
     clockGettime: libc.func('clock_gettime', 'int', ['int', koffi.out(koffi.pointer(timespec))]),
+    syscall: libc.func('long syscall(long number, ...)'),
   };
 }
 
@@ -50,4 +51,17 @@ export function bootToRealtimeOffsetNs(): bigint {
     if (!best || gap < best.gap) best = { gap, offset: r0 + gap / 2n - b };
   }
   return best!.offset;
+}
+
+const SYS_MEMBARRIER = 324; // x86-64
+const MEMBARRIER_CMD_GLOBAL = 1;
+
+/**
+ * Waits until every BPF program run that began before now has finished: membarrier's global
+ * command waits for an RCU grace period, and BPF programs run inside RCU read-side sections.
+ * Where the kernel refuses it (nohz_full CPUs), waits 10 ms, far longer than a probe runs.
+ */
+export async function waitForRunningProbes(): Promise<void> {
+  const rc = Number(libc().syscall(SYS_MEMBARRIER, 'int', MEMBARRIER_CMD_GLOBAL, 'uint', 0, 'int', 0));
+  if (rc !== 0) await new Promise((r) => setTimeout(r, 10));
 }

@@ -19,6 +19,8 @@ export interface PlannedProbe {
   library: FoundLibrary;
   buildId: string | undefined;
   offset: number;
+  /** File offset of the probed instruction (the symbol's, plus offset). */
+  fileOffset: number;
   prologue: Prologue;
   cookie: bigint;
 }
@@ -55,7 +57,8 @@ export class ProbePlanner {
     for (const probe of CUDA_PROBES) {
       if (probe.library !== lib.library) continue;
       const sym = elf.symbol(probe.symbol);
-      if (!sym) continue;
+      const symOffset = sym && elf.offsetOfVaddr(sym.addr);
+      if (!sym || symOffset === undefined) continue;
       const place = probePlacement(elf.bytesAt(sym.addr, 8) ?? Buffer.alloc(0));
       let slot = this.slots.get(probe.op);
       if (slot === undefined) {
@@ -63,7 +66,7 @@ export class ProbePlanner {
         this.slots.set(probe.op, slot);
       }
       const cookie = encodeCookie({ opId: opId(probe.op), slot, args: probe.args, stack: this.stacks });
-      out.push({ probe, slot, library: lib, buildId: elf.buildId, ...place, cookie });
+      out.push({ probe, slot, library: lib, buildId: elf.buildId, ...place, fileOffset: symOffset + place.offset, cookie });
     }
     return out;
   }

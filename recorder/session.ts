@@ -21,7 +21,7 @@ import { EventSink } from './event-sink.ts';
 import { ALL_KERNEL_EVENTS, HOST_PROBES, TASK_NAME_SLOT, type KernelEvent } from './host-probes.ts';
 import { hostInfo, libraryVersion, nvidiaDriverVersion } from './host-info.ts';
 import { libbpfVersion } from './libbpf.ts';
-import { bootToRealtimeOffsetNs, realtimeNs } from './libc.ts';
+import { bootToRealtimeOffsetNs, realtimeNs, waitForRunningProbes } from './libc.ts';
 import { PRIVILEGE_FIX, privileges } from './privileges.ts';
 import { listPids, readStat } from './proc.ts';
 import { ProbePlanner, type PlannedProbe } from './probe-plan.ts';
@@ -50,6 +50,11 @@ export interface RecordOptions {
   cudaLibs?: readonly string[];
   /** Ring buffer bytes per BPF object (`--ring-mb` × 2^20); a power of two. */
   ringBytes?: number;
+  /**
+   * 'per-function': one uprobe and one uretprobe link per function, as on kernels before 6.6,
+   * instead of one uprobe_multi link per library and direction (the default where available).
+   */
+  uprobeLinks?: 'auto' | 'per-function';
   /** Live status, about once a second; `record` prints nothing itself. */
   onStatus?: (s: RecordStatus) => void;
   /** Called once probes are attached and targets are traced. */
@@ -156,7 +161,14 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
   });
   let bpf: BpfObjects;
   try {
-    bpf = BpfObjects.load({ ringBytes, wakeupBytes: WAKEUP_BYTES, traceAll: systemWide, followChildren: true, kernelEvents });
+    bpf = BpfObjects.load({
+      ringBytes,
+      wakeupBytes: WAKEUP_BYTES,
+      traceAll: systemWide,
+      followChildren: true,
+      kernelEvents,
+      multiLinks: o.uprobeLinks !== 'per-function',
+    });
   } catch (e) {
     writer.abort();
     throw e;
@@ -177,16 +189,13 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
       attachFailures.push(`${lib.displayPath}: ${(e as Error).message}`);
       return;
     }
-    for (const p of planned) {
-      try {
-        const base = { path: lib.path, symbol: p.probe.symbol, offset: p.offset, cookie: p.cookie };
-        bpf.attachUprobe({ ...base, retprobe: false });
-        bpf.attachUprobe({ ...base, retprobe: true });
-        attached.push(p);
-      } catch (e) {
-        attachFailures.push((e as Error).message.split('\n')[0]);
-      }
-    }
+    const r = bpf.attachFunctions(
+      lib.path,
+      planned.map((p) => ({ symbol: p.probe.symbol, offset: p.offset, fileOffset: p.fileOffset, cookie: p.cookie })),
+    );
+    const ok = new Set(r.attached.map((f) => f.symbol));
+    attached.push(...planned.filter((p) => ok.has(p.probe.symbol)));
+    attachFailures.push(...r.failures);
   };
   const rescan = (pid: number) => librariesInProcess(pid).forEach(attachLibrary);
 
@@ -211,6 +220,7 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
     wake();
   };
   const onSignal = () => stop('signal');
+  let detaching: Promise<void> | undefined;
 
   const drainAll = () => {
     if (fatal) return;
@@ -302,11 +312,14 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
     await stopped;
     const durationMs = Date.now() - started;
 
-    bpf.detach();
+    // Probes stop writing at once; the links are destroyed while the bundle is sealed.
+    bpf.stopProbes();
     for (const t of timers) clearInterval(t);
     for (const p of polls) p.close();
-    drainAll(); // everything the probes wrote before detaching
+    await waitForRunningProbes();
+    drainAll(); // everything the probes wrote before they stopped
     if (fatal) throw fatal;
+    detaching = bpf.detach();
 
     writeCaptureLoss(writer, bpf, attached, kernelEvents, sink);
     for (const p of processes.rows()) writer.addProcess(p);
@@ -318,10 +331,12 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
       bootOffset,
       systemWide,
       ringBytes,
+      uprobeLinks: bpf.linkKind,
     });
     const totalDropped = dropped();
-    bpf.close();
     const sealed = await writer.seal();
+    await detaching;
+    bpf.close();
     return {
       ...sealed,
       dropped: totalDropped,
@@ -334,6 +349,7 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
   } catch (e) {
     for (const t of timers) clearInterval(t);
     for (const p of polls) p.close();
+    await detaching?.catch(() => {});
     try {
       bpf.close();
     } catch {
@@ -419,6 +435,7 @@ function writeMetadata(
     bootOffset: bigint;
     systemWide: boolean;
     ringBytes: number;
+    uprobeLinks: string;
   },
 ): void {
   const host = hostInfo();
@@ -431,6 +448,7 @@ function writeMetadata(
   writer.setMetadata('clock.boot_to_realtime_offset_ns', m.bootOffset.toString());
   writer.setMetadata('clock.source', 'CLOCK_BOOTTIME (bpf_ktime_get_boot_ns)');
   writer.setMetadata('recorder.libbpf_version', libbpfVersion());
+  writer.setMetadata('recorder.uprobe_links', m.uprobeLinks);
   writer.setMetadata('recorder.options', {
     pids: m.o.pids ?? [],
     command: m.o.command ?? [],

@@ -2,8 +2,8 @@
 // the recorder is SIGKILLed, and the one-line refusal without privileges.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, chmodSync, statSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, chmodSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,14 +54,37 @@ test('check: a privileged machine with BTF is ready, the BPF objects load, the f
   }
 });
 
+/** Ids of the BPF links a process holds, from its fds' fdinfo. */
+function linkIdsOf(pid: number): number[] {
+  const ids: number[] = [];
+  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
+    try {
+      const m = /^link_id:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+      if (m) ids.push(Number(m[1]));
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return ids;
+}
+
+/** Ids of every BPF link in the kernel, by bpftool. */
+function kernelLinkIds(): Set<number> {
+  return new Set((JSON.parse(execFileSync('bpftool', ['-j', 'link', 'list'], { encoding: 'utf8' })) as { id: number }[]).map((l) => l.id));
+}
+
 test('recover: after the recorder is SIGKILLed, the staging data seals into a bundle', { skip: skipReason }, async () => {
   const output = join(work, 'killed.ingero');
   const log = join(work, 'killed.log');
   const rec = spawn(process.execPath, ['--import', 'tsx', CHILD, output, '--', fake.workload, log, 'single', '100000000'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FAKE_CUDA_SPIN_US: '20' } });
   await new Promise<void>((resolve) => rec.stdout!.on('data', (d) => String(d).includes('READY') && resolve()));
   await new Promise((r) => setTimeout(r, 2500)); // more than the one-second staging commit
+  const links = linkIdsOf(rec.pid!);
+  assert.ok(links.length >= 4, `the recorder holds its links (${links.length})`);
   rec.kill('SIGKILL');
   await new Promise((r) => rec.on('exit', r));
+  const left = kernelLinkIds();
+  assert.deepEqual(links.filter((id) => left.has(id)), [], 'the kernel released every link of the killed recorder');
   // The workload outlives its recorder; its log file is named after its pid.
   for (const f of readdirSync(work)) if (f.startsWith('killed.log.')) process.kill(Number(f.slice('killed.log.'.length)), 'SIGKILL');
   const staging = `${output}.staging`;

@@ -1,0 +1,126 @@
+// ingero info / verify / sql as a user runs them: real processes, exit codes, one-line errors
+// without stack traces, and the --json / --csv outputs parsed back.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+
+const root = join(import.meta.dirname, '..');
+const vectors = join(root, 'spec', 'vectors');
+const cache = mkdtempSync(join(tmpdir(), 'ingero-cli-test-'));
+after(() => rmSync(cache, { recursive: true, force: true }));
+
+function ingero(...args: string[]) {
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'ingero.mjs'), ...args], { encoding: 'utf8', env: { ...process.env, INGERO_CACHE_DIR: cache } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function assertOneLineError(r: { err: string }, pattern: RegExp): void {
+  const lines = r.err.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `one line on stderr, got:\n${r.err}`);
+  assert.match(lines[0]!, /^ingero: /);
+  assert.match(lines[0]!, pattern);
+  assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
+}
+
+describe('ingero info', () => {
+  test('summarises from the manifest; --json carries the manifest', () => {
+    const text = ingero('info', join(vectors, 'multi-node-sampled.ingero'));
+    assert.equal(text.code, 0, text.err);
+    assert.match(text.out, /^events\s+120$/m);
+    assert.match(text.out, /^nodes\s+node-a, node-b$/m);
+    assert.match(text.out, /^dropped\s+12 events lost during capture$/m);
+    assert.match(text.out, /^sampled\s+yes/m);
+    const json = ingero('info', '--json', join(vectors, 'multi-node-sampled.ingero'));
+    assert.equal(json.code, 0);
+    const parsed = JSON.parse(json.out);
+    assert.equal(parsed.container_version, '1.0');
+    assert.equal(parsed.manifest.counts.events, 120);
+    assert.equal(parsed.manifest.created_unix_ns, '1767225600000000000');
+  });
+
+  test('refuses a newer container with the version it needs', () => {
+    const r = ingero('info', join(vectors, 'newer-container-major.ingero'));
+    assert.equal(r.code, 1);
+    assertOneLineError(r, /needs a reader for version 2\.x.*upgrade ingero/);
+    assert.equal(r.out, '');
+  });
+
+  test('a missing file is one line, exit 1', () => {
+    const r = ingero('info', join(vectors, 'nope.ingero'));
+    assert.equal(r.code, 1);
+    assertOneLineError(r, /no such file — check the path/);
+  });
+});
+
+describe('ingero verify', () => {
+  test('ok bundles exit 0 with one line each', () => {
+    const r = ingero('verify', join(vectors, 'cuda-basic.ingero'), join(vectors, 'stacks.ingero'));
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out.trimEnd().split('\n').length, 2);
+    assert.match(r.out, /cuda-basic\.ingero: ok \(200 events, sha256 [0-9a-f]{16}…\)/);
+  });
+
+  test('each broken bundle gets one line and exit 3; --json lists the problems', () => {
+    const broken = ['truncated.ingero', 'flipped-data.ingero', 'trigger.ingero', 'lying-sha256.ingero'].map((f) => join(vectors, f));
+    const r = ingero('verify', join(vectors, 'cuda-basic.ingero'), ...broken);
+    assert.equal(r.code, 3);
+    const lines = r.err.trimEnd().split('\n');
+    assert.equal(lines.length, broken.length);
+    broken.forEach((b, i) => assert.ok(lines[i]!.startsWith(`ingero: ${b}: `), lines[i]));
+    assert.doesNotMatch(r.err, /\n\s+at /);
+    const json = ingero('verify', '--json', ...broken);
+    assert.equal(json.code, 3);
+    const reports = JSON.parse(json.out) as { path: string; ok: boolean; problems: string[] }[];
+    assert.deepEqual(reports.map((x) => x.ok), [false, false, false, false]);
+    assert.match(reports[2]!.problems[0]!, /contains a trigger/);
+  });
+});
+
+describe('ingero sql', () => {
+  const bundle = join(vectors, 'cuda-basic.ingero');
+  const query = "SELECT o.name AS op, count(*) AS n, max(e.arg0) AS max_arg0 FROM events e JOIN ops o ON o.id = e.op_id GROUP BY o.name ORDER BY o.name";
+
+  test('aligned table output with a row count', () => {
+    const r = ingero('sql', bundle, query);
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.trimEnd().split('\n');
+    assert.match(lines[0]!, /^op\s+n\s+max_arg0$/);
+    assert.match(lines[1]!, /^-+\s+-+\s+-+$/);
+    assert.equal(lines.at(-1), '(3 rows)');
+    // Numbers are right-aligned: every line of the table ends at the same column.
+    assert.equal(new Set(lines.slice(0, -1).map((l) => l.length)).size, 1, r.out);
+    assert.match(lines[2]!, /^cudaLaunchKernel\s+120\s+139641712607424$/);
+  });
+
+  test('--json keeps 64-bit integers exact; --csv has a header', () => {
+    const json = ingero('sql', '--json', bundle, query);
+    assert.equal(json.code, 0, json.err);
+    assert.match(json.out, /"max_arg0": 139641712607424\b/);
+    const rows = JSON.parse(json.out) as { op: string; n: number }[];
+    assert.deepEqual(rows.map((r) => r.op), ['cudaLaunchKernel', 'cudaMemcpyAsync', 'sched_switch']);
+    assert.equal(rows.reduce((s, r) => s + r.n, 0), 200);
+    const csv = ingero('sql', '--csv', bundle, query);
+    assert.equal(csv.code, 0);
+    const lines = csv.out.trimEnd().split('\n');
+    assert.equal(lines[0], 'op,n,max_arg0');
+    assert.equal(lines.length, 4);
+    assert.equal(lines[1]!.split(',')[0], 'cudaLaunchKernel');
+  });
+
+  test('writes are refused, SQL errors are usage errors (exit 2), hostile bundles exit 1', () => {
+    const write = ingero('sql', bundle, 'DELETE FROM events');
+    assert.equal(write.code, 2);
+    assertOneLineError(write, /returns no rows; bundles are read-only/);
+    const typo = ingero('sql', bundle, 'SELEC 1');
+    assert.equal(typo.code, 2);
+    assertOneLineError(typo, /SQL error/);
+    const both = ingero('sql', '--json', '--csv', bundle, 'SELECT 1');
+    assert.equal(both.code, 2);
+    const hostile = ingero('sql', join(vectors, 'view.ingero'), 'SELECT * FROM events_v');
+    assert.equal(hostile.code, 1);
+    assertOneLineError(hostile, /contains a view/);
+  });
+});

@@ -1,7 +1,7 @@
 // The bundle database schema, version 1. This file is the single source of truth for the
 // DDL, the per-column documentation stored inside every bundle (table `schema_doc`), and the
 // conformance rules a reader applies before trusting a bundle. spec/bundle-v1.md describes it
-// for humans; test/spec-schema.test.ts checks that the two agree.
+// for humans; test/format-spec.test.ts checks that the two agree.
 
 export const SCHEMA_VERSION = 1;
 /** SQLite `application_id` of every bundle database: ASCII "INGR". */

@@ -114,13 +114,74 @@ test('decodeEvent: relative timestamps, present-bit args, signed 64-bit values, 
   assert.deepEqual(e, { tsNs: 1000, durNs: 777, pid: 10, tid: 11, op: 257, args: [4096, -2n, undefined, undefined], ret: -3, frames: [0x401000n, 0x402000n] });
 });
 
-test('demangle: qualified names, constructors, std, ABI tags, clones; unknown forms unchanged', () => {
-  assert.equal(demangle('_ZN2at6native9copy_implERNS_6TensorERKS2_b'), 'at::native::copy_impl(...)');
-  assert.equal(demangle('_ZNSt6vectorIiSaIiEE9push_backERKi'), 'std::vector<...>::push_back(...)');
-  assert.equal(demangle('_ZN3FooC2Ev'), 'Foo::Foo()');
-  assert.equal(demangle('_ZN3FooD1Ev'), 'Foo::~Foo()');
-  assert.equal(demangle('_ZNK5torch8autograd4Node4nameB5cxx11Ev'), 'torch::autograd::Node::name()');
+test('demangle: C++ names as c++filt prints them, Rust legacy and v0, clone suffixes dropped, the rest unchanged', () => {
+  const cpp = [
+    '_ZNSt6vectorIiSaIiEE9push_backERKi',
+    '_ZN3FooC2Ev',
+    '_ZN3FooD1Ev',
+    '_ZN3FooclEv',
+    '_ZNK5torch8autograd4Node4nameB5cxx11Ev',
+    '_ZN12_GLOBAL__N_13fooEv',
+    '_ZN9__gnu_cxx13new_allocatorIcE8allocateEmPKv',
+    '_ZNSt10_HashtableImSt4pairIKmSt6vectorIN5torch3jit5ValueESaIS5_EEESaIS8_ENSt8__detail10_Select1stESt8equal_toImESt4hashImENSA_18_Mod_range_hashingENSA_20_Default_ranged_hashENSA_20_Prime_rehash_policyENSA_17_Hashtable_traitsILb0ELb0ELb1EEEE9_M_rehashEmRKm',
+    '_ZN2at6native12_GLOBAL__N_121copy_kernel_cuda_implIfEEvRNS_14TensorIteratorEb',
+  ];
+  let cxxfilt: string[] | undefined;
+  try {
+    cxxfilt = execFileSync('c++filt', cpp, { encoding: 'utf8' }).trimEnd().split('\n');
+  } catch {
+    console.warn('*** c++filt (binutils) not found: C++ names checked against fixed expectations only ***');
+  }
+  cpp.forEach((m, i) => {
+    const d = demangle(m);
+    assert.notEqual(d, m, m);
+    // c++filt also prints a function template's return type ("void "); the display name omits it
+    if (cxxfilt) assert.equal(d, cxxfilt[i].replace(/^void (?=at::)/, ''), m);
+  });
+  assert.equal(demangle('_ZNSt6vectorIiSaIiEE9push_backERKi'), 'std::vector<int, std::allocator<int> >::push_back(int const&)');
+  assert.equal(demangle('_ZN3FooclEv'), 'Foo::operator()()');
+  assert.equal(
+    demangle('_ZN2at6native12_GLOBAL__N_121copy_kernel_cuda_implIfEEvRNS_14TensorIteratorEb'),
+    'at::native::(anonymous namespace)::copy_kernel_cuda_impl<float>(at::TensorIterator&, bool)',
+  );
+  // Rust: legacy (the hash is dropped) and v0 mangling
+  assert.equal(demangle('_ZN4core3fmt9Formatter3pad17h1f2b2d3e4c5a6b7cE'), 'core::fmt::Formatter::pad');
+  assert.equal(demangle('_RNvCs1234_7mycrate4main'), 'mycrate::main');
+  // GCC clones are the same source function, mangled or not
+  assert.equal(demangle('_ZN3FooC2Ev.constprop.0'), 'Foo::Foo()');
+  assert.equal(demangle('_ZN3FooD1Ev.cold'), 'Foo::~Foo()');
   assert.equal(demangle('allocate_buffers.constprop.0'), 'allocate_buffers');
-  assert.equal(demangle('_ZN3FooclEv'), '_ZN3FooclEv');
-  assert.equal(demangle('cudaMalloc'), 'cudaMalloc');
+  // C names and malformed manglings come back as they are
+  for (const s of ['cudaMalloc', '_Z', '_ZZZ', '_Rfoo', '', '_start']) assert.equal(demangle(s), s);
+});
+
+test('demangle: the real libstdc++ symbols read as c++filt prints them, up to formatting', (t) => {
+  const lib = execFileSync('sh', ['-c', 'ldconfig -p | sed -n "s/.*libstdc++.so.6 .*=> //p" | head -1'], { encoding: 'utf8' }).trim();
+  let syms: string[];
+  let filtered: string[];
+  try {
+    const nm = execFileSync('nm', ['-D', '--defined-only', lib], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    syms = [...new Set(nm.split('\n').map((l) => l.split(' ')[2]?.replace(/@.*/, '')).filter((s) => s?.startsWith('_Z')))];
+    filtered = execFileSync('c++filt', { input: syms.join('\n'), encoding: 'utf8', maxBuffer: 64 << 20 }).trimEnd().split('\n');
+  } catch (e) {
+    t.skip(`needs libstdc++, nm and c++filt (binutils): ${(e as Error).message.split('\n')[0]}`);
+    return;
+  }
+  assert.ok(syms.length > 1000, `${syms.length} mangled symbols in ${lib}`);
+  // Known formatting differences: the demangler abbreviates std::string and the iostreams and
+  // omits a function template's return type.
+  const norm = (s: string) =>
+    s
+      .replace(/std::basic_string<char, std::char_traits<char>, std::allocator<char> >/g, 'std::string')
+      .replace(/std::basic_(i|o|io)stream<char, std::char_traits<char> >/g, 'std::$1stream');
+  let agree = 0;
+  syms.forEach((m, i) => {
+    const d = norm(demangle(m));
+    assert.ok(!d.startsWith('_Z'), `${m} demangles`);
+    const f = norm(filtered[i]);
+    if (d === f || f.endsWith(` ${d}`)) agree++;
+  });
+  // Measured 93.6 % on Debian 12's libstdc++ (GCC 12); the rest differ in parameter lists of a
+  // few template constructors and nested types (the mangled name stays in system_name).
+  assert.ok(agree / syms.length > 0.9, `${agree} of ${syms.length} agree with c++filt`);
 });

@@ -12,7 +12,7 @@ import { BundleError, BundleWriter, type WriterOptions } from '../format/index.t
 import { detectGeneration, type Generation, type SourceSchema } from './detect-generation.ts';
 import { writeAnnotations } from './map-annotations.ts';
 import { chainNodeName, chainToFinding, foldChains, CHAIN_ORIGIN, type ChainRow } from './map-chains.ts';
-import { ARG_NOTES, eventStart, mapArgs, opIdOf } from './map-events.ts';
+import { ARG_NOTES, mapArgs, opIdOf, START_SQL } from './map-events.ts';
 import { ProcessTracker, type CgroupInfo, type ProcessName } from './map-processes.ts';
 import { writeAggregates, writeSampling } from './map-sampling.ts';
 import { hostMetadata, readSessions, type Session } from './map-sessions.ts';
@@ -20,7 +20,7 @@ import { writeSnapshots } from './map-snapshots.ts';
 import { parseStack } from './map-stacks.ts';
 import { openSourceDb, sourceDbError } from './open-source-db.ts';
 import { findOrigin, relativeNs } from './source-clock.ts';
-import { jsonRow, readRows, text } from './source-rows.ts';
+import { columnList, jsonRow, readRows, text } from './source-rows.ts';
 
 export interface ImportProgress {
   readonly phase: 'events' | 'sealing';
@@ -62,37 +62,21 @@ export interface ImportReport {
 }
 
 /**
- * Level 19: imports are one-off and small next to a recording, and level 19 is what makes a
- * bundle smaller than `zstd -19` of the source (the goal in bench/import). Large sources would
- * crawl at 19 (1.5 MB/s, platform.md §4.2), so above LARGE_SOURCE_BYTES the default drops to 9.
+ * zstd level 19 for small sources: it is what brings a bundle under `zstd -19` of its source
+ * (the goal in bench/import) and costs well under a second there. Above LARGE_SOURCE_BYTES level
+ * 19 would dominate the import (1.5 MB/s, platform.md §4.2) while level 9 runs at level-3 speed
+ * and still ends below `zstd -19` of the source (bench/RESULTS.md, section import).
  */
 const DEFAULT_LEVEL = 19;
-const LARGE_SOURCE_BYTES = 256 * 1024 * 1024;
+const LARGE_SOURCE_BYTES = 16 * 1024 * 1024;
 const LARGE_SOURCE_LEVEL = 9;
 const PROGRESS_EVERY = 8192;
 const YIELD_EVERY = 65536;
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
-interface EventRow {
-  timestamp: bigint;
-  duration: bigint;
-  pid: bigint;
-  tid: bigint;
-  source: bigint;
-  op: bigint;
-  arg0: bigint;
-  arg1: bigint;
-  gpu_id: bigint;
-  ret_code: bigint;
-  stack_hash: bigint;
-  cgroup_id: bigint;
-  node: string;
-  comm: string;
-}
-
+/** The events columns read, in this order (rows are read as arrays: 2x faster than objects). */
 const EVENT_COLUMNS = {
-  timestamp: '0',
   duration: '0',
   pid: '0',
   tid: '0',
@@ -107,6 +91,7 @@ const EVENT_COLUMNS = {
   node: "''",
   comm: "''",
 };
+type EventRow = [start: bigint, duration: bigint, pid: bigint, tid: bigint, source: bigint, op: bigint, arg0: bigint, arg1: bigint, gpu_id: bigint, ret_code: bigint, stack_hash: bigint, cgroup_id: bigint, node: unknown, comm: unknown];
 
 const CHAIN_COLUMNS = {
   id: "''",
@@ -187,25 +172,29 @@ export async function importIngeroDb(sourcePath: string, outPath: string, option
     const total = Number(db.prepare('SELECT count(*) FROM events').pluck().get());
     const tracker = new ProcessTracker();
     let done = 0;
-    const events = readRows<EventRow>(db, schema, 'events', EVENT_COLUMNS, 'ORDER BY timestamp, id');
-    for (const r of events) {
-      const source = Number(r.source);
-      const op = Number(r.op);
-      const pid = Number(r.pid);
-      const tid = Number(r.tid);
-      const node = eventNode(text(r.node));
-      let duration = r.duration;
+    const events = db
+      .prepare(`SELECT ${START_SQL} AS start, ${columnList(schema, 'events', EVENT_COLUMNS)} FROM events ORDER BY start, timestamp, id`)
+      .safeIntegers(true)
+      .raw(true)
+      .iterate() as IterableIterator<EventRow>;
+    for (const [start, rawDuration, rawPid, rawTid, rawSource, rawOp, arg0, arg1, gpu_id, ret_code, stackHash, cgroup, nodeText, comm] of events) {
+      const source = Number(rawSource);
+      const op = Number(rawOp);
+      const pid = Number(rawPid);
+      const tid = Number(rawTid);
+      const node = eventNode(text(nodeText));
+      let duration = rawDuration;
       if (duration < 0n) {
         anomalies.negative_durations++;
         duration = 0n;
       }
-      const ts = relativeNs(sourcePath, eventStart(source, op, r.timestamp, duration), origin);
+      const ts = relativeNs(sourcePath, start, origin);
       const opId = opIdOf(source, op);
-      const mapped = mapArgs(opId, r);
+      const mapped = mapArgs(opId, { arg0, arg1, gpu_id, ret_code });
       if (mapped.stray) anomalies.stray_args++;
       let stackId: number | null = null;
-      if (r.stack_hash !== 0n) {
-        stackId = stackIds.get(r.stack_hash) ?? null;
+      if (stackHash !== 0n) {
+        stackId = stackIds.get(stackHash) ?? null;
         if (stackId === null) anomalies.missing_stacks++;
       }
       w.appendEvent({
@@ -222,13 +211,13 @@ export async function importIngeroDb(sourcePath: string, outPath: string, option
         ret: mapped.ret,
         stack_id: stackId,
       });
-      tracker.observe(node, pid, tid, source, op, ts, r.cgroup_id, text(r.comm), r.arg1);
+      tracker.observe(node, pid, tid, source, op, ts, cgroup, text(comm), arg1);
       done++;
       if (done % PROGRESS_EVERY === 0) options.onProgress?.({ phase: 'events', done, total });
       if (done % YIELD_EVERY === 0) {
         await new Promise((r) => setImmediate(r));
         if (options.signal?.aborted) {
-          events.return(undefined);
+          events.return?.();
           throw new BundleError('USAGE', `${sourcePath}: import interrupted — nothing was written`);
         }
       }

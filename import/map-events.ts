@@ -40,15 +40,11 @@ import { opById } from '../format/index.ts';
 
 export const INGERO_SOURCE = { cuda: 1, host: 3, driver: 4, io: 5, tcp: 6, net: 7, graph: 8 } as const;
 
-/** Ops whose timestamp is the end of their interval. */
-function timestampIsEnd(source: number, op: number): boolean {
-  return (source === INGERO_SOURCE.host && op === 1) || source === INGERO_SOURCE.io || source === INGERO_SOURCE.net;
-}
-
-/** Start of the event in epoch ns. */
-export function eventStart(source: number, op: number, timestamp: bigint, duration: bigint): bigint {
-  return timestampIsEnd(source, op) ? timestamp - duration : timestamp;
-}
+/**
+ * An events row's start in epoch ns, as SQL: the importer sorts by it in the source database, so
+ * events reach the bundle in start order. Negative durations (never seen) count as 0.
+ */
+export const START_SQL = 'CASE WHEN (source = 3 AND op = 1) OR source IN (5, 7) THEN timestamp - max(duration, 0) ELSE timestamp END';
 
 type Slot = 'arg0' | 'arg1' | 'gpu_id' | null;
 

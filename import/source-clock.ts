@@ -6,13 +6,13 @@
 import type Database from 'better-sqlite3';
 import { BundleError } from '../format/index.ts';
 import type { SourceSchema } from './detect-generation.ts';
+import { START_SQL } from './map-events.ts';
 
 const NS_PER_S = 1_000_000_000n;
 
 export function findOrigin(db: Database.Database, schema: SourceSchema): bigint {
   const candidates: string[] = [];
-  const start = 'CASE WHEN (source = 3 AND op = 1) OR source IN (5, 7) THEN timestamp - duration ELSE timestamp END';
-  candidates.push(`SELECT min(${start}) FROM events`);
+  candidates.push(`SELECT min(${START_SQL}) FROM events`);
   if (schema.has('sessions', 'started_at')) candidates.push('SELECT min(started_at) FROM sessions WHERE started_at > 0');
   if (schema.has('system_snapshots', 'timestamp')) candidates.push('SELECT min(timestamp) FROM system_snapshots WHERE timestamp > 0');
   for (const t of ['event_aggregates', 'event_aggregates_5s']) if (schema.has(t, 'bucket')) candidates.push(`SELECT min(bucket) FROM ${t} WHERE bucket > 0`);

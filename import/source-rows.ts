@@ -7,9 +7,15 @@ import type { SourceSchema } from './detect-generation.ts';
 /** Column name → SQL literal used when the column is absent. */
 export type ColumnDefaults = Readonly<Record<string, string>>;
 
-export function selectSql(schema: SourceSchema, table: string, columns: ColumnDefaults, tail = ''): string {
-  const list = Object.entries(columns).map(([name, fallback]) => (schema.has(table, name) ? `"${name}"` : `${fallback} AS "${name}"`));
-  return `SELECT ${list.join(', ')} FROM "${table}" ${tail}`;
+/** The select list for these columns, with the default literal standing in for absent ones. */
+export function columnList(schema: SourceSchema, table: string, columns: ColumnDefaults): string {
+  return Object.entries(columns)
+    .map(([name, fallback]) => (schema.has(table, name) ? `"${name}"` : `${fallback} AS "${name}"`))
+    .join(', ');
+}
+
+function selectSql(schema: SourceSchema, table: string, columns: ColumnDefaults, tail: string): string {
+  return `SELECT ${columnList(schema, table, columns)} FROM "${table}" ${tail}`;
 }
 
 /** Iterates a table's rows with exact integers; nothing when the table is absent. */

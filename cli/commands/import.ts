@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .description('Convert a database recorded by the Go tool Ingero (ingero.db) into a .ingero bundle; the source is never modified')
     .argument('<source>', 'Ingero SQLite database (.db)')
     .requiredOption('-o, --output <bundle>', 'bundle to write (.ingero)')
-    .option('--level <n>', 'zstd level of the bundle, 1-22 (default 19; 9 for sources above 256 MiB)')
+    .option('--level <n>', 'zstd level of the bundle, 1-22 (default 19; 9 for sources above 16 MiB)')
     .option('--json', 'print the import report as JSON')
     .action(
       action(async (source: string, opts: { output: string; level?: string; json?: boolean }) => {

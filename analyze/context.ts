@@ -2,7 +2,7 @@
 // queries (slow calls, off-CPU intervals, rates) answered from the bundle alone.
 import type { Bundle } from '../format/index.ts';
 import { procKey, processName, sampledPeriodsFor, type BundleFacts } from './bundle-facts.ts';
-import { scanColumns } from './scan.ts';
+import { scanColumns, scanRows } from './scan.ts';
 import type { Thresholds } from './thresholds.ts';
 import type { ProcessOpStats, SampledPeriod, StatsReport } from './types.ts';
 
@@ -53,6 +53,8 @@ export class AnalysisContext {
   readonly gpuProcesses: readonly GpuProcess[];
   readonly limitations: string[] = [];
   private readonly schedOp: number | undefined;
+  private readonly slowCache = new Map<string, Calls>();
+  private readonly threadCache = new Map<string, number[]>();
 
   constructor(bundle: Bundle, facts: BundleFacts, stats: StatsReport, th: Thresholds) {
     this.bundle = bundle;
@@ -132,6 +134,17 @@ export class AnalysisContext {
     return `${op.op} events are only a sample here (${policies}): counts and percentiles describe the stored events, which over-represent slow calls.`;
   }
 
+  /**
+   * The slow calls of an op in a process: dur ≥ max(p99, tailRatio × p50), at most maxSlowCalls
+   * (the slowest), in time order. Computed once and shared by the detectors.
+   */
+  tailCalls(s: ProcessOpStats): Calls {
+    const key = `${s.node_id}:${s.pid}:${s.op_id}`;
+    let calls = this.slowCache.get(key);
+    if (!calls) this.slowCache.set(key, (calls = this.slowCalls(s.node_id, s.pid, s.op_id, Math.max(s.p99_ns, this.th.tailRatio * s.p50_ns), this.th.maxSlowCalls)));
+    return calls;
+  }
+
   /** Calls of an op in a process with dur ≥ minDur: the slowest `limit`, returned in time order. */
   slowCalls(node: number, pid: number, opId: number, minDur: number, limit: number): Calls {
     const [id, ts, dur, tid] = scanColumns(
@@ -159,25 +172,26 @@ export class AnalysisContext {
 
   /** Threads of a process that made GPU calls, most calls first. */
   gpuThreads(node: number, pid: number): number[] {
+    const key = `${node}:${pid}`;
+    const cached = this.threadCache.get(key);
+    if (cached) return cached;
     const gpuOps = [...this.bundle.ops().values()].filter((o) => GPU_LAYERS.has(o.layer)).map((o) => o.id);
-    if (gpuOps.length === 0) return [];
-    return (
-      this.bundle.db
-        .prepare(`SELECT tid FROM events WHERE node_id = ? AND pid = ? AND op_id IN (${gpuOps.join(',')}) GROUP BY tid ORDER BY count(*) DESC, tid`)
-        .pluck()
-        .all(node, pid) as number[]
-    );
+    // Counted in JS from a streaming scan: a GROUP BY here would sort every matching row.
+    const perTid = new Map<number, number>();
+    if (gpuOps.length) scanRows(this.bundle.db, ['tid'], `FROM events WHERE node_id = ? AND pid = ? AND op_id IN (${gpuOps.join(',')})`, [node, pid], (tid) => perTid.set(tid, (perTid.get(tid) ?? 0) + 1));
+    const tids = [...perTid.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([t]) => t);
+    this.threadCache.set(key, tids);
+    return tids;
   }
 
   /** Event count per window of windowNs from `from`, for one op in one process (index = window). */
   counts(node: number, pid: number, opId: number, from: number, to: number, windowNs: number): Float64Array {
     const n = Math.max(1, Math.ceil((to - from) / windowNs));
     const out = new Float64Array(n);
-    const rows = this.bundle.db
-      .prepare('SELECT CAST((ts_ns - ?) / ? AS INTEGER) AS w, count(*) AS c FROM events WHERE id >= ? AND id < ? AND op_id = ? AND node_id = ? AND pid = ? GROUP BY w')
-      .raw(true)
-      .all(from, windowNs, this.bundle.idAtTime(from), this.bundle.idAtTime(to), opId, node, pid) as [number, number][];
-    for (const [w, c] of rows) if (w >= 0 && w < n) out[Math.floor(w)] = c;
+    scanRows(this.bundle.db, ['ts_ns'], 'FROM events WHERE id >= ? AND id < ? AND op_id = ? AND node_id = ? AND pid = ?', [this.bundle.idAtTime(from), this.bundle.idAtTime(to), opId, node, pid], (ts) => {
+      const w = Math.floor((ts - from) / windowNs);
+      if (w >= 0 && w < n) out[w]!++;
+    });
     return out;
   }
 }

@@ -31,7 +31,7 @@ export function detectIoInterference(ctx: AnalysisContext): Finding[] {
       let worst = '';
       for (const s of proc.ops) {
         if (!GPU_LAYERS.has(s.layer) || s.count < th.minCalls || s.p50_ns <= 0 || s.p99_ns / s.p50_ns < th.tailRatio) continue;
-        const calls = ctx.slowCalls(node, proc.pid, s.op_id, Math.max(s.p99_ns, th.tailRatio * s.p50_ns), th.maxSlowCalls);
+        const calls = ctx.tailCalls(s);
         let j = 0;
         for (let c = 0; c < calls.ts.length; c++) {
           const a = calls.ts[c]!;

@@ -1,36 +1,59 @@
 // Periodic spikes: after warm-up, an op has rare calls far slower than usual that come back at
 // a regular interval (counted in calls), the signature of an allocator or cache cycle.
 import { GPU_LAYERS, sampleIds, type AnalysisContext } from '../context.ts';
-import { scanColumns } from '../scan.ts';
+import { scanRows } from '../scan.ts';
 import type { Finding } from '../types.ts';
 import { count, dur, pct, round4, times } from '../words.ts';
 import { warmupCalls } from './cold-start.ts';
 import { makeFinding } from './make-finding.ts';
+
+/** Candidate spikes kept per op: bounds memory on pathological bundles. */
+const MAX_SPIKES = 100_000;
+
+interface Candidates {
+  readonly rn: number[];
+  readonly id: number[];
+  readonly ts: number[];
+  readonly d: number[];
+}
 
 export function detectPeriodicSpike(ctx: AnalysisContext): Finding[] {
   const th = ctx.th;
   const out: Finding[] = [];
   for (const proc of ctx.gpuProcesses) {
     const span = proc.to_ns - proc.from_ns;
-    for (const s of proc.ops) {
-      if (!GPU_LAYERS.has(s.layer) || s.count < th.minCalls * th.minSpikes || s.p50_ns <= 0 || span <= 0) continue;
-      // A spike must stand out from the ordinary slow calls: above spikeFactor × p50 and 2 × p90.
-      // When the calls above that level are not periodic, higher levels (×2, ×4, ...) are tried:
-      // a periodic mode far above the ordinary tail is found whatever the tail looks like.
-      let found: { rn: Float64Array; id: Float64Array; ts: Float64Array; d: Float64Array; limit: number; median: number; regular: number } | null = null;
-      for (let limit = Math.max(th.spikeFactor * s.p50_ns, 2 * s.p90_ns), tries = 0; tries < 8 && !found; limit *= 2, tries++) {
-        const [rn, id, ts, d] = scanColumns(
-          ctx.bundle.db,
-          ['rn', 'id', 'ts_ns', 'dur_ns'],
-          'FROM (SELECT row_number() OVER (ORDER BY id) AS rn, id, ts_ns, dur_ns FROM events WHERE op_id = ? AND node_id = ? AND pid = ?) WHERE rn > ? AND dur_ns >= ? LIMIT 100000',
-          [s.op_id, proc.node_id, proc.pid, warmupCalls(ctx, s.count), Math.ceil(limit)],
-        );
-        if (rn!.length < th.minSpikes) break;
+    const ops = proc.ops.filter((s) => GPU_LAYERS.has(s.layer) && s.count >= th.minCalls * th.minSpikes && s.p50_ns > 0);
+    if (ops.length === 0 || span <= 0) continue;
+    // One pass over the process's calls: per op, number the calls and keep those above the
+    // lowest spike level (spikeFactor × p50 and 2 × p90) after warm-up.
+    const base = new Map(ops.map((s) => [s.op_id, Math.max(th.spikeFactor * s.p50_ns, 2 * s.p90_ns)]));
+    const skip = new Map(ops.map((s) => [s.op_id, warmupCalls(ctx, s.count)]));
+    const seen = new Map(ops.map((s) => [s.op_id, 0]));
+    const candidates = new Map<number, Candidates>(ops.map((s) => [s.op_id, { rn: [], id: [], ts: [], d: [] }]));
+    scanRows(ctx.bundle.db, ['op_id', 'id', 'ts_ns', 'dur_ns'], `FROM events WHERE node_id = ? AND pid = ? AND op_id IN (${ops.map((s) => s.op_id).join(',')}) ORDER BY id`, [proc.node_id, proc.pid], (op, id, ts, d) => {
+      const rn = seen.get(op)! + 1;
+      seen.set(op, rn);
+      if (rn <= skip.get(op)! || d < base.get(op)!) return;
+      const c = candidates.get(op)!;
+      if (c.rn.length >= MAX_SPIKES) return;
+      c.rn.push(rn);
+      c.id.push(id);
+      c.ts.push(ts);
+      c.d.push(d);
+    });
+    for (const s of ops) {
+      const c = candidates.get(s.op_id)!;
+      // When the calls above the lowest level are not periodic, higher levels (×2, ×4, ...) are
+      // tried: a periodic mode far above the ordinary tail is found whatever the tail looks like.
+      let found: { id: number[]; ts: number[]; d: number[]; limit: number; median: number; regular: number } | null = null;
+      for (let limit = base.get(s.op_id)!, tries = 0; tries < 8 && !found; limit *= 2, tries++) {
+        const keep = c.d.map((d, i) => (d >= limit ? i : -1)).filter((i) => i >= 0);
+        if (keep.length < th.minSpikes) break;
         const gaps: number[] = [];
-        for (let i = 1; i < rn!.length; i++) gaps.push(rn![i]! - rn![i - 1]!);
+        for (let k = 1; k < keep.length; k++) gaps.push(c.rn[keep[k]!]! - c.rn[keep[k - 1]!]!);
         const median = [...gaps].sort((a, b) => a - b)[(gaps.length - 1) >> 1]!;
         const regular = gaps.filter((g) => Math.abs(g - median) <= th.periodicTolerance * median).length / gaps.length;
-        if (median >= 2 && regular >= th.periodicRegularity) found = { rn: rn!, id: id, ts: ts, d: d, limit, median, regular };
+        if (median >= 2 && regular >= th.periodicRegularity) found = { id: keep.map((i) => c.id[i]!), ts: keep.map((i) => c.ts[i]!), d: keep.map((i) => c.d[i]!), limit, median, regular };
       }
       if (!found) continue;
       const { id, ts, d, limit, median, regular } = found;

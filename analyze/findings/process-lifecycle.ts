@@ -6,6 +6,9 @@ import type { Finding } from '../types.ts';
 import { count, dur, list } from '../words.ts';
 import { makeFinding } from './make-finding.ts';
 
+/** A slow call shorter than this is not a stall worth tying process events to. */
+const MIN_STALL_NS = 1e6;
+
 const WORDS: Record<string, string> = { process_exit: 'exited', process_fork: 'forked', oom_kill: 'was OOM-killed', process_exec: 'exec\'d', pod_restart: 'restarted', pod_eviction: 'was evicted', pod_oom_kill: 'was OOM-killed' };
 
 export function detectProcessLifecycle(ctx: AnalysisContext): Finding[] {
@@ -20,8 +23,9 @@ export function detectProcessLifecycle(ctx: AnalysisContext): Finding[] {
     let stallNs = 0;
     for (const s of proc.ops) {
       if (!GPU_LAYERS.has(s.layer) || s.count < th.minCalls || s.p50_ns <= 0) continue;
-      const calls = ctx.slowCalls(proc.node_id, proc.pid, s.op_id, Math.max(1e6, s.p99_ns, th.tailRatio * s.p50_ns), 200);
+      const calls = ctx.tailCalls(s);
       for (let c = 0; c < calls.ts.length; c++) {
+        if (calls.dur[c]! < MIN_STALL_NS) continue;
         const a = calls.ts[c]!;
         const b = a + calls.dur[c]!;
         let any = false;

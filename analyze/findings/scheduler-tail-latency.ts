@@ -111,7 +111,7 @@ export function detectSchedulerTailLatency(ctx: AnalysisContext): Finding[] {
 
 function explainTail(ctx: AnalysisContext, s: ProcessOpStats, ratio: number): Finding | null {
   const th = ctx.th;
-  const calls = ctx.slowCalls(s.node_id, s.pid, s.op_id, Math.max(s.p99_ns, th.tailRatio * s.p50_ns), th.maxSlowCalls);
+  const calls = ctx.tailCalls(s);
   if (calls.ts.length === 0) return null;
   const tids = [...new Set(calls.tid)].sort((a, b) => a - b);
   const from = calls.ts[0]!;

@@ -156,7 +156,7 @@ export async function importIngeroDb(sourcePath: string, outPath: string, option
     for (let i = 1; i < nodeList.length; i++) w.addNode(i, nodeList[i]!);
 
     // Stacks: every row, referenced or not ("every stack survives"); identical frame lists share an id.
-    const anomalies = { stray_args: 0, negative_durations: 0, missing_stacks: 0, truncated_names: 0 };
+    const anomalies = { stray_args: 0, negative_durations: 0, missing_stacks: 0, truncated_names: 0, metadata_rows_left_out: 0 };
     const stackIds = new Map<bigint, number>();
     let stackRows = 0;
     let emptyStacks = 0;
@@ -238,7 +238,7 @@ export async function importIngeroDb(sourcePath: string, outPath: string, option
     // Time series, aggregates, sampling, findings, annotations.
     const systemSamples = writeSnapshots(w, db, schema, sessions, nodeOf, origin);
     const aggregates = writeAggregates(w, db, schema, sessions, nodeOf, origin);
-    const sampling = writeSampling(w, sessions, nodeOf, origin);
+    const samplingRows = writeSampling(w, sessions, nodeOf, origin);
     const folded = foldChains(chainRows);
     for (const c of folded) w.addImportedFinding(chainToFinding(c, nodeIds.get(nodeName(chainNodeName(c.latest)))!, origin));
     const annotations = writeAnnotations(w, db, schema, sessions, nodeOf, origin);
@@ -248,9 +248,14 @@ export async function importIngeroDb(sourcePath: string, outPath: string, option
     w.setMetadata('ingero.generation', schema.generation);
     w.setMetadata('ingero.detection', schema.evidence);
     w.setMetadata('ingero.schema_info', schema.schemaInfo);
-    w.setMetadata('ingero.sessions', sessions.map((s) => s.row));
-    w.setMetadata('ingero.cgroups', cgroupRows.map(jsonRow));
-    w.setMetadata('ingero.cgroup_schedstat', latestSchedstat(db, schema));
+    const list = (key: string, rows: unknown[]) => {
+      const kept = fitMetadata(rows);
+      anomalies.metadata_rows_left_out += rows.length - kept.length;
+      w!.setMetadata(key, kept);
+    };
+    list('ingero.sessions', sessions.map((s) => s.row));
+    list('ingero.cgroups', cgroupRows.map(jsonRow));
+    list('ingero.cgroup_schedstat', latestSchedstat(db, schema));
     w.setMetadata('import.source', { file: basename(sourcePath), bytes: src.bytes, sha256: src.sha256 });
     w.setMetadata('import.arg_notes', ARG_NOTES);
     w.setMetadata('import.chains', {
@@ -260,7 +265,6 @@ export async function importIngeroDb(sourcePath: string, outPath: string, option
       folding: 'chain-NNN rows with the same (node, cuda_op, severity) are one finding: the latest instance, occurrences = rows folded, origin_id = every folded id (space-separated). Other ids are kept one finding each.',
     });
     w.setMetadata('import.anomalies', anomalies);
-    w.setMetadata('import.sampled_from_ns', sampling.selectiveFromNs);
 
     options.onProgress?.({ phase: 'sealing', done, total });
     const sealed = await w.seal();
@@ -282,7 +286,7 @@ export async function importIngeroDb(sourcePath: string, outPath: string, option
       aggregates,
       systemSamples,
       annotations,
-      samplingRows: sampling.rows,
+      samplingRows,
       anomalies,
       seconds: (performance.now() - started) / 1000,
     };
@@ -312,6 +316,17 @@ function checkOutputPath(sourcePath: string, outPath: string): void {
   } catch (err) {
     if (err instanceof BundleError) throw err;
   }
+}
+
+/** A bundle metadata value may hold 1 MiB (schema limit): the leading rows that fit. */
+const METADATA_VALUE_BYTES = 1 << 20;
+function fitMetadata(rows: unknown[]): unknown[] {
+  let bytes = 2;
+  for (let i = 0; i < rows.length; i++) {
+    bytes += Buffer.byteLength(JSON.stringify(rows[i])) + 1;
+    if (bytes > METADATA_VALUE_BYTES) return rows.slice(0, i);
+  }
+  return rows;
 }
 
 /** BundleWriter.create, with a failure to create files phrased for the -o option. */

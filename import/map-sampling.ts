@@ -24,20 +24,14 @@ function stackCapNote(flags: readonly string[]): string {
   return `Ingero stored at most ${cap} events per distinct call stack (--stack-samples); anomalies bypassed the cap.`;
 }
 
-export interface SamplingSummary {
-  readonly rows: number;
-  readonly selectiveFromNs: readonly number[];
-}
-
-export function writeSampling(w: BundleWriter, sessions: readonly Session[], nodeOf: (s: Session) => number, originUnixNs: bigint): SamplingSummary {
+/** Writes the sampling rows; returns how many. */
+export function writeSampling(w: BundleWriter, sessions: readonly Session[], nodeOf: (s: Session) => number, originUnixNs: bigint): number {
   let rows = 0;
-  const selectiveFromNs: number[] = [];
   const rel = (t: bigint) => Number(t - originUnixNs);
   if (sessions.length === 0) {
     w.addSampling({ from_ns: 0, policy: 'ingero-selective-storage', note: `No sessions table: when the run started is unknown, so all events are treated as a sample. ${SELECTIVE_NOTE}` });
     w.addSampling({ source_id: HOST, op_id: MM_PAGE_ALLOC, from_ns: 0, policy: 'ingero-aggregates-only', note: PAGE_ALLOC_NOTE });
-    selectiveFromNs.push(0);
-    return { rows: 2, selectiveFromNs };
+    return 2;
   }
   for (const s of sessions) {
     const node_id = nodeOf(s);
@@ -54,11 +48,10 @@ export function writeSampling(w: BundleWriter, sessions: readonly Session[], nod
     const selectiveFrom = s.startedAt + FULL_STORAGE_NS;
     if (!recordedAll(s) && (to === null || rel(selectiveFrom) < to)) {
       w.addSampling({ node_id, from_ns: rel(selectiveFrom), to_ns: to, policy: 'ingero-selective-storage', note: SELECTIVE_NOTE });
-      selectiveFromNs.push(rel(selectiveFrom));
       rows++;
     }
   }
-  return { rows, selectiveFromNs };
+  return rows;
 }
 
 interface AggregateRow {

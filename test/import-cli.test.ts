@@ -8,6 +8,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { progressBar } from '../cli/progress-bar.ts';
 import { createV010, insertEvents } from './ingero-db-builder.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ingero-import-cli-'));
@@ -153,4 +154,21 @@ test('wrong usage: no -o', () => {
   const r = ingero('import', validDb('usage.db'));
   assert.equal(r.code, 2);
   assert.match(r.stderr, /required option '-o, --output <bundle>'/);
+});
+
+test('the progress bar draws on a terminal and stays silent otherwise', () => {
+  const written: string[] = [];
+  const tty = { isTTY: true, write: (s: string) => written.push(s) } as unknown as NodeJS.WriteStream;
+  const bar = progressBar(tty);
+  bar.update(50, 100, '50 / 100 events');
+  bar.update(100, 100, 'sealing');
+  bar.clear();
+  assert.equal(written[0], `\r[${'#'.repeat(15)}${'.'.repeat(15)}]  50% 50 / 100 events\x1b[K`);
+  assert.equal(written[1], `\r[${'#'.repeat(30)}] 100% sealing\x1b[K`, 'the last update always draws');
+  assert.equal(written[2], '\r\x1b[K');
+  const piped: string[] = [];
+  const quiet = progressBar({ isTTY: false, write: (s: string) => piped.push(s) } as unknown as NodeJS.WriteStream);
+  quiet.update(1, 2, 'x');
+  quiet.clear();
+  assert.deepEqual(piped, []);
 });

@@ -68,47 +68,110 @@ static __always_inline void point(__u32 slot, __u16 op, struct task_struct *who,
 	emit(slot, &e);
 }
 
+/* Set by the recorder (--stacks): keep the user stack of each traced thread as it leaves the
+ * CPU, and send it with the sched_switch record when the thread runs again, so that off-CPU
+ * time says where the thread blocked. */
+const volatile bool off_cpu_stacks = false;
+
+/* tid -> the header-less record being built: its user stack at the switch-out. Sized by the
+ * recorder (a few entries when stacks are off). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct stacked_event);
+} off_cpu_stack SEC(".maps");
+
+/* prev (current) leaves the CPU: its user stack, captured in place in the per-tid map. */
+static __always_inline void keep_user_stack(void *ctx, __u32 tid)
+{
+	__u32 zero = 0;
+	struct stacked_event *s = bpf_map_lookup_elem(&stack_scratch, &zero);
+	long n;
+
+	if (!s)
+		return;
+	n = bpf_get_stack(ctx, s->frames, sizeof(s->frames), BPF_F_USER_STACK);
+	s->head.nframes = n > 0 ? (__u64)n / 8 : 0;
+	bpf_map_update_elem(&off_cpu_stack, &tid, s, BPF_ANY);
+}
+
+/* Sends the off-CPU record with the stack kept for it, if any; returns false if none was kept. */
+static __always_inline bool emit_with_kept_stack(const struct ingero_event *e)
+{
+	__u32 tid = e->tid;
+	struct stacked_event *s = bpf_map_lookup_elem(&off_cpu_stack, &tid);
+	__u32 n;
+	bool ok;
+
+	if (!s)
+		return false;
+	n = s->head.nframes;
+	if (n > INGERO_MAX_FRAMES)
+		n = INGERO_MAX_FRAMES;
+	s->head = *e;
+	s->head.nframes = n;
+	ok = bpf_ringbuf_output(&events, s, sizeof(s->head) + n * 8, submit_flags()) == 0;
+	bpf_map_delete_elem(&off_cpu_stack, &tid);
+	count(SLOT_SWITCH, !ok);
+	return true;
+}
+
+/* prev leaves the CPU: remember since when, who took the CPU, and why. */
+static __always_inline void switch_out(void *ctx, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u32 prev_tid = BPF_CORE_READ(prev, pid);
+	__u32 next_tid = BPF_CORE_READ(next, pid);
+	struct off_cpu off = {
+		.since_ns = bpf_ktime_get_boot_ns(),
+		.next_tid = next_tid,
+		.next_pid = BPF_CORE_READ(next, tgid),
+		/* a preempted thread was still runnable, whatever __state says */
+		.prev_state = preempt ? 0 : BPF_CORE_READ(prev, __state),
+	};
+
+	bpf_map_update_elem(&off_cpu_threads, &prev_tid, &off, BPF_ANY);
+	if (off_cpu_stacks)
+		keep_user_stack(ctx, prev_tid);
+	if (next_tid)
+		name_task(next);
+}
+
+/* next runs again: its off-CPU interval ends now. */
+static __always_inline void switch_in(struct task_struct *next)
+{
+	__u32 next_tid = BPF_CORE_READ(next, pid);
+	struct off_cpu *off = bpf_map_lookup_elem(&off_cpu_threads, &next_tid);
+
+	if (!off)
+		return;
+	struct ingero_event e = {
+		.ts_ns = off->since_ns,
+		.dur_ns = bpf_ktime_get_boot_ns() - off->since_ns,
+		.pid = BPF_CORE_READ(next, tgid),
+		.tid = next_tid,
+		.op = OP_SCHED_SWITCH,
+		.present = INGERO_HAS_ARG(0) | INGERO_HAS_ARG(1) | INGERO_HAS_ARG(2),
+		.arg = { off->next_tid, off->next_pid, off->prev_state },
+	};
+
+	bpf_map_delete_elem(&off_cpu_threads, &next_tid);
+	if (!off_cpu_stacks || !emit_with_kept_stack(&e))
+		emit(SLOT_SWITCH, &e);
+	name_task(next);
+}
+
+/* Runs on every context switch of every CPU: a switch between untraced threads costs two map
+ * lookups and nothing else. */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	__u64 now = bpf_ktime_get_boot_ns();
-	__u32 prev_tid = BPF_CORE_READ(prev, pid);
-	__u32 next_tid = BPF_CORE_READ(next, pid);
-
 	if (!recording())
 		return 0;
-	if (is_traced(BPF_CORE_READ(prev, tgid))) {
-		struct off_cpu off = {
-			.since_ns = now,
-			.next_tid = next_tid,
-			.next_pid = BPF_CORE_READ(next, tgid),
-			/* a preempted thread was still runnable, whatever __state says */
-			.prev_state = preempt ? 0 : BPF_CORE_READ(prev, __state),
-		};
-
-		bpf_map_update_elem(&off_cpu_threads, &prev_tid, &off, BPF_ANY);
-		if (next_tid)
-			name_task(next);
-	}
-	if (is_traced(BPF_CORE_READ(next, tgid))) {
-		struct off_cpu *off = bpf_map_lookup_elem(&off_cpu_threads, &next_tid);
-
-		if (off) {
-			struct ingero_event e = {
-				.ts_ns = off->since_ns,
-				.dur_ns = now - off->since_ns,
-				.pid = BPF_CORE_READ(next, tgid),
-				.tid = next_tid,
-				.op = OP_SCHED_SWITCH,
-				.present = INGERO_HAS_ARG(0) | INGERO_HAS_ARG(1) | INGERO_HAS_ARG(2),
-				.arg = { off->next_tid, off->next_pid, off->prev_state },
-			};
-
-			bpf_map_delete_elem(&off_cpu_threads, &next_tid);
-			emit(SLOT_SWITCH, &e);
-			name_task(next);
-		}
-	}
+	if (is_traced(BPF_CORE_READ(prev, tgid)))
+		switch_out(ctx, preempt, prev, next);
+	if (is_traced(BPF_CORE_READ(next, tgid)))
+		switch_in(next);
 	return 0;
 }
 
@@ -190,13 +253,10 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 SEC("tp_btf/mm_page_alloc")
 int BPF_PROG(on_page_alloc, struct page *page, unsigned int order)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-
-	if (!recording())
+	/* fires for every page allocated on the machine: filter before touching the task */
+	if (!recording() || !is_traced(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	if (!is_traced(BPF_CORE_READ(task, tgid)))
-		return 0;
-	point(SLOT_PAGE_ALLOC, OP_PAGE_ALLOC, task, INGERO_HAS_ARG(0) | INGERO_HAS_ARG(1),
+	point(SLOT_PAGE_ALLOC, OP_PAGE_ALLOC, bpf_get_current_task_btf(), INGERO_HAS_ARG(0) | INGERO_HAS_ARG(1),
 	      4096ull << order, order);
 	return 0;
 }

@@ -23,7 +23,12 @@ export interface BpfOptions {
   kernelEvents: readonly KernelEvent[];
   /** Use uprobe_multi links where the kernel has them (6.6+); false: one link per function. */
   multiLinks: boolean;
+  /** Send the user stack of traced threads with their sched_switch (off-CPU) records. */
+  offCpuStacks: boolean;
 }
+
+/** Threads that can be off-CPU with a kept stack at once (each entry is 576 bytes). */
+const OFF_CPU_STACK_ENTRIES = 16384;
 
 /** One function of a file to probe at entry and return. */
 export interface ProbedFunction {
@@ -100,8 +105,9 @@ export class BpfObjects {
     try {
       if (o.kernelEvents.length > 0) {
         host = BpfObject.open(HOST_OBJECT);
-        host.setReadOnlyGlobals({ wakeup_bytes: o.wakeupBytes, trace_all: o.traceAll, follow_children: o.followChildren });
+        host.setReadOnlyGlobals({ wakeup_bytes: o.wakeupBytes, trace_all: o.traceAll, follow_children: o.followChildren, off_cpu_stacks: o.offCpuStacks });
         host.setMaxEntries('events', o.ringBytes);
+        host.setMaxEntries('off_cpu_stack', o.offCpuStacks ? OFF_CPU_STACK_ENTRIES : 64);
         for (const m of SHARED_MAPS) host.reuseMap(m, cuda.mapFd(m));
         const wanted = new Set(o.kernelEvents);
         for (const p of HOST_PROBES) for (const prog of p.programs) host.setAutoload(prog, wanted.has(p.event));

@@ -79,7 +79,7 @@ export async function runCheck(o: CheckOptions = {}): Promise<CheckReport> {
 
   if (btf && priv.sufficient && libbpfOk && objects) {
     try {
-      BpfObjects.load({ ringBytes: 1 << 16, wakeupBytes: 1 << 12, traceAll: false, followChildren: true, kernelEvents: ALL_KERNEL_EVENTS, multiLinks: true }).close();
+      BpfObjects.load({ ringBytes: 1 << 16, wakeupBytes: 1 << 12, traceAll: false, followChildren: true, kernelEvents: ALL_KERNEL_EVENTS, multiLinks: true, offCpuStacks: true }).close();
       add('load', 'ok', 'BPF programs pass the verifier and kernel tracepoints attach');
     } catch (e) {
       add('load', 'error', (e as Error).message.split('\n')[0], 'report this with `ingero check` output and your kernel version');

@@ -40,7 +40,7 @@ export interface RecordOptions {
   command?: readonly string[];
   /** Stop after this long (`--duration`); otherwise at Ctrl-C, SIGTERM or the command's exit. */
   durationMs?: number;
-  /** Capture and symbolize user stacks of CUDA calls (`--stacks`). */
+  /** Capture and symbolize user stacks of CUDA calls and of traced threads leaving the CPU (`--stacks`). */
   stacks?: boolean;
   /** Record kernel events (`--no-kernel` sets false). */
   kernel?: boolean;
@@ -168,6 +168,7 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
       followChildren: true,
       kernelEvents,
       multiLinks: o.uprobeLinks !== 'per-function',
+      offCpuStacks: o.stacks ?? false,
     });
   } catch (e) {
     writer.abort();

@@ -190,6 +190,28 @@ test('off-CPU workload: sched_switch shows each blocking synchronize as off-CPU 
   }
 });
 
+test('--stacks: off-CPU records carry the stack where the thread blocked', { skip: skipReason }, async () => {
+  const sleepUs = 2000;
+  const steps = 20;
+  const { bundle, rows, logged } = await recordWorkload('offcpu-stacks', ['single', String(steps)], { FAKE_CUDA_SLEEP_US: String(sleepUs) }, { stacks: true });
+  try {
+    const tid = logged[0].tid;
+    const syncs = rows.filter((r) => r.op === 'cudaStreamSynchronize' && r.tid === tid);
+    assert.equal(syncs.length, steps);
+    const blocked = rows.filter((r) => r.op === 'sched_switch' && r.tid === tid && r.args[2] !== 0n && syncs.some((s) => r.ts_ns >= s.ts_ns && r.ts_ns <= s.ts_ns + s.dur_ns));
+    assert.ok(blocked.length >= steps, `${blocked.length} blocking switches inside the synchronize calls`);
+    for (const w of blocked) {
+      assert.notEqual(w.stack_id, null, 'a blocking switch carries a stack');
+      const names = bundle.stack(w.stack_id!).map((f) => f.function);
+      const at = names.indexOf('synchronize');
+      assert.ok(at > 0, `the stack passes through synchronize: ${names.join(' < ')}`);
+      assert.deepEqual(names.slice(at, at + 3), ['synchronize', 'train_step', 'run_steps']);
+    }
+  } finally {
+    bundle.close();
+  }
+});
+
 test('stacks are symbolized to the workload\'s own functions with its build-id', { skip: skipReason }, async () => {
   const { bundle, rows, logged } = await recordWorkload('stacks', ['single', '200'], {}, { stacks: true });
   try {

@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .requiredOption('-o, --output <file>', 'bundle to write (.ingero)')
     .option('-p, --pid <pid>', 'trace this process (repeatable)', collect)
     .option('-d, --duration <time>', 'stop after this long (e.g. 60s, 5m); default: Ctrl-C, SIGTERM or the command\'s exit')
-    .option('--stacks', 'capture and symbolize user stacks of CUDA calls')
+    .option('--stacks', 'capture and symbolize user stacks of CUDA calls, and where traced threads blocked (off-CPU)')
     .option('--no-kernel', 'do not record kernel events (scheduler, process lifecycle, memory, block IO)')
     .option('--kernel-events <list>', 'comma-separated kernel events to record (default: all)')
     .option('--cuda-lib <path>', 'also probe this libcudart/libcuda file (repeatable)', collect)

@@ -26,9 +26,11 @@ export class BundleRegistry {
     this.openOptions = openOptions;
   }
 
-  /** Serves one bundle, opened (and verified) now so a bad file fails before the server starts. */
+  /** Serves one bundle, opened (and verified) now so a bad file fails before the server starts; its summary starts computing. */
   static single(path: string, openOptions: OpenOptions = {}): BundleRegistry {
-    return new BundleRegistry(null, new ServedBundle(basename(path), openBundle(path, openOptions)), openOptions);
+    const served = new ServedBundle(basename(path), openBundle(path, openOptions), openOptions);
+    served.startSummary().catch(() => undefined); // a failure resurfaces in the tool call that needs the summary
+    return new BundleRegistry(null, served, openOptions);
   }
 
   /** Serves the .ingero files of a directory, each opened when first asked for. */
@@ -73,8 +75,9 @@ export class BundleRegistry {
     }
     let served = this.opened.get(name);
     if (!served) {
-      served = new ServedBundle(name, openBundle(join(this.dir!, name), this.openOptions));
+      served = new ServedBundle(name, openBundle(join(this.dir!, name), this.openOptions), this.openOptions);
       this.opened.set(name, served);
+      served.startSummary().catch(() => undefined); // a failure resurfaces in the tool call that needs the summary
     }
     return served;
   }

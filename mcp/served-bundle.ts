@@ -1,18 +1,14 @@
-// One bundle as the server holds it: the open Bundle (format/) and what the summary tools need,
-// computed once and kept in memory, so repeated calls answer from memory instead of rescanning
-// millions of events (bench/mcp.ts measures both). Everything here is a pure function of the
-// bundle, which never changes while it is served.
-import { computeStats, explain } from '../analyze/index.ts';
-import type { ExplainReport, StatsReport } from '../analyze/index.ts';
-import type { Bundle } from '../format/index.ts';
-
-export interface StackUse {
-  readonly stack_id: number;
-  readonly op_id: number;
-  readonly count: number;
-  readonly total_dur_ns: number;
-  readonly max_dur_ns: number;
-}
+// One bundle as the server holds it: the open Bundle (format/) and its Summary (precompute.ts):
+// stats, findings, stack use and the whole-recording timeline, computed once in a child process
+// right after the bundle is opened. The server keeps answering meanwhile: tools that need the
+// summary wait for it (up to a limit, then ask the agent to retry), the others answer at once.
+// Everything here is a pure function of the bundle, which never changes while it is served.
+import { resolve } from 'node:path';
+import type { Bundle, OpenOptions } from '../format/index.ts';
+import { forkTs } from './fork-ts.ts';
+import { precompute, type StackUse, type Summary } from './precompute.ts';
+import type { PrecomputeRequest } from './precompute-worker.ts';
+import { ToolInputError } from './tool-kit.ts';
 
 /** Meaning of events.arg0..arg3 for one op (table op_args); undefined where unused. */
 export type ArgMeaning = ({ readonly name: string; readonly unit: string } | undefined)[];
@@ -21,11 +17,17 @@ export class ServedBundle {
   /** Name the agent uses for it (the file name). */
   readonly name: string;
   readonly bundle: Bundle;
+  private readonly openOptions: OpenOptions;
   private readonly memos = new Map<string, unknown>();
+  private summaryValue?: Summary;
+  private summaryPromise?: Promise<Summary>;
+  private summaryStarted = 0;
+  private stopChild?: () => void;
 
-  constructor(name: string, bundle: Bundle) {
+  constructor(name: string, bundle: Bundle, openOptions: OpenOptions = {}) {
     this.name = name;
     this.bundle = bundle;
+    this.openOptions = openOptions;
   }
 
   /** compute() once per key for the life of this bundle. */
@@ -34,38 +36,62 @@ export class ServedBundle {
     return this.memos.get(key) as T;
   }
 
-  /** Exact per-op statistics (analyze/ computeStats). */
-  stats(): StatsReport {
-    return this.memo('stats', () => computeStats(this.bundle));
+  /** Starts computing the summary (once); resolves when it is ready. */
+  startSummary(): Promise<Summary> {
+    if (!this.summaryPromise) {
+      this.summaryStarted = performance.now();
+      this.summaryPromise = this.computeInChild()
+        .catch(() => precompute(this.bundle))
+        .then((s) => (this.summaryValue = s));
+    }
+    return this.summaryPromise;
   }
 
-  /** The analyzer's findings (analyze/ explain). */
-  explain(): ExplainReport {
-    return this.memo('explain', () => explain(this.bundle, { stats: this.stats() }));
+  /** The summary if it is already computed. */
+  summaryIfReady(): Summary | undefined {
+    return this.summaryValue;
   }
 
-  /** Ops that have events here, with their counts, busiest first. */
-  presentOps(): { name: string; op_id: number; count: number }[] {
-    return this.stats()
-      .ops.map((o) => ({ name: o.op, op_id: o.op_id, count: o.count }))
-      .sort((a, b) => b.count - a.count || a.op_id - b.op_id);
+  /** The summary, waiting at most waitMs; then a ToolInputError asks the agent to retry. */
+  async summary(waitMs: number): Promise<Summary> {
+    if (this.summaryValue) return this.summaryValue;
+    const pending = this.startSummary();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const s = Math.round((performance.now() - this.summaryStarted) / 1000);
+        reject(
+          new ToolInputError(
+            `the analysis of this bundle (${this.bundle.eventCount()} events) is still running (${s} s so far); call again in a few seconds. ` +
+              'Meanwhile get_bundle_info, list_events, describe_schema and run_sql answer at once.',
+          ),
+        );
+      }, waitMs);
+    });
+    try {
+      return await Promise.race([pending, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
-  /** Per op, the stacks its events captured, by total time (then count), over the whole bundle. */
-  stackUses(): Map<number, StackUse[]> {
-    return this.memo('stack-uses', () => {
-      const rows = this.bundle.db
-        .prepare('SELECT op_id, stack_id, count(*) AS count, sum(dur_ns) AS total_dur_ns, max(dur_ns) AS max_dur_ns FROM events WHERE stack_id IS NOT NULL GROUP BY op_id, stack_id')
-        .all() as StackUse[];
+  /** Stack use per op, hottest first. */
+  stackUsesByOp(summary: Summary): Map<number, StackUse[]> {
+    return this.memo('stack-uses-by-op', () => {
       const byOp = new Map<number, StackUse[]>();
-      for (const r of rows) {
-        let list = byOp.get(r.op_id);
-        if (!list) byOp.set(r.op_id, (list = []));
-        list.push(r);
+      for (const u of summary.stackUses) {
+        let list = byOp.get(u.op_id);
+        if (!list) byOp.set(u.op_id, (list = []));
+        list.push(u);
       }
-      for (const list of byOp.values()) list.sort(hottestFirst);
       return byOp;
     });
+  }
+
+  /** Names of ops with events (from the summary when ready, else every op the bundle defines). */
+  opNames(): string[] {
+    const s = this.summaryValue;
+    return s ? [...s.stats.ops].sort((a, b) => b.count - a.count).map((o) => o.op) : [...this.bundle.ops().values()].map((o) => o.name);
   }
 
   /** Argument names and units per op, from the bundle's own op_args table. */
@@ -83,10 +109,23 @@ export class ServedBundle {
   }
 
   close(): void {
+    this.stopChild?.();
     this.bundle.close();
   }
-}
 
-export function hottestFirst(a: StackUse, b: StackUse): number {
-  return b.total_dur_ns - a.total_dur_ns || b.count - a.count || a.stack_id - b.stack_id;
+  private computeInChild(): Promise<Summary> {
+    return new Promise<Summary>((resolvePromise, reject) => {
+      const child = forkTs(new URL('./precompute-worker.ts', import.meta.url));
+      this.stopChild = () => child.kill('SIGKILL');
+      child.once('message', (reply: { ok: true; summary: Summary } | { ok: false; error: string }) => {
+        this.stopChild = undefined;
+        if (reply.ok) resolvePromise(reply.summary);
+        else reject(new Error(reply.error));
+      });
+      child.once('exit', (code) => reject(new Error(`precompute child exited with code ${code}`)));
+      child.once('error', reject);
+      const req: PrecomputeRequest = { path: resolve(this.bundle.path), cacheDir: this.openOptions.cacheDir };
+      child.send(req);
+    });
+  }
 }

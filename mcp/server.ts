@@ -9,14 +9,13 @@ import { AuditedTransport, type AuditLog } from './audit-log.ts';
 import { BundleRegistry } from './bundle-registry.ts';
 import { registerPrompts } from './prompts.ts';
 import { registerResources } from './resources.ts';
-import type { ServedBundle } from './served-bundle.ts';
 import { SqlRunner } from './sql-runner.ts';
 import { DEFAULT_LIMITS, registerTool, type ServerLimits, type ToolContext, type ToolDef } from './tool-kit.ts';
 import { describeSchema } from './tools/describe-schema.ts';
 import { getBundleInfo } from './tools/get-bundle-info.ts';
 import { getCausalChains } from './tools/get-causal-chains.ts';
 import { getStacks } from './tools/get-stacks.ts';
-import { defaultTimeline, getTimeline } from './tools/get-timeline.ts';
+import { getTimeline } from './tools/get-timeline.ts';
 import { getTraceStats } from './tools/get-trace-stats.ts';
 import { listBundles } from './tools/list-bundles.ts';
 import { listEvents } from './tools/list-events.ts';
@@ -68,14 +67,6 @@ export function createServer(ctx: ToolContext, options: { readonly version: stri
 /** Connects a server to a transport, recording every request in the audit log when one is given. */
 export async function serve(server: McpServer, transport: Transport, audit: AuditLog | undefined, session: string): Promise<void> {
   await server.connect(audit ? new AuditedTransport(transport, audit, session) : transport);
-}
-
-/** Precomputes what the summary tools answer from (stats, findings, stacks, default timeline). */
-export function warmBundle(served: ServedBundle): void {
-  served.stats();
-  served.explain();
-  served.stackUses();
-  defaultTimeline(served);
 }
 
 export { BundleRegistry };

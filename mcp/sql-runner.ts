@@ -2,8 +2,8 @@
 // A query that outlives the time limit gets its process killed (SIGKILL, which works even while
 // SQLite is inside one long native call) and the next query starts a fresh process, so a runaway
 // query costs at most the time limit and the server keeps serving.
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { forkTs } from './fork-ts.ts';
 import type { SqlReply, SqlRequest } from './sql-worker.ts';
 
 export interface SqlLimits {
@@ -14,10 +14,6 @@ export interface SqlLimits {
 }
 
 export type SqlOutcome = SqlReply | { readonly id: number; readonly ok: false; readonly code: 'timeout' | 'crashed'; readonly error: string };
-
-const WORKER_PATH = fileURLToPath(new URL('./sql-worker.ts', import.meta.url));
-/** The child runs TypeScript through the same loader as the CLI; resolved here so any cwd works. */
-const TSX_LOADER = import.meta.resolve('tsx');
 
 export class SqlRunner {
   private child?: ChildProcess;
@@ -44,14 +40,8 @@ export class SqlRunner {
   private process(): ChildProcess {
     if (this.closed) throw new Error('the SQL runner is closed');
     if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) {
-      this.child = fork(WORKER_PATH, [], {
-        execArgv: ['--import', TSX_LOADER],
-        serialization: 'advanced',
-        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      });
-      // The child must never keep the server alive on its own.
-      this.child.unref();
-      this.child.channel?.unref();
+      this.child = forkTs(new URL('./sql-worker.ts', import.meta.url));
+      keepAlive(this.child, false);
     }
     return this.child;
   }
@@ -67,6 +57,7 @@ export class SqlRunner {
     const request: SqlRequest = { id, databasePath, sql, maxRows: limits.maxRows, maxBytes: limits.maxBytes, maxCellBytes: limits.maxCellBytes };
     return new Promise<SqlOutcome>((resolve) => {
       const finish = (outcome: SqlOutcome) => {
+        keepAlive(child, false);
         clearTimeout(timer);
         child.off('message', onMessage);
         child.off('exit', onExit);
@@ -86,7 +77,19 @@ export class SqlRunner {
       }, limits.timeoutMs);
       child.on('message', onMessage);
       child.on('exit', onExit);
+      keepAlive(child, true);
       child.send(request);
     });
+  }
+}
+
+/** An idle child must not keep the server alive on its own; a child running a query must. */
+function keepAlive(child: ChildProcess, on: boolean): void {
+  if (on) {
+    child.ref();
+    child.channel?.ref();
+  } else {
+    child.unref();
+    child.channel?.unref();
   }
 }

@@ -6,7 +6,8 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { BundleError } from '../format/index.ts';
 import type { BundleRegistry } from './bundle-registry.ts';
-import { DATA_PREAMBLE, sanitizeValue } from './sanitize.ts';
+import { cleanString, DATA_PREAMBLE, sanitizeValue } from './sanitize.ts';
+import type { Summary } from './precompute.ts';
 import type { ServedBundle } from './served-bundle.ts';
 import type { SqlRunner } from './sql-runner.ts';
 
@@ -22,6 +23,8 @@ export interface ServerLimits {
   readonly sqlBytes: number;
   readonly sqlMaxBytes: number;
   readonly sqlTimeoutMs: number;
+  /** How long a call waits for a bundle's summary (stats, findings) before asking to retry. */
+  readonly summaryWaitMs: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -31,6 +34,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   sqlBytes: 256 * 1024,
   sqlMaxBytes: 1024 * 1024,
   sqlTimeoutMs: 4000,
+  summaryWaitMs: 20_000,
 };
 
 export interface ToolContext {
@@ -59,6 +63,11 @@ export const bundleArg = {
 
 export function servedBundle(ctx: ToolContext, args: { bundle?: string }): ServedBundle {
   return ctx.registry.get(args.bundle);
+}
+
+/** The bundle's precomputed stats and findings, waiting for them within the server's limit. */
+export function summaryOf(ctx: ToolContext, served: ServedBundle): Promise<Summary> {
+  return served.summary(ctx.limits.summaryWaitMs);
 }
 
 /** Fields every paginated result carries. */
@@ -119,8 +128,9 @@ export function pageNote(more: boolean, nextCursor: string | null, what: string)
 
 export const READ_ONLY_ANNOTATIONS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 
+/** Error text can echo the agent's input or bundle content (SQLite messages), so it is cleaned too. */
 function errorResult(message: string): CallToolResult {
-  return { isError: true, content: [{ type: 'text', text: message }] };
+  return { isError: true, content: [{ type: 'text', text: cleanString(message, 2048) }] };
 }
 
 export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(server: McpServer, def: ToolDef<I, O>, ctx: ToolContext): void {
@@ -153,8 +163,7 @@ export function resolveOps(served: ServedBundle, names: readonly string[] | unde
   for (const name of names) {
     const found = served.bundle.opIdsByName(name);
     if (found.length === 0) {
-      const present = served.presentOps().map((o) => o.name);
-      throw new ToolInputError(`unknown op ${JSON.stringify(name)}; ops with events in this bundle: ${present.join(', ')}`);
+      throw new ToolInputError(`unknown op ${JSON.stringify(name)}; ops in this bundle: ${served.opNames().join(', ')}`);
     }
     ids.push(...found);
   }

@@ -200,7 +200,7 @@ describe('ingero mcp over stdio', () => {
   it('returns errors that tell the agent how to fix the call', async () => {
     const unknownOp = await call('get_trace_stats', { ops: ['cudaMalloc2'] });
     assert.equal(unknownOp.isError, true);
-    assert.match(unknownOp.text, /ops with events in this bundle: .*cudaMemcpy/);
+    assert.match(unknownOp.text, /ops in this bundle: .*cudaMemcpy/);
     const badSql = await call('run_sql', { query: 'SELECT nope FROM events' });
     assert.match(badSql.text, /describe_schema/);
     const badType = await call('list_events', { limit: 'ten' });

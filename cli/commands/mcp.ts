@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { AuditLog, defaultAuditLogPath } from '../../mcp/audit-log.ts';
 import { startHttp, TOKEN_ENV } from '../../mcp/http.ts';
-import { BundleRegistry, closeContext, createContext, createServer, serve, warmBundle } from '../../mcp/server.ts';
+import { BundleRegistry, closeContext, createContext, createServer, serve } from '../../mcp/server.ts';
 import { action, intOption, UsageError, UserError } from '../run-action.ts';
 
 interface McpOptions {
@@ -77,17 +77,6 @@ export function register(program: Command): void {
           await serve(server, transport, audit, `stdio-${randomUUID()}`);
           process.stderr.write(`ingero mcp: serving ${served.join(', ') || '(no bundles yet)'} over stdio; audit log ${audit.path}\n`);
         }
-        // Precompute the summary tools' answers once the server is reachable; a failure here
-        // resurfaces, as a tool error, in the call that needs the missing answer.
-        setImmediate(() => {
-          for (const b of registry.openBundles()) {
-            try {
-              warmBundle(b);
-            } catch (err) {
-              process.stderr.write(`ingero mcp: precomputing ${b.name} failed: ${String((err as Error)?.message ?? err).replace(/[\r\n]+/g, ' ')}\n`);
-            }
-          }
-        });
       }),
     );
 }

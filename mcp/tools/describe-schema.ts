@@ -20,7 +20,7 @@ const output = {
       id: z.number().describe('events.op_id.'),
       name: z.string(),
       source: z.string(),
-      events: z.number().describe('Events of this op in the bundle.'),
+      events: z.number().nullable().describe('Events of this op in the bundle (null while the bundle is still being analyzed).'),
       description: z.string(),
       args: z.array(z.object({ column: z.string().describe('events.arg0..arg3'), name: z.string(), unit: z.string(), description: z.string() })),
     }),
@@ -76,14 +76,15 @@ export const describeSchema: ToolDef<typeof input, typeof output> = {
         })),
       }));
     const includeOps = args.include_ops ?? (args.table === undefined || ['events', 'ops', 'op_args', 'sources'].includes(args.table));
-    const counts = new Map(served.stats().ops.map((o) => [o.op_id, o.count]));
+    const counts = new Map(served.summaryIfReady()?.stats.ops.map((o) => [o.op_id, o.count]) ?? []);
+    const ready = served.summaryIfReady() !== undefined;
     const argDocs = db.prepare('SELECT op_id, arg, name, unit, description FROM op_args ORDER BY op_id, arg').all() as { op_id: number; arg: number; name: string; unit: string; description: string }[];
     const ops = includeOps
       ? [...served.bundle.ops().values()].map((o) => ({
           id: o.id,
           name: o.name,
           source: o.source,
-          events: counts.get(o.id) ?? 0,
+          events: ready ? (counts.get(o.id) ?? 0) : null,
           description: o.description,
           args: argDocs.filter((a) => a.op_id === o.id).map((a) => ({ column: `arg${a.arg}`, name: a.name, unit: a.unit, description: a.description })),
         }))

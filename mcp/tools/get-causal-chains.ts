@@ -2,7 +2,7 @@
 // filters, and — in a separate field, never mixed — findings another tool stored in the bundle.
 import { z } from 'zod';
 import type { Finding } from '../../analyze/index.ts';
-import { bundleArg, cursorArg, decodeCursor, encodeCursor, pageFields, pageNote, servedBundle, takePage, type ToolDef } from '../tool-kit.ts';
+import { bundleArg, cursorArg, decodeCursor, encodeCursor, pageFields, pageNote, servedBundle, summaryOf, takePage, type ToolDef } from '../tool-kit.ts';
 
 const SEVERITIES = ['HIGH', 'MEDIUM', 'LOW'] as const;
 const KINDS = [
@@ -136,9 +136,9 @@ export const getCausalChains: ToolDef<typeof input, typeof output> = {
     'Ranked by severity then impact. Filter by severity, op, kind, pid and time window. Findings stored by other tools (e.g. Ingero) come separately in imported_findings.',
   input,
   output,
-  run(args, ctx) {
+  async run(args, ctx) {
     const served = servedBundle(ctx, args);
-    const report = served.explain();
+    const report = (await summaryOf(ctx, served)).explain;
     const keep = (f: Finding) =>
       (!args.severity || args.severity.includes(f.severity)) &&
       (args.op === undefined || f.op === args.op) &&

@@ -2,8 +2,9 @@
 // hottest (most total time) first — for an op, one event, or the window of a finding.
 import { z } from 'zod';
 import type { ResolvedFrame } from '../../format/index.ts';
-import { hottestFirst, type ServedBundle, type StackUse } from '../served-bundle.ts';
-import { bundleArg, cursorArg, decodeCursor, encodeCursor, pageFields, pageNote, resolveOps, servedBundle, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
+import { hottestFirst, type StackUse } from '../precompute.ts';
+import type { ServedBundle } from '../served-bundle.ts';
+import { bundleArg, cursorArg, decodeCursor, encodeCursor, pageFields, pageNote, resolveOps, servedBundle, summaryOf, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
 
 /** Frames shown per stack; deeper stacks say how many were left out. */
 const MAX_FRAMES = 48;
@@ -83,7 +84,7 @@ export const getStacks: ToolDef<typeof input, typeof output> = {
     'Scope with op, event_id (one event), or finding_id (the op, process and window of a finding), optionally narrowed by pid and from_ns/to_ns. Without a scope, the hottest stacks of all ops.',
   input,
   output,
-  run(args, ctx) {
+  async run(args, ctx) {
     const served = servedBundle(ctx, args);
     const b = served.bundle;
     const limit = args.limit ?? 10;
@@ -100,7 +101,7 @@ export const getStacks: ToolDef<typeof input, typeof output> = {
       uses = e.stack_id === null ? [] : [{ stack_id: e.stack_id, op_id: e.op_id, count: 1, total_dur_ns: e.dur_ns, max_dur_ns: e.dur_ns }];
     } else {
       if (args.finding_id !== undefined) {
-        const f = served.explain().findings.find((x) => x.id === args.finding_id);
+        const f = (await summaryOf(ctx, served)).explain.findings.find((x) => x.id === args.finding_id);
         if (!f) throw new ToolInputError(`no finding with id ${JSON.stringify(args.finding_id.slice(0, 120))}; get_causal_chains lists the ids`);
         if (f.op) opIds = resolveOps(served, [f.op]);
         pid ??= f.pid;
@@ -111,7 +112,7 @@ export const getStacks: ToolDef<typeof input, typeof output> = {
       if (narrowed) {
         uses = scanUses(served, fromNs !== undefined ? b.idAtTime(fromNs) : 1, toNs !== undefined ? b.idAtTime(toNs) : b.eventCount() + 1, opIds, pid);
       } else {
-        const all = served.stackUses();
+        const all = served.stackUsesByOp(await summaryOf(ctx, served));
         uses = opIds ? opIds.flatMap((id) => all.get(id) ?? []) : [...all.values()].flat();
         uses.sort(hottestFirst);
       }

@@ -2,11 +2,9 @@
 // recording or around one moment, busiest ops first.
 import { z } from 'zod';
 import { timeline, type Timeline } from '../../analyze/index.ts';
-import type { ServedBundle } from '../served-bundle.ts';
-import { bundleArg, cursorArg, decodeCursor, encodeCursor, pageFields, pageNote, resolveOps, servedBundle, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
+import { DEFAULT_WINDOWS, niceWidth } from '../precompute.ts';
+import { bundleArg, cursorArg, decodeCursor, encodeCursor, pageFields, pageNote, resolveOps, servedBundle, summaryOf, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
 
-/** Windows a timeline is cut into when the caller does not choose the width. */
-const DEFAULT_WINDOWS = 60;
 const MAX_WINDOWS = 500;
 
 const input = {
@@ -39,13 +37,6 @@ const output = {
   ...pageFields,
 };
 
-/** Smallest 1/2/5 x 10^k not below x. */
-function niceWidth(x: number): number {
-  const p = 10 ** Math.floor(Math.log10(Math.max(x, 1)));
-  for (const m of [1, 2, 5, 10]) if (m * p >= x) return m * p;
-  return 10 * p;
-}
-
 const isPosition = (p: Record<string, unknown>): p is { at: number } => Number.isSafeInteger(p.at) && (p.at as number) >= 0;
 
 type Series = Timeline['series'][number] & { total_ns: number };
@@ -56,15 +47,6 @@ function rank(t: Timeline): Series[] {
     .sort((a, b) => b.total_ns - a.total_ns || a.op_id - b.op_id);
 }
 
-/** The whole-recording timeline at the default width, which the server keeps once computed. */
-export function defaultTimeline(served: ServedBundle): { timeline: Timeline; ranked: Series[] } {
-  return served.memo('timeline:default', () => {
-    const s = served.stats();
-    const t = timeline(served.bundle, { fromNs: s.from_ns, toNs: s.to_ns + 1, windowNs: niceWidth((s.to_ns + 1 - s.from_ns) / DEFAULT_WINDOWS) });
-    return { timeline: t, ranked: rank(t) };
-  });
-}
-
 export const getTimeline: ToolDef<typeof input, typeof output> = {
   name: 'get_timeline',
   title: 'Timeline',
@@ -73,9 +55,10 @@ export const getTimeline: ToolDef<typeof input, typeof output> = {
     'Use it to see when a problem starts, whether it is periodic, and what else changed at the same time. Busiest ops first; pass ops to focus.',
   input,
   output,
-  run(args, ctx) {
+  async run(args, ctx) {
     const served = servedBundle(ctx, args);
-    const s = served.stats();
+    const summary = await summaryOf(ctx, served);
+    const s = summary.stats;
     const opIds = resolveOps(served, args.ops);
     const span = Math.max(1, s.to_ns + 1 - s.from_ns);
     let from = args.from_ns ?? (args.at_ns !== undefined ? Math.max(0, args.at_ns - (args.radius_ns ?? Math.ceil(span / 20))) : s.from_ns);
@@ -87,7 +70,8 @@ export const getTimeline: ToolDef<typeof input, typeof output> = {
     let ranked: Series[];
     const whole = args.from_ns === undefined && args.to_ns === undefined && args.at_ns === undefined && args.window_ns === undefined && args.pid === undefined;
     if (whole) {
-      ({ timeline: t, ranked } = defaultTimeline(served));
+      t = summary.timeline;
+      ranked = served.memo('timeline-ranked', () => rank(summary.timeline));
       if (opIds) ranked = ranked.filter((x) => opIds.includes(x.op_id));
     } else {
       t = timeline(served.bundle, { fromNs: from, toNs: to, windowNs, opIds, pids: args.pid === undefined ? undefined : [args.pid] });

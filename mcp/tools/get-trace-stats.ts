@@ -1,7 +1,7 @@
 // get_trace_stats: the whole recording at a glance — span, counts, exact per-op latency
 // percentiles (from analyze/, computed once per bundle), what the capture lost or sampled.
 import { z } from 'zod';
-import { bundleArg, cursorArg, decodeCursor, encodeCursor, pageFields, pageNote, resolveOps, servedBundle, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
+import { bundleArg, cursorArg, decodeCursor, encodeCursor, pageFields, pageNote, resolveOps, servedBundle, summaryOf, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
 
 const durationFields = {
   count: z.number().describe('Events.'),
@@ -58,9 +58,9 @@ export const getTraceStats: ToolDef<typeof input, typeof output> = {
     'Filter with ops and pid; by_process=true adds per-process rows (paginated).',
   input,
   output,
-  run(args, ctx) {
+  async run(args, ctx) {
     const served = servedBundle(ctx, args);
-    const stats = served.stats();
+    const { stats } = await summaryOf(ctx, served);
     const opIds = resolveOps(served, args.ops);
     const keep = (opId: number) => !opIds || opIds.includes(opId);
     const spanS = Math.max(stats.span_ns, 1) / 1e9;

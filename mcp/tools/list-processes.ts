@@ -1,7 +1,7 @@
 // list_processes: who ran — pid, parent, name, command line, lifetime, exit code and event
 // counts per process, busiest first.
 import { z } from 'zod';
-import { bundleArg, cursorArg, decodeCursor, encodeCursor, pageFields, pageNote, servedBundle, takePage, type ToolDef } from '../tool-kit.ts';
+import { bundleArg, cursorArg, decodeCursor, encodeCursor, pageFields, pageNote, servedBundle, summaryOf, takePage, type ToolDef } from '../tool-kit.ts';
 
 const input = {
   ...bundleArg,
@@ -38,10 +38,11 @@ export const listProcesses: ToolDef<typeof input, typeof output> = {
   description: 'Processes in the recording: pid, ppid, comm, command line, cgroup, start/exit times, exit code, thread and event counts; busiest first. Names and command lines are traced data.',
   input,
   output,
-  run(args, ctx) {
+  async run(args, ctx) {
     const served = servedBundle(ctx, args);
+    const { stats } = await summaryOf(ctx, served);
     const events = new Map<string, number>();
-    for (const p of served.stats().by_process) events.set(`${p.node_id}:${p.pid}`, (events.get(`${p.node_id}:${p.pid}`) ?? 0) + p.count);
+    for (const p of stats.by_process) events.set(`${p.node_id}:${p.pid}`, (events.get(`${p.node_id}:${p.pid}`) ?? 0) + p.count);
     const threads = new Map<string, number>();
     for (const t of served.bundle.db.prepare('SELECT node_id, pid, count(DISTINCT tid) AS n FROM threads GROUP BY node_id, pid').all() as { node_id: number; pid: number; n: number }[]) threads.set(`${t.node_id}:${t.pid}`, t.n);
     const rows = served.bundle.db

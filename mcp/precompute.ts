@@ -1,0 +1,52 @@
+// What the summary tools answer from, computed once per bundle: exact stats, the analyzer's
+// findings, stack use per op, and the whole-recording timeline. On a 10M-event bundle this takes
+// tens of seconds (bench/mcp.ts), so the server computes it in a child process
+// (precompute-worker.ts) while it keeps answering; the result is plain JSON.
+import { computeStats, explain, timeline, type ExplainReport, type StatsReport, type Timeline } from '../analyze/index.ts';
+import type { Bundle } from '../format/index.ts';
+
+export interface StackUse {
+  readonly stack_id: number;
+  readonly op_id: number;
+  readonly count: number;
+  readonly total_dur_ns: number;
+  readonly max_dur_ns: number;
+}
+
+export interface Summary {
+  readonly stats: StatsReport;
+  readonly explain: ExplainReport;
+  /** Stack use over the whole bundle, hottest first. */
+  readonly stackUses: readonly StackUse[];
+  /** The whole recording cut into about DEFAULT_WINDOWS windows. */
+  readonly timeline: Timeline;
+  readonly elapsedMs: number;
+}
+
+/** Windows a timeline is cut into when the caller does not choose the width. */
+export const DEFAULT_WINDOWS = 60;
+
+/** Smallest 1/2/5 x 10^k not below x. */
+export function niceWidth(x: number): number {
+  const p = 10 ** Math.floor(Math.log10(Math.max(x, 1)));
+  for (const m of [1, 2, 5, 10]) if (m * p >= x) return m * p;
+  return 10 * p;
+}
+
+export function hottestFirst(a: StackUse, b: StackUse): number {
+  return b.total_dur_ns - a.total_dur_ns || b.count - a.count || a.stack_id - b.stack_id;
+}
+
+export function precompute(bundle: Bundle): Summary {
+  const started = performance.now();
+  const stats = computeStats(bundle);
+  const report = explain(bundle, { stats });
+  const stackUses = (
+    bundle.db
+      .prepare('SELECT op_id, stack_id, count(*) AS count, sum(dur_ns) AS total_dur_ns, max(dur_ns) AS max_dur_ns FROM events WHERE stack_id IS NOT NULL GROUP BY op_id, stack_id')
+      .all() as StackUse[]
+  ).sort(hottestFirst);
+  const span = stats.to_ns + 1 - stats.from_ns;
+  const whole = timeline(bundle, { fromNs: stats.from_ns, toNs: stats.to_ns + 1, windowNs: niceWidth(span / DEFAULT_WINDOWS) });
+  return { stats, explain: report, stackUses, timeline: whole, elapsedMs: performance.now() - started };
+}

@@ -10,6 +10,7 @@ import { register as mcp } from './commands/mcp.ts';
 import { register as recorder } from './commands/record.ts';
 import { register as sql } from './commands/sql.ts';
 import { register as stats } from './commands/stats.ts';
+import { register as tui } from './commands/tui.ts';
 import { register as verify } from './commands/verify.ts';
 import { EXIT_USAGE, fail } from './run-action.ts';
 
@@ -21,7 +22,7 @@ const program = new Command('ingero')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-for (const register of [recorder, info, verify, sql, importDb, explain, stats, demo, mcp]) register(program);
+for (const register of [recorder, info, verify, sql, importDb, explain, stats, tui, demo, mcp]) register(program);
 
 program.addHelpText(
   'after',

@@ -1,0 +1,95 @@
+// What every view gets from the app: the trace context, the shared scope (selected op and
+// finding), the terminal size it may draw in, and state that survives switching views.
+import { createContext, useCallback, useContext, useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import type { Scope, TraceContext } from './trace-context.ts';
+
+export interface Session {
+  readonly trace: TraceContext;
+  readonly scope: Scope;
+  readonly setScope: (scope: Scope) => void;
+  /** Switches to another view (by its id in views/index.ts). */
+  readonly show: (view: string) => void;
+  /** Cells available to the active view (the bars above and below are already taken off). */
+  readonly width: number;
+  readonly height: number;
+  /** Whether the active view may take keys (false while help is open). */
+  readonly keysActive: boolean;
+  /** View state kept across view switches, keyed by view and name. */
+  readonly store: KeptStore;
+}
+
+/** State that views keep across switches and share between their components. */
+export class KeptStore {
+  private readonly values = new Map<string, unknown>();
+  private readonly listeners = new Set<() => void>();
+
+  get<T>(key: string, initial: T): T {
+    return this.values.has(key) ? (this.values.get(key) as T) : initial;
+  }
+
+  set(key: string, value: unknown): void {
+    if (this.values.get(key) === value) return;
+    this.values.set(key, value);
+    for (const l of [...this.listeners]) l();
+  }
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+}
+
+export const SessionContext = createContext<Session | null>(null);
+
+export function useSession(): Session {
+  const s = useContext(SessionContext);
+  if (!s) throw new Error('useSession outside the tui app');
+  return s;
+}
+
+/** useState whose value outlives the view and is shared by every component using the same key. */
+export function useKeptState<T>(key: string, initial: T): [T, (next: T | ((previous: T) => T)) => void] {
+  const { store } = useSession();
+  const value = useSyncExternalStore(store.subscribe, () => store.get(key, initial));
+  const set = useCallback(
+    (next: T | ((previous: T) => T)) => store.set(key, typeof next === 'function' ? (next as (p: T) => T)(store.get(key, initial)) : next),
+    // initial only matters before the first set; a new literal each render must not re-create set
+    [store, key],
+  );
+  return [value, set];
+}
+
+export interface Deferred<T> {
+  readonly value?: T;
+  readonly error?: string;
+}
+
+/**
+ * A computation run after the frame that shows "computing…", so that a slow query never blocks
+ * the first paint or a key press; results already in the trace context's memo come back at once.
+ */
+export function useDeferred<T>(key: string, compute: () => T): Deferred<T> {
+  const { trace } = useSession();
+  const compute_ = useRef(compute);
+  compute_.current = compute;
+  const ready = (): Deferred<T> => (trace.has(key) ? settle(() => trace.cached(key, compute_.current)) : {});
+  const [state, setState] = useState<{ key: string; result: Deferred<T> }>(() => ({ key, result: ready() }));
+  useEffect(() => {
+    if (trace.has(key)) {
+      setState((s) => (s.key === key ? s : { key, result: ready() }));
+      return;
+    }
+    setState({ key, result: {} });
+    const timer = setImmediate(() => setState({ key, result: settle(() => trace.cached(key, compute_.current)) }));
+    return () => clearImmediate(timer);
+  }, [trace, key]);
+  return state.key === key ? state.result : ready();
+}
+
+function settle<T>(fn: () => T): Deferred<T> {
+  try {
+    return { value: fn() };
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  }
+}

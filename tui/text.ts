@@ -1,0 +1,60 @@
+// Fitting text into terminal cells. Every traced string passes through printable() (cli/table.ts)
+// before it reaches the screen; these helpers only cut and pad what is already printable.
+import { printable } from '../cli/table.ts';
+
+/** Printable and cut to `width` cells, with an ellipsis where something was cut. */
+export function fit(s: string, width: number): string {
+  const clean = printable(s);
+  if (width <= 0) return '';
+  if (clean.length <= width) return clean;
+  return width === 1 ? '…' : `${clean.slice(0, width - 1)}…`;
+}
+
+/** fit() then padded to exactly `width` cells, on the right or (for numbers) on the left. */
+export function cell(s: string, width: number, alignRight = false): string {
+  const f = fit(s, width);
+  return alignRight ? f.padStart(width) : f.padEnd(width);
+}
+
+export interface Column {
+  readonly title: string;
+  /** Cells wanted; the first flexible column takes whatever width is left over. */
+  readonly width: number;
+  readonly alignRight?: boolean;
+  readonly flexible?: boolean;
+}
+
+/** Widths of columns separated by one space, fitted into `total` cells (flexible column first to give). */
+export function columnWidths(columns: readonly Column[], total: number): number[] {
+  const fixed = columns.reduce((sum, c) => sum + (c.flexible ? 0 : c.width), 0) + Math.max(0, columns.length - 1);
+  const flexCount = columns.filter((c) => c.flexible).length;
+  const spare = Math.max(0, total - fixed);
+  return columns.map((c) => (c.flexible ? Math.max(4, Math.floor(spare / Math.max(1, flexCount))) : c.width));
+}
+
+/** One table row: each value fitted to its column. */
+export function row(columns: readonly Column[], widths: readonly number[], values: readonly string[]): string {
+  return columns.map((c, i) => cell(values[i] ?? '', widths[i]!, c.alignRight)).join(' ');
+}
+
+export function header(columns: readonly Column[], widths: readonly number[]): string {
+  return row(columns, widths, columns.map((c) => c.title));
+}
+
+/** Word-wrapped lines of at most `width` cells; `indent` starts every line after the first. */
+export function wrap(s: string, width: number, indent = ''): string[] {
+  const words = printable(s).split(' ').filter(Boolean);
+  const lines: string[] = [];
+  let line = '';
+  for (const word of words) {
+    const prefix = lines.length === 0 ? '' : indent;
+    if (line && prefix.length + line.length + 1 + word.length > width) {
+      lines.push(prefix + line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line || lines.length === 0) lines.push((lines.length === 0 ? '' : indent) + line);
+  return lines.map((l) => fit(l, width));
+}

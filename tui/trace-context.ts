@@ -1,0 +1,109 @@
+// The one trace context every view reads: the opened bundle, the analyzer's results computed
+// once, and memoized per-view queries (timelines, stack rankings, event pages). Views are front
+// ends over this object, never over the database directly, so they all agree on what they show.
+import { computeStats, explain, timeline, type ExplainReport, type Finding, type StatsReport, type Timeline } from '../analyze/index.ts';
+import type { Bundle, EventRecord } from '../format/index.ts';
+
+/** What the views are narrowed to: an op, and optionally a finding's process and time window. */
+export interface Scope {
+  readonly opId: number | null;
+  /** The finding whose process and window narrow events and stacks (null: whole bundle). */
+  readonly finding: Finding | null;
+}
+
+export const WHOLE_BUNDLE: Scope = { opId: null, finding: null };
+
+/** How an argument column of an op is named and measured (table op_args). */
+export interface ArgMeaning {
+  readonly name: string;
+  readonly unit: string;
+}
+
+/** Events of one op sharing one captured stack, with their time. */
+export interface StackUse {
+  readonly stackId: number;
+  readonly opId: number;
+  readonly count: number;
+  readonly totalNs: number;
+  readonly maxNs: number;
+}
+
+export class TraceContext {
+  readonly bundle: Bundle;
+  private argCache?: Map<number, ArgMeaning[]>;
+  private readonly memo = new Map<string, unknown>();
+
+  constructor(bundle: Bundle) {
+    this.bundle = bundle;
+  }
+
+  /** Per-op statistics (one pass over the events). */
+  stats(): StatsReport {
+    return this.cached('stats', () => computeStats(this.bundle));
+  }
+
+  /** The analyzer's ranked findings; reuses stats(). */
+  report(): ExplainReport {
+    return this.cached('report', () => explain(this.bundle, { stats: this.stats() }));
+  }
+
+  /** A result computed once per key: views ask again on every render. */
+  cached<T>(key: string, compute: () => T): T {
+    if (!this.memo.has(key)) this.memo.set(key, compute());
+    return this.memo.get(key) as T;
+  }
+
+  has(key: string): boolean {
+    return this.memo.has(key);
+  }
+
+  argMeanings(): Map<number, ArgMeaning[]> {
+    if (!this.argCache) {
+      this.argCache = new Map();
+      for (const r of this.bundle.db.prepare('SELECT op_id, arg, name, unit FROM op_args ORDER BY op_id, arg').all() as { op_id: number; arg: number; name: string; unit: string }[]) {
+        let list = this.argCache.get(r.op_id);
+        if (!list) this.argCache.set(r.op_id, (list = []));
+        if (r.arg >= 0 && r.arg < 4) list[r.arg] = { name: r.name, unit: r.unit };
+      }
+    }
+    return this.argCache;
+  }
+
+  /** Up to `limit` events of the scope after event id `afterId`, read lazily from the iterator. */
+  eventPage(scope: Scope, afterId: number, limit: number): EventRecord[] {
+    const f = scope.finding;
+    const page: EventRecord[] = [];
+    for (const e of this.bundle.events({ opIds: scope.opId === null ? undefined : [scope.opId], pids: f ? [f.pid] : undefined, nodeId: f?.node_id, fromNs: f?.from_ns, toNs: f ? f.to_ns + 1 : undefined, afterId, limit })) page.push(e);
+    return page;
+  }
+
+  /** Captured stacks of the scope, hottest (most total time) first. */
+  stackUses(scope: Scope): StackUse[] {
+    const f = scope.finding;
+    const where = ['stack_id IS NOT NULL'];
+    const params: number[] = [];
+    if (f) {
+      where.push('id >= ?', 'id < ?', 'pid = ?', 'node_id = ?');
+      params.push(this.bundle.idAtTime(f.from_ns), this.bundle.idAtTime(f.to_ns + 1), f.pid, f.node_id);
+    }
+    if (scope.opId !== null) where.push('op_id = ?'), params.push(scope.opId);
+    const rows = this.bundle.db
+      .prepare(`SELECT stack_id AS stackId, op_id AS opId, count(*) AS count, sum(dur_ns) AS totalNs, max(dur_ns) AS maxNs FROM events WHERE ${where.join(' AND ')} GROUP BY op_id, stack_id`)
+      .all(...params) as StackUse[];
+    return rows.sort((a, b) => b.totalNs - a.totalNs || b.count - a.count || a.stackId - b.stackId);
+  }
+
+  /** One op's timeline over the whole bundle in about `windows` windows. */
+  timelineOf(opId: number, windows: number): Timeline {
+    const s = this.stats();
+    const span = Math.max(1, s.to_ns - s.from_ns);
+    const windowNs = Math.max(1, Math.ceil(span / Math.max(1, windows)));
+    return timeline(this.bundle, { opIds: [opId], fromNs: s.from_ns, toNs: s.from_ns + windowNs * Math.max(1, windows), windowNs });
+  }
+}
+
+export function scopeLabel(ctx: TraceContext, scope: Scope): string {
+  const parts = [scope.opId === null ? 'all ops' : ctx.bundle.opName(scope.opId)];
+  if (scope.finding) parts.push(`pid ${scope.finding.pid}`, `finding window`);
+  return parts.join(' · ');
+}

@@ -1,0 +1,136 @@
+// Findings: the analyzer's ranked findings. Enter opens one (evidence, root cause, fixes) and
+// narrows every other view to its op, process and window.
+import { Box, Text, useInput } from 'ink';
+import type { ExplainReport, Finding } from '../../analyze/index.ts';
+import { formatDuration } from '../../cli/format-units.ts';
+import { ScrollList } from '../scroll-list.tsx';
+import { useDeferred, useKeptState, useSession } from '../session.ts';
+import { SEVERITY_COLOUR } from '../severity.ts';
+import { fit, wrap } from '../text.ts';
+import type { Scope, TraceContext } from '../trace-context.ts';
+import { useListCursor } from '../use-list-cursor.ts';
+import type { ViewPlugin } from './view-plugin.ts';
+
+function who(f: Finding): string {
+  return f.pid ? `${f.process || 'pid'} (pid ${f.pid})` : f.node;
+}
+
+/** The one-line entry of a finding in the list. */
+export function findingLine(n: number, f: Finding, width: number): string {
+  return fit(`${String(n).padStart(2)}. ${f.severity.padEnd(6)} ${f.kind.padEnd(22)} ${who(f)}${f.op ? ` · ${f.op}` : ''} — ${f.summary}`, width);
+}
+
+/** Everything about one finding, wrapped to the width. */
+export function findingDetail(f: Finding, width: number): string[] {
+  const out: string[] = [];
+  const para = (s: string, indent = '') => out.push(...wrap(s, width, indent));
+  para(`[${f.severity}] ${f.kind} — ${who(f)}${f.op ? `, ${f.op}` : ''}`);
+  para(f.summary, '  ');
+  para(`When: ${formatDuration(f.from_ns)} → ${formatDuration(f.to_ns)} (bundle clock)${f.op && f.count ? ` · ${f.op}: ${f.count} calls, p50 ${formatDuration(f.p50_ns)}, p99 ${formatDuration(f.p99_ns)}` : ''} · impact ${formatDuration(f.impact_ns)}`, '  ');
+  out.push('', 'Evidence');
+  for (const e of f.evidence) para(`  [${e.layer}] ${e.detail}${e.event_ids?.length ? ` (events ${e.event_ids.slice(0, 5).join(', ')}${e.event_ids.length > 5 ? ', …' : ''})` : ''}`, '         ');
+  out.push('', 'Root cause');
+  para(`  ${f.root_cause}`, '  ');
+  out.push('', 'Fix');
+  for (const r of f.recommendations) para(`  - ${r}`, '    ');
+  if (f.caveats.length) {
+    out.push('', 'Notes');
+    for (const c of f.caveats) para(`  - ${c}`, '    ');
+  }
+  return out;
+}
+
+/** The scope a finding narrows the views to: its op (if it has one), process and window. */
+export function findingScope(trace: TraceContext, f: Finding, fallbackOpId: number | null = null): Scope {
+  return { opId: f.op ? (trace.bundle.opIdsByName(f.op)[0] ?? fallbackOpId) : fallbackOpId, finding: f };
+}
+
+function FindingList({ report }: { readonly report: ExplainReport }) {
+  const { trace, width, height, setScope, scope, keysActive } = useSession();
+  const findings = report.findings;
+  const listHeight = height - 2;
+  const [cursor] = useListCursor('findings.cursor', findings.length, listHeight);
+  const [, setOpen] = useKeptState('findings.open', false);
+  useInput(
+    (_input, key) => {
+      const f = findings[cursor];
+      if (key.return && f) {
+        setScope(findingScope(trace, f, scope.opId));
+        setOpen(true);
+      }
+    },
+    { isActive: keysActive },
+  );
+  const high = findings.filter((f) => f.severity === 'HIGH').length;
+  const medium = findings.filter((f) => f.severity === 'MEDIUM').length;
+  const imported = report.imported_findings.length;
+  const heading = findings.length
+    ? `${findings.length} finding${findings.length === 1 ? '' : 's'}: ${high} HIGH, ${medium} MEDIUM, ${findings.length - high - medium} LOW — ↑/↓ select, Enter for evidence, root cause and fix`
+    : 'No problems found: nothing in this bundle crosses a detection threshold.';
+  const lines = findings.map((f, i) => findingLine(i + 1, f, width));
+  const colours = findings.map((f) => SEVERITY_COLOUR[f.severity]);
+  if (!findings.length) {
+    lines.push('', ...report.limitations.flatMap((l) => wrap(`- ${l}`, width, '  ')));
+  }
+  return (
+    <Box flexDirection="column">
+      <Text bold wrap="truncate-end">
+        {fit(heading, width)}
+      </Text>
+      <ScrollList lines={lines} cursor={findings.length ? cursor : -1} height={listHeight} colours={colours} />
+      <Text dimColor wrap="truncate-end">
+        {fit(imported ? `${imported} more stored in the bundle by another tool (not checked by this analysis): see Info (6)` : ' ', width)}
+      </Text>
+    </Box>
+  );
+}
+
+function FindingDetail({ finding }: { readonly finding: Finding }) {
+  const { trace, width, height, keysActive, setScope } = useSession();
+  const [, setOpen] = useKeptState('findings.open', true);
+  const lines = findingDetail(finding, width);
+  const [top, setTop] = useKeptState('findings.detailTop', 0);
+  const maxTop = Math.max(0, lines.length - (height - 1));
+  useInput(
+    (input, key) => {
+      if (key.escape || key.backspace || key.leftArrow) setOpen(false);
+      else if (key.return) setScope(findingScope(trace, finding));
+      else if (key.upArrow || input === 'k') setTop((t) => Math.max(0, t - 1));
+      else if (key.downArrow || input === 'j') setTop((t) => Math.min(maxTop, t + 1));
+      else if (key.pageUp || input === 'b') setTop((t) => Math.max(0, t - (height - 2)));
+      else if (key.pageDown || input === ' ') setTop((t) => Math.min(maxTop, t + (height - 2)));
+    },
+    { isActive: keysActive },
+  );
+  return (
+    <Box flexDirection="column">
+      <ScrollList lines={lines} cursor={-1} top={Math.min(top, maxTop)} height={height - 1} colours={[SEVERITY_COLOUR[finding.severity]]} />
+      <Text dimColor wrap="truncate-end">
+        {fit(`Esc back to the list · Enter narrows views 3–5 to this finding's op, process and window (x clears) · ${lines.length > height - 1 ? '↑/↓ scroll' : ''}`, width)}
+      </Text>
+    </Box>
+  );
+}
+
+function FindingsView() {
+  const { trace, width } = useSession();
+  const report = useDeferred('report', () => trace.report());
+  const [open] = useKeptState('findings.open', false);
+  const [cursor] = useKeptState('findings.cursor', 0);
+  if (report.error) return <Text color="red">{fit(`Analysis failed: ${report.error}`, width)}</Text>;
+  if (!report.value) return <Text>{fit(`Analysing ${trace.bundle.eventCount().toLocaleString('en-US')} events…`, width)}</Text>;
+  const finding = report.value.findings[cursor];
+  return open && finding ? <FindingDetail finding={finding} /> : <FindingList report={report.value} />;
+}
+
+export const findingsView: ViewPlugin = {
+  id: 'findings',
+  title: 'Findings',
+  hints: '↑/↓ select · Enter open · Esc back',
+  help: [
+    ['↑/↓ j/k', 'select a finding'],
+    ['Enter', 'open it: evidence, root cause, fix; narrow the other views to it'],
+    ['Esc', 'back to the list'],
+  ],
+  Component: FindingsView,
+};

@@ -1,0 +1,72 @@
+// Stacks: the captured call stacks of the scope, hottest (most total time) first, and the
+// symbolized frames of the one under the cursor.
+import { Box, Text } from 'ink';
+import { formatDuration } from '../../cli/format-units.ts';
+import { ScrollList } from '../scroll-list.tsx';
+import { useDeferred, useSession } from '../session.ts';
+import { frameLine } from '../stack-lines.ts';
+import { columnWidths, fit, header, row, type Column } from '../text.ts';
+import { useListCursor } from '../use-list-cursor.ts';
+import type { ViewPlugin } from './view-plugin.ts';
+
+const COLUMNS: readonly Column[] = [
+  { title: 'SHARE', width: 6, alignRight: true },
+  { title: 'CALLS', width: 8, alignRight: true },
+  { title: 'TOTAL', width: 10, alignRight: true },
+  { title: 'MAX', width: 10, alignRight: true },
+  { title: 'OP', width: 18 },
+  { title: 'LEAF FRAME', width: 20, flexible: true },
+];
+
+function StacksView() {
+  const { trace, width, height, scope } = useSession();
+  const scopeKey = `${scope.opId}:${scope.finding?.id ?? ''}`;
+  const uses = useDeferred(`stacks:${scopeKey}`, () => trace.stackUses(scope));
+  const list = uses.value ?? [];
+  const listHeight = Math.max(3, Math.min(list.length, Math.floor((height - 4) / 3)));
+  const [cursor] = useListCursor(`stacks.cursor.${scopeKey}`, list.length, listHeight);
+  const f = scope.finding;
+  const what = `${scope.opId === null ? 'all ops' : trace.bundle.opName(scope.opId)}${f ? `, pid ${f.pid}, ${formatDuration(f.from_ns)} → ${formatDuration(f.to_ns)}` : ''}`;
+  if (uses.error) return <Text color="red">{fit(`Reading stacks failed: ${uses.error}`, width)}</Text>;
+  if (!uses.value) return <Text>{fit(`Ranking the stacks of ${what}…`, width)}</Text>;
+  if (!list.length) return <Text>{fit(`No stacks were captured with the events of ${what}.`, width)}</Text>;
+  const total = list.reduce((s, u) => s + u.totalNs, 0);
+  const widths = columnWidths(COLUMNS, width);
+  const leaf = (id: number) => {
+    const frames = trace.bundle.stack(id);
+    return frames[0] ? frameLine(frames[0]) : '(empty stack)';
+  };
+  const first = Math.max(0, Math.min(list.length - listHeight, cursor - Math.floor(listHeight / 2)));
+  // Only the visible rows read their leaf frame: a scope may have thousands of stacks.
+  const lines = list.map((u, i) =>
+    i < first || i >= first + listHeight ? '' : row(COLUMNS, widths, [`${total ? ((100 * u.totalNs) / total).toFixed(1) : '0.0'}%`, u.count.toLocaleString('en-US'), formatDuration(u.totalNs), formatDuration(u.maxNs), trace.bundle.opName(u.opId), leaf(u.stackId)]),
+  );
+  const selected = list[cursor]!;
+  const frames = trace.bundle.stack(selected.stackId);
+  const frameHeight = height - listHeight - 3;
+  const frameLines = frames.map((fr) => fit(`${String(fr.depth).padStart(3)}  ${frameLine(fr)}`, width));
+  if (frameLines.length > frameHeight) frameLines.splice(frameHeight - 1, frameLines.length, fit(`     … ${frames.length - frameHeight + 1} outer frames not shown`, width));
+  return (
+    <Box flexDirection="column">
+      <Text bold wrap="truncate-end">
+        {fit(`${list.length} stack${list.length === 1 ? '' : 's'} of ${what}, hottest first (share of the time spent in calls with stacks)`, width)}
+      </Text>
+      <Text underline wrap="truncate-end">
+        {header(COLUMNS, widths)}
+      </Text>
+      <ScrollList lines={lines} cursor={cursor} height={listHeight} />
+      <Text bold wrap="truncate-end">
+        {fit(`Stack ${selected.stackId}: ${frames.length} frames, leaf first`, width)}
+      </Text>
+      <ScrollList lines={frameLines} cursor={-1} height={frameHeight} />
+    </Box>
+  );
+}
+
+export const stacksView: ViewPlugin = {
+  id: 'stacks',
+  title: 'Stacks',
+  hints: '↑/↓ select a stack',
+  help: [['↑/↓ j/k', 'select a stack; its frames show below, leaf first']],
+  Component: StacksView,
+};

@@ -33,9 +33,10 @@ export function detectGeneration(db: Database.Database, path: string): SourceSch
   if (has('schema_info', 'key') && has('schema_info', 'value')) {
     for (const r of db.prepare('SELECT key, value FROM schema_info ORDER BY key').all() as { key: unknown; value: unknown }[]) schemaInfo[String(r.key)] = String(r.value);
   }
-  const found = `schema_info.version ${JSON.stringify(schemaInfo.version ?? null)}, user_version ${userVersion}`;
+  const version = schemaInfo.version === undefined ? null : schemaInfo.version.slice(0, 32);
+  const found = `schema_info.version ${JSON.stringify(version)}, user_version ${userVersion}`;
   if (!has('events')) {
-    const list = names.length ? names.slice(0, 8).join(', ') + (names.length > 8 ? ', …' : '') : 'none';
+    const list = names.length ? names.slice(0, 8).map((n) => n.slice(0, 64)).join(', ') + (names.length > 8 ? ', …' : '') : 'none';
     throw new BundleError('SCHEMA', `${path}: not an Ingero database: no events table (found tables: ${list}) — give a database written by Ingero`);
   }
   const missing = EVENT_COLUMNS.filter((c) => !has('events', c));

@@ -180,6 +180,9 @@ export async function importIngeroDb(sourcePath: string, outPath: string, option
     for (const [start, rawDuration, rawPid, rawTid, rawSource, rawOp, arg0, arg1, gpu_id, ret_code, stackHash, cgroup, nodeText, comm] of events) {
       const source = Number(rawSource);
       const op = Number(rawOp);
+      if (!(source >= 0 && source <= 255 && op >= 0 && op <= 255)) {
+        throw new BundleError('CORRUPT', `${sourcePath}: an events row has source ${String(rawSource).slice(0, 20)}, op ${String(rawOp).slice(0, 20)}, outside Ingero's 0-255 codes — the file is damaged`);
+      }
       const pid = Number(rawPid);
       const tid = Number(rawTid);
       const node = eventNode(text(nodeText));
@@ -247,7 +250,7 @@ export async function importIngeroDb(sourcePath: string, outPath: string, option
     for (const [k, v] of Object.entries(hostMetadata(sessions))) w.setMetadata(k, v);
     w.setMetadata('ingero.generation', schema.generation);
     w.setMetadata('ingero.detection', schema.evidence);
-    w.setMetadata('ingero.schema_info', schema.schemaInfo);
+    w.setMetadata('ingero.schema_info', jsonRow(schema.schemaInfo));
     const list = (key: string, rows: unknown[]) => {
       const kept = fitMetadata(rows);
       anomalies.metadata_rows_left_out += rows.length - kept.length;

@@ -6,7 +6,7 @@ import type Database from 'better-sqlite3';
 import type { BundleWriter } from '../format/index.ts';
 import type { SourceSchema } from './detect-generation.ts';
 import { sessionAt, type Session } from './map-sessions.ts';
-import { readRows, text } from './source-rows.ts';
+import { clampText, readRows, text } from './source-rows.ts';
 
 interface AnnotationRow {
   timestamp: bigint;
@@ -36,7 +36,7 @@ export function writeAnnotations(w: BundleWriter, db: Database.Database, schema:
       ts_ns: Number(start - originUnixNs),
       end_ns: r.span_start > 0n && r.span_end > 0n ? Number(r.span_end - originUnixNs) : null,
       pid: r.pid !== 0n ? Number(r.pid) : null,
-      labels,
+      labels: fitLabels(labels),
     });
     n++;
   }
@@ -54,4 +54,18 @@ function parseLabels(json: string): Record<string, string> {
     /* kept raw below */
   }
   return { 'ingero.raw': json };
+}
+
+/** The bundle caps an annotation's labels at 64 KiB of JSON: the leading labels that fit, each bounded. */
+function fitLabels(labels: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  let bytes = 2;
+  for (const [k, v] of Object.entries(labels)) {
+    const key = clampText(k, 1024);
+    const value = clampText(v, 16 * 1024);
+    bytes += Buffer.byteLength(JSON.stringify(key) + JSON.stringify(value)) + 2;
+    if (bytes > 64 * 1024) break;
+    out[key] = value;
+  }
+  return out;
 }

@@ -9,6 +9,10 @@
 // its own finding with its id unchanged. So every source chain id is in exactly one finding's
 // origin_id.
 import type { ImportedFindingInput } from '../format/index.ts';
+import { clampText } from './source-rows.ts';
+
+/** Per text field of a finding: four fields stay well inside the bundle's 1 MiB per-value limit. */
+const FINDING_TEXT_BYTES = 128 * 1024;
 
 export const CHAIN_ORIGIN = 'ingero causal_chains';
 
@@ -68,13 +72,13 @@ export function chainToFinding(c: FoldedChain, nodeId: number, originUnixNs: big
     origin_id: c.ids.join(' '),
     node_id: nodeId,
     detected_ns: r.detected_at > 0n && r.detected_at >= originUnixNs ? Number(r.detected_at - originUnixNs) : null,
-    severity: r.severity,
-    op: r.cuda_op,
-    summary: r.summary,
-    root_cause: r.root_cause,
-    explanation: r.explanation,
-    recommendations: parseRecommendations(r.recommendations),
-    timeline: parseTimeline(r.timeline),
+    severity: clampText(r.severity, 64),
+    op: clampText(r.cuda_op, 4096),
+    summary: clampText(r.summary, FINDING_TEXT_BYTES),
+    root_cause: clampText(r.root_cause, FINDING_TEXT_BYTES),
+    explanation: clampText(r.explanation, FINDING_TEXT_BYTES),
+    recommendations: parseRecommendations(clampText(r.recommendations, FINDING_TEXT_BYTES)),
+    timeline: parseTimeline(clampText(r.timeline, FINDING_TEXT_BYTES)),
     p50_ns: us(r.cuda_p50_us),
     p99_ns: us(r.cuda_p99_us),
     tail_ratio: r.tail_ratio > 0 ? r.tail_ratio : null,

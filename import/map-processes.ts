@@ -9,6 +9,7 @@
 //  - A process_names pid with no events (e.g. a DataLoader worker that only forked) still
 //    becomes a process; a fork child that only ever appears as a thread id does not.
 import type { BundleWriter } from '../format/index.ts';
+import { clampText, SHORT_TEXT_BYTES } from './source-rows.ts';
 
 interface ProcessState {
   readonly node: number;
@@ -96,14 +97,14 @@ export class ProcessTracker {
         ppid: this.parents.get(`${p.node}:${p.pid}`) ?? null,
         start_ns: p.first >= 0 ? p.first : null,
         end_ns: p.exit,
-        comm: p.comm,
-        cgroup: cgroupText(p.cgroups, cgroups),
+        comm: clampText(p.comm, SHORT_TEXT_BYTES),
+        cgroup: clampText(cgroupText(p.cgroups, cgroups), SHORT_TEXT_BYTES),
       });
     }
     const threads = [...this.threads.values()].sort((a, b) => a.node - b.node || a.tid - b.tid);
     for (const t of threads) {
       const comm = t.comm || (t.tid === t.pid ? (this.processes.get(`${t.node}:${t.pid}`)?.comm ?? '') : '');
-      w.addThread({ node_id: t.node, tid: t.tid, pid: t.pid, first_ns: t.first, comm });
+      w.addThread({ node_id: t.node, tid: t.tid, pid: t.pid, first_ns: t.first, comm: clampText(comm, SHORT_TEXT_BYTES) });
     }
     return { processes: list.length, threads: threads.length };
   }

@@ -59,6 +59,7 @@ export function hostMetadata(sessions: readonly Session[]): Record<string, unkno
     if (distinct.length === 1) out[key] = distinct[0];
     else if (distinct.length > 1) out[key] = distinct;
   };
+  // Rows are jsonRow'd, so their strings are already bounded.
   const col = (name: string) => sessions.map((s) => s.row[name]);
   const gpu = col('gpu_model').map((v) => splitGpuModel(text(v)));
   put('gpu.model', gpu.map((g) => g.model));

@@ -7,9 +7,7 @@
 // frames stay distinct kinds; names stay mangled (demangling is a display concern). The writer
 // interns mappings, functions, locations and whole stacks, so duplicates collapse.
 import type { FrameInput } from '../format/index.ts';
-
-/** Longest name the bundle's functions/mappings tables accept (schema maxTextBytes). */
-const MAX_NAME_BYTES = 4096;
+import { clampText, SHORT_TEXT_BYTES } from './source-rows.ts';
 
 export interface ParsedStack {
   readonly frames: FrameInput[];
@@ -85,9 +83,7 @@ function parseAddress(v: unknown): bigint | null {
 }
 
 function fit(s: string, counter: { truncated: number }): string {
-  if (Buffer.byteLength(s) <= MAX_NAME_BYTES) return s;
-  counter.truncated++;
-  let cut = s.slice(0, MAX_NAME_BYTES - 4);
-  while (Buffer.byteLength(cut) > MAX_NAME_BYTES - 4) cut = cut.slice(0, -1);
-  return `${cut}…`;
+  const cut = clampText(s, SHORT_TEXT_BYTES);
+  if (cut !== s) counter.truncated++;
+  return cut;
 }

@@ -30,11 +30,25 @@ export function jsonInt(v: bigint): number | string {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
 }
 
-/** A row with BigInts made JSON-safe, for metadata. */
+/** A row with BigInts made JSON-safe and strings bounded, for metadata. */
 export function jsonRow(row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(row)) out[k] = typeof v === 'bigint' ? jsonInt(v) : v;
+  for (const [k, v] of Object.entries(row)) out[k] = typeof v === 'bigint' ? jsonInt(v) : typeof v === 'string' ? clampText(v, SHORT_TEXT_BYTES) : v;
   return out;
+}
+
+/** Bound for names, paths and host facts: the bundle's 4 KiB limit on such columns. */
+export const SHORT_TEXT_BYTES = 4096;
+
+/**
+ * Traced strings are untrusted and the bundle caps text per column (schema maxTextBytes), so an
+ * oversized string is cut, ending in "…" to show it was, rather than making the bundle invalid.
+ */
+export function clampText(s: string, maxBytes: number): string {
+  if (Buffer.byteLength(s) <= maxBytes) return s;
+  let cut = s.slice(0, maxBytes - 3);
+  while (Buffer.byteLength(cut) > maxBytes - 3) cut = cut.slice(0, -1);
+  return `${cut}…`;
 }
 
 export function text(v: unknown): string {

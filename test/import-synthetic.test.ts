@@ -207,3 +207,37 @@ test('a live -wal beside the source is read, and nothing new appears beside it',
   assert.deepEqual(readdirSync(dir).sort(), ['live.db', 'live.db-wal']);
   assert.equal(existsSync(join(work, 'live.ingero.staging')), false);
 });
+
+test('oversized traced strings are cut to the bundle limits, so the bundle still verifies', async () => {
+  const path = join(work, 'hostile.db');
+  const db = createV010(path);
+  const huge = (n: number) => 'x'.repeat(n);
+  insertEvents(db, [{ id: 'h:1', ts: T0, pid: 5, tid: 5, source: 1, op: 1, dur: 10n, stackHash: 9n, node: 'h', comm: huge(10_000) }]);
+  db.prepare('INSERT INTO stack_traces VALUES (9, ?, ?)').run('', JSON.stringify([{ s: `${huge(10_000)}+0x10`, f: huge(5000) }, { pf: huge(5000), pfn: 'f', pl: 1 }]));
+  db.prepare('INSERT INTO sessions (started_at, gpu_model, node) VALUES (?, ?, ?)').run(T0, huge(2_000_000), 'h');
+  db.prepare("INSERT INTO causal_chains VALUES ('h:x', ?, 'HIGH', ?, '', '', ?, 'cudaMalloc', 0, 0, 0, '', 'h')").run(T0, huge(2_000_000), JSON.stringify([huge(2_000_000)]));
+  db.prepare('INSERT INTO annotations (timestamp, labels) VALUES (?, ?)').run(T0, JSON.stringify({ a: huge(100_000), b: 'kept?' }));
+  db.close();
+  const out = join(work, 'hostile.ingero');
+  await importIngeroDb(path, out);
+  assert.deepEqual(verifyBundle(out).problems, []);
+  const b = openBundle(out);
+  try {
+    const [frame] = b.stack(1);
+    assert.ok(frame!.function!.endsWith('…') && Buffer.byteLength(frame!.function!) <= 4096);
+    assert.equal(b.db.prepare('SELECT octet_length(comm) FROM processes').pluck().get(), 4096);
+  } finally {
+    b.close();
+  }
+});
+
+test('an events row with a source code outside 0-255 is reported as damage', async () => {
+  const path = join(work, 'bad-code.db');
+  const db = createV010(path);
+  insertEvents(db, [{ id: 'b:1', ts: T0, pid: 5, tid: 5, source: 300, op: 1, node: 'b' }]);
+  db.close();
+  const out = join(work, 'bad-code.ingero');
+  await assert.rejects(importIngeroDb(path, out), /source 300, op 1, outside Ingero's 0-255 codes/);
+  assert.equal(existsSync(out), false);
+  assert.equal(existsSync(`${out}.staging`), false);
+});

@@ -5,6 +5,8 @@ import { CLOCK_TICKS_PER_SECOND, readCmdline, readComm, readStat } from './proc.
 
 interface ProcessRecord {
   pid: number;
+  /** Start time in /proc/PID/stat ticks, to tell the process from a later one reusing its pid. */
+  startTicks: number | null;
   ppid: number | null;
   start_ns: number | null;
   end_ns: number | null;
@@ -36,6 +38,7 @@ export class ProcessTable {
     const startBootNs = stat ? (BigInt(stat.startTicks) * 1_000_000_000n) / BigInt(CLOCK_TICKS_PER_SECOND) : undefined;
     this.procs.set(pid, {
       pid,
+      startTicks: stat?.startTicks ?? null,
       ppid: stat?.ppid ?? null,
       start_ns: startBootNs !== undefined ? this.bootNsToBundleNs(startBootNs) : null,
       end_ns: null,
@@ -72,7 +75,15 @@ export class ProcessTable {
     p.exit_code = exitCode;
   }
 
+  /** Whether the process is still running: not exited, not a zombie, its pid not reused. */
+  isRunning(pid: number): boolean {
+    const p = this.procs.get(pid);
+    if (!p || p.end_ns !== null) return false;
+    const stat = readStat(pid);
+    return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X' && stat.startTicks === p.startTicks;
+  }
+
   rows(): ProcessInput[] {
-    return [...this.procs.values()];
+    return [...this.procs.values()].map(({ startTicks: _, ...row }) => row);
   }
 }

@@ -83,11 +83,14 @@ export interface RecordResult extends SealResult {
   pids: number[];
   /** Exit status of the launched command, when there was one and it exited. */
   commandExitCode?: number | null;
-  stopReason: 'duration' | 'signal' | 'command-exit' | 'aborted';
+  /** targets-exited: every process traced by --pid (and the children followed) is gone. */
+  stopReason: 'duration' | 'signal' | 'command-exit' | 'targets-exited' | 'aborted';
 }
 
 const DRAIN_INTERVAL_MS = 20;
 const RESCAN_INTERVAL_MS = 500;
+/** How often --pid recordings check whether any target is still alive. */
+const TARGETS_CHECK_INTERVAL_MS = 100;
 const SYSTEM_RESCAN_INTERVAL_MS = 2000;
 const STATUS_INTERVAL_MS = 1000;
 const DEFAULT_RING_BYTES = 64 << 20;
@@ -257,6 +260,13 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
       }, RESCAN_INTERVAL_MS),
     );
     if (systemWide) timers.push(setInterval(() => listPids().forEach(rescan), SYSTEM_RESCAN_INTERVAL_MS));
+    if (o.pids?.length) {
+      timers.push(
+        setInterval(() => {
+          if (![...tracedPids].some((pid) => processes.isRunning(pid))) stop('targets-exited');
+        }, TARGETS_CHECK_INTERVAL_MS),
+      );
+    }
 
     if (o.command?.length) {
       child = await launchStopped(o.command);

@@ -79,7 +79,10 @@ test('single-threaded workload: every call recorded once with its arguments, ret
 
     // Durations: the allocation calls spin 30 µs; the others return at once.
     const spun = recorded.filter((r) => r.op === 'cudaMalloc' || r.op === 'cuMemAlloc');
-    assert.ok(spun.every((r) => r.dur_ns >= 30_000 && r.dur_ns < 30_000_000), 'allocation durations cover the 30 µs spin');
+    // (a busy machine may preempt the spin for many ms, so only the median is bounded tightly)
+    assert.ok(spun.every((r) => r.dur_ns >= 30_000 && r.dur_ns <= result.durationMs * 1e6), 'allocation durations cover the 30 µs spin and lie within the recording');
+    const spunMedian = spun.map((r) => r.dur_ns).sort((x, y) => x - y)[spun.length >> 1];
+    assert.ok(spunMedian < 1_000_000, `median allocation duration ${spunMedian} ns is near the 30 µs spin`);
     const launches = recorded.filter((r) => r.op === 'cudaLaunchKernel').map((r) => r.dur_ns).sort((a, b) => a - b);
     assert.ok(launches[launches.length >> 1] < 30_000, `median launch duration ${launches[launches.length >> 1]} ns is below the spin`);
 
@@ -241,27 +244,37 @@ test('stacks are symbolized to the workload\'s own functions with its build-id',
   }
 });
 
-test('--pid traces an already running process until stopped', { skip: skipReason }, async () => {
-  const logPrefix = join(work, 'bypid.log');
-  const child = spawn(fake.workload, [logPrefix, 'single', '2000'], { env: { ...process.env, FAKE_WAIT_STDIN: '1' }, stdio: ['pipe', 'ignore', 'inherit'] });
-  const exited = new Promise((r) => child.on('exit', r));
-  const stop = new AbortController();
+test('--pid traces running processes and stops once every one of them has exited', { skip: skipReason }, async () => {
+  const start = (name: string) => {
+    const logPrefix = join(work, name);
+    const child = spawn(fake.workload, [logPrefix, 'single', '500'], { env: { ...process.env, FAKE_WAIT_STDIN: '1' }, stdio: ['pipe', 'ignore', 'inherit'] });
+    return { logPrefix, child, exited: new Promise((r) => child.on('exit', r)) };
+  };
+  const a = start('bypid-a.log');
+  const b = start('bypid-b.log');
   const output = join(work, 'bypid.ingero');
+  let ended = false;
   const recording = record({
     output,
-    pids: [child.pid!],
+    pids: [a.child.pid!, b.child.pid!],
     handleSignals: false,
-    signal: stop.signal,
-    onReady: () => child.stdin!.end('go\n'),
-  });
-  await exited;
-  setTimeout(() => stop.abort(), 100);
+    onReady: () => a.child.stdin!.end('go\n'),
+  }).finally(() => (ended = true));
+  await a.exited;
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(ended, false, 'still recording while one target runs');
+  b.child.stdin!.end('go\n');
+  await b.exited;
   const result = await recording;
-  assert.equal(result.stopReason, 'aborted');
+  assert.equal(result.stopReason, 'targets-exited');
   const bundle = openRecorded(output, join(work, 'cache'));
   try {
-    const logged = readWorkloadLog(logPrefix);
-    assert.deepEqual(multisetDiff(multiset(logged), multiset(cudaRows(eventRows(bundle), logged))), []);
+    const rows = eventRows(bundle);
+    for (const t of [a, b]) {
+      const logged = readWorkloadLog(t.logPrefix);
+      assert.equal(logged.length, 500 * 10 + 1);
+      assert.deepEqual(multisetDiff(multiset(logged), multiset(cudaRows(rows, logged).filter((r) => r.pid === t.child.pid))), []);
+    }
   } finally {
     bundle.close();
   }

@@ -126,6 +126,13 @@ export function pageNote(more: boolean, nextCursor: string | null, what: string)
     : { truncated: false, next_cursor: null, note: '' };
 }
 
+/**
+ * Backstop on one result's JSON size, whatever the tool: listing tools page well below it and
+ * run_sql stops at its own byte cap (at most 1 MiB), so only a hostile bundle (thousands of
+ * tables or op codes, say) can reach it.
+ */
+export const MAX_RESULT_BYTES = 2 * 1024 * 1024;
+
 export const READ_ONLY_ANNOTATIONS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 
 /** Error text can echo the agent's input or bundle content (SQLite messages), so it is cleaned too. */
@@ -146,7 +153,11 @@ export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(s
     (async (args: z.infer<z.ZodObject<I>>): Promise<CallToolResult> => {
       try {
         const data = sanitizeValue(await def.run(args, ctx)) as Record<string, unknown>;
-        return { structuredContent: data, content: [{ type: 'text', text: `${DATA_PREAMBLE}\n${JSON.stringify(data)}` }] };
+        const json = JSON.stringify(data);
+        if (json.length > MAX_RESULT_BYTES) {
+          return errorResult(`${def.name}: the result would be ${json.length} bytes, above the ${MAX_RESULT_BYTES}-byte limit; narrow the call (filters, a table, ops, a time range) or use run_sql with LIMIT`);
+        }
+        return { structuredContent: data, content: [{ type: 'text', text: `${DATA_PREAMBLE}\n${json}` }] };
       } catch (err) {
         if (err instanceof ToolInputError) return errorResult(`${def.name}: ${err.message}`);
         if (err instanceof BundleError) return errorResult(`${def.name}: ${err.message}`);

@@ -22,6 +22,9 @@ export const HOSTILE = {
 };
 
 export const PID = 4242;
+export const UNKNOWN_OPS = 500;
+/** Events in the hostile bundle. */
+export const EVENTS = 6200 + UNKNOWN_OPS;
 
 /** Writes a bundle with GPU calls, stacks, scheduler events, an imported finding and hostile strings. */
 export async function writeHostileBundle(path: string): Promise<void> {
@@ -47,7 +50,9 @@ export async function writeHostileBundle(path: string): Promise<void> {
     if (i % 10 === 0) w.appendEvent({ ts_ns: t + 150_000, dur_ns: slow ? 5_000_000 : 50_000, pid: PID, tid: PID, op_id: sched, arg0: 777, arg1: 777, arg2: 0 });
     t += 1_000_000;
   }
-  w.addCaptureLoss({ probe: 'ringbuf', emitted: 6200, dropped: 0 });
+  // Hundreds of op codes no catalog knows: lists of ops must stay bounded.
+  for (let k = 0; k < UNKNOWN_OPS; k++) w.appendEvent({ ts_ns: t + k * 1000, dur_ns: 100, pid: PID, tid: PID, op_id: 200 * 256 + (k % 256) + 256 * Math.floor(k / 256) });
+  w.addCaptureLoss({ probe: 'ringbuf', emitted: EVENTS, dropped: 0 });
   w.addImportedFinding({ origin: 'ingero-go causal_chains', origin_id: 'c1', severity: 'HIGH', op: 'cudaMemcpy', summary: HOSTILE.finding, root_cause: 'noisy neighbour', recommendations: ['pin the process'], timeline: [] });
   await w.seal();
 }

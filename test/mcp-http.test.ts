@@ -15,7 +15,7 @@ import { AuditLog } from '../mcp/audit-log.ts';
 import { startHttp, TOKEN_ENV } from '../mcp/http.ts';
 import { BundleRegistry, closeContext, createContext } from '../mcp/server.ts';
 import type { ToolContext } from '../mcp/tool-kit.ts';
-import { CLI, resultParts, writeHostileBundle } from './mcp-fixtures.ts';
+import { CLI, EVENTS, resultParts, writeHostileBundle } from './mcp-fixtures.ts';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const dir = mkdtempSync(join(tmpdir(), 'ingero-mcp-http-'));
@@ -62,7 +62,7 @@ describe('ingero mcp --http', () => {
     const { tools } = await client.listTools();
     assert.ok(tools.some((t) => t.name === 'run_sql'));
     const r = resultParts(await client.callTool({ name: 'run_sql', arguments: { query: 'SELECT count(*) FROM events' } }));
-    assert.deepEqual(r.data.rows, [[6200]]);
+    assert.deepEqual(r.data.rows, [[EVENTS]]);
     await client.close();
   });
 

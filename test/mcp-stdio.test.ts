@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openBundle } from '../format/index.ts';
 import { DATA_PREAMBLE } from '../mcp/sanitize.ts';
-import { connectStdio, HOSTILE, PID, resultParts, sha256File, writeHostileBundle, type StdioServer } from './mcp-fixtures.ts';
+import { connectStdio, EVENTS, HOSTILE, PID, resultParts, sha256File, writeHostileBundle, type StdioServer } from './mcp-fixtures.ts';
 
 const INVISIBLE = /[\u0000-\u0009\u000B-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]|\uDB40[\uDC00-\uDDEF]/;
 
@@ -88,6 +88,16 @@ describe('ingero mcp over stdio', () => {
     assert.deepEqual(sql.data.rows, [[2000, 9_000_000]]);
   });
 
+  it('keeps lists bounded when a bundle holds hundreds of unknown op codes', async () => {
+    const stats = await call('get_trace_stats');
+    assert.equal((stats.data.ops as unknown[]).length, 100);
+    assert.ok((stats.data.notes as string[]).some((n) => /more ops with less total time/.test(n)));
+    const schema = await call('describe_schema');
+    assert.equal((schema.data.ops as unknown[]).length, 300);
+    assert.match(schema.data.note as string, /more ops/);
+    assert.ok(stats.text.length < 100_000 && schema.text.length < 200_000);
+  });
+
   it('strips control and bidi characters from every traced string and caps their length', async () => {
     const procs = await call('list_processes', { pid: PID });
     const p = (procs.data.processes as { comm: string; cmdline: string }[])[0]!;
@@ -150,7 +160,7 @@ describe('ingero mcp over stdio', () => {
       assert.match(r.text, /^run_sql: /);
     }
     const after = await call('run_sql', { query: 'SELECT count(*) FROM events' });
-    assert.deepEqual(after.data.rows, [[6200]]);
+    assert.deepEqual(after.data.rows, [[EVENTS]]);
     const q = await call('run_sql', { query: 'SELECT * FROM pragma_query_only' });
     assert.deepEqual(q.data.rows, [[1]], 'the connection is still query_only');
   });
@@ -206,7 +216,7 @@ describe('ingero mcp over stdio', () => {
     const badType = await call('list_events', { limit: 'ten' });
     assert.equal(badType.isError, true);
     const badEvent = await call('get_stacks', { event_id: 10_000_000 });
-    assert.match(badEvent.text, /ids run from 1 to 6200/);
+    assert.match(badEvent.text, new RegExp(`ids run from 1 to ${EVENTS}`));
   });
 
   it('offers the investigate, explain_finding and compare_windows prompts', async () => {
@@ -227,11 +237,11 @@ describe('ingero mcp over stdio', () => {
     assert.ok(uris.includes('ingero://bundle/hostile.ingero/metadata'));
     const schema = await server.client.readResource({ uri: 'ingero://bundle/hostile.ingero/schema' });
     const md = (schema.contents[0] as { text: string }).text;
-    assert.match(md, /## events \(6200 rows\)/);
+    assert.match(md, new RegExp(`## events \\(${EVENTS} rows\\)`));
     assert.match(md, /\| dur_ns \| INTEGER \| ns \|/);
     const meta = await server.client.readResource({ uri: 'ingero://bundle/hostile.ingero/metadata' });
     const body = JSON.parse((meta.contents[0] as { text: string }).text);
-    assert.equal(body.manifest.counts.events, 6200);
+    assert.equal(body.manifest.counts.events, EVENTS);
     assert.doesNotMatch(JSON.stringify(body), /\\u202[a-e]/i);
   });
 

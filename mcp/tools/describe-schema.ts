@@ -26,7 +26,13 @@ const output = {
     }),
   ),
   conventions: z.array(z.string()).describe('Facts that make queries correct and fast.'),
+  note: z.string().describe('What was left out, or "".'),
 };
+
+/** Listed at most; a hostile bundle can define thousands of tables, columns or op codes. */
+const MAX_TABLES = 64;
+const MAX_COLUMNS = 64;
+const MAX_OPS = 300;
 
 const CONVENTIONS = [
   'Times (ts_ns, *_ns) are integer ns since the bundle origin (metadata clock.origin_unix_ns); durations are ns.',
@@ -62,13 +68,14 @@ export const describeSchema: ToolDef<typeof input, typeof output> = {
     for (const r of db.prepare('SELECT table_name, column_name, unit, description FROM schema_doc').all() as { table_name: string; column_name: string; unit: string; description: string }[]) {
       docs.set(`${r.table_name}\u0000${r.column_name}`, r);
     }
-    const tables = names
-      .filter((t) => args.table === undefined || t === args.table)
+    const wanted = names.filter((t) => args.table === undefined || t === args.table);
+    const tables = wanted
+      .slice(0, MAX_TABLES)
       .map((t) => ({
         name: t,
         description: docs.get(`${t}\u0000`)?.description ?? '(not documented in schema_doc: added by the producer)',
         rows: t === 'events' ? served.bundle.eventCount() : (db.prepare(`SELECT count(*) AS n FROM "${t.replace(/"/g, '""')}"`).get() as { n: number }).n,
-        columns: (db.prepare('SELECT name, type FROM pragma_table_info(?)').all(t) as ColumnRow[]).map((c) => ({
+        columns: (db.prepare(`SELECT name, type FROM pragma_table_info(?) LIMIT ${MAX_COLUMNS}`).all(t) as ColumnRow[]).map((c) => ({
           name: c.name,
           type: c.type,
           unit: docs.get(`${t}\u0000${c.name}`)?.unit ?? '',
@@ -79,8 +86,9 @@ export const describeSchema: ToolDef<typeof input, typeof output> = {
     const counts = new Map(served.summaryIfReady()?.stats.ops.map((o) => [o.op_id, o.count]) ?? []);
     const ready = served.summaryIfReady() !== undefined;
     const argDocs = db.prepare('SELECT op_id, arg, name, unit, description FROM op_args ORDER BY op_id, arg').all() as { op_id: number; arg: number; name: string; unit: string; description: string }[];
+    const allOps = [...served.bundle.ops().values()];
     const ops = includeOps
-      ? [...served.bundle.ops().values()].map((o) => ({
+      ? allOps.slice(0, MAX_OPS).map((o) => ({
           id: o.id,
           name: o.name,
           source: o.source,
@@ -90,6 +98,10 @@ export const describeSchema: ToolDef<typeof input, typeof output> = {
         }))
       : [];
     const sources = includeOps ? (db.prepare('SELECT id, name, layer, description FROM sources ORDER BY id').all() as { id: number; name: string; layer: string; description: string }[]) : [];
-    return { bundle: served.name, tables, sources, ops, conventions: CONVENTIONS };
+    const cut = [
+      wanted.length > MAX_TABLES ? `${wanted.length - MAX_TABLES} more tables (pass table to see one)` : '',
+      includeOps && allOps.length > MAX_OPS ? `${allOps.length - MAX_OPS} more ops (run_sql over ops and op_args)` : '',
+    ].filter(Boolean);
+    return { bundle: served.name, tables, sources, ops, conventions: CONVENTIONS, note: cut.length ? `not listed: ${cut.join('; ')}; tables show at most ${MAX_COLUMNS} columns` : '' };
   },
 };

@@ -5,6 +5,8 @@ import { bundleArg, servedBundle, type ToolDef } from '../tool-kit.ts';
 
 /** Longest JSON text of one metadata value passed on as structure; longer values become capped text. */
 const METADATA_VALUE_BYTES = 2048;
+/** Metadata keys shown; the rest are counted (run_sql reads table metadata in full). */
+const METADATA_KEYS = 300;
 
 const output = {
   bundle: z.string().describe('Bundle name.'),
@@ -23,6 +25,7 @@ const output = {
   imported_findings: z.number().describe('Findings stored by another tool (see get_causal_chains imported_findings).'),
   annotations: z.number().describe('Labelled instants/spans (table annotations).'),
   metadata: z.record(z.string(), z.unknown()).describe('Table metadata: key -> JSON value (host.*, gpu.*, cuda.*, clock.*, recorder.*). Traced data.'),
+  metadata_note: z.string().describe('What was left out of metadata, or "".'),
 };
 
 export const getBundleInfo: ToolDef<typeof bundleArg, typeof output> = {
@@ -37,7 +40,8 @@ export const getBundleInfo: ToolDef<typeof bundleArg, typeof output> = {
     const m = served.bundle.manifest;
     const count = (table: string) => (served.bundle.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
     const metadata: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(served.bundle.metadata())) {
+    const entries = Object.entries(served.bundle.metadata());
+    for (const [k, v] of entries.slice(0, METADATA_KEYS)) {
       const json = JSON.stringify(v);
       metadata[k] = json !== undefined && json.length > METADATA_VALUE_BYTES ? json : v;
     }
@@ -58,6 +62,7 @@ export const getBundleInfo: ToolDef<typeof bundleArg, typeof output> = {
       imported_findings: count('imported_findings'),
       annotations: count('annotations'),
       metadata,
+      metadata_note: entries.length > METADATA_KEYS ? `first ${METADATA_KEYS} of ${entries.length} keys shown; run_sql "SELECT key, value FROM metadata" reads the rest` : '',
     };
   },
 };

@@ -47,6 +47,9 @@ const output = {
   ...pageFields,
 };
 
+/** Ops listed without an ops filter: the busiest by total time (a hostile bundle can hold thousands). */
+const MAX_OPS = 100;
+
 const isPosition = (p: Record<string, unknown>): p is { at: number } => Number.isSafeInteger(p.at) && (p.at as number) >= 0;
 
 export const getTraceStats: ToolDef<typeof input, typeof output> = {
@@ -65,7 +68,8 @@ export const getTraceStats: ToolDef<typeof input, typeof output> = {
     const keep = (opId: number) => !opIds || opIds.includes(opId);
     const spanS = Math.max(stats.span_ns, 1) / 1e9;
     const withRate = <T extends { count: number }>(s: T) => ({ ...s, rate_per_s: s.count / spanS });
-    const ops = stats.ops.filter((o) => keep(o.op_id)).map(withRate).sort((a, b) => b.total_ns - a.total_ns || a.op_id - b.op_id);
+    const allOps = stats.ops.filter((o) => keep(o.op_id)).map(withRate).sort((a, b) => b.total_ns - a.total_ns || a.op_id - b.op_id);
+    const ops = allOps.slice(0, MAX_OPS);
     let byProcess: ReturnType<typeof withRate<(typeof stats.by_process)[number]>>[] = [];
     let page = pageNote(false, null, '');
     if (args.by_process || args.pid !== undefined) {
@@ -81,6 +85,7 @@ export const getTraceStats: ToolDef<typeof input, typeof output> = {
       `Percentiles are exact over the ${stats.events} stored events.`,
       dq.dropped_events > 0 ? `The capture lost ${dq.dropped_events} events (data_quality.losses): counts are lower bounds.` : 'No capture loss was reported.',
     ];
+    if (allOps.length > ops.length) notes.push(`${allOps.length - ops.length} more ops with less total time are not listed; pass ops to see them.`);
     if (dq.sampled) notes.push('Parts of the events table are a sample (data_quality.sampled_periods): counts and percentiles there describe stored events only; complete counts are in table op_aggregates (run_sql).');
     return {
       bundle: served.name,

@@ -102,7 +102,8 @@ test('single-threaded workload: every call recorded once with its arguments, ret
     assert.match(String(proc.cmdline), /workload .*single 3000$/);
     assert.equal(proc.exit_code, 0);
     assert.ok(rows.some((r) => r.op === 'process_exec' && r.pid === pid), 'exec event of the launched command');
-    const thread = bundle.db.prepare('SELECT comm FROM threads WHERE tid = ?').get(pid) as { comm: string };
+    // the launcher shell may have been named before it exec'd the workload: the last name counts
+    const thread = bundle.db.prepare('SELECT comm FROM threads WHERE tid = ? ORDER BY first_ns DESC LIMIT 1').get(pid) as { comm: string };
     assert.equal(thread.comm, 'workload');
 
     const meta = bundle.metadata();

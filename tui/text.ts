@@ -43,18 +43,20 @@ export function header(columns: readonly Column[], widths: readonly number[]): s
 
 /** Word-wrapped lines of at most `width` cells; `indent` starts every line after the first. */
 export function wrap(s: string, width: number, indent = ''): string[] {
-  const words = printable(s).split(' ').filter(Boolean);
+  const clean = printable(s);
+  const lead = /^ */.exec(clean)![0];
+  const words = clean.split(' ').filter(Boolean);
   const lines: string[] = [];
-  let line = '';
+  let line = lead;
   for (const word of words) {
     const prefix = lines.length === 0 ? '' : indent;
-    if (line && prefix.length + line.length + 1 + word.length > width) {
+    if (line.trim() && prefix.length + line.length + 1 + word.length > width) {
       lines.push(prefix + line);
       line = word;
     } else {
-      line = line ? `${line} ${word}` : word;
+      line = line.trim() ? `${line} ${word}` : line + word;
     }
   }
-  if (line || lines.length === 0) lines.push((lines.length === 0 ? '' : indent) + line);
+  if (line.trim() || lines.length === 0) lines.push((lines.length === 0 ? '' : indent) + line);
   return lines.map((l) => fit(l, width));
 }

@@ -9,6 +9,9 @@ import { fit, wrap } from '../text.ts';
 import type { TraceContext } from '../trace-context.ts';
 import type { ViewPlugin } from './view-plugin.ts';
 
+/** Lines shown per metadata entry: some importers store whole JSON documents there. */
+const METADATA_LINES = 3;
+
 /** The Info view's text, wrapped to `width`; the report adds quality notes once it is ready. */
 export function infoLines(trace: TraceContext, report: ExplainReport | undefined, width: number): string[] {
   const b = trace.bundle;
@@ -40,7 +43,11 @@ export function infoLines(trace: TraceContext, report: ExplainReport | undefined
     out.push('  (capture loss details, sampling and limitations appear once the analysis finishes)');
   }
   section('Metadata');
-  for (const [key, value] of Object.entries(b.metadata())) para(`  ${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+  for (const [key, value] of Object.entries(b.metadata())) {
+    const lines = wrap(`  ${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`, width, '    ');
+    out.push(...lines.slice(0, METADATA_LINES));
+    if (lines.length > METADATA_LINES) out.push(`    … (${lines.length - METADATA_LINES} more lines: ingero sql ${JSON.stringify(`SELECT value FROM metadata WHERE key = '${key}'`)})`);
+  }
   return out.map((l) => fit(l, width));
 }
 

@@ -48,20 +48,21 @@ function OpsView() {
   const listHeight = height - 3;
   const [cursor, setCursor] = useListCursor('ops.cursor', rows.length, listHeight);
   const selected = rows[cursor];
-  // Coming in, the cursor goes to the session's op; moving it then re-targets the other views
-  // (and drops a finding's narrowing), so merely looking at this table changes nothing.
+  // The cursor shows the session's op: it follows the scope when something else sets it (a
+  // finding, the default op), and moving it re-targets the scope (dropping a finding's
+  // narrowing) — so merely looking at this table changes nothing.
   const seen = useRef<number | null>(null);
   useEffect(() => {
     if (!rows.length) return;
-    if (seen.current === null) {
-      const at = rows.findIndex((r) => r.op_id === scope.opId);
-      seen.current = at >= 0 ? at : cursor;
-      if (at >= 0 && at !== cursor) setCursor(at);
-    } else if (cursor !== seen.current) {
+    if (seen.current !== null && cursor !== seen.current) {
       seen.current = cursor;
       if (selected && selected.op_id !== scope.opId) setScope({ opId: selected.op_id, finding: null });
+      return;
     }
-  }, [cursor, rows.length]);
+    const at = selected?.op_id === scope.opId ? cursor : rows.findIndex((r) => r.op_id === scope.opId);
+    seen.current = at >= 0 ? at : cursor;
+    if (at >= 0 && at !== cursor) setCursor(at);
+  }, [cursor, rows.length, scope.opId]);
   // Re-sorting or regrouping keeps the cursor on the op it was on, so the scope stays put.
   const regroup = (nextKey: SortKey, nextReverse: boolean, nextPerProcess: boolean) => {
     if (!stats.value) return;

@@ -3,19 +3,27 @@
 //   2. traced by ingero (uprobe + uretprobe, one event per call, kernel events off): added ns
 //      per call, events/s sustained, drops;
 //   3. traced by bpftrace with the same two probes and one printf per event;
-//   4. throughput with kernel events on: one workload thread, then two (the two vCPUs are then
-//      shared by the workload and the recorder).
-// The workload runs on CPU 1, the recorder on CPU 0. Needs root. Run: npx tsx bench/record.ts
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+//   4. kernel events on vs off, one workload thread, alternated: wall and CPU time per call, and
+//      what each kernel-side BPF program cost (kernel.bpf_stats_enabled, read while it runs);
+//   5. throughput with two workload threads (the two vCPUs are then shared by the workload and
+//      the recorder);
+//   6. stopping: from the workload's exit to the sealed bundle, with one uprobe_multi link per
+//      library and with one link per function (kernels before 6.6).
+// Per-call figures are given as wall time and as the workload's CPU time (user + system,
+// getrusage): CPU time is not inflated when the workload waits for a CPU that other processes
+// hold. The workload runs on CPU 1; every thread of the recorder is pinned to CPU 0.
+// Needs root. Run: npx tsx bench/record.ts
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { record } from '../recorder/index.ts';
+import { promisify } from 'node:util';
+import { record, type RecordOptions } from '../recorder/index.ts';
 import { buildFakeCuda } from '../test/fixtures/fake-cuda/build.ts';
 
 const fake = buildFakeCuda({ cet: false });
 const work = mkdtempSync(join(tmpdir(), 'ingero-bench-'));
-spawnSync('taskset', ['-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+spawnSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
 let runs = 0;
 
 function benchArgs(threads: number, calls: number): { argv: string[]; log: string } {
@@ -23,12 +31,15 @@ function benchArgs(threads: number, calls: number): { argv: string[]; log: strin
   return { argv: ['/usr/bin/taskset', '-c', threads > 1 ? '0,1' : '1', fake.workload, log, 'bench', String(threads), String(calls)], log };
 }
 
-/** "bench CALLS ELAPSED_NS" from the workload's log. */
-function benchResult(log: string): { calls: number; elapsedNs: number } {
+function logFile(log: string): string {
   const base = log.slice(log.lastIndexOf('/') + 1);
-  const file = readdirSync(work).find((f) => f.startsWith(`${base}.`))!;
-  const [, calls, ns] = readFileSync(join(work, file), 'utf8').trim().split(' ');
-  return { calls: Number(calls), elapsedNs: Number(ns) };
+  return join(work, readdirSync(work).find((f) => f.startsWith(`${base}.`))!);
+}
+
+/** "bench CALLS ELAPSED_NS CPU_NS" from the workload's log. */
+function benchResult(log: string): { calls: number; elapsedNs: number; cpuNs: number } {
+  const [, calls, ns, cpu] = readFileSync(logFile(log), 'utf8').trim().split(' ');
+  return { calls: Number(calls), elapsedNs: Number(ns), cpuNs: Number(cpu) };
 }
 
 function untraced(calls: number) {
@@ -40,7 +51,7 @@ function untraced(calls: number) {
 async function ingero(threads: number, calls: number, kernel: boolean) {
   const { argv, log } = benchArgs(threads, calls);
   const r = await record({ output: join(work, `ingero${runs}.ingero`), command: argv, cudaLibs: [fake.runtime], kernel, handleSignals: false });
-  return { ...benchResult(log), events: r.events, dropped: r.dropped, bundleBytes: r.bytes, recordMs: r.durationMs };
+  return { ...benchResult(log), events: r.events, dropped: r.dropped, bundleBytes: r.bytes };
 }
 
 function bpftrace(calls: number) {
@@ -54,29 +65,96 @@ uretprobe:${lib}:cudaLaunchKernel /@start[tid]/ { printf("%d %d %d\\n", pid, tid
   return { ...benchResult(log), events: lines };
 }
 
+interface ProgStats {
+  runs: number;
+  ns_per_run: number;
+  total_ms: number;
+}
+
+/**
+ * Runs a recording with kernel.bpf_stats_enabled on, reading `bpftool prog show` while it runs
+ * (its programs are gone once it returns): run counts and time of each of ingero's programs.
+ */
+async function withProgramStats<T>(fn: () => Promise<T>): Promise<{ result: T; programs: Record<string, ProgStats> }> {
+  const sysctl = '/proc/sys/kernel/bpf_stats_enabled';
+  const before = readFileSync(sysctl, 'utf8').trim();
+  writeFileSync(sysctl, '1');
+  let last: { name?: string; run_cnt?: number; run_time_ns?: number }[] = [];
+  let polling = true;
+  const poll = (async () => {
+    while (polling) {
+      const { stdout } = await promisify(execFile)('bpftool', ['-j', 'prog', 'show'], { maxBuffer: 64 << 20 });
+      const progs = JSON.parse(stdout) as typeof last;
+      if (progs.some((p) => p.name === 'cuda_return_mul' || p.name === 'cuda_return')) last = progs;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  try {
+    const result = await fn();
+    polling = false;
+    await poll;
+    const programs: Record<string, ProgStats> = {};
+    for (const p of last) {
+      if (!p.name || !/^(on_|cuda_)/.test(p.name) || !p.run_cnt) continue;
+      programs[p.name] = { runs: p.run_cnt, ns_per_run: Math.round(p.run_time_ns! / p.run_cnt), total_ms: Math.round(p.run_time_ns! / 1e5) / 10 };
+    }
+    return { result, programs };
+  } finally {
+    polling = false;
+    writeFileSync(sysctl, before);
+  }
+}
+
+/** ms from the workload's exit (its log's last write) to record() returning, over `times` runs. */
+async function stopLatency(uprobeLinks: RecordOptions['uprobeLinks'], times: number) {
+  const out: number[] = [];
+  let probes = 0;
+  for (let i = 0; i < times; i++) {
+    const log = join(work, `stop${runs++}`);
+    const r = await record({ output: join(work, `stop${runs}.ingero`), command: [fake.workload, log, 'single', '100'], handleSignals: false, uprobeLinks });
+    out.push(Date.now() - statSync(logFile(log)).mtimeMs);
+    probes = r.probes;
+  }
+  out.sort((a, b) => a - b);
+  return { probes, median_ms: out[out.length >> 1], max_ms: out[out.length - 1] };
+}
+
 const perCall = (r: { calls: number; elapsedNs: number }) => r.elapsedNs / r.calls;
+const cpuPerCall = (r: { calls: number; cpuNs: number }) => r.cpuNs / r.calls;
 const CALLS = 2_000_000;
 const BPFTRACE_CALLS = 200_000;
+const load = os.loadavg()[0];
 
 const base = untraced(CALLS);
 const traced = await ingero(1, CALLS, false);
 const bt = bpftrace(BPFTRACE_CALLS);
-const withKernel = await ingero(1, CALLS, true);
+const kernelOff: (typeof traced)[] = [];
+const kernelOn: (typeof traced)[] = [];
+for (let i = 0; i < 3; i++) {
+  kernelOff.push(await ingero(1, CALLS, false));
+  kernelOn.push(await ingero(1, CALLS, true));
+}
+const { result: statsRun, programs } = await withProgramStats(() => ingero(1, CALLS, true));
 const wide = await ingero(2, CALLS, true);
-const throughput = (r: typeof wide) => ({
-  calls: r.calls,
-  events: r.events,
-  dropped: r.dropped,
-  events_per_s: r.events / (r.elapsedNs / 1e9),
-  bundle_bytes: r.bundleBytes,
+const stopMulti = await stopLatency('auto', 5);
+const stopPerFunction = await stopLatency('per-function', 2);
+
+const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
+const oneThread = (rs: (typeof traced)[]) => ({
+  wall_ns_per_call: rs.map(perCall).map(Math.round),
+  cpu_ns_per_call: rs.map(cpuPerCall).map(Math.round),
+  events: rs.map((r) => r.events),
+  dropped: rs.map((r) => r.dropped),
 });
 
 const results = {
   machine: `Linux ${os.release()}, ${os.cpus().length} vCPUs, ${os.cpus()[0]?.model}`,
   date: new Date().toISOString(),
+  load_average_at_start: load,
   untraced_ns_per_call: perCall(base),
   ingero: {
     ns_per_call: perCall(traced),
+    cpu_ns_per_call: cpuPerCall(traced),
     added_ns_per_call: perCall(traced) - perCall(base),
     events: traced.events,
     expected_events: traced.calls,
@@ -85,13 +163,26 @@ const results = {
   },
   bpftrace: {
     ns_per_call: perCall(bt),
+    cpu_ns_per_call: cpuPerCall(bt),
     added_ns_per_call: perCall(bt) - perCall(base),
     events: bt.events,
     expected_events: bt.calls,
     events_per_s: bt.calls / (bt.elapsedNs / 1e9),
   },
-  ingero_one_thread_kernel_events_on: throughput(withKernel),
-  ingero_two_threads_kernel_events_on: throughput(wide),
+  kernel_events_off_vs_on_one_thread: {
+    off: oneThread(kernelOff),
+    on: oneThread(kernelOn),
+    median_cpu_ns_per_call: { off: Math.round(median(kernelOff.map(cpuPerCall))), on: Math.round(median(kernelOn.map(cpuPerCall))) },
+    bpf_programs_during_one_kernel_on_run: { run: oneThread([statsRun]), programs },
+  },
+  ingero_two_threads_kernel_events_on: {
+    calls: wide.calls,
+    events: wide.events,
+    dropped: wide.dropped,
+    events_per_s: wide.events / (wide.elapsedNs / 1e9),
+    bundle_bytes: wide.bundleBytes,
+  },
+  stop_workload_exit_to_sealed_bundle: { uprobe_multi: stopMulti, per_function_links: stopPerFunction },
 };
 console.log(JSON.stringify(results, null, 2));
 rmSync(work, { recursive: true, force: true });

@@ -78,7 +78,7 @@ export const OPS: readonly OpDef[] = [
   op(1, 132, 'cudaMemsetAsync', 'Asynchronous device memory set.', [BYTES, undefined, STREAM]),
   op(1, 133, 'cudaFreeHost', 'Pinned host memory release.', []),
   // Host / kernel (source 3)
-  op(3, 1, 'sched_switch', 'The thread was off-CPU: ts_ns is when it left the CPU, dur_ns how long until it ran again.', [a('next_tid', 'id', 'Thread that took the CPU when this one left it (0 when unknown).'), a('next_pid', 'id', 'Process of that thread (0 when unknown).'), a('prev_state', 'enum', 'Task state when switched out: 0 runnable (preempted), otherwise blocked (1 interruptible sleep, 2 uninterruptible, ...).'), a('next_comm_id', 'id', 'Unused in v1.')]),
+  op(3, 1, 'sched_switch', 'The thread was off-CPU: ts_ns is when it left the CPU, dur_ns how long until it ran again.', [a('next_tid', 'id', 'Thread that took the CPU when this one left it (0 when unknown).'), a('next_pid', 'id', 'Process of that thread (0 when unknown).'), a('prev_state', 'enum', 'Task state when switched out: 0 runnable (preempted), otherwise blocked (1 interruptible sleep, 2 uninterruptible, ...).'), a('switched_in_after_pid', 'id', 'Process that held the CPU just before this thread got it back; set by recorders that see only the switch-in (Ingero imports), NULL otherwise.')]),
   op(3, 2, 'sched_wakeup', 'A thread was woken (point event).', [a('target_tid', 'id', 'Thread woken.'), a('target_pid', 'id', 'Its process (0 when unknown).')]),
   op(3, 3, 'mm_page_alloc', 'Kernel page allocation (point event).', [BYTES, a('order', 'count', 'Allocation order (pages = 2^order).')]),
   op(3, 4, 'oom_kill', 'The OOM killer killed a process (point event).', [a('victim_pid', 'id', 'Killed process.'), a('pages', 'count', 'Pages freed, when known.')]),

@@ -63,7 +63,7 @@ export const TABLES: readonly TableSpec[] = [
   },
   {
     name: 'ops',
-    doc: 'Enum: event kinds. id = source_id * 256 + index; codes are never reused.',
+    doc: 'Enum: the event kinds this bundle uses (every op_id of events, op_aggregates and sampling). id = source_id * 256 + index; codes are never reused; the full catalog is in the specification.',
     maxTextBytes: 4096,
     columns: [
       c('id', 'INTEGER PRIMARY KEY', '', 'Op code: source_id * 256 + index.'),
@@ -74,7 +74,7 @@ export const TABLES: readonly TableSpec[] = [
   },
   {
     name: 'op_args',
-    doc: 'Meaning and unit of events.arg0..arg3 for each op.',
+    doc: 'Meaning and unit of events.arg0..arg3 for each op in table ops.',
     maxTextBytes: 4096,
     withoutRowid: true,
     constraints: ['PRIMARY KEY (op_id, arg)'],

@@ -3,7 +3,7 @@
 // every STAGING_COMMIT_ROWS events, survives SIGKILL, and `recoverBundle` seals it later.
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import { OPS, SOURCES } from './catalog.ts';
+import { SOURCES } from './catalog.ts';
 import { BundleError, ioError } from './errors.ts';
 import { APPLICATION_ID, SCHEMA_VERSION, TABLES, tableDDL } from './schema.ts';
 import { removeStaging, sealStaging, type SealOptions, type SealResult } from './seal.ts';
@@ -185,12 +185,6 @@ export function createStagingSchema(db: Database.Database): void {
     }
     const src = db.prepare('INSERT INTO sources VALUES (?, ?, ?, ?)');
     for (const s of SOURCES) src.run(s.id, s.name, s.layer, s.description);
-    const op = db.prepare('INSERT INTO ops VALUES (?, ?, ?, ?)');
-    const arg = db.prepare('INSERT INTO op_args VALUES (?, ?, ?, ?, ?)');
-    for (const o of OPS) {
-      op.run(o.id, o.sourceId, o.name, o.description);
-      o.args.forEach((a, i) => a && arg.run(o.id, i, a.name, a.unit, a.description));
-    }
   })();
 }
 

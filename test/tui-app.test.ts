@@ -2,6 +2,7 @@
 // (a demo bundle written here, and a committed investigation), driven with key presses.
 // Expected content comes from the analyzer and the bundle themselves, never typed in.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,8 +41,8 @@ after(() => {
 
 type Screen = ReturnType<typeof render>;
 
-function start(bundle: Bundle, initialView?: string): Screen {
-  return render(createElement(App, { trace: new TraceContext(bundle), initialView }));
+function start(bundle: Bundle, initialView?: string, childProcessMinEvents?: number): Screen {
+  return render(createElement(App, { trace: new TraceContext(bundle), initialView, childProcessMinEvents }));
 }
 
 /** Waits until the screen satisfies `ok` (renders and background work are asynchronous). */
@@ -93,6 +94,33 @@ test('shows a loading line at once, then the ranked findings of the analyzer', a
   } finally {
     screen.unmount();
   }
+});
+
+test('big bundles are analysed in a child process: the views answer meanwhile, the findings are the same', async () => {
+  const report = explain(demo);
+  const screen = start(demo, 'findings', 0);
+  try {
+    await until(screen, (f) => f.includes('Analysing'), 'the loading line');
+    await press(screen, '6');
+    const info = await until(screen, (f) => f.includes(demo.manifest.database.sha256), 'the Info view');
+    assert.ok(info.split('\n')[0]!.includes('analysing'), 'Info answered while the analysis was still running');
+    await press(screen, '1');
+    const frame = await until(screen, (f) => f.includes('findings:'), 'the findings from the child process');
+    for (const [i, f] of report.findings.entries()) assert.ok(lineWith(frame, `${String(i + 1).padStart(2)}. `).includes(f.kind), `finding ${i + 1} is ${f.kind}`);
+  } finally {
+    screen.unmount();
+  }
+});
+
+test('quitting while a child process analyses kills it', async () => {
+  const screen = start(demo, 'findings', 0);
+  await until(screen, (f) => f.includes('Analysing'), 'the loading line');
+  await delay(200);
+  const children = () => spawnSync('pgrep', ['-P', String(process.pid), '-f', 'analysis-worker'], { encoding: 'utf8' }).stdout.trim();
+  assert.notEqual(children(), '', 'an analysis child runs');
+  screen.unmount();
+  for (let i = 0; i < 100 && children() !== ''; i++) await delay(20);
+  assert.equal(children(), '', 'no analysis child is left');
 });
 
 test('↓ and Enter open the second finding: its evidence, root cause and fix', async () => {

@@ -1,10 +1,11 @@
 // The terminal UI: a tab bar, the active view, and a status bar with the scope and the keys.
-// Analysis starts after the first paint, so the screen shows a loading line at once whatever
-// the bundle's size; views that need the results say so until they are ready.
+// The analysis runs in the background (background-analysis.ts), so the screen shows a loading
+// line at once whatever the bundle's size; views that need the results say so until they are ready.
 import { Box, Text, useApp, useInput } from 'ink';
 import { basename } from 'node:path';
 import { useEffect, useMemo, useState } from 'react';
 import { formatDuration } from '../cli/format-units.ts';
+import { startAnalysis, type Analysis } from './background-analysis.ts';
 import { KeptStore, SessionContext, type Session } from './session.ts';
 import { fit } from './text.ts';
 import { WHOLE_BUNDLE, type Scope, type TraceContext } from './trace-context.ts';
@@ -17,6 +18,8 @@ export interface AppProps {
   readonly trace: TraceContext;
   /** View shown first (a view id from views/index.ts); Findings by default. */
   readonly initialView?: string;
+  /** Bundles with this many events or more are analysed in a child process (see background-analysis.ts). */
+  readonly childProcessMinEvents?: number;
 }
 
 /** Lines the bars take: tab bar, status bar, and one left free so Ink never scrolls the screen. */
@@ -30,41 +33,31 @@ const GLOBAL_KEYS: readonly (readonly [string, string])[] = [
   ['q / Ctrl+C', 'quit'],
 ];
 
-type Phase = 'statistics' | 'findings' | 'ready' | 'failed';
-
-export function App({ trace, initialView }: AppProps) {
+export function App({ trace, initialView, childProcessMinEvents }: AppProps) {
   const { exit } = useApp();
   const { columns, rows } = useTerminalSize();
   const [viewIndex, setViewIndex] = useState(() => Math.max(0, VIEWS.findIndex((v) => v.id === initialView)));
   const [helpOpen, setHelpOpen] = useState(false);
   const [scope, setScope] = useState<Scope>(WHOLE_BUNDLE);
-  const [phase, setPhase] = useState<Phase>('statistics');
+  const [analysis, setAnalysis] = useState<Analysis>();
+  const [analysisError, setAnalysisError] = useState<string>();
   const store = useMemo(() => new KeptStore(), []);
 
-  // Statistics, then findings, each in its own turn of the event loop so keys and the first
-  // frame get through in between; the top finding's op (else the busiest op) becomes the scope.
+  // The analysis runs in the background; once it is done, the top finding's op (else the
+  // busiest op) becomes the scope unless the user already picked one.
   useEffect(() => {
-    let timer = setImmediate(() => {
-      try {
-        trace.stats();
-        setPhase('findings');
-        timer = setImmediate(() => {
-          try {
-            const report = trace.report();
-            const top = report.findings.find((f) => f.op);
-            const busiest = [...trace.stats().ops].sort((a, b) => b.total_ns - a.total_ns)[0];
-            const opId = (top && trace.bundle.opIdsByName(top.op)[0]) ?? busiest?.op_id ?? null;
-            setScope((s) => (s.opId === null && s.finding === null ? { opId, finding: null } : s));
-            setPhase('ready');
-          } catch {
-            setPhase('failed');
-          }
-        });
-      } catch {
-        setPhase('failed');
-      }
-    });
-    return () => clearImmediate(timer);
+    const job = startAnalysis(trace, childProcessMinEvents);
+    job.done.then(
+      (a) => {
+        const top = a.report.findings.find((f) => f.op);
+        const busiest = [...a.stats.ops].sort((x, y) => y.total_ns - x.total_ns)[0];
+        const opId = (top && trace.bundle.opIdsByName(top.op)[0]) ?? busiest?.op_id ?? null;
+        setScope((s) => (s.opId === null && s.finding === null ? { opId, finding: null } : s));
+        setAnalysis(a);
+      },
+      (err: unknown) => setAnalysisError(err instanceof Error ? err.message : String(err)),
+    );
+    return () => job.cancel();
   }, [trace]);
 
   const show = (id: string) => {
@@ -84,11 +77,11 @@ export function App({ trace, initialView }: AppProps) {
 
   const view = VIEWS[viewIndex]!;
   const height = Math.max(3, rows - CHROME_LINES);
-  const session: Session = { trace, scope, setScope, show, width: columns, height, keysActive: !helpOpen, store };
+  const session: Session = { trace, analysis, analysisError, scope, setScope, show, width: columns, height, keysActive: !helpOpen, store };
   return (
     <SessionContext.Provider value={session}>
       <Box flexDirection="column" width={columns}>
-        <TabBar path={trace.bundle.path} active={viewIndex} phase={phase} width={columns} />
+        <TabBar path={trace.bundle.path} active={viewIndex} state={analysisError ? 'failed' : analysis ? 'ready' : 'running'} width={columns} />
         <Box flexDirection="column" height={height}>
           {helpOpen ? <Help view={view} width={columns} height={height} /> : <view.Component key={view.id} />}
         </Box>
@@ -98,10 +91,10 @@ export function App({ trace, initialView }: AppProps) {
   );
 }
 
-function TabBar({ path, active, phase, width }: { readonly path: string; readonly active: number; readonly phase: Phase; readonly width: number }) {
+function TabBar({ path, active, state, width }: { readonly path: string; readonly active: number; readonly state: 'running' | 'ready' | 'failed'; readonly width: number }) {
   const tabs = VIEWS.map((v, i) => ` ${i + 1} ${v.title} `);
   const tabsWidth = tabs.reduce((n, t) => n + t.length, 0);
-  const note = phase === 'ready' ? '' : phase === 'failed' ? ' analysis failed ' : ` analysing (${phase})… `;
+  const note = state === 'ready' ? '' : state === 'failed' ? ' analysis failed ' : ' analysing… ';
   const name = fit(`ingero ${basename(path)}`, Math.max(0, width - tabsWidth - note.length - 2));
   return (
     <Text wrap="truncate-end">
@@ -113,7 +106,7 @@ function TabBar({ path, active, phase, width }: { readonly path: string; readonl
           {t}
         </Text>
       ))}
-      <Text color={phase === 'failed' ? 'red' : 'yellow'}>{note}</Text>
+      <Text color={state === 'failed' ? 'red' : 'yellow'}>{note}</Text>
     </Text>
   );
 }

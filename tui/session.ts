@@ -1,10 +1,15 @@
 // What every view gets from the app: the trace context, the shared scope (selected op and
 // finding), the terminal size it may draw in, and state that survives switching views.
 import { createContext, useCallback, useContext, useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import type { Analysis } from './background-analysis.ts';
 import type { Scope, TraceContext } from './trace-context.ts';
 
 export interface Session {
   readonly trace: TraceContext;
+  /** The analyzer's stats and findings, once the background analysis is done. */
+  readonly analysis?: Analysis;
+  /** Why the analysis failed, when it did. */
+  readonly analysisError?: string;
   readonly scope: Scope;
   readonly setScope: (scope: Scope) => void;
   /** Switches to another view (by its id in views/index.ts). */

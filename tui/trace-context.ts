@@ -1,7 +1,7 @@
-// The one trace context every view reads: the opened bundle, the analyzer's results computed
-// once, and memoized per-view queries (timelines, stack rankings, event pages). Views are front
-// ends over this object, never over the database directly, so they all agree on what they show.
-import { computeStats, explain, timeline, type ExplainReport, type Finding, type StatsReport, type Timeline } from '../analyze/index.ts';
+// The one trace context every view reads: the opened bundle and memoized per-view queries
+// (timelines, stack rankings, event pages). Views are front ends over this object and the
+// session's analysis, never over the database directly, so they all agree on what they show.
+import { timeline, type Finding, type Timeline } from '../analyze/index.ts';
 import type { Bundle, EventRecord } from '../format/index.ts';
 
 /** What the views are narrowed to: an op, and optionally a finding's process and time window. */
@@ -35,16 +35,6 @@ export class TraceContext {
 
   constructor(bundle: Bundle) {
     this.bundle = bundle;
-  }
-
-  /** Per-op statistics (one pass over the events). */
-  stats(): StatsReport {
-    return this.cached('stats', () => computeStats(this.bundle));
-  }
-
-  /** The analyzer's ranked findings; reuses stats(). */
-  report(): ExplainReport {
-    return this.cached('report', () => explain(this.bundle, { stats: this.stats() }));
   }
 
   /** A result computed once per key: views ask again on every render. */
@@ -95,10 +85,9 @@ export class TraceContext {
 
   /** One op's timeline over the whole bundle in about `windows` windows. */
   timelineOf(opId: number, windows: number): Timeline {
-    const s = this.stats();
-    const span = Math.max(1, s.to_ns - s.from_ns);
-    const windowNs = Math.max(1, Math.ceil(span / Math.max(1, windows)));
-    return timeline(this.bundle, { opIds: [opId], fromNs: s.from_ns, toNs: s.from_ns + windowNs * Math.max(1, windows), windowNs });
+    const { start_ns: from, end_ns: to } = this.bundle.manifest.time;
+    const windowNs = Math.max(1, Math.ceil(Math.max(1, to - from) / Math.max(1, windows)));
+    return timeline(this.bundle, { opIds: [opId], fromNs: from, toNs: from + windowNs * Math.max(1, windows), windowNs });
   }
 }
 

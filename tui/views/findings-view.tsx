@@ -4,7 +4,7 @@ import { Box, Text, useInput } from 'ink';
 import type { ExplainReport, Finding } from '../../analyze/index.ts';
 import { formatDuration } from '../../cli/format-units.ts';
 import { ScrollList } from '../scroll-list.tsx';
-import { useDeferred, useKeptState, useSession } from '../session.ts';
+import { useKeptState, useSession } from '../session.ts';
 import { SEVERITY_COLOUR } from '../severity.ts';
 import { fit, wrap } from '../text.ts';
 import type { Scope, TraceContext } from '../trace-context.ts';
@@ -113,14 +113,13 @@ function FindingDetail({ finding }: { readonly finding: Finding }) {
 }
 
 function FindingsView() {
-  const { trace, width } = useSession();
-  const report = useDeferred('report', () => trace.report());
+  const { trace, width, analysis, analysisError } = useSession();
   const [open] = useKeptState('findings.open', false);
   const [cursor] = useKeptState('findings.cursor', 0);
-  if (report.error) return <Text color="red">{fit(`Analysis failed: ${report.error}`, width)}</Text>;
-  if (!report.value) return <Text>{fit(`Analysing ${trace.bundle.eventCount().toLocaleString('en-US')} events…`, width)}</Text>;
-  const finding = report.value.findings[cursor];
-  return open && finding ? <FindingDetail finding={finding} /> : <FindingList report={report.value} />;
+  if (analysisError) return <Text color="red">{fit(`Analysis failed: ${analysisError}`, width)}</Text>;
+  if (!analysis) return <Text>{fit(`Analysing ${trace.bundle.eventCount().toLocaleString('en-US')} events… (other views work meanwhile: 4 Events, 6 Info)`, width)}</Text>;
+  const finding = analysis.report.findings[cursor];
+  return open && finding ? <FindingDetail finding={finding} /> : <FindingList report={analysis.report} />;
 }
 
 export const findingsView: ViewPlugin = {

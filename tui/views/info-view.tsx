@@ -4,7 +4,7 @@ import { Box, useInput } from 'ink';
 import type { ExplainReport } from '../../analyze/index.ts';
 import { formatBytes, formatDuration, formatUnixNs } from '../../cli/format-units.ts';
 import { ScrollList } from '../scroll-list.tsx';
-import { useDeferred, useKeptState, useSession } from '../session.ts';
+import { useKeptState, useSession } from '../session.ts';
 import { fit, wrap } from '../text.ts';
 import type { TraceContext } from '../trace-context.ts';
 import type { ViewPlugin } from './view-plugin.ts';
@@ -52,9 +52,8 @@ export function infoLines(trace: TraceContext, report: ExplainReport | undefined
 }
 
 function InfoView() {
-  const { trace, width, height, keysActive } = useSession();
-  const report = useDeferred('report', () => trace.report());
-  const lines = infoLines(trace, report.value, width);
+  const { trace, width, height, keysActive, analysis } = useSession();
+  const lines = infoLines(trace, analysis?.report, width);
   const [top, setTop] = useKeptState('info.top', 0);
   const maxTop = Math.max(0, lines.length - height);
   useInput(

@@ -5,7 +5,7 @@ import { useEffect, useRef } from 'react';
 import type { OpStats, ProcessOpStats } from '../../analyze/index.ts';
 import { formatDuration } from '../../cli/format-units.ts';
 import { ScrollList } from '../scroll-list.tsx';
-import { useDeferred, useKeptState, useSession } from '../session.ts';
+import { useKeptState, useSession } from '../session.ts';
 import { columnWidths, fit, header, row, type Column } from '../text.ts';
 import { useListCursor } from '../use-list-cursor.ts';
 import type { ViewPlugin } from './view-plugin.ts';
@@ -39,8 +39,8 @@ const NUMBER_COLUMNS: readonly Column[] = [
 ];
 
 function OpsView() {
-  const { trace, width, height, scope, setScope, show, keysActive } = useSession();
-  const stats = useDeferred('stats', () => trace.stats());
+  const { trace, width, height, scope, setScope, show, keysActive, analysis, analysisError } = useSession();
+  const stats = { value: analysis?.stats, error: analysisError };
   const [sortKey, setSortKey] = useKeptState<SortKey>('ops.sort', 'total');
   const [reverse, setReverse] = useKeptState('ops.reverse', false);
   const [perProcess, setPerProcess] = useKeptState('ops.perProcess', false);

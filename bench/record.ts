@@ -8,7 +8,9 @@
 //   5. throughput with two workload threads (the two vCPUs are then shared by the workload and
 //      the recorder);
 //   6. stopping: from the workload's exit to the sealed bundle, with one uprobe_multi link per
-//      library and with one link per function (kernels before 6.6).
+//      library and with one link per function (kernels before 6.6);
+//   7. the reader's path per event, on synthetic ring records (no BPF): decode alone,
+//      BundleWriter.appendEvent alone, and both through EventSink, in CPU time.
 // Per-call figures are given as wall time and as the workload's CPU time (user + system,
 // getrusage): CPU time is not inflated when the workload waits for a CPU that other processes
 // hold. The workload runs on CPU 1; every thread of the recorder is pinned to CPU 0.
@@ -18,7 +20,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { BundleWriter } from '../format/index.ts';
 import { record, type RecordOptions } from '../recorder/index.ts';
+import { EventSink } from '../recorder/event-sink.ts';
+import { ProcessTable } from '../recorder/process-table.ts';
+import { bootOrigin, decodeEvent, EventLayout } from '../recorder/ring-records.ts';
 import { buildFakeCuda } from '../test/fixtures/fake-cuda/build.ts';
 
 const fake = buildFakeCuda({ cet: false });
@@ -119,6 +125,62 @@ async function stopLatency(uprobeLinks: RecordOptions['uprobeLinks'], times: num
   return { probes, median_ms: out[out.length >> 1], max_ms: out[out.length - 1] };
 }
 
+/**
+ * CPU ns per event of each stage between the ring and the staging database, over 1 M records
+ * shaped like cudaLaunchKernel's (4 args, ret) laid out as the ring holds them.
+ */
+function readerPath() {
+  const n = 1_000_000;
+  const stride = 72; // 8-byte ring header + 64-byte record
+  const view = new DataView(new ArrayBuffer(n * stride));
+  const originBoot = 1_000_000_000_000n;
+  for (let i = 0; i < n; i++) {
+    const at = i * stride + 8;
+    view.setBigUint64(at + EventLayout.ts_ns, originBoot + BigInt(i * 900), true);
+    view.setBigUint64(at + EventLayout.dur_ns, 500n, true);
+    view.setUint32(at + EventLayout.pid, 1234, true);
+    view.setUint32(at + EventLayout.tid, 1234, true);
+    view.setUint16(at + EventLayout.op, 262, true);
+    view.setUint8(at + EventLayout.present, 0b11111);
+    view.setBigUint64(at + EventLayout.arg, 0x55555555a000n, true);
+    view.setBigUint64(at + EventLayout.arg + 16, 0x100000001n, true);
+    view.setBigUint64(at + EventLayout.arg + 24, 0x100000020n, true);
+  }
+  const origin = bootOrigin(originBoot);
+  const cpuNsPerEvent = (fn: () => void) => {
+    const c0 = process.cpuUsage();
+    fn();
+    const c = process.cpuUsage(c0);
+    return Math.round(((c.user + c.system) * 1000) / n);
+  };
+  const withWriter = (fn: (w: BundleWriter) => void) => {
+    const w = BundleWriter.create(join(work, `reader${runs++}.ingero`), { originUnixNs: 0n, producer: { name: 'ingero', version: '0', command: 'bench' } });
+    try {
+      return cpuNsPerEvent(() => {
+        fn(w);
+        w.flush();
+      });
+    } finally {
+      w.abort();
+    }
+  };
+  let sum = 0;
+  const decode = cpuNsPerEvent(() => {
+    for (let i = 0; i < n; i++) sum += decodeEvent(view, i * stride + 8, 64, origin).tsNs;
+  });
+  const append = withWriter((w) => {
+    for (let i = 0; i < n; i++) w.appendEvent({ ts_ns: i * 900, dur_ns: 500, pid: 1234, tid: 1234, op_id: 262, arg0: 0x55555555a000, arg1: 0, arg2: 0x100000001, arg3: 0x100000020, ret: 0 });
+  });
+  const sink = withWriter((w) => {
+    const processes = new ProcessTable(() => 0);
+    processes.see(process.pid);
+    const s = new EventSink(w, origin, processes, undefined, { onNewProcess() {}, onExec() {} });
+    for (let i = 0; i < n; i++) s.accept(view, i * stride + 8, 64);
+  });
+  if (sum <= 0) throw new Error('decode produced nothing');
+  return { decode_cpu_ns_per_event: decode, append_event_cpu_ns_per_event: append, decode_and_append_through_sink_cpu_ns_per_event: sink, events_per_cpu_second: Math.round(1e9 / sink) };
+}
+
 const perCall = (r: { calls: number; elapsedNs: number }) => r.elapsedNs / r.calls;
 const cpuPerCall = (r: { calls: number; cpuNs: number }) => r.cpuNs / r.calls;
 const CALLS = 2_000_000;
@@ -138,6 +200,7 @@ const { result: statsRun, programs } = await withProgramStats(() => ingero(1, CA
 const wide = await ingero(2, CALLS, true);
 const stopMulti = await stopLatency('auto', 5);
 const stopPerFunction = await stopLatency('per-function', 2);
+const reader = readerPath();
 
 const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
 const oneThread = (rs: (typeof traced)[]) => ({
@@ -183,6 +246,7 @@ const results = {
     bundle_bytes: wide.bundleBytes,
   },
   stop_workload_exit_to_sealed_bundle: { uprobe_multi: stopMulti, per_function_links: stopPerFunction },
+  reader_path: reader,
 };
 console.log(JSON.stringify(results, null, 2));
 rmSync(work, { recursive: true, force: true });

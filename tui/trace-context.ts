@@ -28,6 +28,9 @@ export interface StackUse {
   readonly maxNs: number;
 }
 
+/** Query results kept for views to come back to (pages, timelines, stack rankings). */
+const MEMO_ENTRIES = 64;
+
 export class TraceContext {
   readonly bundle: Bundle;
   private argCache?: Map<number, ArgMeaning[]>;
@@ -37,10 +40,16 @@ export class TraceContext {
     this.bundle = bundle;
   }
 
-  /** A result computed once per key: views ask again on every render. */
+  /**
+   * A result computed once per key (views ask again on every render). Only the most recently
+   * used results are kept: scrolling through millions of events must not keep every page.
+   */
   cached<T>(key: string, compute: () => T): T {
-    if (!this.memo.has(key)) this.memo.set(key, compute());
-    return this.memo.get(key) as T;
+    const value = this.memo.has(key) ? (this.memo.get(key) as T) : compute();
+    this.memo.delete(key);
+    this.memo.set(key, value);
+    if (this.memo.size > MEMO_ENTRIES) this.memo.delete(this.memo.keys().next().value!);
+    return value;
   }
 
   has(key: string): boolean {

@@ -81,7 +81,7 @@ function TimelineView() {
   return (
     <Box flexDirection="column">
       <Text bold wrap="truncate-end">
-        {fit(`${op}: ${METRIC_TITLE[metric]} per ${formatDuration(t.window_ns)} window${f ? ` — finding window ${formatDuration(f.from_ns)} → ${formatDuration(f.to_ns)} in ${f.severity.toLowerCase()} colour` : ''}`, width)}
+        {fit(`${op}: ${METRIC_TITLE[metric]} per ${formatDuration(t.window_ns)} window, all processes${f ? ` — finding window ${formatDuration(f.from_ns)} → ${formatDuration(f.to_ns)} in ${f.severity.toLowerCase()} colour` : ''}`, width)}
       </Text>
       {chart.map((line, r) => (
         <Text key={r} wrap="truncate-end">

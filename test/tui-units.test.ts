@@ -1,0 +1,63 @@
+// ingero tui, the pure pieces: text fitting, list windows, bar charts, the bounded query memo.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { barChart } from '../tui/bar-chart.ts';
+import { windowStart } from '../tui/scroll-list.tsx';
+import { fit, wrap } from '../tui/text.ts';
+import { TraceContext } from '../tui/trace-context.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'ingero-tui-units-'));
+process.env.INGERO_CACHE_DIR = join(work, 'cache');
+after(() => rmSync(work, { recursive: true, force: true }));
+import { openBundle } from '../format/index.ts';
+
+test('fit cuts to the width with an ellipsis and never lets control or bidi characters through', () => {
+  assert.equal(fit('cudaMalloc', 20), 'cudaMalloc');
+  assert.equal(fit('cudaMemcpyAsync', 8), 'cudaMem…');
+  assert.equal(fit('a\u001b[2Jb\u202ec', 10), 'a\uFFFD[2Jb\uFFFDc');
+});
+
+test('wrap keeps words whole, indents continuation lines and keeps a leading indent', () => {
+  assert.deepEqual(wrap('  - one two three four', 12, '    '), ['  - one two', '    three', '    four']);
+  for (const l of wrap('x'.repeat(30) + ' y', 10)) assert.ok(l.length <= 10);
+});
+
+test('windowStart keeps the cursor visible near the middle, within the list', () => {
+  assert.equal(windowStart(0, 100, 10), 0);
+  assert.equal(windowStart(50, 100, 10), 45);
+  assert.equal(windowStart(99, 100, 10), 90);
+  assert.equal(windowStart(3, 5, 10), 0);
+});
+
+test('barChart: one column per value, scaled to the largest, non-zero values visible', () => {
+  const lines = barChart([0, 1, 8, 100], 2);
+  assert.equal(lines.length, 2);
+  for (const l of lines) assert.equal([...l].length, 4);
+  assert.equal(lines[1]![0], ' ', 'zero draws nothing');
+  assert.notEqual(lines[1]![1], ' ', 'a small value still shows');
+  assert.equal(lines[0]![3], '█', 'the largest fills the column');
+});
+
+test('the query memo keeps only recent results, so paging through a big bundle stays bounded', () => {
+  const bundle = openBundle(new URL('../investigations/pytorch-dataloader-starvation.ingero', import.meta.url).pathname);
+  try {
+    const trace = new TraceContext(bundle);
+    const scope = { opId: null, finding: null };
+    const pages: number[][] = [];
+    for (let after = 0, page = 0; page < 200; page++) {
+      const ids = trace.cached(`events:${after}`, () => trace.eventPage(scope, after, 10)).map((e) => e.id);
+      pages.push(ids);
+      after = ids[ids.length - 1]!;
+    }
+    assert.deepEqual(pages.flat(), Array.from({ length: 2000 }, (_, i) => i + 1), 'pages follow each other in id order');
+    assert.ok(trace.has(`events:${pages[199]![0]! - 1}`) && !trace.has('events:0'), 'old pages are dropped');
+    let computed = 0;
+    trace.cached(`events:${pages[199]![0]! - 1}`, () => ++computed);
+    assert.equal(computed, 0, 'a recent page is not read again');
+  } finally {
+    bundle.close();
+  }
+});

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, chmodSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { recover, runCheck, RecorderError } from '../recorder/index.ts';
@@ -44,6 +44,8 @@ test('check: a privileged machine with BTF is ready, the BPF objects load, the f
     const report = await runCheck({ pids: [child.pid!] });
     assert.equal(report.ok, true, JSON.stringify(report.items));
     assert.equal(report.items.find((i) => i.name === 'load')?.status, 'ok');
+    const [major, minor] = os.release().split('.').map(Number);
+    if (major > 6 || (major === 6 && minor >= 6)) assert.match(report.items.find((i) => i.name === 'uprobe links')?.detail ?? '', /^uprobe_multi/);
     const runtime = report.libraries.find((l) => l.path === fake.runtime);
     assert.ok(runtime, 'fake libcudart found in the process');
     assert.deepEqual(runtime.pids, [child.pid]);

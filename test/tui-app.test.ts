@@ -340,3 +340,21 @@ test('the layout follows the terminal size, and re-lays out on resize', async ()
     screen.unmount();
   }
 });
+
+test('an empty bundle: every view says there is nothing rather than failing', async () => {
+  const path = join(work, 'empty.ingero');
+  await BundleWriter.create(path, { originUnixNs: 1n, producer: { name: 'test', version: '0', command: 'empty' } }).seal();
+  const b = openBundle(path);
+  open.push(b);
+  const screen = start(b);
+  try {
+    await until(screen, (f) => f.includes('No problems found'), 'Findings');
+    const expected: [string, string][] = [['2', '0 events over 0 ns'], ['3', 'No op selected'], ['4', 'No events of all ops.'], ['5', 'No stacks were captured'], ['6', '0 events, 0 processes']];
+    for (const [key, text] of expected) {
+      await press(screen, key);
+      await until(screen, (f) => f.includes(text), `view ${key}: ${text}`);
+    }
+  } finally {
+    screen.unmount();
+  }
+});

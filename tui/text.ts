@@ -11,7 +11,7 @@ export function fit(s: string, width: number): string {
 }
 
 /** fit() then padded to exactly `width` cells, on the right or (for numbers) on the left. */
-export function cell(s: string, width: number, alignRight = false): string {
+function cell(s: string, width: number, alignRight = false): string {
   const f = fit(s, width);
   return alignRight ? f.padStart(width) : f.padEnd(width);
 }

@@ -99,9 +99,3 @@ export class TraceContext {
     return timeline(this.bundle, { opIds: [opId], fromNs: from, toNs: from + windowNs * Math.max(1, windows), windowNs });
   }
 }
-
-export function scopeLabel(ctx: TraceContext, scope: Scope): string {
-  const parts = [scope.opId === null ? 'all ops' : ctx.bundle.opName(scope.opId)];
-  if (scope.finding) parts.push(`pid ${scope.finding.pid}`, `finding window`);
-  return parts.join(' · ');
-}

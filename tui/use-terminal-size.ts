@@ -8,7 +8,7 @@ export interface TerminalSize {
 }
 
 /** Used when the output stream does not say (not a terminal, or a test double). */
-export const FALLBACK_SIZE: TerminalSize = { columns: 100, rows: 30 };
+const FALLBACK_SIZE: TerminalSize = { columns: 100, rows: 30 };
 
 export function useTerminalSize(): TerminalSize {
   const { stdout } = useStdout();

@@ -15,7 +15,7 @@ const FIRST_PAGE: readonly number[] = [0];
 const DETAIL_LINES = 6;
 
 /** Seconds on the bundle clock to the microsecond: enough to order and find events. */
-export function clock(ns: number): string {
+function clock(ns: number): string {
   return `${(ns / 1e9).toFixed(6)} s`;
 }
 
@@ -30,7 +30,7 @@ function argValue(v: bigint, m: ArgMeaning | undefined): string {
 }
 
 /** name=value for each argument the event has, named and shown in its unit (table op_args). */
-export function eventArgs(trace: TraceContext, e: EventRecord): string {
+function eventArgs(trace: TraceContext, e: EventRecord): string {
   const meanings = trace.argMeanings().get(e.op_id) ?? [];
   return [e.arg0, e.arg1, e.arg2, e.arg3]
     .map((v, i) => (v === null ? '' : `${meanings[i]?.name ?? `arg${i}`}=${argValue(v, meanings[i])}`))

@@ -16,12 +16,12 @@ function who(f: Finding): string {
 }
 
 /** The one-line entry of a finding in the list. */
-export function findingLine(n: number, f: Finding, width: number): string {
+function findingLine(n: number, f: Finding, width: number): string {
   return fit(`${String(n).padStart(2)}. ${f.severity.padEnd(6)} ${f.kind.padEnd(22)} ${who(f)}${f.op ? ` · ${f.op}` : ''} — ${f.summary}`, width);
 }
 
 /** Everything about one finding, wrapped to the width. */
-export function findingDetail(f: Finding, width: number): string[] {
+function findingDetail(f: Finding, width: number): string[] {
   const out: string[] = [];
   const para = (s: string, indent = '') => out.push(...wrap(s, width, indent));
   para(`[${f.severity}] ${f.kind} — ${who(f)}${f.op ? `, ${f.op}` : ''}`);
@@ -41,7 +41,7 @@ export function findingDetail(f: Finding, width: number): string[] {
 }
 
 /** The scope a finding narrows the views to: its op (if it has one), process and window. */
-export function findingScope(trace: TraceContext, f: Finding, fallbackOpId: number | null = null): Scope {
+function findingScope(trace: TraceContext, f: Finding, fallbackOpId: number | null = null): Scope {
   return { opId: f.op ? (trace.bundle.opIdsByName(f.op)[0] ?? fallbackOpId) : fallbackOpId, finding: f };
 }
 

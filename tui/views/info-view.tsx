@@ -13,7 +13,7 @@ import type { ViewPlugin } from './view-plugin.ts';
 const METADATA_LINES = 3;
 
 /** The Info view's text, wrapped to `width`; the report adds quality notes once it is ready. */
-export function infoLines(trace: TraceContext, report: ExplainReport | undefined, width: number): string[] {
+function infoLines(trace: TraceContext, report: ExplainReport | undefined, width: number): string[] {
   const b = trace.bundle;
   const m = b.manifest;
   const out: string[] = [];

@@ -11,8 +11,8 @@ import { useListCursor } from '../use-list-cursor.ts';
 import type { ViewPlugin } from './view-plugin.ts';
 
 /** Sort keys in the order `s` cycles through them; numbers sort largest first. */
-export const SORT_KEYS = ['total', 'count', 'p50', 'p95', 'p99', 'max', 'op'] as const;
-export type SortKey = (typeof SORT_KEYS)[number];
+const SORT_KEYS = ['total', 'count', 'p50', 'p95', 'p99', 'max', 'op'] as const;
+type SortKey = (typeof SORT_KEYS)[number];
 
 const SORT_VALUE: Record<Exclude<SortKey, 'op'>, (s: OpStats) => number> = {
   total: (s) => s.total_ns,

@@ -2,7 +2,7 @@
 // symbolized frames of the one under the cursor.
 import { Box, Text } from 'ink';
 import { formatDuration } from '../../cli/format-units.ts';
-import { ScrollList } from '../scroll-list.tsx';
+import { ScrollList, windowStart } from '../scroll-list.tsx';
 import { useDeferred, useSession } from '../session.ts';
 import { frameLine } from '../stack-lines.ts';
 import { columnWidths, fit, header, row, type Column } from '../text.ts';
@@ -36,7 +36,7 @@ function StacksView() {
     const frames = trace.bundle.stack(id);
     return frames[0] ? frameLine(frames[0]) : '(empty stack)';
   };
-  const first = Math.max(0, Math.min(list.length - listHeight, cursor - Math.floor(listHeight / 2)));
+  const first = windowStart(cursor, list.length, listHeight);
   // Only the visible rows read their leaf frame: a scope may have thousands of stacks.
   const lines = list.map((u, i) =>
     i < first || i >= first + listHeight ? '' : row(COLUMNS, widths, [`${total ? ((100 * u.totalNs) / total).toFixed(1) : '0.0'}%`, u.count.toLocaleString('en-US'), formatDuration(u.totalNs), formatDuration(u.maxNs), trace.bundle.opName(u.opId), leaf(u.stackId)]),

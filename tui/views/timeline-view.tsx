@@ -9,8 +9,8 @@ import { SEVERITY_COLOUR } from '../severity.ts';
 import { fit } from '../text.ts';
 import type { ViewPlugin } from './view-plugin.ts';
 
-export const METRICS = ['rate', 'p50', 'p99', 'max', 'busy'] as const;
-export type Metric = (typeof METRICS)[number];
+const METRICS = ['rate', 'p50', 'p99', 'max', 'busy'] as const;
+type Metric = (typeof METRICS)[number];
 
 const METRIC_TITLE: Record<Metric, string> = {
   rate: 'calls per second',
@@ -30,7 +30,7 @@ function showValue(v: number, m: Metric): string {
 }
 
 /** One slot per window, from the series' sparse points (windows without events are empty). */
-export function windowSlots(t: Timeline, windows: number): (TimelinePoint | undefined)[] {
+function windowSlots(t: Timeline, windows: number): (TimelinePoint | undefined)[] {
   const slots: (TimelinePoint | undefined)[] = new Array(windows).fill(undefined);
   for (const p of t.series[0]?.points ?? []) {
     const i = Math.floor((p.t_ns - t.from_ns) / t.window_ns);

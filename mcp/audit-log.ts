@@ -8,7 +8,7 @@
 // before its answer is sent.
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -19,6 +19,16 @@ export function defaultAuditLogPath(): string {
   if (process.env.INGERO_MCP_AUDIT_LOG) return process.env.INGERO_MCP_AUDIT_LOG;
   const base = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
   return join(base, 'ingero', 'mcp-audit.jsonl');
+}
+
+/**
+ * mkdir -p, one level at a time: Node 20's mkdirSync({recursive: true}) never returns when the
+ * kernel answers ENOENT for a directory whose parent exists (measured under /proc).
+ */
+function makeDirs(dir: string): void {
+  if (existsSync(dir) || dirname(dir) === dir) return;
+  makeDirs(dirname(dir));
+  mkdirSync(dir, { mode: 0o700 });
 }
 
 export interface AuditEntry {
@@ -39,7 +49,7 @@ export class AuditLog {
 
   constructor(path: string) {
     this.path = path;
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    makeDirs(dirname(path));
     appendFileSync(path, '', { mode: 0o600 });
   }
 

@@ -85,7 +85,7 @@ describe('ingero mcp --http', () => {
   });
 
   it('takes the token from the environment only', async () => {
-    const env = { ...process.env };
+    const env = { ...process.env, INGERO_MCP_AUDIT_LOG: join(dir, 'cli-audit.jsonl') };
     delete env[TOKEN_ENV];
     await assert.rejects(promisify(execFile)(process.execPath, [CLI, 'mcp', bundlePath, '--http', '0'], { env }), (err: { code: number; stderr: string }) => {
       assert.equal(err.code, 2, 'port 0 is refused as usage');
@@ -101,5 +101,23 @@ describe('ingero mcp --http', () => {
       assert.equal(err.code, 2, 'there is no token flag');
       return true;
     });
+  });
+
+  it('answers bad command lines with one line and a non-zero exit', async () => {
+    const exec = promisify(execFile);
+    for (const [args, code, pattern] of [
+      [[join(dir, 'missing.ingero')], 1, /missing\.ingero: no such file/],
+      [[], 2, /pass either a bundle file or --dir DIR/],
+      [[bundlePath, '--dir', dir], 2, /pass either a bundle file or --dir DIR/],
+      [['--dir', join(dir, 'nowhere')], 1, /no such directory/],
+      [[bundlePath, '--audit-log', join(bundlePath, 'audit.jsonl')], 1, /cannot write the audit log/],
+    ] as const) {
+      await assert.rejects(exec(process.execPath, [CLI, 'mcp', ...args], { timeout: 30_000, env: { ...process.env, INGERO_MCP_AUDIT_LOG: join(dir, 'cli-audit.jsonl') } }), (err: { code: number; stderr: string }) => {
+        assert.equal(err.code, code, args.join(' '));
+        assert.equal(err.stderr.trim().split('\n').length, 1, err.stderr);
+        assert.match(err.stderr, pattern);
+        return true;
+      });
+    }
   });
 });

@@ -47,7 +47,6 @@ export function register(program: Command): void {
           token = process.env[TOKEN_ENV] ?? '';
           if (token.length < 16) throw new UserError(`--http needs a bearer token of at least 16 characters in $${TOKEN_ENV} (e.g. export ${TOKEN_ENV}=$(openssl rand -hex 32)); it is never taken from a flag`);
         }
-        const registry = bundle !== undefined ? BundleRegistry.single(bundle) : BundleRegistry.directory(opts.dir!);
         let audit: AuditLog;
         const auditPath = opts.auditLog ?? defaultAuditLogPath();
         try {
@@ -55,6 +54,7 @@ export function register(program: Command): void {
         } catch (err) {
           throw new UserError(`cannot write the audit log ${auditPath} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}) — pass --audit-log PATH somewhere writable`);
         }
+        const registry = bundle !== undefined ? BundleRegistry.single(bundle) : BundleRegistry.directory(opts.dir!);
         const ctx = createContext(registry, { limits: { sqlTimeoutMs } });
         const served = registry.list().map((b) => b.name);
         if (opts.http !== undefined) {

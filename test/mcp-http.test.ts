@@ -85,7 +85,7 @@ describe('ingero mcp --http', () => {
   });
 
   it('takes the token from the environment only', async () => {
-    const env = { ...process.env, INGERO_MCP_AUDIT_LOG: join(dir, 'cli-audit.jsonl') };
+    const env: NodeJS.ProcessEnv = { ...process.env, INGERO_MCP_AUDIT_LOG: join(dir, 'cli-audit.jsonl') };
     delete env[TOKEN_ENV];
     await assert.rejects(promisify(execFile)(process.execPath, [CLI, 'mcp', bundlePath, '--http', '0'], { env }), (err: { code: number; stderr: string }) => {
       assert.equal(err.code, 2, 'port 0 is refused as usage');

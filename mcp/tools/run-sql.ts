@@ -28,7 +28,7 @@ export const runSql: ToolDef<typeof input, typeof output> = {
   title: 'Run SQL',
   description:
     'Runs one read-only SQLite query over the bundle and returns columns and rows. Writes, PRAGMA, ATTACH and several statements are refused; ' +
-    'caps: 1000 rows by default (max_rows up to 10000), 256 KiB (max_bytes up to 1 MiB), and a time limit after which the query is stopped. ' +
+    'caps: 1000 rows by default (max_rows up to 10000), 256 KiB (max_bytes up to 1 MiB), and a time limit (4 s unless the server was started with another) after which the query is stopped. ' +
     'Tips: events.id follows time (filter by id or ts_ns range first; events has no other index); JOIN ops ON ops.id = events.op_id for names; ' +
     'aggregate in SQL (count, sum, GROUP BY ts_ns / 1000000000 for per-second buckets) rather than fetching raw rows. describe_schema lists tables, units and enums.',
   input,

@@ -13,10 +13,12 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AuditLog } from './audit-log.ts';
+import { TOKEN_ENV } from './http-token.ts';
+
+export { TOKEN_ENV };
 import { createServer, serve } from './server.ts';
 import type { ToolContext } from './tool-kit.ts';
 
-export const TOKEN_ENV = 'INGERO_MCP_TOKEN';
 const MAX_BODY_BYTES = 1024 * 1024;
 const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '[::1]'];
 

@@ -1,12 +1,10 @@
 // ingero mcp: serve bundles to AI agents over MCP (stdio by default, Streamable HTTP on request).
 // stdout belongs to the protocol in stdio mode: everything for people goes to stderr.
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { AuditLog, defaultAuditLogPath } from '../../mcp/audit-log.ts';
-import { startHttp, TOKEN_ENV } from '../../mcp/http.ts';
-import { BundleRegistry, closeContext, createContext, createServer, serve } from '../../mcp/server.ts';
+import { TOKEN_ENV } from '../../mcp/http-token.ts';
 import { action, intOption, UsageError, UserError } from '../run-action.ts';
 
 interface McpOptions {
@@ -54,10 +52,13 @@ export function register(program: Command): void {
         } catch (err) {
           throw new UserError(`cannot write the audit log ${auditPath} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}) — pass --audit-log PATH somewhere writable`);
         }
+        // The MCP SDK loads in ~0.2 s: only when this command runs, so other commands start fast.
+        const { BundleRegistry, closeContext, createContext, createServer, serve } = await import('../../mcp/server.ts');
         const registry = bundle !== undefined ? BundleRegistry.single(bundle) : BundleRegistry.directory(opts.dir!);
         const ctx = createContext(registry, { limits: { sqlTimeoutMs } });
         const served = registry.list().map((b) => b.name);
         if (opts.http !== undefined) {
+          const { startHttp } = await import('../../mcp/http.ts');
           const http = await startHttp({ ctx, version: pkg.version, token, host: opts.host, port, audit });
           process.stderr.write(`ingero mcp: serving ${served.join(', ') || '(no bundles yet)'} at http://${opts.host ?? '127.0.0.1'}:${port}/mcp (bearer token from $${TOKEN_ENV}); audit log ${audit.path}\n`);
           const stop = () => {
@@ -68,6 +69,7 @@ export function register(program: Command): void {
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
         } else {
+          const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
           const transport = new StdioServerTransport();
           const server = createServer(ctx, { version: pkg.version });
           process.stdin.once('end', () => {

@@ -1,4 +1,5 @@
-// The views, in the order of their number keys.
+// The views, in the order of their number keys (tui/view-ids.ts).
+import { VIEW_IDS, type ViewId } from '../view-ids.ts';
 import { eventsView } from './events-view.tsx';
 import { findingsView } from './findings-view.tsx';
 import { infoView } from './info-view.tsx';
@@ -7,4 +8,13 @@ import { stacksView } from './stacks-view.tsx';
 import { timelineView } from './timeline-view.tsx';
 import type { ViewPlugin } from './view-plugin.ts';
 
-export const VIEWS: readonly ViewPlugin[] = [findingsView, opsView, timelineView, eventsView, stacksView, infoView];
+const BY_ID: Readonly<Record<ViewId, ViewPlugin>> = {
+  findings: findingsView,
+  ops: opsView,
+  timeline: timelineView,
+  events: eventsView,
+  stacks: stacksView,
+  info: infoView,
+};
+
+export const VIEWS: readonly ViewPlugin[] = VIEW_IDS.map((id) => BY_ID[id]);

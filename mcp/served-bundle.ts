@@ -5,7 +5,7 @@
 // Everything here is a pure function of the bundle, which never changes while it is served.
 import { resolve } from 'node:path';
 import type { Bundle, OpenOptions } from '../format/index.ts';
-import { forkTs } from './fork-ts.ts';
+import { forkTs } from '../analyze/fork-ts.ts';
 import { precompute, type StackUse, type Summary } from './precompute.ts';
 import type { PrecomputeRequest } from './precompute-worker.ts';
 import { ToolInputError } from './tool-kit.ts';
@@ -115,7 +115,7 @@ export class ServedBundle {
 
   private computeInChild(): Promise<Summary> {
     return new Promise<Summary>((resolvePromise, reject) => {
-      const child = forkTs(new URL('./precompute-worker.ts', import.meta.url));
+      const child = forkTs(new URL('./precompute-worker.ts', import.meta.url), { stderr: 'inherit' });
       this.stopChild = () => child.kill('SIGKILL');
       child.once('message', (reply: { ok: true; summary: Summary } | { ok: false; error: string }) => {
         this.stopChild = undefined;

@@ -3,7 +3,7 @@
 // SQLite is inside one long native call) and the next query starts a fresh process, so a runaway
 // query costs at most the time limit and the server keeps serving.
 import type { ChildProcess } from 'node:child_process';
-import { forkTs } from './fork-ts.ts';
+import { forkTs } from '../analyze/fork-ts.ts';
 import type { SqlReply, SqlRequest } from './sql-worker.ts';
 
 export interface SqlLimits {
@@ -40,7 +40,7 @@ export class SqlRunner {
   private process(): ChildProcess {
     if (this.closed) throw new Error('the SQL runner is closed');
     if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) {
-      this.child = forkTs(new URL('./sql-worker.ts', import.meta.url));
+      this.child = forkTs(new URL('./sql-worker.ts', import.meta.url), { stderr: 'inherit' });
       keepAlive(this.child, false);
     }
     return this.child;

@@ -2,9 +2,8 @@
 // step per turn of the event loop (the first frame and key presses get through in between);
 // big ones in a child process, so that q works at once even while a pass over millions of
 // events is under way, and quitting kills the child.
-import { fork } from 'node:child_process';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { forkTs } from '../analyze/fork-ts.ts';
 import { computeStats, explain, type ExplainReport, type StatsReport } from '../analyze/index.ts';
 import type { AnalysisRequest } from './analysis-worker.ts';
 import type { TraceContext } from './trace-context.ts';
@@ -21,8 +20,6 @@ export interface AnalysisJob {
 
 /** Bundles with at least this many events are analysed in a child process (about 1 s of work). */
 export const CHILD_PROCESS_MIN_EVENTS = 300_000;
-
-const TSX_LOADER = import.meta.resolve('tsx');
 
 export function startAnalysis(trace: TraceContext, childProcessMinEvents = CHILD_PROCESS_MIN_EVENTS): AnalysisJob {
   return trace.bundle.eventCount() >= childProcessMinEvents ? inChild(trace) : inProcess(trace);
@@ -50,11 +47,7 @@ function inProcess(trace: TraceContext): AnalysisJob {
 }
 
 function inChild(trace: TraceContext): AnalysisJob {
-  const child = fork(fileURLToPath(new URL('./analysis-worker.ts', import.meta.url)), [], {
-    execArgv: ['--import', TSX_LOADER],
-    serialization: 'advanced',
-    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
-  });
+  const child = forkTs(new URL('./analysis-worker.ts', import.meta.url), { stderr: 'ignore' });
   const done = new Promise<Analysis>((resolvePromise, reject) => {
     child.once('message', (reply: ({ ok: true } & Analysis) | { ok: false; error: string }) => (reply.ok ? resolvePromise({ stats: reply.stats, report: reply.report }) : reject(new Error(reply.error))));
     child.once('exit', (code, signal) => reject(new Error(`the analysis process ended early (${signal ?? `exit code ${code}`})`)));

@@ -2,6 +2,7 @@
 // needs. libbpf 1.x conventions: functions returning pointers give NULL and set errno;
 // functions returning int give -errno.
 import koffi from 'koffi';
+import { libc } from './libc.ts';
 
 export type Ptr = unknown;
 
@@ -83,8 +84,6 @@ function bind() {
     btfTypeById: lib.func('void *btf__type_by_id(void *btf, uint32_t id)'),
     btfNameByOffset: lib.func('const char *btf__name_by_offset(void *btf, uint32_t off)'),
     vsnprintf: libc.func('int vsnprintf(_Out_ uint8_t *buf, size_t n, const char *fmt, void *ap)'),
-    syscall: libc.func('long syscall(long number, ...)'),
-    closeFd: libc.func('int close(int fd)'),
   };
 }
 
@@ -262,8 +261,7 @@ export class BpfObject {
    * (EINVAL or EOPNOTSUPP before kernel 6.6).
    */
   attachUprobeMulti(programName: string, t: UprobeMultiTarget): void {
-    const b = libbpf();
-    const progFd = checkInt(`no fd for program ${programName}`, b.programFd(this.program(programName)));
+    const progFd = checkInt(`no fd for program ${programName}`, libbpf().programFd(this.program(programName)));
     const attr = {
       prog_fd: progFd,
       target_fd: 0,
@@ -278,7 +276,7 @@ export class BpfObject {
       pid: 0,
       pad: 0,
     };
-    const fd = Number(b.syscall(SYS_BPF, 'int', BPF_LINK_CREATE, 'ingero_link_create_uprobe_multi *', attr, 'uint', koffi.sizeof(linkCreateUprobeMulti)));
+    const fd = Number(libc().syscall(SYS_BPF, 'int', BPF_LINK_CREATE, 'ingero_link_create_uprobe_multi *', attr, 'uint', koffi.sizeof(linkCreateUprobeMulti)));
     if (fd < 0) {
       const err = koffi.errno();
       throw new LibbpfError(`cannot attach ${t.retprobe ? 'uretprobes' : 'uprobes'} to ${t.offsets.length} functions in ${t.path}: ${strerror(err)}`, err);
@@ -300,10 +298,9 @@ export class BpfObject {
 
   /** Detaches every probe; the maps stay readable until close(). */
   detach(): void {
-    const b = libbpf();
     for (const l of this.links.splice(0)) {
-      if ('fd' in l) b.closeFd(l.fd);
-      else b.destroyLink(l.libbpf);
+      if ('fd' in l) libc().close(l.fd);
+      else libbpf().destroyLink(l.libbpf);
     }
   }
 
@@ -312,13 +309,12 @@ export class BpfObject {
    * blocks for about an RCU grace period, and concurrent ones share their grace periods.
    */
   async detachInBackground(): Promise<void> {
-    const b = libbpf();
     const calls = this.links.splice(0).map(
       (l) =>
         new Promise<void>((resolve) => {
           const done = () => resolve();
-          if ('fd' in l) b.closeFd.async(l.fd, done);
-          else b.destroyLink.async(l.libbpf, done);
+          if ('fd' in l) libc().close.async(l.fd, done);
+          else libbpf().destroyLink.async(l.libbpf, done);
         }),
     );
     await Promise.all(calls);

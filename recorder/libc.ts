@@ -1,5 +1,5 @@
-// The few libc calls the recorder needs beyond libbpf: mmap for the ring buffers and clocks
-// for relating BPF timestamps (CLOCK_BOOTTIME) to wall time.
+// The few libc calls the recorder needs beyond libbpf: mmap for the ring buffers, clocks for
+// relating BPF timestamps (CLOCK_BOOTTIME) to wall time, and raw syscalls (bpf, membarrier).
 import koffi from 'koffi';
 
 const timespec = koffi.struct('ingero_timespec', { tv_sec: 'int64_t', tv_nsec: 'int64_t' });
@@ -12,6 +12,7 @@ function bind() {
     getpagesize: libc.func('int getpagesize(void)'),
     clockGettime: libc.func('clock_gettime', 'int', ['int', koffi.out(koffi.pointer(timespec))]),
     syscall: libc.func('long syscall(long number, ...)'),
+    close: libc.func('int close(int fd)'),
   };
 }
 

@@ -135,8 +135,14 @@ test('multi-threaded workload: each thread\'s calls carry its own tid', { skip: 
 });
 
 test('one link per function (kernels before 6.6) records the same calls', { skip: skipReason }, async () => {
-  const { result, bundle, rows, logged } = await recordWorkload('per-function', ['threads', '2', '100'], {}, { uprobeLinks: 'per-function' });
+  let atSeal: { fileThere: boolean; openFds: number } | undefined;
+  const output = join(work, 'per-function.ingero');
+  const onSealed = () => (atSeal = { fileThere: existsSync(output), openFds: bpfFds().length });
+  const { result, bundle, rows, logged } = await recordWorkload('per-function', ['threads', '2', '100'], {}, { uprobeLinks: 'per-function', onSealed });
   try {
+    // the caller hears of the sealed bundle while the links (~0.1 s each to destroy) still exist
+    assert.equal(atSeal?.fileThere, true);
+    assert.ok(atSeal!.openFds > 0, 'links were still being destroyed when onSealed ran');
     assert.equal(result.dropped, 0);
     assert.equal(bundle.metadata()['recorder.uprobe_links'], 'uprobe');
     assert.deepEqual(multisetDiff(multiset(logged), multiset(cudaRows(rows, logged))), []);

@@ -43,10 +43,13 @@ export function register(program: Command): void {
           ringBytes: ringMb << 20,
           onReady: (r) => process.stderr.write(`ingero: recording ${r.pids.length ? `pid ${r.pids.join(', ')}` : 'all processes'} with ${r.probes} probes — Ctrl-C to stop and seal\n`),
           onStatus: live ? (s) => process.stderr.write(`\r\x1b[2K${formatStatusLine(s)}`) : undefined,
+          // said as soon as the file is there; detaching the probes may take a while longer
+          onSealed: (r) => {
+            if (live) process.stderr.write('\r\x1b[2K');
+            const dropped = r.dropped ? `, ${r.dropped.toLocaleString('en-US')} DROPPED (see capture_loss)` : ', no drops';
+            process.stderr.write(`ingero: wrote ${r.path}: ${r.events.toLocaleString('en-US')} events over ${formatDuration(r.durationMs * 1e6)}${dropped}, ${formatBytes(r.bytes)} (stopped by ${r.stopReason})\n`);
+          },
         });
-        if (live) process.stderr.write('\r\x1b[2K');
-        const dropped = result.dropped ? `, ${result.dropped.toLocaleString('en-US')} DROPPED (see capture_loss)` : ', no drops';
-        process.stderr.write(`ingero: wrote ${result.path}: ${result.events.toLocaleString('en-US')} events over ${formatDuration(result.durationMs * 1e6)}${dropped}, ${formatBytes(result.bytes)} (stopped by ${result.stopReason})\n`);
         return typeof result.commandExitCode === 'number' ? result.commandExitCode : EXIT_OK;
       }),
     );

@@ -17,6 +17,8 @@ export class Symbolizer {
   private readonly maps = new Map<number, MapEntry[]>();
   /** ELF files by device:inode; null when the file could not be read. */
   private readonly elves = new Map<string, ElfFile | null>();
+  /** The same files by process and mapped path: what each process's stacks resolve against. */
+  private readonly elfByProcessPath = new Map<string, ElfFile | null>();
   private readonly stacks = new Map<string, number>();
   /** Per-process mapping rows, so a mapping is described once. */
   private readonly mappingInputs = new Map<string, MappingInput>();
@@ -25,8 +27,10 @@ export class Symbolizer {
 
   /** Reads a process's mappings now, before it can exit (call on first sight of a process). */
   noteProcess(pid: number): void {
-    const m = readMaps(pid);
-    if (m) this.maps.set(pid, m.filter((e) => e.executable));
+    const m = readMaps(pid)?.filter((e) => e.executable);
+    // A process that has exited (a zombie's maps are empty) keeps the mappings last read:
+    // its events still being drained need them.
+    if (m?.length) this.maps.set(pid, m);
   }
 
   stackId(pid: number, addresses: readonly bigint[]): number {
@@ -49,22 +53,36 @@ export class Symbolizer {
   }
 
   private elfOf(pid: number, m: MapEntry): ElfFile | undefined {
-    const path = pathInProcess(pid, m.path);
-    let key: string;
-    try {
-      const st = statSync(path);
-      key = `${st.dev}:${st.ino}`;
-    } catch {
-      return undefined;
-    }
-    if (!this.elves.has(key)) {
+    const seen = `${pid}\0${m.path}`;
+    if (!this.elfByProcessPath.has(seen)) this.elfByProcessPath.set(seen, this.openMapped(pid, m));
+    return this.elfByProcessPath.get(seen) ?? undefined;
+  }
+
+  /**
+   * The mapped file, through the process's root (containers included); once the process has
+   * exited, with its stacks still being drained, the same path here if it is the same inode.
+   * A file replaced on disk since it was mapped is not used.
+   */
+  private openMapped(pid: number, m: MapEntry): ElfFile | null {
+    for (const path of [pathInProcess(pid, m.path), m.path]) {
+      let key: string;
       try {
-        this.elves.set(key, ElfFile.open(path));
+        const st = statSync(path);
+        if (st.ino !== m.inode) continue;
+        key = `${st.dev}:${st.ino}`;
       } catch {
-        this.elves.set(key, null);
+        continue;
       }
+      if (!this.elves.has(key)) {
+        try {
+          this.elves.set(key, ElfFile.open(path));
+        } catch {
+          this.elves.set(key, null);
+        }
+      }
+      return this.elves.get(key) ?? null;
     }
-    return this.elves.get(key) ?? undefined;
+    return null;
   }
 
   private frame(pid: number, address: bigint): FrameInput {

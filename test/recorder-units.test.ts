@@ -3,7 +3,7 @@
 // prologues, the cookie against its C decoding macros. No root needed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,10 @@ import { ElfFile } from '../recorder/elf.ts';
 import { probePlacement } from '../recorder/probe-plan.ts';
 import { ArgSource, decodeCookie, encodeCookie } from '../recorder/probe-cookie.ts';
 import { demangle } from '../recorder/demangle.ts';
+import { Symbolizer } from '../recorder/symbolizer.ts';
+import { readMaps } from '../recorder/proc.ts';
+import type { FrameInput } from '../format/index.ts';
+import { buildFakeCuda } from './fixtures/fake-cuda/build.ts';
 import { CUDA_PROBES } from '../recorder/cuda-probes.ts';
 import { opId } from '../format/catalog.ts';
 
@@ -184,4 +188,30 @@ test('demangle: the real libstdc++ symbols read as c++filt prints them, up to fo
   // Measured 93.6 % on Debian 12's libstdc++ (GCC 12); the rest differ in parameter lists of a
   // few template constructors and nested types (the mangled name stays in system_name).
   assert.ok(agree / syms.length > 0.9, `${agree} of ${syms.length} agree with c++filt`);
+});
+
+test('symbolizer: stacks of a process that has exited by the time they are drained still resolve', async () => {
+  const fake = buildFakeCuda();
+  try {
+    const child = spawn(fake.workload, [join(fake.dir, 'log'), 'single', '1'], { env: { ...process.env, FAKE_WAIT_STDIN: '1' }, stdio: ['pipe', 'ignore', 'inherit'] });
+    const exited = new Promise((r) => child.on('exit', r));
+    await new Promise((r) => setTimeout(r, 200)); // let ld.so map everything
+    const pid = child.pid!;
+    const interned: FrameInput[][] = [];
+    const symbolizer = new Symbolizer({ internStack: (frames) => interned.push([...frames]) });
+    symbolizer.noteProcess(pid); // first sight, while it runs
+    // a return address just inside run_steps, as a stack would hold it
+    const elf = ElfFile.open(fake.workload);
+    const sym = elf.symbol('run_steps')!;
+    const map = readMaps(pid)!.find((m) => m.path === fake.workload && m.executable)!;
+    const address = BigInt(map.start + elf.offsetOfVaddr(sym.addr)! - map.offset + 1);
+    child.stdin!.end('go\n');
+    await exited;
+    assert.equal(readMaps(pid), undefined, 'the process is gone');
+    symbolizer.stackId(pid, [address]);
+    assert.equal(interned[0][0].function?.name, 'run_steps');
+    assert.equal(interned[0][0].mapping?.path, fake.workload);
+  } finally {
+    rmSync(fake.dir, { recursive: true, force: true });
+  }
 });

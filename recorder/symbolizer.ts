@@ -60,15 +60,18 @@ export class Symbolizer {
 
   /**
    * The mapped file, through the process's root (containers included); once the process has
-   * exited, with its stacks still being drained, the same path here if it is the same inode.
-   * A file replaced on disk since it was mapped is not used.
+   * exited, with its stacks still being drained, the same path here if it has the mapping's
+   * inode (not checked through /proc/PID/root: overlay file systems may report another one).
    */
   private openMapped(pid: number, m: MapEntry): ElfFile | null {
-    for (const path of [pathInProcess(pid, m.path), m.path]) {
+    for (const [path, sameInode] of [
+      [pathInProcess(pid, m.path), false],
+      [m.path, true],
+    ] as const) {
       let key: string;
       try {
         const st = statSync(path);
-        if (st.ino !== m.inode) continue;
+        if (sameInode && st.ino !== m.inode) continue;
         key = `${st.dev}:${st.ino}`;
       } catch {
         continue;

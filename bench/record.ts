@@ -9,7 +9,9 @@
 //      the recorder);
 //   6. stopping: from the workload's exit to the sealed bundle, with one uprobe_multi link per
 //      library and with one link per function (kernels before 6.6);
-//   7. the reader's path per event, on synthetic ring records (no BPF): decode alone,
+//   7. what --stacks adds to the sched_switch probe: a workload that blocks 5,000 times (100 µs
+//      sleeps), with and without stacks, program costs from kernel.bpf_stats_enabled;
+//   8. the reader's path per event, on synthetic ring records (no BPF): decode alone,
 //      BundleWriter.appendEvent alone, and both through EventSink, in CPU time.
 // Per-call figures are given as wall time and as the workload's CPU time (user + system,
 // getrusage): CPU time is not inflated when the workload waits for a CPU that other processes
@@ -181,6 +183,22 @@ function readerPath() {
   return { decode_cpu_ns_per_event: decode, append_event_cpu_ns_per_event: append, decode_and_append_through_sink_cpu_ns_per_event: sink, events_per_cpu_second: Math.round(1e9 / sink) };
 }
 
+/** on_sched_switch's cost while a workload blocks 5,000 times, with or without --stacks. */
+async function offCpuStacksCost(stacks: boolean) {
+  const log = join(work, `offcpu${runs++}`);
+  const saved = process.env.FAKE_CUDA_SLEEP_US;
+  process.env.FAKE_CUDA_SLEEP_US = '100';
+  try {
+    const { result, programs } = await withProgramStats(() =>
+      record({ output: join(work, `offcpu${runs}.ingero`), command: ['/usr/bin/taskset', '-c', '1', fake.workload, log, 'single', '5000'], stacks, handleSignals: false }),
+    );
+    return { events: result.events, sched_switch_probe: programs.on_sched_switch };
+  } finally {
+    if (saved === undefined) delete process.env.FAKE_CUDA_SLEEP_US;
+    else process.env.FAKE_CUDA_SLEEP_US = saved;
+  }
+}
+
 const perCall = (r: { calls: number; elapsedNs: number }) => r.elapsedNs / r.calls;
 const cpuPerCall = (r: { calls: number; cpuNs: number }) => r.cpuNs / r.calls;
 const CALLS = 2_000_000;
@@ -200,6 +218,8 @@ const { result: statsRun, programs } = await withProgramStats(() => ingero(1, CA
 const wide = await ingero(2, CALLS, true);
 const stopMulti = await stopLatency('auto', 5);
 const stopPerFunction = await stopLatency('per-function', 2);
+const offCpuNoStacks = await offCpuStacksCost(false);
+const offCpuStacks = await offCpuStacksCost(true);
 const reader = readerPath();
 
 const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
@@ -246,6 +266,7 @@ const results = {
     bundle_bytes: wide.bundleBytes,
   },
   stop_workload_exit_to_sealed_bundle: { uprobe_multi: stopMulti, per_function_links: stopPerFunction },
+  off_cpu_stacks: { without: offCpuNoStacks, with: offCpuStacks },
   reader_path: reader,
 };
 console.log(JSON.stringify(results, null, 2));

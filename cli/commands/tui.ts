@@ -20,6 +20,11 @@ export function register(program: Command): void {
           if (!process.stdout.isTTY || !process.stdin.isTTY) {
             throw new UsageError(`ingero tui needs a terminal (${process.stdout.isTTY ? 'stdin' : 'stdout'} is not one) — for a text report run: ingero explain ${path}`);
           }
+          // Ink renders nothing but the last frame when CI or CONTINUOUS_INTEGRATION is set, and
+          // it reads them when it loads. Both ends are terminals here (checked above), so the
+          // session is interactive whatever those variables say.
+          delete process.env.CI;
+          delete process.env.CONTINUOUS_INTEGRATION;
           // Ink and React load in ~0.6 s: only when this command runs.
           const { runTui } = await import('../../tui/run-tui.tsx');
           await runTui(bundle, { initialView: opts.view });

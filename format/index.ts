@@ -23,6 +23,8 @@ export { verifyBundle, type VerifyReport } from './verify.ts';
 export { readContainer as readBundleHeader, type ContainerInfo } from './read-container.ts';
 export type { Manifest } from './manifest.ts';
 export { BundleError, type BundleErrorCode } from './errors.ts';
+export { clampText } from './clamp-text.ts';
+export { demangle } from './demangle.ts';
 export { SOURCE, SOURCES, OPS, opId, opById, opCode, packDims, type OpDef, type SourceDef, type ArgDef } from './catalog.ts';
 export { SCHEMA_VERSION, APPLICATION_ID, TABLES, type TableSpec, type ColumnSpec } from './schema.ts';
 export { CONTAINER_MAJOR, CONTAINER_MINOR } from './container.ts';

@@ -4,8 +4,9 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { SOURCES } from './catalog.ts';
+import { clampText } from './clamp-text.ts';
 import { BundleError, ioError } from './errors.ts';
-import { APPLICATION_ID, SCHEMA_VERSION, TABLES, tableDDL } from './schema.ts';
+import { APPLICATION_ID, SCHEMA_VERSION, TABLES, tableDDL, tableSpec } from './schema.ts';
 import { removeStaging, sealStaging, type SealOptions, type SealResult } from './seal.ts';
 
 export type IntLike = number | bigint;
@@ -336,18 +337,20 @@ export class BundleWriter {
   }
 
   addProcess(p: ProcessInput): void {
-    this.run('process', p.node_id ?? 0, p.pid, p.ppid ?? null, p.start_ns ?? null, p.end_ns ?? null, p.exit_code ?? null, p.comm ?? '', p.cmdline ?? '', p.cgroup ?? '');
+    const fit = textFitter('processes');
+    this.run('process', p.node_id ?? 0, p.pid, p.ppid ?? null, p.start_ns ?? null, p.end_ns ?? null, p.exit_code ?? null, fit(p.comm), fit(p.cmdline), fit(p.cgroup));
   }
 
   addThread(t: ThreadInput): void {
-    this.run('thread', t.node_id ?? 0, t.tid, t.pid, t.first_ns, t.comm ?? '');
+    this.run('thread', t.node_id ?? 0, t.tid, t.pid, t.first_ns, textFitter('threads')(t.comm));
   }
 
   private internMapping(m: MappingInput): number {
     const key = JSON.stringify([m.node_id ?? 0, m.pid ?? null, m.path, m.build_id ?? null, String(m.start_addr ?? ''), String(m.end_addr ?? ''), String(m.file_offset ?? '')]);
     let id = this.mappings.get(key);
     if (id === undefined) {
-      id = this.run('mapping', m.node_id ?? 0, m.pid ?? null, int64(m.start_addr), int64(m.end_addr), int64(m.file_offset), m.path, m.build_id ?? null);
+      const fit = textFitter('mappings');
+      id = this.run('mapping', m.node_id ?? 0, m.pid ?? null, int64(m.start_addr), int64(m.end_addr), int64(m.file_offset), fit(m.path), m.build_id == null ? null : fit(m.build_id));
       this.mappings.set(key, id);
     }
     return id;
@@ -357,7 +360,8 @@ export class BundleWriter {
     const key = JSON.stringify([f.name, f.system_name ?? f.name, f.filename ?? '', f.start_line ?? null]);
     let id = this.functions.get(key);
     if (id === undefined) {
-      id = this.run('function', f.name, f.system_name ?? f.name, f.filename ?? '', f.start_line ?? null);
+      const fit = textFitter('functions');
+      id = this.run('function', fit(f.name), fit(f.system_name ?? f.name), fit(f.filename), f.start_line ?? null);
       this.functions.set(key, id);
     }
     return id;
@@ -426,4 +430,10 @@ export class BundleWriter {
     this.closed = true;
     removeStaging(this.stagingPath);
   }
+}
+
+/** Clamps traced strings to a table's text limit, so the sealed bundle passes its own checks. */
+function textFitter(table: string): (s: string | undefined) => string {
+  const max = tableSpec(table)!.maxTextBytes;
+  return (s) => clampText(s ?? '', max);
 }

@@ -3,10 +3,10 @@
 // bundle has no column for (the /proc start_time incarnation key and the writer's SO_PEERCRED
 // identity) are kept as extra labels under the reserved prefix "ingero.", only when non-zero.
 import type Database from 'better-sqlite3';
-import type { BundleWriter } from '../format/index.ts';
+import { clampText, type BundleWriter } from '../format/index.ts';
 import type { SourceSchema } from './detect-generation.ts';
 import { sessionAt, type Session } from './map-sessions.ts';
-import { clampText, readRows, text } from './source-rows.ts';
+import { readRows, text } from './source-rows.ts';
 
 interface AnnotationRow {
   timestamp: bigint;

@@ -8,8 +8,7 @@
 // `origin_id` lists every folded id, space-separated, in id order. Every other row is kept as
 // its own finding with its id unchanged. So every source chain id is in exactly one finding's
 // origin_id.
-import type { ImportedFindingInput } from '../format/index.ts';
-import { clampText } from './source-rows.ts';
+import { clampText, type ImportedFindingInput } from '../format/index.ts';
 
 /** Per text field of a finding: four fields stay well inside the bundle's 1 MiB per-value limit. */
 const FINDING_TEXT_BYTES = 128 * 1024;

@@ -8,8 +8,8 @@
 //    the task's, so a process's cgroup is the most frequent one on its other rows.
 //  - A process_names pid with no events (e.g. a DataLoader worker that only forked) still
 //    becomes a process; a fork child that only ever appears as a thread id does not.
-import type { BundleWriter } from '../format/index.ts';
-import { clampText, SHORT_TEXT_BYTES } from './source-rows.ts';
+import { clampText, type BundleWriter } from '../format/index.ts';
+import { SHORT_TEXT_BYTES } from './source-rows.ts';
 
 interface ProcessState {
   readonly node: number;

@@ -4,10 +4,11 @@
 //   f   basename of the shared object        i   hex address, only when there is no symbol
 //   l   native line (defined, never written)  pf, pfn, pl   Python file, function, co_firstlineno
 // `ips` (a JSON array of hex strings) is the fallback when nothing resolved. Native and Python
-// frames stay distinct kinds; names stay mangled (demangling is a display concern). The writer
+// frames stay distinct kinds; functions get their demangled name, the mangled one kept as
+// system_name, as the recorder does. The writer
 // interns mappings, functions, locations and whole stacks, so duplicates collapse.
-import type { FrameInput } from '../format/index.ts';
-import { clampText, SHORT_TEXT_BYTES } from './source-rows.ts';
+import { clampText, demangle, type FrameInput } from '../format/index.ts';
+import { SHORT_TEXT_BYTES } from './source-rows.ts';
 
 export interface ParsedStack {
   readonly frames: FrameInput[];
@@ -60,7 +61,7 @@ function framesOf(o: IngeroFrame, counter: { truncated: number }): FrameInput[] 
     const m = /^(.*)\+0x([0-9a-fA-F]{1,12})$/.exec(symbol);
     const name = m ? m[1]! : symbol;
     if (m) offset = parseInt(m[2]!, 16);
-    fn = { name, system_name: name };
+    fn = { name: clampText(demangle(name), SHORT_TEXT_BYTES), system_name: name };
   }
   out.push({ kind: 'native', address, mapping: file !== undefined ? { path: file } : undefined, function: fn, offset, line: int(o.l) });
   return out;

@@ -3,6 +3,7 @@
 // reads as its Ingero default. Integers come back as BigInt (epoch ns and hashes exceed 2^53).
 import type Database from 'better-sqlite3';
 import type { SourceSchema } from './detect-generation.ts';
+import { clampText } from '../format/index.ts';
 
 /** Column name → SQL literal used when the column is absent. */
 export type ColumnDefaults = Readonly<Record<string, string>>;
@@ -39,17 +40,6 @@ export function jsonRow(row: Record<string, unknown>): Record<string, unknown> {
 
 /** Bound for names, paths and host facts: the bundle's 4 KiB limit on such columns. */
 export const SHORT_TEXT_BYTES = 4096;
-
-/**
- * Traced strings are untrusted and the bundle caps text per column (schema maxTextBytes), so an
- * oversized string is cut, ending in "…" to show it was, rather than making the bundle invalid.
- */
-export function clampText(s: string, maxBytes: number): string {
-  if (Buffer.byteLength(s) <= maxBytes) return s;
-  let cut = s.slice(0, maxBytes - 3);
-  while (Buffer.byteLength(cut) > maxBytes - 3) cut = cut.slice(0, -1);
-  return `${cut}…`;
-}
 
 export function text(v: unknown): string {
   return v === null || v === undefined ? '' : typeof v === 'string' ? v : String(v);

@@ -5,7 +5,7 @@
 // the calling function even when the call was its last instruction.
 import { statSync } from 'node:fs';
 import type { FrameInput, MappingInput } from '../format/index.ts';
-import { demangle } from './demangle.ts';
+import { demangle } from '../format/index.ts';
 import { ElfFile } from './elf.ts';
 import { pathInProcess, readMaps, type MapEntry } from './proc.ts';
 

@@ -87,7 +87,10 @@ for (const file of sources) {
       const stackIds = bundle.db.prepare('SELECT DISTINCT stack_id FROM stack_frames').pluck().all() as number[];
       const bundleCanonical = new Map<number, string>();
       for (const id of stackIds) {
-        const c = canonical(bundle.stack(id).map((f) => ({ kind: f.kind, fn: f.function ?? '', file: f.module ?? '', offset: f.offset === null ? '' : String(f.offset), address: f.address === null ? '' : String(f.address) })));
+        const frames = bundle.stack(id);
+        // The symbol as recorded is the system name; C++ symbols also get a demangled display name.
+        for (const f of frames) if (f.systemName?.startsWith('_Z')) assert.ok(f.function && !f.function.startsWith('_Z'), `${f.systemName} was not demangled`);
+        const c = canonical(frames.map((f) => ({ kind: f.kind, fn: f.systemName ?? '', file: f.module ?? '', offset: f.offset === null ? '' : String(f.offset), address: f.address === null ? '' : String(f.address) })));
         bundleStacks.add(c);
         bundleCanonical.set(id, c);
       }

@@ -12,7 +12,7 @@ import { EventLayout, EVENT_HEADER_BYTES, decodeEvent, bootOrigin } from '../rec
 import { ElfFile } from '../recorder/elf.ts';
 import { probePlacement } from '../recorder/probe-plan.ts';
 import { ArgSource, decodeCookie, encodeCookie } from '../recorder/probe-cookie.ts';
-import { demangle } from '../recorder/demangle.ts';
+import { demangle } from '../format/index.ts';
 import { Symbolizer } from '../recorder/symbolizer.ts';
 import { readMaps } from '../recorder/proc.ts';
 import type { FrameInput } from '../format/index.ts';

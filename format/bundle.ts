@@ -133,10 +133,15 @@ export interface EventFilter {
   readonly toNs?: number;
   readonly opIds?: readonly number[];
   readonly pids?: readonly number[];
+  readonly tids?: readonly number[];
   readonly nodeId?: number;
   readonly minDurNs?: number;
-  /** Only events with id greater than this (cursor pagination). */
+  /** 'time' (default): start-time order; 'slowest': longest first, ties by id. */
+  readonly order?: 'time' | 'slowest';
+  /** Only events with id greater than this (cursor pagination in time order). */
   readonly afterId?: number;
+  /** Only events after this one in slowest-first order (cursor pagination in that order). */
+  readonly afterSlowest?: { readonly dur_ns: number; readonly id: number };
   readonly limit?: number;
 }
 
@@ -229,7 +234,7 @@ export class Bundle {
     return lo;
   }
 
-  /** Iterates matching events in start-time order without loading them all. */
+  /** Iterates matching events (start-time order unless asked otherwise) without loading them all. */
   *events(filter: EventFilter = {}): IterableIterator<EventRecord> {
     const where: string[] = [];
     const params: unknown[] = [];
@@ -249,6 +254,10 @@ export class Bundle {
       where.push(`pid IN (${filter.pids.map(() => '?').join(',') || 'NULL'})`);
       params.push(...filter.pids);
     }
+    if (filter.tids) {
+      where.push(`tid IN (${filter.tids.map(() => '?').join(',') || 'NULL'})`);
+      params.push(...filter.tids);
+    }
     if (filter.nodeId !== undefined) {
       where.push('node_id = ?');
       params.push(filter.nodeId);
@@ -257,8 +266,13 @@ export class Bundle {
       where.push('dur_ns >= ?');
       params.push(filter.minDurNs);
     }
+    if (filter.afterSlowest) {
+      where.push('(dur_ns < ? OR (dur_ns = ? AND id > ?))');
+      params.push(filter.afterSlowest.dur_ns, filter.afterSlowest.dur_ns, filter.afterSlowest.id);
+    }
+    const order = filter.order === 'slowest' ? 'dur_ns DESC, id' : 'id';
     const limit = filter.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '';
-    const stmt = this.db.prepare(`SELECT id, ts_ns, dur_ns, node_id, pid, tid, op_id, arg0, arg1, arg2, arg3, ret, stack_id FROM events WHERE ${where.join(' AND ')} ORDER BY id${limit}`);
+    const stmt = this.db.prepare(`SELECT id, ts_ns, dur_ns, node_id, pid, tid, op_id, arg0, arg1, arg2, arg3, ret, stack_id FROM events WHERE ${where.join(' AND ')} ORDER BY ${order}${limit}`);
     stmt.safeIntegers(true);
     for (const r of stmt.iterate(...params) as IterableIterator<Record<string, bigint | null>>) {
       yield {

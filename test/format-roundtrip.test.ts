@@ -94,6 +94,22 @@ describe('format round trip', () => {
     assert.ok(pages.slice(0, -1).every((n) => n === 700));
   });
 
+  test('slowest-first order pages through every event once, longest first, with tids filtered', () => {
+    const tid = sorted[0]!.tid;
+    const want = [...bundle.events({ tids: [tid] })].sort((a, b) => b.dur_ns - a.dur_ns || a.id - b.id).map((e) => e.id);
+    assert.ok(want.length > 10);
+    const got: number[] = [];
+    let after: { dur_ns: number; id: number } | undefined;
+    for (;;) {
+      const page = [...bundle.events({ tids: [tid], order: 'slowest', afterSlowest: after, limit: 7 })];
+      if (page.length === 0) break;
+      assert.ok(page.every((e) => e.tid === tid));
+      got.push(...page.map((e) => e.id));
+      after = { dur_ns: page.at(-1)!.dur_ns, id: page.at(-1)!.id };
+    }
+    assert.deepEqual(got, want);
+  });
+
   test('idAtTime is a binary search over time-ordered ids', () => {
     for (const ns of [0, 1, 777_777, 2_500_000, 10_000_000]) {
       const want = sorted.findIndex((e) => e.ts_ns >= ns);

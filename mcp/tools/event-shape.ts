@@ -1,6 +1,7 @@
 // How one event row is shown to an agent: op and argument names from the bundle's own op_args,
 // pointers in hex, packed launch dimensions unpacked, every other value an exact integer.
 import { z } from 'zod';
+import type { EventRecord } from '../../format/index.ts';
 import type { ServedBundle } from '../served-bundle.ts';
 
 export const eventSchema = z.object({
@@ -16,22 +17,6 @@ export const eventSchema = z.object({
   stack_id: z.number().nullable().describe('Captured stack (get_stacks event_id), null when none.'),
 });
 
-export interface RawEvent {
-  readonly id: number;
-  readonly ts_ns: number;
-  readonly dur_ns: number;
-  readonly node_id: number;
-  readonly pid: number;
-  readonly tid: number;
-  readonly op_id: number;
-  readonly arg0: bigint | null;
-  readonly arg1: bigint | null;
-  readonly arg2: bigint | null;
-  readonly arg3: bigint | null;
-  readonly ret: number | null;
-  readonly stack_id: number | null;
-}
-
 function argValue(v: bigint, unit: string, name: string): number | string | bigint {
   if (unit === 'pointer') return `0x${BigInt.asUintN(64, v).toString(16)}`;
   if (unit === 'packed' && (name === 'grid' || name === 'block')) {
@@ -41,7 +26,7 @@ function argValue(v: bigint, unit: string, name: string): number | string | bigi
   return v;
 }
 
-export function showEvent(served: ServedBundle, e: RawEvent): z.infer<typeof eventSchema> {
+export function showEvent(served: ServedBundle, e: EventRecord): z.infer<typeof eventSchema> {
   const meanings = served.argMeanings().get(e.op_id) ?? [];
   const args: Record<string, number | string | bigint> = {};
   [e.arg0, e.arg1, e.arg2, e.arg3].forEach((v, i) => {

@@ -2,7 +2,7 @@
 // or slowest first, with cursor pagination.
 import { z } from 'zod';
 import { bundleArg, cursorArg, decodeCursor, encodeCursor, pageFields, pageNote, resolveOps, servedBundle, takePage, type ToolDef } from '../tool-kit.ts';
-import { eventSchema, showEvent, type RawEvent } from './event-shape.ts';
+import { eventSchema, showEvent } from './event-shape.ts';
 
 const input = {
   ...bundleArg,
@@ -41,33 +41,20 @@ export const listEvents: ToolDef<typeof input, typeof output> = {
     const limit = args.limit ?? 50;
     const order = args.order ?? 'time';
     const pos = decodeCursor(`list_events:${order}`, args.cursor, isPosition);
-    const where = ['id >= ?', 'id < ?'];
-    const params: unknown[] = [args.from_ns !== undefined ? b.idAtTime(args.from_ns) : 1, args.to_ns !== undefined ? b.idAtTime(args.to_ns) : b.eventCount() + 1];
-    if (opIds) where.push(`op_id IN (${opIds.map(() => '?').join(',')})`), params.push(...opIds);
-    if (args.pid !== undefined) where.push('pid = ?'), params.push(args.pid);
-    if (args.tid !== undefined) where.push('tid = ?'), params.push(args.tid);
-    if (args.min_dur_ns !== undefined) where.push('dur_ns >= ?'), params.push(args.min_dur_ns);
-    if (pos && order === 'time') where.push('id > ?'), params.push(pos.id);
-    if (pos && order === 'slowest') where.push('(dur_ns < ? OR (dur_ns = ? AND id > ?))'), params.push(pos.dur, pos.dur, pos.id);
-    const sql = `SELECT id, ts_ns, dur_ns, node_id, pid, tid, op_id, arg0, arg1, arg2, arg3, ret, stack_id FROM events WHERE ${where.join(' AND ')} ORDER BY ${order === 'time' ? 'id' : 'dur_ns DESC, id'} LIMIT ${limit + 1}`;
-    const stmt = b.db.prepare(sql).safeIntegers(true);
-    const rows = (stmt.all(...params) as Record<string, bigint | null>[]).map(
-      (r): RawEvent => ({
-        id: Number(r.id),
-        ts_ns: Number(r.ts_ns),
-        dur_ns: Number(r.dur_ns),
-        node_id: Number(r.node_id),
-        pid: Number(r.pid),
-        tid: Number(r.tid),
-        op_id: Number(r.op_id),
-        arg0: r.arg0,
-        arg1: r.arg1,
-        arg2: r.arg2,
-        arg3: r.arg3,
-        ret: r.ret === null ? null : Number(r.ret),
-        stack_id: r.stack_id === null ? null : Number(r.stack_id),
+    const rows = [
+      ...b.events({
+        fromNs: args.from_ns,
+        toNs: args.to_ns,
+        opIds,
+        pids: args.pid !== undefined ? [args.pid] : undefined,
+        tids: args.tid !== undefined ? [args.tid] : undefined,
+        minDurNs: args.min_dur_ns,
+        order,
+        afterId: pos && order === 'time' ? pos.id : undefined,
+        afterSlowest: pos && order === 'slowest' && pos.dur !== undefined ? { dur_ns: pos.dur, id: pos.id } : undefined,
+        limit: limit + 1,
       }),
-    );
+    ];
     const page = takePage(rows.map((r) => showEvent(served, r)), limit, ctx.limits.pageBytes);
     const more = page.more || rows.length > limit;
     const last = page.items[page.items.length - 1];

@@ -4,7 +4,7 @@
 // database read-only with SQLite's defensive settings and checks schema conformance.
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { closeSync, lstatSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkConformance } from './conformance.ts';
@@ -59,6 +59,7 @@ export function cachedDatabase(info: ContainerInfo, cacheDir: string, options: {
     if (st.isFile() && st.size === info.manifest.database.bytes && (process.getuid === undefined || st.uid === process.getuid())) {
       // A cache hit proves nothing about this file's bytes; verify checks them all the same.
       if (options.reverify) inflateDatabase(info, null);
+      markUsed(file);
       return file;
     }
     rmSync(file, { force: true });
@@ -73,6 +74,7 @@ export function cachedDatabase(info: ContainerInfo, cacheDir: string, options: {
     closeSync(fd);
     fd = undefined;
     renameSync(tmp, file);
+    evictLeastRecentlyUsed(dir, file);
   } catch (err) {
     if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
@@ -83,6 +85,48 @@ export function cachedDatabase(info: ContainerInfo, cacheDir: string, options: {
     throw ioError(tmp, err, 'decompressing into the cache');
   }
   return file;
+}
+
+/** Default bound on the cache's size; $INGERO_CACHE_MAX_BYTES changes it. */
+export const DEFAULT_CACHE_MAX_BYTES = 20 * 1024 ** 3;
+
+function cacheMaxBytes(): number {
+  const v = Number(process.env.INGERO_CACHE_MAX_BYTES);
+  return Number.isFinite(v) && v >= 0 && process.env.INGERO_CACHE_MAX_BYTES !== '' ? v : DEFAULT_CACHE_MAX_BYTES;
+}
+
+/** Cache entries are ranked by last use: a hit moves the entry's mtime to now. */
+function markUsed(file: string): void {
+  try {
+    const now = new Date();
+    utimesSync(file, now, now);
+  } catch {
+    /* a read-only cache still serves; it just ranks less well */
+  }
+}
+
+/**
+ * Keeps the cache under its size bound by deleting the least recently used databases, never the
+ * one just added. Deleting a database another process has open is safe on POSIX: its connection
+ * keeps the inode until it closes.
+ */
+function evictLeastRecentlyUsed(dir: string, keep: string): void {
+  const entries = readdirSync(dir)
+    .filter((n) => /^[0-9a-f]{64}\.sqlite$/.test(n))
+    .map((n) => {
+      const path = join(dir, n);
+      const st = statSync(path);
+      return { path, bytes: st.size, used: st.mtimeMs };
+    })
+    .sort((a, b) => a.used - b.used);
+  let total = entries.reduce((sum, e) => sum + e.bytes, 0);
+  const max = cacheMaxBytes();
+  for (const e of entries) {
+    if (total <= max) break;
+    if (e.path === keep) continue;
+    rmSync(e.path, { force: true });
+    total -= e.bytes;
+  }
 }
 
 /** Opens a database file read-only with the settings that make hostile content inert. */

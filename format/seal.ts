@@ -39,6 +39,9 @@ export function removeStaging(stagingPath: string): void {
   for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(stagingPath + suffix, { force: true });
 }
 
+/** Databases up to this size are rewritten compactly (VACUUM) before compression. */
+const COMPACT_BELOW_BYTES = 64 << 20;
+
 /** Seals the staging database at stagingPath into outPath. The staging files are removed on success only. */
 export async function sealStaging(stagingPath: string, outPath: string, options: SealOptions = {}): Promise<SealResult> {
   if (!existsSync(stagingPath)) throw new BundleError('NOT_FOUND', `${stagingPath}: no staging database here — nothing to seal`);
@@ -50,7 +53,13 @@ export async function sealStaging(stagingPath: string, outPath: string, options:
     try {
       staging.pragma('journal_mode = DELETE'); // folds the WAL in; the sealed file needs no side files
       unsorted = staging.prepare("SELECT 1 FROM metadata WHERE key = 'staging.unsorted'").get() !== undefined;
-      if (!unsorted) finishDatabase(staging);
+      if (!unsorted) {
+        finishDatabase(staging);
+        // Tables filled side by side interleave their pages; rewriting a small database table by
+        // table saves ~3 % of a small bundle. Large ones are mostly events appended in order, and
+        // rewriting them would cost seconds for nothing (an unsorted one is rewritten below anyway).
+        if (statSync(stagingPath).size <= COMPACT_BELOW_BYTES) staging.exec('VACUUM');
+      }
     } finally {
       staging.close();
     }

@@ -184,6 +184,25 @@ export class AnalysisContext {
     return tids;
   }
 
+  /**
+   * Wall time covered by at least one call of these ops in a process: the union of their
+   * [start, end) intervals. Unlike a sum of durations it never exceeds the process's active
+   * time when several threads make the calls at once.
+   */
+  busyNs(node: number, pid: number, opIds: readonly number[]): number {
+    let busy = 0;
+    let end = -Infinity;
+    if (opIds.length === 0) return 0;
+    // Rows come in start order (ids follow ts_ns), so one sweep merges overlapping calls.
+    scanRows(this.bundle.db, ['ts_ns', 'dur_ns'], `FROM events WHERE node_id = ? AND pid = ? AND op_id IN (${opIds.map(() => '?').join(',')}) ORDER BY id`, [node, pid, ...opIds], (ts, dur) => {
+      const stop = ts + Math.max(0, dur);
+      if (stop <= end) return;
+      busy += stop - Math.max(ts, end);
+      end = stop;
+    });
+    return busy;
+  }
+
   /** Event count per window of windowNs from `from`, for one op in one process (index = window). */
   counts(node: number, pid: number, opId: number, from: number, to: number, windowNs: number): Float64Array {
     const n = Math.max(1, Math.ceil((to - from) / windowNs));
@@ -199,6 +218,19 @@ export class AnalysisContext {
 function emptyOffCpu(): OffCpu {
   const e = new Float64Array(0);
   return { id: e, ts: e, dur: e, tid: e, by: e, byTid: e, state: e };
+}
+
+/** Wall time covered by a set of [start, end) intervals: overlapping ones count once. */
+export function coveredNs(intervals: readonly (readonly [number, number])[]): number {
+  const sorted = [...intervals].sort((a, b) => a[0] - b[0]);
+  let covered = 0;
+  let end = -Infinity;
+  for (const [a, b] of sorted) {
+    if (b <= end) continue;
+    covered += b - Math.max(a, end);
+    end = b;
+  }
+  return covered;
 }
 
 /** Up to n ids spread evenly over a sorted list, ascending: evidence samples stay small. */

@@ -17,6 +17,7 @@ import { detectSyncStall } from './findings/sync-stall.ts';
 import { detectThroughputDrop } from './findings/throughput-drop.ts';
 import { computeStats } from './stats.ts';
 import { resolveThresholds } from './thresholds.ts';
+import { count } from './words.ts';
 import type { ExplainReport, Finding, ImportedFinding, StatsReport } from './types.ts';
 
 export interface ExplainOptions {
@@ -62,6 +63,10 @@ export function explain(bundle: Bundle, opts: ExplainOptions = {}): ExplainRepor
   const ctx = new AnalysisContext(bundle, facts, stats, th);
   const findings = DETECTORS.flatMap((d) => d(ctx)).sort(compareFindings);
   if (ctx.gpuProcesses.length === 0) ctx.limitations.push('The bundle has no CUDA or driver API calls, so there is no GPU work to explain.');
+  // Said here, not only in data_quality: a reader of findings alone (an agent, the TUI) must
+  // learn that no finding, or a milder one, may come from events that were never recorded.
+  const dropped = facts.dataQuality.dropped_events;
+  if (dropped > 0) ctx.limitations.push(`${count(dropped, 'event')} ${dropped === 1 ? 'was' : 'were'} dropped during capture (data_quality.losses): counts are lower bounds, and problems within the lost data cannot be seen.`);
   const meta = bundle.metadata();
   return {
     bundle: {

@@ -6,7 +6,9 @@ export function formatDuration(ns: number): string {
   if (a < 1e6) return `${(ns / 1e3).toFixed(1)} µs`;
   if (a < 1e9) return `${(ns / 1e6).toFixed(1)} ms`;
   if (a < 60e9) return `${(ns / 1e9).toFixed(2)} s`;
-  return `${Math.floor(ns / 60e9)} min ${((ns % 60e9) / 1e9).toFixed(0)} s`;
+  // Rounded to whole seconds first: 119.7 s is "2 min 0 s", never "1 min 60 s".
+  const s = Math.round(ns / 1e9);
+  return `${Math.trunc(s / 60)} min ${Math.abs(s % 60)} s`;
 }
 
 export function formatBytes(n: number): string {

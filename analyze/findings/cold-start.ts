@@ -1,6 +1,6 @@
 // Cold start: an op's first calls are far slower than its steady state (context creation,
 // module loading, PTX JIT compilation, allocator warm-up).
-import { GPU_LAYERS, sampleIds, type AnalysisContext } from '../context.ts';
+import { coveredNs, GPU_LAYERS, sampleIds, type AnalysisContext } from '../context.ts';
 import { scanColumns } from '../scan.ts';
 import type { Evidence, Finding } from '../types.ts';
 import { count, dur, list, pct, round4, times } from '../words.ts';
@@ -16,7 +16,9 @@ export function detectColdStart(ctx: AnalysisContext): Finding[] {
   const out: Finding[] = [];
   for (const proc of ctx.gpuProcesses) {
     const span = proc.to_ns - proc.from_ns;
-    let excess = 0;
+    // Excess beyond p50 of every cold call, as wall-time intervals: concurrent warm-ups of
+    // several threads or ops cost the process their overlap only once.
+    const lost: (readonly [number, number])[] = [];
     let last = proc.from_ns;
     const perOp: { op: string; layer: string; cold: number; excess: number; p50: number; median: number; max: number; ids: number[] }[] = [];
     for (const s of proc.ops) {
@@ -31,13 +33,14 @@ export function detectColdStart(ctx: AnalysisContext): Finding[] {
         cold.push(d![i]!);
         ids.push(id![i]!);
         opExcess += d![i]! - s.p50_ns;
+        lost.push([ts![i]! + s.p50_ns, ts![i]! + d![i]!]);
         last = Math.max(last, ts![i]! + d![i]!);
       }
       if (cold.length === 0) continue;
       cold.sort((a, b) => a - b);
       perOp.push({ op: s.op, layer: s.layer, cold: cold.length, excess: opExcess, p50: s.p50_ns, median: cold[(cold.length - 1) >> 1]!, max: cold[cold.length - 1]!, ids });
-      excess += opExcess;
     }
+    const excess = coveredNs(lost);
     if (excess < th.coldMinExcessNs || span <= 0) continue;
     const share = excess / span;
     perOp.sort((a, b) => b.excess - a.excess || (a.op < b.op ? -1 : 1));

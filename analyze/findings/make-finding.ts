@@ -28,7 +28,7 @@ export function makeFinding(ctx: AnalysisContext, v: Verdict): Finding {
     if (c && !caveats.includes(c)) caveats.push(c);
   }
   const lost = ctx.facts.dataQuality.losses.filter((l) => l.node_id === v.node_id && l.dropped > 0).reduce((s, l) => s + l.dropped, 0);
-  if (lost > 0) caveats.push(`${count(lost, 'event')} were dropped during capture on this node: counts are lower bounds and some slow calls may be missing.`);
+  if (lost > 0) caveats.push(`${count(lost, 'event')} ${lost === 1 ? 'was' : 'were'} dropped during capture on this node: counts are lower bounds and some slow calls may be missing.`);
   return {
     id: `${v.kind}:${v.node_id}:${v.pid}:${v.op}`,
     severity: v.severity,

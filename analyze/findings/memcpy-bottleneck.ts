@@ -14,7 +14,10 @@ export function detectMemcpyBottleneck(ctx: AnalysisContext): Finding[] {
     const span = proc.to_ns - proc.from_ns;
     const copies = proc.ops.filter((o) => /^cu(da)?Memcpy/.test(o.op));
     if (span <= 0 || copies.length === 0) continue;
-    const copyNs = copies.reduce((s, o) => s + o.total_ns, 0);
+    // As for syncs: summed durations bound the share from above, the union of the copies'
+    // intervals is the wall time they cover (copies on several threads overlap).
+    if (copies.reduce((s, o) => s + o.total_ns, 0) / span < th.memcpyShare) continue;
+    const copyNs = ctx.busyNs(proc.node_id, proc.pid, copies.map((o) => o.op_id));
     const share = copyNs / span;
     if (share < th.memcpyShare) continue;
     const top = [...copies].sort((a, b) => b.total_ns - a.total_ns || a.op_id - b.op_id)[0]!;

@@ -1,6 +1,6 @@
 // Periodic spikes: after warm-up, an op has rare calls far slower than usual that come back at
 // a regular interval (counted in calls), the signature of an allocator or cache cycle.
-import { GPU_LAYERS, sampleIds, type AnalysisContext } from '../context.ts';
+import { coveredNs, GPU_LAYERS, sampleIds, type AnalysisContext } from '../context.ts';
 import { scanRows } from '../scan.ts';
 import type { Finding } from '../types.ts';
 import { count, dur, pct, round4, times } from '../words.ts';
@@ -61,10 +61,12 @@ export function detectPeriodicSpike(ctx: AnalysisContext): Finding[] {
       const timeGaps: number[] = [];
       for (let i = 1; i < n; i++) timeGaps.push(ts[i]! - ts[i - 1]!);
       const medianTime = [...timeGaps].sort((a, b) => a - b)[(timeGaps.length - 1) >> 1]!;
-      let excess = 0;
+      // Time beyond p50 in wall time: spikes on several threads at once are lost only once.
+      const excess = coveredNs(ts.map((t, i) => [t + s.p50_ns, t + d[i]!] as const));
       const sorted = Float64Array.from(d).sort();
-      for (let i = 0; i < n; i++) excess += d[i]! - s.p50_ns;
       const share = excess / span;
+      // Spikes recorded at one instant (clock granularity, a broken clock) have no period in time.
+      const every = `every ~${median} calls${medianTime > 0 ? ` (~${dur(medianTime)})` : ''}`;
       const spikeMedian = sorted[(n - 1) >> 1]!;
       const allocator = /Malloc|MemAlloc|Free/.test(s.op);
       const label = ctx.label(proc.node_id, proc.pid);
@@ -77,10 +79,10 @@ export function detectPeriodicSpike(ctx: AnalysisContext): Finding[] {
           op: s.op,
           from_ns: ts[0]!,
           to_ns: ts[n - 1]! + d[n - 1]!,
-          summary: `${s.op} in ${label} spikes to ~${dur(spikeMedian)} (${times(spikeMedian / s.p50_ns)} p50) every ~${median} calls (~${dur(medianTime)})`,
+          summary: `${s.op} in ${label} spikes to ~${dur(spikeMedian)} (${times(spikeMedian / s.p50_ns)} p50) ${every}`,
           root_cause: allocator
             ? `A periodic allocator cycle: every ~${median} allocations the caching allocator has to go back to the driver (cache flush, fragmentation or a growing working set), and that call synchronizes and maps memory.`
-            : `A periodic event every ~${median} calls (~${dur(medianTime)}) makes ${s.op} wait: something in the loop runs on a fixed schedule (logging, evaluation, checkpointing, garbage collection).`,
+            : `A periodic event ${every} makes ${s.op} wait: something in the loop runs on a fixed schedule (logging, evaluation, checkpointing, garbage collection).`,
           evidence: [
             {
               layer: s.layer,

@@ -12,7 +12,10 @@ export function detectSyncStall(ctx: AnalysisContext): Finding[] {
     const span = proc.to_ns - proc.from_ns;
     const syncs = proc.ops.filter((o) => SYNC_OPS.has(o.op));
     if (span <= 0 || syncs.length === 0) continue;
-    const syncNs = syncs.reduce((s, o) => s + o.total_ns, 0);
+    // Summed durations are a cheap upper bound of the time spent in syncs; the exact share is
+    // the wall time covered by them, which differs when several threads synchronize at once.
+    if (syncs.reduce((s, o) => s + o.total_ns, 0) / span < th.syncShare) continue;
+    const syncNs = ctx.busyNs(proc.node_id, proc.pid, syncs.map((o) => o.op_id));
     const syncCalls = syncs.reduce((s, o) => s + o.count, 0);
     const share = syncNs / span;
     if (share < th.syncShare) continue;

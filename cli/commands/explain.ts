@@ -53,7 +53,7 @@ export function renderReport(path: string, r: ExplainReport, colour: boolean): s
   const medium = r.findings.filter((f) => f.severity === 'MEDIUM').length;
   const low = r.findings.length - high - medium;
   out.push(bold(`INCIDENT REPORT — ${printable(path)}`));
-  out.push(`  ${r.bundle.events.toLocaleString('en-US')} events over ${formatDuration(r.bundle.span_ns)} on ${printable(r.bundle.nodes.join(', '))}; recorded by ${printable(r.bundle.producer)}${r.bundle.demo_scenario ? ` — synthetic demo "${printable(r.bundle.demo_scenario)}"` : ''}`);
+  out.push(`  ${r.bundle.events.toLocaleString('en-US')} event${r.bundle.events === 1 ? '' : 's'} over ${formatDuration(r.bundle.span_ns)} on ${printable(r.bundle.nodes.join(', '))}; recorded by ${printable(r.bundle.producer)}${r.bundle.demo_scenario ? ` — synthetic demo "${printable(r.bundle.demo_scenario)}"` : ''}`);
   out.push(r.findings.length ? `  ${r.findings.length} finding${r.findings.length === 1 ? '' : 's'}: ${high} HIGH, ${medium} MEDIUM, ${low} LOW` : '  No problems found: nothing in this bundle crosses a detection threshold.');
   r.findings.forEach((f, i) => out.push('', ...renderFinding(i + 1, f, c)));
   if (r.limitations.length) {
@@ -76,7 +76,7 @@ export function renderReport(path: string, r: ExplainReport, colour: boolean): s
 
 function renderFinding(n: number, f: Finding, c: (code: string, s: string) => string): string[] {
   const lines: string[] = [];
-  const who = f.pid ? `${printable(f.process || 'pid')} (pid ${f.pid})` : printable(f.node);
+  const who = f.pid ? `${printable(f.process || 'unnamed process')} (pid ${f.pid})` : printable(f.node);
   lines.push(`${n}. ${c(`1;${SEVERITY_COLOUR[f.severity]}`, `[${f.severity}]`)} ${c('1', f.kind)} — ${who}${f.op ? `, ${printable(f.op)}` : ''}`);
   lines.push(`   ${c('1', printable(f.summary))}`);
   lines.push(`   When: ${formatDuration(f.from_ns)} → ${formatDuration(f.to_ns)} (bundle clock)${f.op && f.count ? `   ${printable(f.op)}: ${f.count} calls, p50 ${formatDuration(f.p50_ns)}, p99 ${formatDuration(f.p99_ns)}` : ''}`);

@@ -12,7 +12,7 @@ import { useListCursor } from '../use-list-cursor.ts';
 import type { ViewPlugin } from './view-plugin.ts';
 
 function who(f: Finding): string {
-  return f.pid ? `${f.process || 'pid'} (pid ${f.pid})` : f.node;
+  return f.pid ? `${f.process || 'unnamed process'} (pid ${f.pid})` : f.node;
 }
 
 /** The one-line entry of a finding in the list. */

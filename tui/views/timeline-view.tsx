@@ -41,6 +41,14 @@ function windowSlots(t: Timeline, windows: number): (TimelinePoint | undefined)[
 
 const AXIS = 10;
 
+/** The chart's top label, short enough for the axis: cutting "8,899,964.4/s" to its last
+ *  cells would show a rate a thousand times too low. */
+export function axisLabel(v: number, m: Metric): string {
+  const full = showValue(v, m);
+  if (full.length <= AXIS - 1) return full;
+  return m === 'rate' ? `${v.toLocaleString('en-US', { notation: 'compact', maximumFractionDigits: 1 })}/s` : `${(v / 60e9).toFixed(v < 600e9 ? 1 : 0)} min`;
+}
+
 function TimelineView() {
   const { trace, width, height, scope, keysActive } = useSession();
   const [metric, setMetric] = useKeptState<Metric>('timeline.metric', 'rate');
@@ -85,7 +93,7 @@ function TimelineView() {
       </Text>
       {chart.map((line, r) => (
         <Text key={r} wrap="truncate-end">
-          <Text dimColor>{(r === 0 ? showValue(max, metric) : r === chartHeight - 1 ? '0' : '').padStart(AXIS - 1).slice(-(AXIS - 1))} </Text>
+          <Text dimColor>{(r === 0 ? axisLabel(max, metric) : r === chartHeight - 1 ? '0' : '').padStart(AXIS - 1).slice(-(AXIS - 1))} </Text>
           {firstMarked < 0 ? (
             <Text color="green">{line}</Text>
           ) : (

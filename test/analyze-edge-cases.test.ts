@@ -147,6 +147,7 @@ test('an empty bundle and a single event are reported plainly', () => {
   const single = analyse('single');
   assert.equal(single.stats.ops[0]!.p99_ns, 10);
   assert.match(ingero(['explain', path('single')]), /\b1 event over 10 ns/);
+  assert.match(ingero(['stats', path('single')]), /\n1 event over 10 ns;/);
 });
 
 test('shares of wall time count overlapping calls of several threads once', () => {
@@ -212,4 +213,17 @@ test('explain --json is byte-identical across cache dirs, time zones and locales
 test('durations of a minute or more never print 60 seconds', () => {
   assert.equal(formatDuration(119.7e9), '2 min 0 s');
   assert.equal(formatDuration(61.2e9), '1 min 1 s');
+});
+
+test('a rate window too small for the trace is a limitation, not a crash or a hang', () => {
+  const b = openBundle(path('two-nodes'), { cacheDir });
+  try {
+    for (const rateWindowNs of [0, 1]) {
+      const report = explain(b, { thresholds: { rateWindowNs } });
+      assert.ok(!report.findings.some((f) => f.kind === 'throughput-drop'));
+      assert.ok(report.limitations.some((l) => /Throughput of cudaLaunchKernel in trainB \(pid 100 on node-b\) was not judged: a rate window of \d ns .* more than 1,000,000 windows/.test(l)), report.limitations.join('\n'));
+    }
+  } finally {
+    b.close();
+  }
 });

@@ -28,10 +28,19 @@ export function detectThroughputDrop(ctx: AnalysisContext): Finding[] {
   return out;
 }
 
+/** Most rate windows judged per process and op: bounds memory whatever the window threshold or op_aggregates buckets. */
+const MAX_RATE_WINDOWS = 1_000_000;
+
 function launchRates(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats): Rates | null {
-  const w = ctx.th.rateWindowNs;
+  const w = Math.round(ctx.th.rateWindowNs);
+  const tooMany = (windows: number, width: string) => {
+    if (windows <= MAX_RATE_WINDOWS) return false;
+    ctx.limitations.push(`Throughput of ${s.op} in ${ctx.label(proc.node_id, proc.pid)} was not judged: ${width} splits its activity into more than ${MAX_RATE_WINDOWS.toLocaleString('en-US')} windows.`);
+    return true;
+  };
   if (ctx.sampled(proc.node_id, s, proc.from_ns, proc.to_ns).length === 0) {
-    const counts = ctx.counts(proc.node_id, proc.pid, s.op_id, proc.from_ns, proc.to_ns, Math.round(w));
+    if (tooMany(w >= 1 ? Math.ceil((proc.to_ns - proc.from_ns) / w) : Infinity, `a rate window of ${dur(w)} (threshold rateWindowNs)`)) return null;
+    const counts = ctx.counts(proc.node_id, proc.pid, s.op_id, proc.from_ns, proc.to_ns, w);
     return { from: proc.from_ns, windowNs: w, values: counts.map((c) => c / (w / 1e9)), source: 'events' };
   }
   const rows = ctx.bundle.db
@@ -44,6 +53,7 @@ function launchRates(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats):
   }
   const from = rows[0]!.bucket_ns;
   const n = Math.round((rows[rows.length - 1]!.bucket_ns - from) / width) + 1;
+  if (tooMany(n, `the op_aggregates bucket width of ${dur(width)}`)) return null;
   const values = new Float64Array(n);
   for (const r of rows) values[Math.round((r.bucket_ns - from) / width)] = r.n / (width / 1e9);
   return { from, windowNs: width, values, source: 'op_aggregates' };

@@ -35,7 +35,7 @@ export function register(program: Command): void {
           const right = headers.map((h) => !['NODE', 'PROCESS', 'OP', 'SOURCE'].includes(h));
           process.stdout.write(formatTable(headers, body, right));
           const q = report.data_quality;
-          process.stdout.write(`${report.events.toLocaleString('en-US')} events over ${formatDuration(report.span_ns)}; durations are entry-to-return for API calls and off-CPU time for sched_switch.\n`);
+          process.stdout.write(`${report.events.toLocaleString('en-US')} event${report.events === 1 ? '' : 's'} over ${formatDuration(report.span_ns)}; durations are entry-to-return for API calls and off-CPU time for sched_switch.\n`);
           if (q.sampled) process.stdout.write('Note: parts of this bundle are a sample (table sampling): counts and percentiles describe the stored events only.\n');
           if (q.dropped_events > 0) process.stdout.write(`Note: ${q.dropped_events.toLocaleString('en-US')} events were dropped during capture.\n`);
         } finally {

@@ -15,6 +15,9 @@ let server: StdioServer;
 
 const FILL: Record<string, (w: BundleWriter) => void> = {
   empty: () => {},
+  'one-instant': (w) => {
+    for (let i = 0; i < 5; i++) w.appendEvent({ ts_ns: 1000, dur_ns: 0, pid: 1, tid: 1, op_id: opId('cudaLaunchKernel') });
+  },
   'host-only-lossy': (w) => {
     for (let i = 0; i < 200; i++) w.appendEvent({ ts_ns: i * 1e6, dur_ns: 1e5, pid: 10, tid: 10, op_id: opId('sched_switch'), arg0: 99, arg1: 99, arg2: 0 });
     w.addCaptureLoss({ probe: 'ringbuf', emitted: 1200, dropped: 1000 });
@@ -54,6 +57,12 @@ describe('ingero mcp on edge-case bundles', () => {
     for (const tool of ['get_bundle_info', 'get_trace_stats', 'get_causal_chains', 'list_processes', 'list_events', 'get_stacks', 'get_timeline']) await call('empty', tool);
     const stats = await call('empty', 'get_trace_stats');
     assert.deepEqual([stats.events, stats.span_ns, (stats.ops as unknown[]).length], [0, 0, 0]);
+  });
+
+  it('gives no rate for a recording that spans no time', async () => {
+    const stats = await call('one-instant', 'get_trace_stats');
+    assert.equal(stats.span_ns, 0);
+    assert.deepEqual((stats.ops as { count: number; rate_per_s: number }[]).map((o) => [o.count, o.rate_per_s]), [[5, 0]]);
   });
 
   it('says that events were lost even when there is nothing to find', async () => {

@@ -14,7 +14,7 @@ const durationFields = {
   p99_ns: z.number(),
   p999_ns: z.number(),
   max_ns: z.number(),
-  rate_per_s: z.number().describe('count / recording span in seconds.'),
+  rate_per_s: z.number().describe('count / recording span in seconds; 0 when the recording spans no time (events at one instant).'),
   first_ns: z.number().describe('First event start, ns since origin.'),
   last_ns: z.number().describe('Last event start, ns since origin.'),
 };
@@ -67,8 +67,9 @@ export const getTraceStats: ToolDef<typeof input, typeof output> = {
     const { stats } = await summaryOf(ctx, served);
     const opIds = resolveOps(served, args.ops);
     const keep = (opId: number) => !opIds || opIds.includes(opId);
-    const spanS = Math.max(stats.span_ns, 1) / 1e9;
-    const withRate = <T extends { count: number }>(s: T) => ({ ...s, rate_per_s: s.count / spanS });
+    // No span, no rate: dividing by a made-up 1 ns would report a billion calls per second.
+    const spanS = stats.span_ns / 1e9;
+    const withRate = <T extends { count: number }>(s: T) => ({ ...s, rate_per_s: spanS > 0 ? s.count / spanS : 0 });
     const allOps = stats.ops.filter((o) => keep(o.op_id)).map(withRate).sort((a, b) => b.total_ns - a.total_ns || a.op_id - b.op_id);
     const ops = allOps.slice(0, MAX_OPS);
     let byProcess: ReturnType<typeof withRate<(typeof stats.by_process)[number]>>[] = [];

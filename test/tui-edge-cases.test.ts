@@ -22,6 +22,12 @@ const bundles: Record<string, Bundle> = {};
 const MEMCPY = opId('cudaMemcpy');
 const FILL: Record<string, (w: BundleWriter) => void> = {
   empty: () => {},
+  // pid 100 on two nodes, both named python3: only the node tells them apart.
+  'two-nodes': (w) => {
+    w.addNode(1, 'node-b');
+    for (const node_id of [0, 1]) w.addProcess({ node_id, pid: 100, comm: 'python3' });
+    for (let i = 0; i < 50; i++) for (const node_id of [0, 1]) w.appendEvent({ node_id, ts_ns: i * 1e6, dur_ns: (node_id + 1) * 1e4, pid: 100, tid: 100, op_id: MEMCPY, arg0: 1024, arg1: 1 });
+  },
   // 3000 calls of an unnamed process at one instant, with stacks of raw addresses only.
   'one-instant': (w) => {
     const raw = w.internStack([{ kind: 'native', address: 0xdeadbeefn }, { kind: 'native', address: 0x1234n, mapping: { path: '/lib/x.so' } }, { kind: 'native' }]);
@@ -32,7 +38,7 @@ const FILL: Record<string, (w: BundleWriter) => void> = {
 before(async () => {
   for (const [name, fill] of Object.entries(FILL)) {
     const path = join(work, `${name}.ingero`);
-    const w = BundleWriter.create(path, { originUnixNs: 1n, producer: { name: 'ingero', version: '0', command: 'tui edge cases' } });
+    const w = BundleWriter.create(path, { originUnixNs: 1n, producer: { name: 'ingero', version: '0', command: 'tui edge cases' }, nodeName: 'node-a' });
     fill(w);
     await w.seal();
     bundles[name] = openBundle(path);
@@ -44,14 +50,18 @@ after(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** The frame of a view once the background analysis is done and the view has settled. */
-async function frameOf(bundle: Bundle, view: string): Promise<string> {
+/** The frame of a view once the background analysis is done and the view has settled (after `keys`). */
+async function frameOf(bundle: Bundle, view: string, keys: readonly string[] = []): Promise<string> {
   const screen = render(createElement(App, { trace: new TraceContext(bundle), initialView: view }));
   try {
     for (let i = 0; i < 600; i++) {
       const f = screen.lastFrame() ?? '';
       if (f && !f.split('\n')[0]!.includes('analysing') && !/Computing/.test(f)) break;
       await delay(10);
+    }
+    for (const key of keys) {
+      await delay(25);
+      screen.stdin.write(key);
     }
     await delay(50);
     return screen.lastFrame() ?? '';
@@ -89,4 +99,11 @@ test('the timeline axis shows the peak whole, however large', async () => {
   const frame = await frameOf(bundles['one-instant']!, 'timeline');
   const top = frame.split('\n').find((l) => /\/s █/.test(l)) ?? '';
   assert.match(top, /^ *\d+(\.\d)?[KMBT]\/s █/, `axis label of the peak rate:\n${frame}`);
+});
+
+test('per-process ops name the node when the same pid runs on two nodes', async () => {
+  const frame = await frameOf(bundles['two-nodes']!, 'ops', ['p']);
+  assert.match(frame, /NODE +PID +PROCESS/, frame);
+  assert.match(frame, /node-a +100 python3 .* 10\.0 µs/);
+  assert.match(frame, /node-b +100 python3 .* 20\.0 µs/);
 });

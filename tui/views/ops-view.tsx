@@ -85,7 +85,10 @@ function OpsView() {
   );
   if (stats.error) return <Text color="red">{fit(`Statistics failed: ${stats.error}`, width)}</Text>;
   if (!stats.value) return <Text>{fit(`Computing per-op statistics over ${trace.bundle.eventCount().toLocaleString('en-US')} events…`, width)}</Text>;
+  // The same pid on two nodes is two processes: name the node whenever the bundle has several.
+  const nodeColumn = perProcess && new Set(stats.value.by_process.map((r) => r.node_id)).size > 1;
   const columns: Column[] = [
+    ...(nodeColumn ? [{ title: 'NODE', width: 10 }] : []),
     ...(perProcess ? [{ title: 'PID', width: 8, alignRight: true }, { title: 'PROCESS', width: 15 }] : []),
     { title: 'OP', width: 22, flexible: true },
     { title: 'SOURCE', width: 7 },
@@ -94,7 +97,7 @@ function OpsView() {
   const widths = columnWidths(columns, width);
   const lines = rows.map((s) =>
     row(columns, widths, [
-      ...('pid' in s ? [String(s.pid), s.process] : []),
+      ...('pid' in s ? [...(nodeColumn ? [s.node] : []), String(s.pid), s.process] : []),
       s.op,
       s.source,
       s.count.toLocaleString('en-US'),

@@ -77,6 +77,11 @@ export const pageFields = {
   note: z.string().describe('What was left out and how to get it, or "" when complete.'),
 };
 
+/** pids are per node: in a multi-node bundle the same pid can be two processes. */
+export const nodeArg = {
+  node_id: z.number().int().min(0).optional().describe('Only events of this node (get_bundle_info lists them); with pid, tells apart processes that share a pid on different nodes.'),
+};
+
 export const cursorArg = {
   cursor: z.string().max(512).optional().describe('next_cursor from the previous page of the same call; omit to start from the beginning.'),
 };

@@ -26,7 +26,14 @@ const FILL: Record<string, (w: BundleWriter) => void> = {
     w.addNode(1, 'node-b');
     w.addProcess({ node_id: 0, pid: 100, comm: 'trainA' });
     w.addProcess({ node_id: 1, pid: 100, comm: 'trainB' });
-    for (let i = 0; i < 100; i++) for (const node_id of [0, 1]) w.appendEvent({ node_id, ts_ns: i * 1e6, dur_ns: (node_id + 1) * 1e4, pid: 100, tid: 100, op_id: opId('cudaLaunchKernel') });
+    // Each node's calls carry a stack of its own; node-b synchronizes 90% of the time (a sync-stall finding).
+    const stacks = ['stepOnA', 'stepOnB'].map((name) => w.internStack([{ kind: 'native', address: 0x1000n, function: { name } }]));
+    for (let i = 0; i < 100; i++) {
+      for (const node_id of [0, 1]) {
+        w.appendEvent({ node_id, ts_ns: i * 1e6, dur_ns: (node_id + 1) * 1e4, pid: 100, tid: 100, op_id: opId('cudaLaunchKernel') });
+        w.appendEvent({ node_id, ts_ns: i * 1e6 + 5e4, dur_ns: node_id ? 9e5 : 1e4, pid: 100, tid: 100, op_id: opId('cudaStreamSynchronize'), stack_id: stacks[node_id] });
+      }
+    }
   },
 };
 
@@ -72,10 +79,23 @@ describe('ingero mcp on edge-case bundles', () => {
   });
 
   it('keeps the same pid on two nodes apart', async () => {
-    const stats = await call('two-nodes', 'get_trace_stats', { pid: 100 });
+    const stats = await call('two-nodes', 'get_trace_stats', { pid: 100, ops: ['cudaLaunchKernel'] });
     const rows = (stats.by_process as { node: string; process: string; p50_ns: number }[]).map((r) => [r.node, r.process, r.p50_ns]);
     assert.deepEqual(rows, [['node-a', 'trainA', 1e4], ['node-b', 'trainB', 2e4]]);
     const procs = (await call('two-nodes', 'list_processes')).processes as { node_id: number; pid: number; comm: string }[];
     assert.deepEqual(procs.map((p) => [p.node_id, p.pid, p.comm]).sort(), [[0, 100, 'trainA'], [1, 100, 'trainB']]);
+    const events = (await call('two-nodes', 'list_events', { pid: 100, node_id: 1, limit: 500 })).events as { node_id: number }[];
+    assert.deepEqual([events.length, new Set(events.map((e) => e.node_id))], [200, new Set([1])]);
+    const series = (await call('two-nodes', 'get_timeline', { pid: 100, node_id: 0, ops: ['cudaLaunchKernel'] })).series as { points: { count: number }[] }[];
+    assert.equal(series[0]!.points.reduce((n, p) => n + p.count, 0), 100);
+  });
+
+  it("a finding's stacks come from its own node", async () => {
+    const chains = await call('two-nodes', 'get_causal_chains', { kind: ['sync-stall'] });
+    assert.deepEqual((chains.findings as { id: string }[]).map((f) => f.id), ['sync-stall:1:100:cudaStreamSynchronize']);
+    const stacks = (await call('two-nodes', 'get_stacks', { finding_id: 'sync-stall:1:100:cudaStreamSynchronize' })).stacks as { count: number; frames: { function: string }[] }[];
+    assert.deepEqual(stacks.map((x) => [x.frames[0]!.function, x.count]), [['stepOnB', 100]]);
+    const byNode = (await call('two-nodes', 'get_stacks', { op: 'cudaStreamSynchronize', pid: 100, node_id: 0 })).stacks as { frames: { function: string }[] }[];
+    assert.deepEqual(byNode.map((x) => x.frames[0]!.function), ['stepOnA']);
   });
 });

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { ResolvedFrame } from '../../format/index.ts';
 import { hottestFirst, type StackUse } from '../precompute.ts';
 import type { ServedBundle } from '../served-bundle.ts';
-import { bundleArg, cursorArg, decodeCursor, encodeCursor, pageFields, pageNote, resolveOps, servedBundle, summaryOf, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
+import { bundleArg, cursorArg, nodeArg, decodeCursor, encodeCursor, pageFields, pageNote, resolveOps, servedBundle, summaryOf, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
 
 /** Frames shown per stack; deeper stacks say how many were left out. */
 const MAX_FRAMES = 48;
@@ -15,6 +15,7 @@ const input = {
   event_id: z.number().int().min(1).optional().describe('The stack of this one event (events.id).'),
   finding_id: z.string().max(512).optional().describe('Stacks of the op, process and window of this finding (id from get_causal_chains).'),
   pid: z.number().int().optional().describe('Only events of this process.'),
+  ...nodeArg,
   from_ns: z.number().int().min(0).optional().describe('Only events starting at or after this time (ns since origin).'),
   to_ns: z.number().int().min(0).optional().describe('Only events starting before this time (ns since origin).'),
   limit: z.number().int().min(1).max(50).optional().describe('Stacks per page, default 10, at most 50.'),
@@ -65,11 +66,12 @@ function showFrame(f: ResolvedFrame) {
 }
 
 /** Stack use over a filtered id range (when time, pid, event or finding narrow the scope). */
-function scanUses(served: ServedBundle, fromId: number, toId: number, opIds: number[] | undefined, pid: number | undefined): StackUse[] {
+function scanUses(served: ServedBundle, fromId: number, toId: number, opIds: number[] | undefined, pid: number | undefined, nodeId: number | undefined): StackUse[] {
   const where = ['id >= ?', 'id < ?', 'stack_id IS NOT NULL'];
   const params: unknown[] = [fromId, toId];
   if (opIds) where.push(`op_id IN (${opIds.map(() => '?').join(',')})`), params.push(...opIds);
   if (pid !== undefined) where.push('pid = ?'), params.push(pid);
+  if (nodeId !== undefined) where.push('node_id = ?'), params.push(nodeId);
   const rows = served.bundle.db
     .prepare(`SELECT op_id, stack_id, count(*) AS count, sum(dur_ns) AS total_dur_ns, max(dur_ns) AS max_dur_ns FROM events WHERE ${where.join(' AND ')} GROUP BY op_id, stack_id`)
     .all(...params) as StackUse[];
@@ -90,6 +92,7 @@ export const getStacks: ToolDef<typeof input, typeof output> = {
     const limit = args.limit ?? 10;
     let opIds = resolveOps(served, args.op === undefined ? undefined : [args.op]);
     let pid = args.pid;
+    let nodeId = args.node_id;
     let fromNs = args.from_ns;
     let toNs = args.to_ns;
     let scope: string;
@@ -105,12 +108,13 @@ export const getStacks: ToolDef<typeof input, typeof output> = {
         if (!f) throw new ToolInputError(`no finding with id ${JSON.stringify(args.finding_id.slice(0, 120))}; get_causal_chains lists the ids`);
         if (f.op) opIds = resolveOps(served, [f.op]);
         pid ??= f.pid;
+        nodeId ??= f.node_id;
         fromNs ??= f.from_ns;
         toNs ??= f.to_ns;
       }
-      const narrowed = pid !== undefined || fromNs !== undefined || toNs !== undefined;
+      const narrowed = pid !== undefined || nodeId !== undefined || fromNs !== undefined || toNs !== undefined;
       if (narrowed) {
-        uses = scanUses(served, fromNs !== undefined ? b.idAtTime(fromNs) : 1, toNs !== undefined ? b.idAtTime(toNs) : b.eventCount() + 1, opIds, pid);
+        uses = scanUses(served, fromNs !== undefined ? b.idAtTime(fromNs) : 1, toNs !== undefined ? b.idAtTime(toNs) : b.eventCount() + 1, opIds, pid, nodeId);
       } else {
         const all = served.stackUsesByOp(await summaryOf(ctx, served));
         uses = opIds ? opIds.flatMap((id) => all.get(id) ?? []) : [...all.values()].flat();
@@ -120,6 +124,7 @@ export const getStacks: ToolDef<typeof input, typeof output> = {
         args.finding_id !== undefined ? `finding ${args.finding_id}` : '',
         opIds ? `op ${opIds.map((id) => b.opName(id)).join('/')}` : 'all ops',
         pid !== undefined ? `pid ${pid}` : '',
+        nodeId !== undefined ? `node ${nodeId}` : '',
         fromNs !== undefined || toNs !== undefined ? `ts_ns in [${fromNs ?? 'start'}, ${toNs ?? 'end'})` : '',
       ];
       scope = parts.filter(Boolean).join(', ');

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { timeline, type Timeline } from '../../analyze/index.ts';
 import { DEFAULT_WINDOWS, niceWidth } from '../precompute.ts';
-import { bundleArg, cursorArg, decodeCursor, encodeCursor, pageFields, pageNote, resolveOps, servedBundle, summaryOf, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
+import { bundleArg, cursorArg, nodeArg, decodeCursor, encodeCursor, pageFields, pageNote, resolveOps, servedBundle, summaryOf, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
 
 const MAX_WINDOWS = 500;
 
@@ -16,6 +16,7 @@ const input = {
   window_ns: z.number().int().min(1000).optional().describe(`Window width in ns; default: the range cut into about ${DEFAULT_WINDOWS} windows (1/2/5 x 10^k ns). At most ${MAX_WINDOWS} windows.`),
   ops: z.array(z.string().max(128)).max(64).optional().describe('Only these ops; default every op, busiest (by total time) first.'),
   pid: z.number().int().optional().describe('Only events of this process.'),
+  ...nodeArg,
   ...cursorArg,
 };
 
@@ -68,13 +69,13 @@ export const getTimeline: ToolDef<typeof input, typeof output> = {
     if ((to - from) / windowNs > MAX_WINDOWS) throw new ToolInputError(`${Math.ceil((to - from) / windowNs)} windows asked for, at most ${MAX_WINDOWS}: widen window_ns or shorten the range`);
     let t: Timeline;
     let ranked: Series[];
-    const whole = args.from_ns === undefined && args.to_ns === undefined && args.at_ns === undefined && args.window_ns === undefined && args.pid === undefined;
+    const whole = args.from_ns === undefined && args.to_ns === undefined && args.at_ns === undefined && args.window_ns === undefined && args.pid === undefined && args.node_id === undefined;
     if (whole) {
       t = summary.timeline;
       ranked = served.memo('timeline-ranked', () => rank(summary.timeline));
       if (opIds) ranked = ranked.filter((x) => opIds.includes(x.op_id));
     } else {
-      t = timeline(served.bundle, { fromNs: from, toNs: to, windowNs, opIds, pids: args.pid === undefined ? undefined : [args.pid] });
+      t = timeline(served.bundle, { fromNs: from, toNs: to, windowNs, opIds, pids: args.pid === undefined ? undefined : [args.pid], nodeId: args.node_id });
       ranked = rank(t);
     }
     from = t.from_ns;

@@ -1,7 +1,7 @@
 // list_events: raw events, filtered by time range, op, pid and minimum duration, in time order
 // or slowest first, with cursor pagination.
 import { z } from 'zod';
-import { bundleArg, cursorArg, decodeCursor, encodeCursor, pageFields, pageNote, resolveOps, servedBundle, takePage, type ToolDef } from '../tool-kit.ts';
+import { bundleArg, cursorArg, nodeArg, decodeCursor, encodeCursor, pageFields, pageNote, resolveOps, servedBundle, takePage, type ToolDef } from '../tool-kit.ts';
 import { eventSchema, showEvent } from './event-shape.ts';
 
 const input = {
@@ -11,6 +11,7 @@ const input = {
   ops: z.array(z.string().max(128)).max(64).optional().describe('Only these ops, by name (e.g. ["cudaMemcpy","sched_switch"]).'),
   pid: z.number().int().optional().describe('Only this process id.'),
   tid: z.number().int().optional().describe('Only this thread id.'),
+  ...nodeArg,
   min_dur_ns: z.number().int().min(0).optional().describe('Only events lasting at least this long (ns).'),
   order: z.enum(['time', 'slowest']).optional().describe('time (default): by start time; slowest: longest duration first (scans the whole filtered range).'),
   limit: z.number().int().min(1).max(500).optional().describe('Events per page, default 50, at most 500 (a byte budget may return fewer).'),
@@ -48,6 +49,7 @@ export const listEvents: ToolDef<typeof input, typeof output> = {
         opIds,
         pids: args.pid !== undefined ? [args.pid] : undefined,
         tids: args.tid !== undefined ? [args.tid] : undefined,
+        nodeId: args.node_id,
         minDurNs: args.min_dur_ns,
         order,
         afterId: pos && order === 'time' ? pos.id : undefined,

@@ -78,6 +78,16 @@ const BUNDLES: Record<string, Fill> = {
     }
     w.addSampling({ op_id: LAUNCH, from_ns: 20e9, to_ns: null, policy: 'keep 1%' });
   },
+  // Node-wide complete counts (pid 0) while two processes launch; pid 10 stops at 30 s, so the
+  // node's rate halves while pid 9 carries on at the same pace.
+  'sampled-node-wide-aggregates': (w) => {
+    for (let s = 0; s < 60; s++) {
+      for (const pid of s < 30 ? [9, 10] : [9]) for (let k = 0; k < 10; k++) w.appendEvent({ ts_ns: s * 1e9 + k * 1e8 + pid, dur_ns: 5e3, pid, tid: pid, op_id: LAUNCH });
+      const count = s < 30 ? 2000 : 1000;
+      w.addAggregate({ bucket_ns: s * 1e9, width_ns: 1e9, op_id: LAUNCH, pid: 0, count, stored: count / 100, sum_dur_ns: count * 5e3, min_dur_ns: 5e3, max_dur_ns: 5e3, sum_arg0: 0 });
+    }
+    w.addSampling({ op_id: LAUNCH, from_ns: 0, to_ns: null, policy: 'keep 1%' });
+  },
   'sampled-without-aggregates': (w) => {
     for (let s = 0; s < 60; s++) {
       const stored = s < 20 ? 1000 : 10;
@@ -193,7 +203,7 @@ test('unknown op codes and raw-address stacks are named, not dropped', () => {
 });
 
 test('a sampled bundle claims no throughput drop from fewer stored events', () => {
-  for (const name of ['sampled-with-aggregates', 'sampled-without-aggregates']) {
+  for (const name of ['sampled-with-aggregates', 'sampled-node-wide-aggregates', 'sampled-without-aggregates']) {
     const { report } = analyse(name);
     assert.ok(!report.findings.some((f) => f.kind === 'throughput-drop'), name);
     assert.ok(report.data_quality.sampled, name);

@@ -43,9 +43,15 @@ function launchRates(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats):
     const counts = ctx.counts(proc.node_id, proc.pid, s.op_id, proc.from_ns, proc.to_ns, w);
     return { from: proc.from_ns, windowNs: w, values: counts.map((c) => c / (w / 1e9)), source: 'events' };
   }
-  const rows = ctx.bundle.db
-    .prepare('SELECT bucket_ns, width_ns, sum(count) AS n FROM op_aggregates WHERE node_id = ? AND op_id = ? AND pid IN (?, 0) GROUP BY bucket_ns, width_ns ORDER BY bucket_ns, width_ns')
-    .all(proc.node_id, s.op_id, proc.pid) as { bucket_ns: number; width_ns: number; n: number }[];
+  // The process's own counts, else node-wide ones (pid 0) when no other process on the node
+  // makes this call; only buckets within the process's activity, or its exit would read as a drop.
+  const bucketsOf = (pid: number) =>
+    ctx.bundle.db
+      .prepare('SELECT bucket_ns, width_ns, sum(count) AS n FROM op_aggregates WHERE node_id = ? AND op_id = ? AND pid = ? AND bucket_ns + width_ns > ? AND bucket_ns < ? GROUP BY bucket_ns, width_ns ORDER BY bucket_ns, width_ns')
+      .all(proc.node_id, s.op_id, pid, proc.from_ns, proc.to_ns) as { bucket_ns: number; width_ns: number; n: number }[];
+  const alone = !ctx.gpuProcesses.some((p) => p.node_id === proc.node_id && p.pid !== proc.pid && p.ops.some((o) => o.op_id === s.op_id));
+  let rows = bucketsOf(proc.pid);
+  if (rows.length === 0 && alone) rows = bucketsOf(0);
   const width = rows[0]?.width_ns ?? 0;
   if (rows.length < 3 || width <= 0 || rows.some((r) => r.width_ns !== width)) {
     ctx.limitations.push(`Throughput of ${s.op} in ${ctx.label(proc.node_id, proc.pid)} was not judged: its events are only a sample (${[...new Set(ctx.sampled(proc.node_id, s, proc.from_ns, proc.to_ns).map((p) => p.policy))].join(', ')}) and the bundle has too few complete counts (op_aggregates) to compute rates; fewer stored events is not a drop.`);

@@ -194,7 +194,9 @@ test('capture loss is said even when nothing is found', () => {
   const { report } = analyse('host-only-lossy');
   assert.equal(report.findings.length, 0);
   assert.ok(report.limitations.some((l) => /^1 event was dropped during capture/.test(l)), report.limitations.join('\n'));
-  assert.match(ingero(['explain', path('host-only-lossy')]), /1 event was dropped during capture/);
+  const text = ingero(['explain', path('host-only-lossy')]);
+  assert.match(text, /1 event was dropped during capture/);
+  assert.match(text, /Data quality\n  - ringbuf: 1 of 600 events dropped — ring buffer full\./);
 });
 
 test('unknown op codes and raw-address stacks are named, not dropped', () => {

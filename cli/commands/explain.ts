@@ -63,7 +63,8 @@ export function renderReport(path: string, r: ExplainReport, colour: boolean): s
   const q = r.data_quality;
   if (q.dropped_events > 0 || q.sampled) {
     out.push('', bold('Data quality'));
-    if (q.dropped_events > 0) out.push(`  - ${q.dropped_events.toLocaleString('en-US')} events were dropped during capture.`);
+    // The total is already a limitation above; here, where the loss happened.
+    for (const l of q.losses.filter((x) => x.dropped > 0)) out.push(`  - ${printable(l.probe)}${l.source ? ` (${printable(l.source)})` : ''}${r.bundle.nodes.length > 1 ? ` on node ${l.node_id}` : ''}: ${l.dropped.toLocaleString('en-US')} of ${l.emitted.toLocaleString('en-US')} events dropped${l.note ? ` — ${printable(l.note)}` : ''}.`);
     for (const s of q.sampled_periods) out.push(`  - ${printable(s.op ?? s.source ?? 'all events')} sampled from ${formatDuration(s.from_ns)}${s.to_ns === null ? '' : ` to ${formatDuration(s.to_ns)}`} (${printable(s.policy)}).`);
   }
   if (r.imported_findings.length) {

@@ -6,17 +6,19 @@
 import type Database from 'better-sqlite3';
 
 const CHUNK = 1 << 16;
+/** First chunk of a list: small, because some callers keep one list per group and groups can number 10^5. */
+const FIRST_CHUNK = 64;
 
-/** An append-only list of doubles stored in fixed-size chunks: growing never copies. */
+/** An append-only list of doubles stored in chunks (doubling up to CHUNK): growing never copies. */
 export class F64List {
   private chunks: Float64Array[] = [];
   private tail: Float64Array = new Float64Array(0);
-  private used = CHUNK;
+  private used = 0;
   length = 0;
 
   push(v: number): void {
-    if (this.used === CHUNK) {
-      this.tail = new Float64Array(CHUNK);
+    if (this.used === this.tail.length) {
+      this.tail = new Float64Array(Math.min(CHUNK, Math.max(FIRST_CHUNK, this.tail.length * 2)));
       this.chunks.push(this.tail);
       this.used = 0;
     }
@@ -29,13 +31,13 @@ export class F64List {
     let at = offset;
     for (let i = 0; i < this.chunks.length; i++) {
       const c = this.chunks[i]!;
-      const n = i === this.chunks.length - 1 ? this.used : CHUNK;
-      into.set(n === CHUNK ? c : c.subarray(0, n), at);
+      const n = i === this.chunks.length - 1 ? this.used : c.length;
+      into.set(n === c.length ? c : c.subarray(0, n), at);
       at += n;
     }
     this.chunks = [];
     this.tail = new Float64Array(0);
-    this.used = CHUNK;
+    this.used = 0;
     this.length = 0;
   }
 

@@ -1,7 +1,7 @@
 // Exact per-op statistics at any bundle size. One pass over the events table collects every
 // duration into typed arrays grouped by (node, pid, op); each group is then sorted in place and
 // the op-wide arrays are sorted once more. Memory is 8 bytes per event plus the largest op.
-import type { Bundle } from '../format/index.ts';
+import { BundleError, type Bundle } from '../format/index.ts';
 import { processName, readFacts, type BundleFacts } from './bundle-facts.ts';
 import { F64List, scanRows } from './scan.ts';
 import type { DurationSummary, OpStats, ProcessOpStats, StatsReport } from './types.ts';
@@ -53,7 +53,15 @@ export interface StatsOptions {
 export function computeStats(bundle: Bundle, opts: StatsOptions = {}): StatsReport {
   const facts = opts.facts ?? readFacts(bundle);
   const groups = new Map<number | string, Group>();
+  let outOfRange = 0;
   scanRows(bundle.db, ['node_id', 'pid', 'op_id', 'ts_ns', 'dur_ns'], 'FROM events', [], (node, pid, op, ts, dur) => {
+    // Every detector does arithmetic on times and sizes arrays by them: a time that is text,
+    // negative or past 2^53 ns (hostile or damaged bundles; a plain open does not scan for them)
+    // would crash or exhaust memory downstream.
+    if (!(ts >= 0 && dur >= 0 && ts + dur <= Number.MAX_SAFE_INTEGER)) {
+      outOfRange++;
+      return;
+    }
     const key = node >= 0 && node < 32768 && pid >= 0 && pid < PID_SPAN && op >= 0 && op < OP_SPAN ? (node * PID_SPAN + pid) * OP_SPAN + op : `${node}:${pid}:${op}`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { node, pid, op, durations: new F64List(), first: ts, last: ts }));
@@ -61,6 +69,9 @@ export function computeStats(bundle: Bundle, opts: StatsOptions = {}): StatsRepo
     if (ts < g.first) g.first = ts;
     if (ts > g.last) g.last = ts;
   });
+  if (outOfRange > 0) {
+    throw new BundleError('SCHEMA', `${bundle.path}: ${outOfRange} event(s) have a start time or duration that is not a number, negative, or beyond 2^53 ns (104 days) — the bundle is damaged or hostile and cannot be analysed; run ingero verify on it and get a fresh copy`);
+  }
   const ordered = [...groups.values()].sort((a, b) => a.op - b.op || a.node - b.node || a.pid - b.pid);
   const opInfo = bundle.ops();
   const ops: OpStats[] = [];

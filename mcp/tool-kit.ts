@@ -79,7 +79,7 @@ export const pageFields = {
 
 /** pids are per node: in a multi-node bundle the same pid can be two processes. */
 export const nodeArg = {
-  node_id: z.number().int().min(0).optional().describe('Only events of this node (get_bundle_info lists them); with pid, tells apart processes that share a pid on different nodes.'),
+  node_id: z.number().int().min(0).optional().describe('Only this node (get_bundle_info lists them); with pid, tells apart processes that share a pid on different nodes.'),
 };
 
 export const cursorArg = {

@@ -93,6 +93,7 @@ describe('ingero mcp on edge-case bundles', () => {
   it("a finding's stacks come from its own node", async () => {
     const chains = await call('two-nodes', 'get_causal_chains', { kind: ['sync-stall'] });
     assert.deepEqual((chains.findings as { id: string }[]).map((f) => f.id), ['sync-stall:1:100:cudaStreamSynchronize']);
+    assert.equal((await call('two-nodes', 'get_causal_chains', { pid: 100, node_id: 0 })).matching, 0);
     const stacks = (await call('two-nodes', 'get_stacks', { finding_id: 'sync-stall:1:100:cudaStreamSynchronize' })).stacks as { count: number; frames: { function: string }[] }[];
     assert.deepEqual(stacks.map((x) => [x.frames[0]!.function, x.count]), [['stepOnB', 100]]);
     const byNode = (await call('two-nodes', 'get_stacks', { op: 'cudaStreamSynchronize', pid: 100, node_id: 0 })).stacks as { frames: { function: string }[] }[];

@@ -2,7 +2,7 @@
 // filters, and — in a separate field, never mixed — findings another tool stored in the bundle.
 import { z } from 'zod';
 import type { Finding } from '../../analyze/index.ts';
-import { bundleArg, cursorArg, decodeCursor, encodeCursor, pageFields, pageNote, servedBundle, summaryOf, takePage, type ToolDef } from '../tool-kit.ts';
+import { bundleArg, cursorArg, nodeArg, decodeCursor, encodeCursor, pageFields, pageNote, servedBundle, summaryOf, takePage, type ToolDef } from '../tool-kit.ts';
 
 const SEVERITIES = ['HIGH', 'MEDIUM', 'LOW'] as const;
 const KINDS = [
@@ -26,6 +26,7 @@ const input = {
   op: z.string().max(128).optional().describe('Only findings about this op (e.g. cudaStreamSynchronize).'),
   kind: z.array(z.enum(KINDS)).max(KINDS.length).optional().describe('Only these kinds of finding.'),
   pid: z.number().int().optional().describe('Only findings about this process.'),
+  ...nodeArg,
   from_ns: z.number().int().min(0).optional().describe('Only findings whose window ends after this time (ns since origin).'),
   to_ns: z.number().int().min(0).optional().describe('Only findings whose window starts before this time (ns since origin).'),
   limit: z.number().int().min(1).max(50).optional().describe('Findings per page, default 10, at most 50.'),
@@ -144,6 +145,7 @@ export const getCausalChains: ToolDef<typeof input, typeof output> = {
       (args.op === undefined || f.op === args.op) &&
       (!args.kind || (args.kind as readonly string[]).includes(f.kind)) &&
       (args.pid === undefined || f.pid === args.pid) &&
+      (args.node_id === undefined || f.node_id === args.node_id) &&
       (args.from_ns === undefined || f.to_ns >= args.from_ns) &&
       (args.to_ns === undefined || f.from_ns < args.to_ns);
     const matching = report.findings.filter(keep);

@@ -319,6 +319,9 @@ export class Bundle {
     const stmt = this.db.prepare(`SELECT id, ts_ns, dur_ns, node_id, pid, tid, op_id, arg0, arg1, arg2, arg3, ret, stack_id FROM events WHERE ${where.join(' AND ')} ORDER BY ${order}${limit}`);
     stmt.safeIntegers(true);
     for (const r of stmt.iterate(...params) as IterableIterator<Record<string, bigint | null>>) {
+      if (!isIntegerRow(r)) {
+        throw new BundleError('SCHEMA', `${this.path}: event ${String(r.id)} holds text, a blob or a real number in an integer column — the bundle breaks the spec (ingero verify lists its problems); get a fresh copy`);
+      }
       yield {
         id: Number(r.id),
         ts_ns: Number(r.ts_ns),
@@ -361,6 +364,20 @@ export class Bundle {
       offset: r.offset === null ? null : Number(r.offset),
     }));
   }
+}
+
+const REQUIRED_INTEGERS = ['ts_ns', 'dur_ns', 'node_id', 'pid', 'tid', 'op_id'] as const;
+const OPTIONAL_INTEGERS = ['arg0', 'arg1', 'arg2', 'arg3', 'ret', 'stack_id'] as const;
+
+/**
+ * Whether an event row (read with safeIntegers) holds integers where the schema says so. A plain
+ * open does not scan every row (verify does), so a hostile value is caught where rows are read:
+ * as Number() it would become NaN, or a string where callers expect a number.
+ */
+function isIntegerRow(r: Record<string, unknown>): boolean {
+  for (const c of REQUIRED_INTEGERS) if (typeof r[c] !== 'bigint') return false;
+  for (const c of OPTIONAL_INTEGERS) if (r[c] !== null && typeof r[c] !== 'bigint') return false;
+  return true;
 }
 
 /**

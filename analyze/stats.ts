@@ -57,8 +57,8 @@ export function computeStats(bundle: Bundle, opts: StatsOptions = {}): StatsRepo
   scanRows(bundle.db, ['node_id', 'pid', 'op_id', 'ts_ns', 'dur_ns'], 'FROM events', [], (node, pid, op, ts, dur) => {
     // Every detector does arithmetic on times and sizes arrays by them: a time that is text,
     // negative or past 2^53 ns (hostile or damaged bundles; a plain open does not scan for them)
-    // would crash or exhaust memory downstream.
-    if (!(ts >= 0 && dur >= 0 && ts + dur <= Number.MAX_SAFE_INTEGER)) {
+    // would crash or exhaust memory downstream, and a text or blob id would reach reports as one.
+    if (!(ts >= 0 && dur >= 0 && ts + dur <= Number.MAX_SAFE_INTEGER) || typeof node !== 'number' || typeof pid !== 'number' || typeof op !== 'number') {
       outOfRange++;
       return;
     }
@@ -70,7 +70,7 @@ export function computeStats(bundle: Bundle, opts: StatsOptions = {}): StatsRepo
     if (ts > g.last) g.last = ts;
   });
   if (outOfRange > 0) {
-    throw new BundleError('SCHEMA', `${bundle.path}: ${outOfRange} event(s) have a start time or duration that is not a number, negative, or beyond 2^53 ns (104 days) — the bundle is damaged or hostile and cannot be analysed; run ingero verify on it and get a fresh copy`);
+    throw new BundleError('SCHEMA', `${bundle.path}: ${outOfRange} event(s) have a node, pid, op, start time or duration that is not a number, or a time that is negative or beyond 2^53 ns (104 days) — the bundle is damaged or hostile and cannot be analysed; run ingero verify on it and get a fresh copy`);
   }
   const ordered = [...groups.values()].sort((a, b) => a.op - b.op || a.node - b.node || a.pid - b.pid);
   const opInfo = bundle.ops();

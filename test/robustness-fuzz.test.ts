@@ -1,0 +1,331 @@
+// Bounded, deterministic fuzzing of every command that reads a bundle. Small valid bundles are
+// damaged (bit flips, truncation, zeroed ranges, duplicated or reordered frames, manifests edited
+// under a recomputed header checksum) and hostile databases are wrapped in valid containers;
+// each result is fed to the CLI as a child process and to the MCP server through the SDK client.
+// Whatever the input, a command must answer with a documented exit code, at most one line on
+// stderr (verify: one per problem) without a stack trace or "internal error", leave nothing
+// next to the bundle or half-written in the cache, and never hang.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { openBundle } from '../format/index.ts';
+import { encodeHeader } from '../format/container.ts';
+import { writeContainer } from '../format/seal.ts';
+import { CLI, connectStdio, resultParts, ROOT } from './mcp-fixtures.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'ingero-fuzz-'));
+const cacheDir = join(work, 'cache');
+after(() => rmSync(work, { recursive: true, force: true }));
+
+const SOURCES = ['spec/vectors/cuda-basic.ingero', 'spec/vectors/stacks.ingero', 'spec/vectors/multi-node-sampled.ingero', 'spec/vectors/multi-frame.ingero', 'investigations/sample-gpu-node-02.ingero'].map((p) => join(ROOT, p));
+const RUN_TIMEOUT_MS = 20_000;
+
+/** mulberry32: a small seeded PRNG, so every run damages the same bytes. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const random = prng(0x1a6e60);
+const pick = (n: number) => Math.floor(random() * n);
+
+/** Byte ranges of a bundle: header frame, data frames, seek table (spec §2, §4, §5). */
+function frames(b: Buffer): { header: Buffer; data: Buffer[]; seek: Buffer } {
+  const headerEnd = 8 + b.readUInt32LE(4);
+  const n = b.readUInt32LE(b.length - 9);
+  const seekStart = b.length - 9 - 8 * n - 8;
+  const data: Buffer[] = [];
+  let at = headerEnd;
+  for (let i = 0; i < n; i++) {
+    const size = b.readUInt32LE(seekStart + 8 + 8 * i);
+    data.push(b.subarray(at, at + size));
+    at += size;
+  }
+  return { header: b.subarray(0, headerEnd), data, seek: b.subarray(seekStart) };
+}
+
+/** A seek table for these frames (entries: compressed size, decompressed size). */
+function seekTableFor(original: Buffer, order: number[]): Buffer {
+  const n = order.length;
+  const out = Buffer.alloc(8 + 8 * n + 9);
+  out.writeUInt32LE(0x184d2a5e, 0);
+  out.writeUInt32LE(8 * n + 9, 4);
+  order.forEach((from, i) => original.copy(out, 8 + 8 * i, 8 + 8 * from, 8 + 8 * from + 8));
+  out.writeUInt32LE(n, 8 + 8 * n);
+  out[8 + 8 * n + 4] = 0;
+  out.writeUInt32LE(0x8f92eab1, 8 + 8 * n + 5);
+  return out;
+}
+
+type Mutation = [name: string, mutate: (b: Buffer) => Buffer];
+
+function withManifest(edit: (m: any) => unknown): (b: Buffer) => Buffer {
+  return (b) => {
+    const { header } = frames(b);
+    const m = JSON.parse(header.subarray(8 + 52).toString('utf8').replace(/\0+$/, ''));
+    const replaced = edit(m);
+    const json = typeof replaced === 'string' ? replaced : JSON.stringify(m);
+    return Buffer.concat([encodeHeader(json), b.subarray(header.length)]);
+  };
+}
+
+const MUTATIONS: Mutation[] = [
+  ['flip-bytes', (b) => {
+    const c = Buffer.from(b);
+    for (let i = 1 + pick(8); i > 0; i--) c[pick(c.length)]! ^= 1 << pick(8);
+    return c;
+  }],
+  ['flip-header', (b) => {
+    const c = Buffer.from(b);
+    c[pick(Math.min(c.length, 8 + c.readUInt32LE(4)))]! ^= 1 << pick(8);
+    return c;
+  }],
+  ['flip-tail', (b) => {
+    const c = Buffer.from(b);
+    c[c.length - 1 - pick(64)]! ^= 1 << pick(8);
+    return c;
+  }],
+  ['truncate', (b) => b.subarray(0, pick(b.length))],
+  ['zero-range', (b) => {
+    const c = Buffer.from(b);
+    const at = pick(c.length);
+    c.fill(0, at, Math.min(c.length, at + 1 + pick(4096)));
+    return c;
+  }],
+  ['append-junk', (b) => Buffer.concat([b, Buffer.from(Array.from({ length: 1 + pick(300) }, () => pick(256)))])],
+  ['duplicate-frame', (b) => {
+    const f = frames(b);
+    const i = pick(f.data.length);
+    return Buffer.concat([f.header, ...f.data.slice(0, i + 1), f.data[i]!, ...f.data.slice(i + 1), f.seek]);
+  }],
+  ['reorder-frames', (b) => {
+    // Frames swapped and the seek table rewritten to match: only the database digest can tell.
+    const f = frames(b);
+    const order = f.data.map((_, i) => i).reverse();
+    return Buffer.concat([f.header, ...order.map((i) => f.data[i]!), seekTableFor(f.seek, order)]);
+  }],
+  ['manifest-not-json', withManifest(() => '{"schema_version": 1,')],
+  ['manifest-array', withManifest(() => '[1, 2, 3]')],
+  ['manifest-null', withManifest(() => 'null')],
+  ['manifest-no-time', withManifest((m) => delete m.time)],
+  ['manifest-bad-origin', withManifest((m) => (m.time.origin_unix_ns = 'yesterday'))],
+  ['manifest-string-counts', withManifest((m) => ((m.counts = 'lots'), (m.capture = null)))],
+  ['manifest-nodes-object', withManifest((m) => ((m.nodes = { a: 1 }), (m.producer = 7), (m.host = 'h')))],
+  ['manifest-huge-bytes', withManifest((m) => (m.database.bytes = 1e300))],
+  ['manifest-bytes-string', withManifest((m) => (m.database.bytes = '4096'))],
+  ['manifest-bad-sha', withManifest((m) => (m.database.sha256 = '../../etc/passwd'))],
+  ['manifest-frames-zero', withManifest((m) => (m.compression.frames = 0))],
+  ['manifest-negative-time', withManifest((m) => ((m.time.start_ns = -1e30), (m.time.end_ns = 'x')))],
+  ['manifest-schema-string', withManifest((m) => ((m.schema_version = 'one'), (m.min_schema_reader = null)))],
+];
+
+interface Run {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+}
+
+function runCli(args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, INGERO_CACHE_DIR: cacheDir, NO_COLOR: '1', INGERO_DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, RUN_TIMEOUT_MS);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, timedOut });
+    });
+  });
+}
+
+/** The runs of several commands, two at a time (the CI machine has two cores). */
+async function runAll(jobs: string[][]): Promise<Run[]> {
+  const out: Run[] = new Array(jobs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      out[i] = await runCli(jobs[i]!);
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  return out;
+}
+
+function checkRun(label: string, args: string[], r: Run): void {
+  const what = `${label}: ingero ${args.join(' ')}\n  exit ${r.code} signal ${r.signal}\n  stderr: ${r.stderr.slice(0, 1000)}`;
+  assert.equal(r.timedOut, false, `hung: ${what}`);
+  assert.equal(r.signal, null, `killed by a signal: ${what}`);
+  // verify: 3 when it found problems; tui: 2 when the bundle is fine but there is no terminal.
+  const allowed = args[0] === 'verify' ? [0, 1, 3] : args[0] === 'tui' ? [1, 2] : [0, 1];
+  assert.ok(allowed.includes(r.code!), `undocumented exit code: ${what}`);
+  assert.doesNotMatch(r.stderr, /\n {4}at /, `stack trace: ${what}`);
+  assert.doesNotMatch(r.stderr, /internal error/i, `internal error: ${what}`);
+  if (r.code === 0) return;
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  assert.ok(lines.length >= 1, `failed silently: ${what}`);
+  if (args[0] !== 'verify') assert.equal(lines.length, 1, `more than one line: ${what}`);
+  for (const l of lines) assert.match(l, /^ingero: \S/, `not an ingero error line: ${what}`);
+}
+
+/** Nothing next to the bundle, and no half-written entry in the cache. */
+function checkNothingLeft(dir: string, bundle: string): void {
+  assert.deepEqual(readdirSync(dir), [basename(bundle)], `files appeared next to ${bundle}`);
+  const leftovers = readdirSync(cacheDir).filter((n) => !/^[0-9a-f]{64}\.sqlite$/.test(n));
+  assert.deepEqual(leftovers, [], 'temporary files left in the cache');
+}
+
+function commandsFor(path: string): string[][] {
+  return [['info', path], ['verify', path], ['sql', path, 'SELECT count(*), max(ts_ns) FROM events'], ['explain', '--json', path], ['stats', '--by-process', path], ['tui', path]];
+}
+
+/** One directory per case, so that anything written next to the bundle shows. */
+function caseFile(name: string, bytes: Buffer): { dir: string; path: string } {
+  const dir = join(work, 'cases', name);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, 'bug-report.ingero');
+  writeFileSync(path, bytes);
+  return { dir, path };
+}
+
+describe('robustness fuzz: damaged containers', () => {
+  it('every reading command answers every damaged bundle with one line or a correct result', { timeout: 240_000 }, async () => {
+    mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+    const cases: { name: string; dir: string; path: string }[] = [];
+    // Each mutation on one source drawn by the seeded PRNG (every source on all of them would take
+    // minutes); random flips get a second draw, as they hit different structures each time.
+    for (const [name, mutate] of MUTATIONS) {
+      for (let round = 0; round < (name === 'flip-bytes' ? 2 : 1); round++) {
+        const source = SOURCES[pick(SOURCES.length)]!;
+        const label = `${basename(source, '.ingero')}-${name}-${round}`;
+        cases.push({ name: label, ...caseFile(label, mutate(readFileSync(source))) });
+      }
+    }
+    // stats and tui open a bundle exactly as explain does (tui then refuses: no terminal), so
+    // some of the cases suffice for them.
+    const sometimes = (args: string[], i: number) => (args[0] === 'tui' ? i % 3 === 0 : args[0] === 'stats' ? i % 2 === 1 : true);
+    const jobs = cases.flatMap((c, i) => commandsFor(c.path).filter((args) => sometimes(args, i)).map((args) => ({ c, args })));
+    const runs = await runAll(jobs.map((j) => j.args));
+    jobs.forEach((j, i) => checkRun(j.c.name, j.args, runs[i]!));
+    for (const c of cases) checkNothingLeft(c.dir, c.path);
+    // A refused bundle is refused the same way by every reader: info may pass (it reads the
+    // manifest only), but the digest-checking readers agree with verify.
+    for (const c of cases) {
+      const mine = jobs.map((j, i) => ({ j, r: runs[i]! })).filter(({ j }) => j.c === c);
+      const verify = mine.find(({ j }) => j.args[0] === 'verify')!.r;
+      const sql = mine.find(({ j }) => j.args[0] === 'sql')!.r;
+      if (verify.code !== 0) assert.equal(sql.code, 1, `${c.name}: verify refused it but sql did not`);
+    }
+  });
+});
+
+/** A copy of a bundle's database edited with plain SQL, wrapped in a valid container. */
+function hostileBundle(name: string, source: string, edit: string): { dir: string; path: string } {
+  const b = openBundle(source, { cacheDir });
+  const manifest = structuredClone(b.manifest) as any;
+  const dbPath = join(work, `${name}.sqlite`);
+  copyFileSync(b.databasePath, dbPath);
+  b.close();
+  const db = new Database(dbPath);
+  db.exec(edit);
+  db.exec('VACUUM');
+  db.close();
+  const bytes = statSync(dbPath).size;
+  manifest.database = { bytes, sha256: createHash('sha256').update(readFileSync(dbPath)).digest('hex'), page_size: 4096 };
+  manifest.compression = { codec: 'zstd', level: 3, frame_bytes: 4 << 20, frames: Math.ceil(bytes / (4 << 20)) };
+  const dir = join(work, 'hostile', name);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, 'bug-report.ingero');
+  writeContainer(dbPath, path, JSON.stringify(manifest), { compressionLevel: 3, frameBytes: 4 << 20 });
+  rmSync(dbPath);
+  return { dir, path };
+}
+
+const CUDA = join(ROOT, 'spec/vectors/cuda-basic.ingero');
+const STACKS = join(ROOT, 'spec/vectors/stacks.ingero');
+const HOSTILE_DATABASES: [name: string, source: string, edit: string][] = [
+  ['orphan-ops', CUDA, 'UPDATE events SET op_id = 99999 WHERE id % 3 = 0'],
+  ['ops-table-empty', CUDA, 'DELETE FROM ops; DELETE FROM sources; DELETE FROM op_args'],
+  ['negative-durations', CUDA, 'UPDATE events SET dur_ns = -5000000 WHERE id % 4 = 0'],
+  ['huge-durations', CUDA, 'UPDATE events SET dur_ns = 9223372036854775807 WHERE id % 4 = 1'],
+  ['huge-times', CUDA, 'UPDATE events SET ts_ns = 9223372036854775000 WHERE id > 150'],
+  ['negative-times', CUDA, 'UPDATE events SET ts_ns = -9223372036854775000 WHERE id < 5'],
+  ['times-reversed', CUDA, 'UPDATE events SET ts_ns = (201 - id) * 1000'],
+  ['text-times', CUDA, "UPDATE events SET ts_ns = 'noon' WHERE id % 7 = 0"],
+  ['text-durations', CUDA, "UPDATE events SET dur_ns = 'long' || id WHERE id % 7 = 0"],
+  ['text-and-blob-pids', CUDA, "UPDATE events SET pid = 'abc', tid = X'00ff' WHERE id % 5 = 0"],
+  ['odd-arg-types', CUDA, "UPDATE events SET arg0 = 1.5e300, arg2 = 'zz', ret = 'r', op_id = X'0102' WHERE id % 3 = 0"],
+  ['sparse-ids', CUDA, 'UPDATE events SET id = id * 1000 + 5'],
+  ['metadata-not-json', CUDA, "UPDATE metadata SET value = '{not json'; INSERT OR REPLACE INTO metadata (key, value) VALUES ('demo.scenario', '[1,2'), ('clock.origin_unix_ns', 'never')"],
+  ['no-node-0', CUDA, 'DELETE FROM nodes'],
+  ['events-on-missing-node', CUDA, 'UPDATE events SET node_id = 7 WHERE id % 2 = 0'],
+  ['stacks-without-locations', STACKS, 'UPDATE stack_frames SET location_id = location_id + 100000'],
+  ['stack-ids-without-frames', STACKS, 'UPDATE events SET stack_id = 424242 WHERE id % 3 = 0'],
+  ['100k-pids', CUDA, 'WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 100000) INSERT INTO events (ts_ns, dur_ns, node_id, pid, tid, op_id) SELECT 2000000 + i, 100 + i, 0, 100000 + i, 100000 + i, 257 FROM c'],
+];
+
+describe('robustness fuzz: hostile databases in valid containers', () => {
+  const built = new Map<string, { dir: string; path: string }>();
+  const bundle = (name: string) => {
+    if (!built.has(name)) {
+      const [, source, edit] = HOSTILE_DATABASES.find(([n]) => n === name)!;
+      built.set(name, hostileBundle(name, source, edit));
+    }
+    return built.get(name)!;
+  };
+
+  it('explain, stats and sql answer or refuse in one line', { timeout: 240_000 }, async () => {
+    mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+    const jobs = HOSTILE_DATABASES.flatMap(([name]) => {
+      const { path } = bundle(name);
+      return [['explain', path], ['stats', '--by-process', path], ['sql', path, 'SELECT pid, count(*) FROM events GROUP BY pid ORDER BY 2 DESC LIMIT 5'], ['verify', path]].map((args) => ({ name, args }));
+    });
+    const runs = await runAll(jobs.map((j) => j.args));
+    jobs.forEach((j, i) => checkRun(j.name, j.args, runs[i]!));
+    for (const [name] of HOSTILE_DATABASES) checkNothingLeft(bundle(name).dir, bundle(name).path);
+  });
+
+  it('the MCP tools answer or return an isError result', { timeout: 240_000 }, async () => {
+    // The cases whose content reaches the tools' own code (stats, chains, event rows, stacks).
+    for (const name of ['orphan-ops', 'ops-table-empty', 'negative-durations', 'huge-times', 'text-times', 'text-and-blob-pids', 'odd-arg-types', 'metadata-not-json', 'no-node-0', 'stacks-without-locations', 'stack-ids-without-frames', '100k-pids']) {
+      const { path } = bundle(name);
+      const server = await connectStdio([path, '--audit-log', join(work, 'audit.jsonl')], { INGERO_CACHE_DIR: cacheDir });
+      try {
+        for (const [tool, args] of [
+          ['get_trace_stats', { by_process: true }],
+          ['get_causal_chains', {}],
+          ['list_events', { limit: 20 }],
+          ['list_events', { limit: 5, order: 'slowest' }],
+          ['get_stacks', {}],
+          ['get_timeline', {}],
+        ] as const) {
+          const r = resultParts(await server.client.callTool({ name: tool, arguments: args }, undefined, { timeout: RUN_TIMEOUT_MS }));
+          assert.doesNotMatch(r.text, /internal error/i, `${name} ${tool}: ${r.text.slice(0, 500)}`);
+          // One line from the tool itself, not the SDK's list of schema violations of a result
+          // built from values of the wrong type.
+          if (r.isError) assert.ok(!r.text.includes('\n'), `${name} ${tool}: error of several lines: ${r.text.slice(0, 500)}`);
+        }
+      } finally {
+        await server.close();
+      }
+    }
+  });
+});

@@ -65,5 +65,16 @@ export function parseManifest(name: string, json: string): Manifest {
     fail(name, 'has no valid time.origin_unix_ns');
   }
   if (typeof r.counts !== 'object' || r.counts === null || !Number.isSafeInteger(r.counts.events)) fail(name, 'has no valid event count');
+  // The descriptive fields (§3) are not needed to read the database, but every front end prints
+  // them: ill-typed ones are refused here rather than crashing each of them.
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (typeof r.created_unix_ns !== 'string' || !/^\d{1,20}$/.test(r.created_unix_ns)) fail(name, 'has no valid created_unix_ns');
+  if (!isObject(r.producer) || ['name', 'version', 'command'].some((k) => typeof r.producer[k] !== 'string')) fail(name, 'has no valid producer');
+  if (!isObject(r.host)) fail(name, 'has no valid host section');
+  if (!Array.isArray(r.nodes) || r.nodes.some((n: unknown) => typeof n !== 'string')) fail(name, 'has no valid node list');
+  if (!Number.isSafeInteger(r.time.start_ns) || !Number.isSafeInteger(r.time.end_ns)) fail(name, 'has no valid time.start_ns and time.end_ns');
+  if (!isObject(r.counts.by_source) || Object.values(r.counts.by_source).some((n) => !Number.isSafeInteger(n))) fail(name, 'has no valid counts.by_source');
+  if (!Number.isSafeInteger(r.counts.processes) || !Number.isSafeInteger(r.counts.stacks)) fail(name, 'has no valid process and stack counts');
+  if (!isObject(r.capture) || !Number.isSafeInteger(r.capture.dropped) || typeof r.capture.sampled !== 'boolean') fail(name, 'has no valid capture section');
   return r as Manifest;
 }

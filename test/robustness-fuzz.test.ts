@@ -69,15 +69,20 @@ function seekTableFor(original: Buffer, order: number[]): Buffer {
 
 type Mutation = [name: string, mutate: (b: Buffer) => Buffer];
 
-function withManifest(edit: (m: any) => unknown): (b: Buffer) => Buffer {
+/** The manifest replaced by this text, under a recomputed header checksum. */
+function manifestText(edit: (m: any) => string): (b: Buffer) => Buffer {
   return (b) => {
     const { header } = frames(b);
     const m = JSON.parse(header.subarray(8 + 52).toString('utf8').replace(/\0+$/, ''));
-    const replaced = edit(m);
-    const json = typeof replaced === 'string' ? replaced : JSON.stringify(m);
-    return Buffer.concat([encodeHeader(json), b.subarray(header.length)]);
+    return Buffer.concat([encodeHeader(edit(m)), b.subarray(header.length)]);
   };
 }
+const rawManifest = (text: string) => manifestText(() => text);
+const withManifest = (edit: (m: any) => void) =>
+  manifestText((m) => {
+    edit(m);
+    return JSON.stringify(m);
+  });
 
 const MUTATIONS: Mutation[] = [
   ['flip-bytes', (b) => {
@@ -114,18 +119,23 @@ const MUTATIONS: Mutation[] = [
     const order = f.data.map((_, i) => i).reverse();
     return Buffer.concat([f.header, ...order.map((i) => f.data[i]!), seekTableFor(f.seek, order)]);
   }],
-  ['manifest-not-json', withManifest(() => '{"schema_version": 1,')],
-  ['manifest-array', withManifest(() => '[1, 2, 3]')],
-  ['manifest-null', withManifest(() => 'null')],
+  ['manifest-not-json', rawManifest('{"schema_version": 1,')],
+  ['manifest-array', rawManifest('[1, 2, 3]')],
+  ['manifest-null', rawManifest('null')],
   ['manifest-no-time', withManifest((m) => delete m.time)],
   ['manifest-bad-origin', withManifest((m) => (m.time.origin_unix_ns = 'yesterday'))],
-  ['manifest-string-counts', withManifest((m) => ((m.counts = 'lots'), (m.capture = null)))],
-  ['manifest-nodes-object', withManifest((m) => ((m.nodes = { a: 1 }), (m.producer = 7), (m.host = 'h')))],
+  ['manifest-bad-created', withManifest((m) => (m.created_unix_ns = -1e30))],
+  ['manifest-string-counts', withManifest((m) => (m.counts = 'lots'))],
+  ['manifest-null-by-source', withManifest((m) => (m.counts.by_source = null))],
+  ['manifest-null-capture', withManifest((m) => (m.capture = null))],
+  ['manifest-nodes-object', withManifest((m) => (m.nodes = { a: 1 }))],
+  ['manifest-null-producer', withManifest((m) => (m.producer = null))],
+  ['manifest-null-host', withManifest((m) => (m.host = null))],
   ['manifest-huge-bytes', withManifest((m) => (m.database.bytes = 1e300))],
   ['manifest-bytes-string', withManifest((m) => (m.database.bytes = '4096'))],
   ['manifest-bad-sha', withManifest((m) => (m.database.sha256 = '../../etc/passwd'))],
   ['manifest-frames-zero', withManifest((m) => (m.compression.frames = 0))],
-  ['manifest-negative-time', withManifest((m) => ((m.time.start_ns = -1e30), (m.time.end_ns = 'x')))],
+  ['manifest-bad-span', withManifest((m) => ((m.time.start_ns = -1e30), (m.time.end_ns = 'x')))],
   ['manifest-schema-string', withManifest((m) => ((m.schema_version = 'one'), (m.min_schema_reader = null)))],
 ];
 

@@ -31,6 +31,9 @@ export function action<A extends unknown[]>(fn: (...args: A) => unknown | Promis
       if (err instanceof UsageError) fail(err.message, EXIT_USAGE);
       if (err instanceof BundleError || err instanceof RecorderError || err instanceof UserError) fail(err.message, EXIT_FAILURE);
       const e = err as NodeJS.ErrnoException;
+      // A bundle's checksums prove it arrived as written, not that its writer wrote a sound
+      // database: SQLite finds damaged pages only when a query reaches them, after the open.
+      if (e?.code?.startsWith('SQLITE_CORRUPT') || e?.code === 'SQLITE_NOTADB') fail(`the database inside the bundle is damaged (${e.message}) — ingero verify lists its problems; get a fresh copy of the bundle`, EXIT_FAILURE);
       if (e?.code === 'EPIPE') process.exit(EXIT_OK);
       if (e?.code === 'ENOSPC') fail('disk full — free space and run again', EXIT_FAILURE);
       if (process.env.INGERO_DEBUG) throw err;

@@ -247,17 +247,29 @@ describe('robustness fuzz: damaged containers', () => {
   });
 });
 
-/** A copy of a bundle's database edited with plain SQL, wrapped in a valid container. */
-function hostileBundle(name: string, source: string, edit: string): { dir: string; path: string } {
+/**
+ * A copy of a bundle's database edited with plain SQL, or with bytes damaged past the schema
+ * page (which the open reads, so only later queries meet the damage), in a valid container.
+ */
+function hostileBundle(name: string, source: string, edit: string | ((db: Buffer, eventsRoot: number) => void)): { dir: string; path: string } {
   const b = openBundle(source, { cacheDir });
   const manifest = structuredClone(b.manifest) as any;
   const dbPath = join(work, `${name}.sqlite`);
   copyFileSync(b.databasePath, dbPath);
   b.close();
-  const db = new Database(dbPath);
-  db.exec(edit);
-  db.exec('VACUUM');
-  db.close();
+  if (typeof edit === 'string') {
+    const db = new Database(dbPath);
+    db.exec(edit);
+    db.exec('VACUUM');
+    db.close();
+  } else {
+    const db = new Database(dbPath, { readonly: true });
+    const eventsRoot = db.prepare("SELECT rootpage FROM sqlite_schema WHERE name = 'events'").pluck().get() as number;
+    db.close();
+    const bytes = readFileSync(dbPath);
+    edit(bytes, eventsRoot);
+    writeFileSync(dbPath, bytes);
+  }
   const bytes = statSync(dbPath).size;
   manifest.database = { bytes, sha256: createHash('sha256').update(readFileSync(dbPath)).digest('hex'), page_size: 4096 };
   manifest.compression = { codec: 'zstd', level: 3, frame_bytes: 4 << 20, frames: Math.ceil(bytes / (4 << 20)) };
@@ -271,7 +283,18 @@ function hostileBundle(name: string, source: string, edit: string): { dir: strin
 
 const CUDA = join(ROOT, 'spec/vectors/cuda-basic.ingero');
 const STACKS = join(ROOT, 'spec/vectors/stacks.ingero');
-const HOSTILE_DATABASES: [name: string, source: string, edit: string][] = [
+/**
+ * Bytes of the events table's root page inverted (the open never reads that table's rows, so
+ * only the queries after it meet the damage): a sound container around an unsound database.
+ */
+const damageEvents = (offset: number, length: number) => (db: Buffer, eventsRoot: number) => {
+  const at = (eventsRoot - 1) * 4096 + offset;
+  for (let i = at; i < at + length; i++) db[i]! ^= 0xff;
+};
+
+const HOSTILE_DATABASES: [name: string, source: string, edit: string | ((db: Buffer, eventsRoot: number) => void)][] = [
+  ['damaged-events-header', CUDA, damageEvents(0, 8)],
+  ['damaged-events-cells', STACKS, damageEvents(12, 24)],
   ['orphan-ops', CUDA, 'UPDATE events SET op_id = 99999 WHERE id % 3 = 0'],
   ['ops-table-empty', CUDA, 'DELETE FROM ops; DELETE FROM sources; DELETE FROM op_args'],
   ['negative-durations', CUDA, 'UPDATE events SET dur_ns = -5000000 WHERE id % 4 = 0'],

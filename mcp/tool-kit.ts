@@ -166,6 +166,12 @@ export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(s
       } catch (err) {
         if (err instanceof ToolInputError) return errorResult(`${def.name}: ${err.message}`);
         if (err instanceof BundleError) return errorResult(`${def.name}: ${err.message}`);
+        // Checksums prove a bundle arrived as written, not that its database is sound: SQLite
+        // finds damaged pages only when a query reaches them. Retrying cannot help.
+        const code = (err as { code?: unknown })?.code;
+        if (typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB')) {
+          return errorResult(`${def.name}: the database inside the bundle is damaged (${(err as Error).message}); this bundle cannot answer it — ask the user for a fresh copy (ingero verify lists the problems)`);
+        }
         return errorResult(`${def.name}: internal error (${String((err as Error)?.message ?? err).slice(0, 300)}); retry with narrower arguments, and report it if it persists`);
       }
     }) as never,

@@ -338,7 +338,7 @@ describe('robustness fuzz: hostile databases in valid containers', () => {
 
   it('the MCP tools answer or return an isError result', { timeout: 240_000 }, async () => {
     // The cases whose content reaches the tools' own code (stats, chains, event rows, stacks).
-    for (const name of ['orphan-ops', 'ops-table-empty', 'negative-durations', 'huge-times', 'text-times', 'text-and-blob-pids', 'odd-arg-types', 'metadata-not-json', 'no-node-0', 'stacks-without-locations', 'stack-ids-without-frames', '100k-pids']) {
+    for (const name of ['damaged-events-header', 'damaged-events-cells', 'orphan-ops', 'ops-table-empty', 'negative-durations', 'huge-times', 'text-times', 'text-and-blob-pids', 'odd-arg-types', 'metadata-not-json', 'no-node-0', 'stacks-without-locations', 'stack-ids-without-frames', '100k-pids']) {
       const { path } = bundle(name);
       const server = await connectStdio([path, '--audit-log', join(work, 'audit.jsonl')], { INGERO_CACHE_DIR: cacheDir });
       try {

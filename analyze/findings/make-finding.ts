@@ -1,24 +1,13 @@
 // Builds a Finding from a detector's verdict: fills in names, the affected op's statistics and
 // the caveats every finding must carry when the data is incomplete.
 import type { AnalysisContext } from '../context.ts';
-import type { Evidence, Finding, FindingKind, Severity } from '../types.ts';
+import type { Finding } from '../types.ts';
 import { count } from '../words.ts';
 
-export interface Verdict {
-  readonly kind: FindingKind;
-  readonly severity: Severity;
-  readonly node_id: number;
-  readonly pid: number;
-  readonly op: string;
-  readonly from_ns: number;
-  readonly to_ns: number;
-  readonly summary: string;
-  readonly root_cause: string;
-  readonly evidence: readonly Evidence[];
-  readonly recommendations: readonly string[];
+/** What a detector decides; makeFinding adds names, the op's statistics and the data caveats. */
+export type Verdict = Pick<Finding, 'kind' | 'severity' | 'node_id' | 'pid' | 'op' | 'from_ns' | 'to_ns' | 'summary' | 'root_cause' | 'evidence' | 'recommendations' | 'impact_ns'> & {
   readonly caveats?: readonly string[];
-  readonly impact_ns: number;
-}
+};
 
 export function makeFinding(ctx: AnalysisContext, v: Verdict): Finding {
   const stats = v.op ? ctx.stats.by_process.find((s) => s.node_id === v.node_id && s.pid === v.pid && s.op === v.op) : undefined;

@@ -55,22 +55,9 @@ export function timeline(bundle: Bundle, opts: TimelineOptions = {}): Timeline {
   const to = opts.toNs ?? (span.b ?? 0) + 1;
   const windows = Math.ceil((to - from) / windowNs);
   if (windows > MAX_TIMELINE_WINDOWS) throw new RangeError(`timeline of ${windows} windows asked for; at most ${MAX_TIMELINE_WINDOWS}: use a wider window or a shorter range`);
-  const where = ['id >= ?', 'id < ?'];
-  const params: unknown[] = [bundle.idAtTime(from), bundle.idAtTime(to)];
-  if (opts.opIds) {
-    where.push(`op_id IN (${opts.opIds.map(() => '?').join(',') || 'NULL'})`);
-    params.push(...opts.opIds);
-  }
-  if (opts.pids) {
-    where.push(`pid IN (${opts.pids.map(() => '?').join(',') || 'NULL'})`);
-    params.push(...opts.pids);
-  }
-  if (opts.nodeId !== undefined) {
-    where.push('node_id = ?');
-    params.push(opts.nodeId);
-  }
+  const { sql: where, params } = bundle.eventWhere({ fromNs: from, toNs: to, opIds: opts.opIds, pids: opts.pids, nodeId: opts.nodeId });
   const cells = new Map<number, Map<number, F64List>>();
-  scanRows(bundle.db, ['op_id', 'ts_ns', 'dur_ns'], `FROM events WHERE ${where.join(' AND ')}`, params, (op, ts, dur) => {
+  scanRows(bundle.db, ['op_id', 'ts_ns', 'dur_ns'], `FROM events WHERE ${where}`, params, (op, ts, dur) => {
     const w = Math.floor((ts - from) / windowNs);
     let byWindow = cells.get(op);
     if (!byWindow) cells.set(op, (byWindow = new Map()));

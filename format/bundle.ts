@@ -278,8 +278,11 @@ export class Bundle {
     return lo;
   }
 
-  /** Iterates matching events (start-time order unless asked otherwise) without loading them all. */
-  *events(filter: EventFilter = {}): IterableIterator<EventRecord> {
+  /**
+   * The SQL condition (with its parameters) selecting the events a filter matches, for callers
+   * that aggregate over events in SQL of their own; order and limit are not part of it.
+   */
+  eventWhere(filter: EventFilter = {}): { readonly sql: string; readonly params: readonly unknown[] } {
     const where: string[] = [];
     const params: unknown[] = [];
     let lowId = filter.fromNs !== undefined ? this.idAtTime(filter.fromNs) : 1;
@@ -314,9 +317,15 @@ export class Bundle {
       where.push('(dur_ns < ? OR (dur_ns = ? AND id > ?))');
       params.push(filter.afterSlowest.dur_ns, filter.afterSlowest.dur_ns, filter.afterSlowest.id);
     }
+    return { sql: where.join(' AND '), params };
+  }
+
+  /** Iterates matching events (start-time order unless asked otherwise) without loading them all. */
+  *events(filter: EventFilter = {}): IterableIterator<EventRecord> {
+    const { sql, params } = this.eventWhere(filter);
     const order = filter.order === 'slowest' ? 'dur_ns DESC, id' : 'id';
     const limit = filter.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '';
-    const stmt = this.db.prepare(`SELECT id, ts_ns, dur_ns, node_id, pid, tid, op_id, arg0, arg1, arg2, arg3, ret, stack_id FROM events WHERE ${where.join(' AND ')} ORDER BY ${order}${limit}`);
+    const stmt = this.db.prepare(`SELECT id, ts_ns, dur_ns, node_id, pid, tid, op_id, arg0, arg1, arg2, arg3, ret, stack_id FROM events WHERE ${sql} ORDER BY ${order}${limit}`);
     stmt.safeIntegers(true);
     for (const r of stmt.iterate(...params) as IterableIterator<Record<string, bigint | null>>) {
       if (!isIntegerRow(r)) {

@@ -12,6 +12,7 @@ import { BundleError, ioError } from './errors.ts';
 import type { Manifest } from './manifest.ts';
 import { inflateDatabase } from './parallel-inflate.ts';
 import { readContainer, type ContainerInfo } from './read-container.ts';
+import { readSchemaDocs, type TableDoc } from './schema-docs.ts';
 
 export interface OpenOptions {
   /** Where decompressed databases are cached. Default: $INGERO_CACHE_DIR, else $XDG_CACHE_HOME/ingero, else ~/.cache/ingero. */
@@ -208,6 +209,7 @@ export class Bundle {
   readonly db: Database.Database;
   private opCache?: Map<number, OpInfo>;
   private countCache?: number;
+  private docCache?: Map<string, TableDoc>;
 
   constructor(path: string, manifest: Manifest, databasePath: string, db: Database.Database) {
     this.path = path;
@@ -243,6 +245,12 @@ export class Bundle {
   /** Op ids whose name matches exactly (several only for hostile duplicates). */
   opIdsByName(name: string): number[] {
     return [...this.ops().values()].filter((o) => o.name === name).map((o) => o.id);
+  }
+
+  /** What the bundle says of its tables and columns (its DDL comments); bundle text, so data only. */
+  schemaDocs(): Map<string, TableDoc> {
+    this.docCache ??= readSchemaDocs(this.db);
+    return this.docCache;
   }
 
   metadata(): Record<string, unknown> {

@@ -26,5 +26,6 @@ export { BundleError, type BundleErrorCode } from './errors.ts';
 export { clampText } from './clamp-text.ts';
 export { demangle } from './demangle.ts';
 export { SOURCE, SOURCES, OPS, opId, opById, opCode, packDims, type OpDef, type SourceDef, type ArgDef } from './catalog.ts';
+export type { TableDoc, ColumnDoc } from './schema-docs.ts';
 export { SCHEMA_VERSION, APPLICATION_ID, TABLES, type TableSpec, type ColumnSpec } from './schema.ts';
 export { CONTAINER_MAJOR, CONTAINER_MINOR } from './container.ts';

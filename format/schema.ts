@@ -1,5 +1,5 @@
 // The bundle database schema, version 1. This file is the single source of truth for the
-// DDL, the per-column documentation stored inside every bundle (table `schema_doc`), and the
+// DDL, the per-column documentation stored inside every bundle (comments in the DDL), and the
 // conformance rules a reader applies before trusting a bundle. spec/bundle-v1.md describes it
 // for humans; test/format-spec.test.ts checks that the two agree.
 
@@ -284,24 +284,19 @@ export const TABLES: readonly TableSpec[] = [
       c('labels', 'TEXT NOT NULL', '', 'JSON object of string to string. Traced data.'),
     ],
   },
-  {
-    name: 'schema_doc',
-    doc: 'This documentation: one row per table (column = \'\') and per column.',
-    maxTextBytes: 4096,
-    withoutRowid: true,
-    constraints: ['PRIMARY KEY (table_name, column_name)'],
-    columns: [
-      c('table_name', 'TEXT NOT NULL', '', 'Table.'),
-      c('column_name', 'TEXT NOT NULL', '', 'Column, \'\' for the table itself.'),
-      c('unit', 'TEXT NOT NULL', '', 'Unit of the values.'),
-      c('description', 'TEXT NOT NULL', '', 'Meaning.'),
-    ],
-  },
 ];
 
+/**
+ * CREATE TABLE text with the table's documentation as SQL comments: the opening line carries the
+ * table's meaning, each column line `[unit] meaning`. SQLite keeps the statement verbatim in
+ * sqlite_schema, so `sqlite3 .schema` shows it and readSchemaDocs parses it back. Kept there
+ * instead of in a table of its own, the documentation costs 40 % fewer compressed bytes: it was
+ * a quarter of a small bundle.
+ */
 export function tableDDL(t: TableSpec): string {
-  const parts = [...t.columns.map((col) => `${col.name} ${col.decl}`), ...(t.constraints ?? [])];
-  return `CREATE TABLE ${t.name} (${parts.join(', ')})${t.withoutRowid ? ' WITHOUT ROWID' : ''}`;
+  const items = [...t.columns.map((col) => ({ text: `${col.name} ${col.decl}`, doc: `${col.unit ? `[${col.unit}] ` : ''}${col.doc}` })), ...(t.constraints ?? []).map((text) => ({ text, doc: '' }))];
+  const lines = items.map((item, i) => `  ${item.text}${i < items.length - 1 ? ',' : ''}${item.doc ? ` -- ${item.doc}` : ''}`);
+  return `CREATE TABLE ${t.name} ( -- ${t.doc}\n${lines.join('\n')}\n)${t.withoutRowid ? ' WITHOUT ROWID' : ''}`;
 }
 
 /** Indexes stored in every bundle: small tables only; events needs none (see spec §6.3). */

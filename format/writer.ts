@@ -179,11 +179,6 @@ export function createStagingSchema(db: Database.Database): void {
   db.pragma(`user_version = ${SCHEMA_VERSION}`);
   db.transaction(() => {
     for (const t of TABLES) db.exec(tableDDL(t));
-    const doc = db.prepare('INSERT INTO schema_doc VALUES (?, ?, ?, ?)');
-    for (const t of TABLES) {
-      doc.run(t.name, '', '', t.doc);
-      for (const col of t.columns) doc.run(t.name, col.name, col.unit, col.doc);
-    }
     const src = db.prepare('INSERT INTO sources VALUES (?, ?, ?, ?)');
     for (const s of SOURCES) src.run(s.id, s.name, s.layer, s.description);
   })();

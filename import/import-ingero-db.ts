@@ -251,7 +251,7 @@ export async function importIngeroDb(sourcePath: string, outPath: string, option
     w.setMetadata('ingero.generation', schema.generation);
     w.setMetadata('ingero.detection', schema.evidence);
     // Ingero's *_note rows and example query describe Ingero's own tables, which the bundle does not
-    // keep (its schema_doc and op_args describe what it holds); the remaining keys are kept.
+    // keep (its DDL comments and op_args describe what it holds); the remaining keys are kept.
     w.setMetadata('ingero.schema_info', jsonRow(Object.fromEntries(Object.entries(schema.schemaInfo).filter(([k]) => !k.endsWith('_note') && k !== 'example_query'))));
     const list = (key: string, rows: unknown[]) => {
       const kept = fitMetadata(rows);

@@ -1,5 +1,5 @@
 // Resources: per served bundle, its schema documentation (Markdown, generated from the bundle's
-// own schema_doc, sources, ops and op_args through describe_schema) and its metadata (manifest
+// own DDL comments, sources, ops and op_args through describe_schema) and its metadata (manifest
 // plus the metadata table, JSON). Both are sanitized like tool results.
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { DATA_PREAMBLE, sanitizeValue } from './sanitize.ts';

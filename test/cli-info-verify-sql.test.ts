@@ -110,6 +110,20 @@ describe('ingero sql', () => {
     assert.equal(lines[1]!.split(',')[0], 'cudaLaunchKernel');
   });
 
+  test('--schema prints every table with its columns, units and meanings from the bundle\'s DDL', () => {
+    const r = ingero('sql', bundle, '--schema');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^events: One row per traced call or kernel event\./);
+    assert.match(r.out, /\nts_ns +INTEGER +ns +Start of the event, in ns since the bundle time origin/);
+    assert.match(r.out, /\nprocesses: Process incarnations, keyed by \(node_id, pid, start_ns\)/);
+    const neither = ingero('sql', bundle);
+    assert.equal(neither.code, 2);
+    assertOneLineError(neither, /missing the query.*--schema/);
+    const both = ingero('sql', bundle, 'SELECT 1', '--schema');
+    assert.equal(both.code, 2);
+    assertOneLineError(both, /either a query or --schema/);
+  });
+
   test('writes are refused, SQL errors are usage errors (exit 2), hostile bundles exit 1', () => {
     const write = ingero('sql', bundle, 'DELETE FROM events');
     assert.equal(write.code, 2);

@@ -182,6 +182,8 @@ describe('format round trip', () => {
     assert.ok(readFileSync(db).equals(readFileSync(bundle.databasePath)), 'zstd -dc gives exactly the verified database');
     const count = execFileSync('sqlite3', ['-readonly', db, 'SELECT count(*), min(id), max(id) FROM events; PRAGMA application_id; PRAGMA user_version;'], { encoding: 'utf8' });
     assert.equal(count, `${input.length}|1|${input.length}\n${0x494e4752}\n1\n`);
+    const schema = execFileSync('sqlite3', ['-readonly', db, '.schema events'], { encoding: 'utf8' });
+    assert.match(schema, /\n  ts_ns INTEGER NOT NULL, -- \[ns\] Start of the event/, '.schema shows each column with its unit and meaning');
     // The spec's recipe for the manifest: its length is the u32 at byte 24, the JSON starts at byte 60.
     const json = execFileSync('sh', ['-c', `tail -c +61 "${out}" | head -c "$(od -An -tu4 -j24 -N4 "${out}" | tr -d ' ')"`], { encoding: 'utf8' });
     assert.deepEqual(JSON.parse(json), JSON.parse(JSON.stringify(bundle.manifest)));

@@ -45,6 +45,10 @@ describe('summary computed in the background', () => {
     assert.deepEqual(sql.data.rows, [[EVENTS]]);
     const schema = await call('describe_schema', { table: 'events' });
     assert.equal(schema.isError, false);
+    const [events] = schema.data.tables as { name: string; description: string; columns: { name: string; unit: string; description: string }[] }[];
+    assert.match(events!.description, /^One row per traced call or kernel event/, 'the table documentation read from the bundle\'s DDL');
+    assert.deepEqual(events!.columns.find((c) => c.name === 'dur_ns')?.unit, 'ns');
+    assert.ok(events!.columns.every((c) => c.description !== '(not documented)'), 'every column documented');
   });
 
   it('answers from the summary once ready, with the same numbers as the analyzer', async () => {

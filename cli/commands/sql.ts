@@ -1,23 +1,30 @@
 // ingero sql: one read-only statement over the bundle database.
 import type { Command } from 'commander';
-import { openBundle } from '../../format/index.ts';
+import { openBundle, type Bundle } from '../../format/index.ts';
 import { toJson } from '../json.ts';
 import { action, UsageError } from '../run-action.ts';
-import { formatTable } from '../table.ts';
+import { formatTable, printable } from '../table.ts';
 
 export function register(program: Command): void {
   program
     .command('sql')
-    .description('Run one read-only SQL statement over a bundle (tables: see `ingero sql B "SELECT * FROM schema_doc"`)')
+    .description('Run one read-only SQL statement over a bundle (tables and what their columns mean: `ingero sql B --schema`)')
     .argument('<bundle>', '.ingero file')
-    .argument('<query>', 'a single SELECT / WITH / PRAGMA statement')
+    .argument('[query]', 'a single SELECT / WITH / PRAGMA statement')
+    .option('--schema', 'print every table with its columns, units and meanings instead of running a query')
     .option('--json', 'print rows as a JSON array of objects')
     .option('--csv', 'print rows as CSV with a header line')
     .action(
-      action((path: string, query: string, opts: { json?: boolean; csv?: boolean }) => {
+      action((path: string, query: string | undefined, opts: { schema?: boolean; json?: boolean; csv?: boolean }) => {
         if (opts.json && opts.csv) throw new UsageError('choose one of --json and --csv');
+        if (opts.schema && query !== undefined) throw new UsageError('give either a query or --schema, not both');
+        if (!opts.schema && query === undefined) throw new UsageError('missing the query; e.g. ingero sql B "SELECT count(*) FROM events", or ingero sql B --schema');
         const bundle = openBundle(path);
         try {
+          if (query === undefined) {
+            process.stdout.write(schemaText(bundle));
+            return;
+          }
           let stmt;
           try {
             stmt = bundle.db.prepare(query);
@@ -41,6 +48,17 @@ export function register(program: Command): void {
         }
       }),
     );
+}
+
+/** The bundle's own account of its tables (its DDL comments), one aligned block per table. */
+function schemaText(bundle: Bundle): string {
+  const blocks: string[] = [];
+  for (const [table, doc] of bundle.schemaDocs()) {
+    const columns = bundle.db.prepare('SELECT name, type FROM pragma_table_info(?)').all(table) as { name: string; type: string }[];
+    const rows = columns.map((c) => [c.name, c.type, doc.columns.get(c.name)?.unit ?? '', doc.columns.get(c.name)?.description ?? '']);
+    blocks.push(`${printable(table)}: ${printable(doc.description || '(undocumented)')}\n${formatTable(['column', 'type', 'unit', 'meaning'], rows)}`);
+  }
+  return blocks.join('\n');
 }
 
 function cell(v: unknown): unknown {

@@ -1,5 +1,5 @@
 // describe_schema: the bundle's tables, columns, units and enums, read from the bundle itself
-// (schema_doc, sources, ops, op_args), so an agent can write correct SQL for run_sql.
+// (its DDL comments, sources, ops, op_args), so an agent can write correct SQL for run_sql.
 import { z } from 'zod';
 import type { ServedBundle } from '../served-bundle.ts';
 import { bundleArg, servedBundle, ToolInputError, type ToolDef } from '../tool-kit.ts';
@@ -64,22 +64,19 @@ export const describeSchema: ToolDef<typeof input, typeof output> = {
     const db = served.bundle.db;
     const names = tableNames(served);
     if (args.table !== undefined && !names.includes(args.table)) throw new ToolInputError(`no table ${JSON.stringify(args.table.slice(0, 80))}; tables: ${names.join(', ')}`);
-    const docs = new Map<string, { unit: string; description: string }>();
-    for (const r of db.prepare('SELECT table_name, column_name, unit, description FROM schema_doc').all() as { table_name: string; column_name: string; unit: string; description: string }[]) {
-      docs.set(`${r.table_name}\u0000${r.column_name}`, r);
-    }
+    const docs = served.bundle.schemaDocs();
     const wanted = names.filter((t) => args.table === undefined || t === args.table);
     const tables = wanted
       .slice(0, MAX_TABLES)
       .map((t) => ({
         name: t,
-        description: docs.get(`${t}\u0000`)?.description ?? '(not documented in schema_doc: added by the producer)',
+        description: docs.get(t)?.description || '(not documented in its DDL: added by the producer)',
         rows: t === 'events' ? served.bundle.eventCount() : (db.prepare(`SELECT count(*) AS n FROM "${t.replace(/"/g, '""')}"`).get() as { n: number }).n,
         columns: (db.prepare(`SELECT name, type FROM pragma_table_info(?) LIMIT ${MAX_COLUMNS}`).all(t) as ColumnRow[]).map((c) => ({
           name: c.name,
           type: c.type,
-          unit: docs.get(`${t}\u0000${c.name}`)?.unit ?? '',
-          description: docs.get(`${t}\u0000${c.name}`)?.description ?? '(not documented)',
+          unit: docs.get(t)?.columns.get(c.name)?.unit ?? '',
+          description: docs.get(t)?.columns.get(c.name)?.description ?? '(not documented)',
         })),
       }));
     const includeOps = args.include_ops ?? (args.table === undefined || ['events', 'ops', 'op_args', 'sources'].includes(args.table));

@@ -57,6 +57,9 @@ export function checkConformance(db: Database.Database, options: ConformanceOpti
   if (badType.n > 0) problems.push(`${badType.n} events hold a non-integer value in an integer column`);
   const negative = db.prepare('SELECT count(*) AS n FROM events WHERE dur_ns < 0 OR ts_ns < 0').get() as { n: number };
   if (negative.n > 0) problems.push(`${negative.n} events have a negative time or duration`);
+  // Readers hold times as doubles; past 2^53 ns (104 days after the origin) they lose precision.
+  const beyond = db.prepare(`SELECT count(*) AS n FROM events WHERE ts_ns > ${Number.MAX_SAFE_INTEGER} OR dur_ns > ${Number.MAX_SAFE_INTEGER} - ts_ns`).get() as { n: number };
+  if (beyond.n > 0) problems.push(`${beyond.n} events end beyond 2^53 ns (104 days) after the bundle origin, where times lose precision`);
   const orphanOps = db.prepare('SELECT count(*) AS n FROM (SELECT DISTINCT op_id FROM events) WHERE op_id NOT IN (SELECT id FROM ops)').get() as { n: number };
   if (orphanOps.n > 0) problems.push(`${orphanOps.n} op code(s) used by events are missing from table ops`);
   const orphanStacks = db.prepare('SELECT count(*) AS n FROM (SELECT DISTINCT stack_id FROM events WHERE stack_id IS NOT NULL) WHERE stack_id NOT IN (SELECT stack_id FROM stack_frames)').get() as { n: number };

@@ -333,6 +333,17 @@ describe('robustness fuzz: hostile databases in valid containers', () => {
     });
     const runs = await runAll(jobs.map((j) => j.args));
     jobs.forEach((j, i) => checkRun(j.name, j.args, runs[i]!));
+    // verify names the broken invariant of the time cases (the spec's bounds on ts_ns and dur_ns).
+    const verdict = (name: string) => runs[jobs.findIndex((j) => j.name === name && j.args[0] === 'verify')]!;
+    for (const [name, problem] of [
+      ['huge-times', /beyond 2\^53 ns/],
+      ['huge-durations', /beyond 2\^53 ns/],
+      ['negative-times', /negative time or duration/],
+      ['negative-durations', /negative time or duration/],
+    ] as const) {
+      assert.equal(verdict(name).code, 3, `${name}: verify exit code`);
+      assert.match(verdict(name).stderr + verdict(name).stdout, problem, name);
+    }
     for (const [name] of HOSTILE_DATABASES) checkNothingLeft(bundle(name).dir, bundle(name).path);
   });
 

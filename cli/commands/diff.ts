@@ -1,0 +1,201 @@
+// ingero diff BEFORE AFTER: what changed between two recordings — "is it better, and what got
+// worse?" after a fix, a driver upgrade or a config change. Both bundles are summarized with the
+// same stats and explain as `ingero stats` / `ingero explain`, then compared (analyze/diff.ts):
+//
+//   ingero diff before.ingero after.ingero                  ops table, findings, setup changes, caveats
+//   ingero diff B A --by-process                            also per process name × op (pids differ between runs)
+//   ingero diff B A --op cudaStreamSynchronize --op cudaMalloc   only these ops
+//   ingero diff B A --min-events 100                        only rows with ≥ 100 events on one side
+//   ingero diff B A --threshold latencyRatio=2 --threshold minSample=200
+//   ingero diff B A --json                                  deterministic JSON (byte-identical across runs)
+//   ingero diff B A --fail-on-regression                    exit 3 when an op is flagged (for CI)
+//
+// An op is flagged a regression when its p50 or p99 grew by latencyRatio (1.5x) or more with at
+// least minSample (50) events on each side, an improvement when it shrank as much; sampled ops
+// and small samples are shown but never flagged. Exit codes: 0 compared, 1 a bundle is missing,
+// corrupt or hostile (the line says which one), 2 wrong usage, 3 regression with --fail-on-regression.
+import type { Command } from 'commander';
+import { canonicalJson, diffSides, parseThresholdArgs, ratioText, resolveDiffThresholds, summarizeSide, type DiffReport, type DiffSide, type FindingChange, type OpChange, type SideInfo, type SideSummary } from '../../analyze/index.ts';
+import { BundleError, openBundle } from '../../format/index.ts';
+import { formatDuration } from '../format-units.ts';
+import { action, EXIT_OK, EXIT_PROBLEMS, intOption, UsageError, UserError } from '../run-action.ts';
+import { formatTable, printable } from '../table.ts';
+import { useColour } from './explain.ts';
+
+interface DiffCliOptions {
+  json?: boolean;
+  byProcess?: boolean;
+  op: string[];
+  minEvents?: string;
+  threshold: string[];
+  failOnRegression?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('diff')
+    .description('Compare two bundles (BEFORE → AFTER): per-op rates, time and p50/p99/max with regressions flagged, new/gone findings, setup changes')
+    .argument('<before>', '.ingero file recorded before the change')
+    .argument('<after>', '.ingero file recorded after the change')
+    .option('--json', 'print the comparison as JSON (deterministic: the same bundles give the same bytes)')
+    .option('--by-process', 'also compare per process name × op (processes matched by name, since pids differ)')
+    .option('--op <name>', 'only this op (repeatable); findings are limited to these ops too', collect, [])
+    .option('--min-events <n>', 'only rows with at least n events on one side or the other')
+    .option('--threshold <name=value>', 'override a diff threshold (repeatable): latencyRatio (1.5), minSample (50), spanRatio (2)', collect, [])
+    .option('--fail-on-regression', 'exit with code 3 when any op is flagged as a regression')
+    .action(
+      action((beforePath: string, afterPath: string, opts: DiffCliOptions) => {
+        let thresholds: Record<string, number>;
+        try {
+          thresholds = parseThresholdArgs(opts.threshold);
+          resolveDiffThresholds(thresholds);
+        } catch (err) {
+          throw new UsageError((err as Error).message);
+        }
+        const minEvents = intOption('--min-events', opts.minEvents, 0);
+        const before = summarize('BEFORE', beforePath, opts.byProcess);
+        const after = summarize('AFTER', afterPath, opts.byProcess);
+        const known = new Set([...before.ops, ...after.ops].map((r) => r.op));
+        const unknown = opts.op.filter((o) => !known.has(o));
+        if (unknown.length) throw new UsageError(`--op ${JSON.stringify(unknown[0])} is in neither bundle (ops: ${[...known].sort().join(', ')})`);
+        const report = diffSides(before, after, { byProcess: opts.byProcess, ops: opts.op, minEvents, thresholds });
+        process.stdout.write(opts.json ? canonicalJson(report) + '\n' : renderDiff(beforePath, afterPath, report, useColour()));
+        return opts.failOnRegression && report.summary.regressions > 0 ? EXIT_PROBLEMS : EXIT_OK;
+      }),
+    );
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Opens and summarizes one side; any failure names the side, so the user knows which file to fix. */
+function summarize(label: 'BEFORE' | 'AFTER', path: string, byProcess: boolean | undefined): SideSummary {
+  try {
+    const bundle = openBundle(path);
+    try {
+      return summarizeSide(bundle, { byProcess });
+    } finally {
+      bundle.close();
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (err instanceof BundleError) throw new UserError(`${label} bundle: ${err.message}`);
+    // Checksums prove the bundle arrived as written, not that its database is sound: SQLite finds damaged pages only when a query reaches them.
+    if (e?.code?.startsWith('SQLITE_CORRUPT') || e?.code === 'SQLITE_NOTADB') throw new UserError(`${label} bundle ${path}: the database inside is damaged (${e.message}) — ingero verify lists its problems; get a fresh copy of the bundle`);
+    throw err;
+  }
+}
+
+const VERDICT_COLOUR: Partial<Record<OpChange['verdict'], string>> = { regression: '1;31', improvement: '32' };
+const SEVERITY_COLOUR = { HIGH: '31', MEDIUM: '33', LOW: '36' } as const;
+const STATUS_COLOUR = { new: '1;31', persisting: '33', gone: '32' } as const;
+
+export function renderDiff(beforePath: string, afterPath: string, r: DiffReport, colour: boolean): string {
+  const c = (code: string, s: string) => (colour ? `\u001b[${code}m${s}\u001b[0m` : s);
+  const bold = (s: string) => c('1', s);
+  const out: string[] = [];
+  out.push(bold(`DIFF — ${printable(beforePath)} → ${printable(afterPath)}`));
+  out.push(`  before  ${describeSide(r.before)}`);
+  out.push(`  after   ${describeSide(r.after)}`);
+  const s = r.summary;
+  const th = r.thresholds;
+  out.push(
+    `  ${c(s.regressions ? '1;31' : '1', `${s.regressions} regression${s.regressions === 1 ? '' : 's'}`)}, ${s.improvements} improvement${s.improvements === 1 ? '' : 's'}, ${s.unchanged} unchanged, ${s.not_judged} not judged — flagged when p50 or p99 moves by ${ratioText(th.latencyRatio)} with at least ${th.minSample} events on each side`,
+  );
+
+  out.push('', bold('Setup changes (host facts recorded in each bundle; often the cause)'));
+  if (r.setup_changes.length === 0) out.push('  none: GPU, driver, CUDA, kernel and CPU are the same as far as both bundles record them');
+  else out.push(indent(formatTable(['FACT', 'BEFORE', 'AFTER'], r.setup_changes.map((x) => [x.fact, x.before ?? '(not recorded)', x.after ?? '(not recorded)']))));
+
+  out.push('', bold('Ops, by change in time per second of recording'));
+  out.push(r.ops.length ? opTable(r.ops, false, c) : '  no ops match the filters');
+  if (r.filters.by_process) {
+    out.push('', bold('Per process name × op'));
+    out.push(r.processes.length ? opTable(r.processes, true, c) : '  no rows match the filters');
+  }
+  const reasons = [...r.ops, ...r.processes].filter((x) => x.verdict === 'regression' || x.verdict === 'improvement');
+  if (reasons.length) {
+    out.push('', bold('Why flagged'));
+    for (const x of reasons) out.push(`  ${c(VERDICT_COLOUR[x.verdict]!, x.verdict.toUpperCase())} ${printable(x.process ? `${x.process}: ${x.op}` : x.op)}: ${printable(x.reasons.join('; '))}`);
+  }
+
+  out.push('', bold('Findings (ingero explain on each side, matched by kind, op and process name)'));
+  if (r.findings.length === 0) out.push('  none on either side');
+  for (const f of r.findings) out.push(`  ${c(STATUS_COLOUR[f.status], f.status.toUpperCase().padEnd(10))} ${severity(f, c)} ${f.kind}${f.process ? ` — ${printable(f.process)}` : ''}${f.op ? `, ${printable(f.op)}` : ''}: ${printable(f.summary)}`);
+
+  if (r.caveats.length) {
+    out.push('', bold('Caveats'));
+    for (const cv of r.caveats) out.push(`  - ${printable(cv)}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+function describeSide(s: SideInfo): string {
+  const f = s.findings;
+  const n = f.HIGH + f.MEDIUM + f.LOW;
+  return `${s.events.toLocaleString('en-US')} events over ${formatDuration(s.span_ns)} on ${printable(s.nodes.join(', ') || '(no node)')}; ${printable(s.producer)}${s.demo_scenario ? `, synthetic demo "${printable(s.demo_scenario)}"` : ''}; ${n} finding${n === 1 ? '' : 's'} (${f.HIGH} HIGH, ${f.MEDIUM} MEDIUM, ${f.LOW} LOW)`;
+}
+
+function severity(f: FindingChange, c: (code: string, s: string) => string): string {
+  const tag = (sev: keyof typeof SEVERITY_COLOUR) => c(SEVERITY_COLOUR[sev], sev);
+  if (f.status === 'new') return `[${tag(f.severity_after!)}]`;
+  if (f.status === 'gone') return `[${tag(f.severity_before!)}]`;
+  return f.severity_before === f.severity_after ? `[${tag(f.severity_after!)}]` : `[${tag(f.severity_before!)} → ${tag(f.severity_after!)}]`;
+}
+
+function indent(table: string): string {
+  return table.trimEnd().split('\n').map((l) => `  ${l}`).join('\n');
+}
+
+/** "b → a (ratio)"; a side that is absent shows as "-". */
+function pair(b: string | null, a: string | null, ratio: number | null = null): string {
+  return `${b ?? '-'} → ${a ?? '-'}${ratio === null ? '' : ` (${ratioText(ratio)})`}`;
+}
+
+function countText(s: DiffSide | null): string | null {
+  if (!s) return null;
+  if (s.count === null) return `${s.events.toLocaleString('en-US')} stored*`;
+  return `${s.count.toLocaleString('en-US')}${s.count_basis === 'op_aggregates' ? '†' : ''}`;
+}
+
+function rateText(s: DiffSide | null): string | null {
+  if (!s) return null;
+  return s.rate_per_s === null ? 'n/a' : s.rate_per_s < 10 ? s.rate_per_s.toFixed(2) : Math.round(s.rate_per_s).toLocaleString('en-US');
+}
+
+function timeText(s: DiffSide | null): string | null {
+  if (!s) return null;
+  return s.total_ns === null || s.share === null ? 'n/a' : `${formatDuration(s.total_ns)} (${(s.share * 100).toFixed(1)}%)`;
+}
+
+function latency(s: DiffSide | null, k: 'p50_ns' | 'p99_ns' | 'max_ns'): string | null {
+  return s ? formatDuration(s[k]) : null;
+}
+
+function opTable(rows: readonly OpChange[], byProcess: boolean, c: (code: string, s: string) => string): string {
+  const headers = [...(byProcess ? ['PROCESS'] : []), 'OP', 'CALLS', 'RATE /s', 'TIME (share of recording)', 'P50', 'P99', 'MAX', 'VERDICT'];
+  const body = rows.map((x) => [
+    ...(byProcess ? [x.process || '(unnamed)'] : []),
+    x.op,
+    pair(countText(x.before), countText(x.after)),
+    pair(rateText(x.before), rateText(x.after), x.rate_ratio),
+    pair(timeText(x.before), timeText(x.after)),
+    pair(latency(x.before, 'p50_ns'), latency(x.after, 'p50_ns'), x.p50_ratio),
+    pair(latency(x.before, 'p99_ns'), latency(x.after, 'p99_ns'), x.p99_ratio),
+    pair(latency(x.before, 'max_ns'), latency(x.after, 'max_ns'), x.max_ratio),
+    x.verdict,
+  ]);
+  const right = headers.map((h) => !['PROCESS', 'OP', 'VERDICT'].includes(h));
+  // Colour is applied after alignment: escape codes would count as width.
+  const lines = formatTable(headers, body, right).trimEnd().split('\n');
+  const coloured = lines.map((line, i) => {
+    const verdict = i >= 2 ? rows[i - 2]!.verdict : undefined;
+    const code = verdict ? VERDICT_COLOUR[verdict] : undefined;
+    return code ? line.replace(new RegExp(`${verdict}$`), c(code, verdict!)) : line;
+  });
+  const notes: string[] = [];
+  if (rows.some((x) => x.before?.count_basis === 'sample' || x.after?.count_basis === 'sample')) notes.push('* stored events of a sample: no complete count, so rate and time are not compared');
+  if (rows.some((x) => x.before?.count_basis === 'op_aggregates' || x.after?.count_basis === 'op_aggregates')) notes.push('† complete count from op_aggregates (the events are a sample)');
+  return [...coloured.map((l) => `  ${l}`), ...notes.map((n) => `  ${n}`)].join('\n');
+}

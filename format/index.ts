@@ -19,6 +19,7 @@ export type {
 export { sealStaging as recoverBundle, type SealOptions, type SealResult } from './seal.ts';
 export { Bundle, openBundle, openReadOnlyDatabase, defaultCacheDir } from './bundle.ts';
 export type { EventFilter, EventRecord, OpInfo, OpenOptions, ResolvedFrame } from './bundle.ts';
+export { mergeBundles, type MergeOptions, type MergeResult, type MergedNode } from './merge.ts';
 export { verifyBundle, type VerifyReport } from './verify.ts';
 export { readContainer as readBundleHeader, type ContainerInfo } from './read-container.ts';
 export type { Manifest } from './manifest.ts';

@@ -32,8 +32,10 @@
 // Events are merged k-way by shifted start time from one time-ordered iterator per input (per
 // node when skews differ within an input) and appended in global order, so seal needs no re-sort
 // and memory does not grow with the event count. An input whose events break the spec (out of
-// order, negative, unknown node or stack) is refused in one line. On any failure the staging data
-// is removed: the inputs are still there, so running again is the recovery.
+// order, negative, unknown node or stack) is refused in one line. A failure before sealing
+// removes the staging data (it would seal into half a merge; running again is the recovery); a
+// failure while sealing (e.g. disk full) keeps the complete staging database and says so, as
+// BundleWriter does for every writer.
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { openBundle, type Bundle, type EventRecord } from './bundle.ts';
@@ -141,6 +143,7 @@ export async function mergeBundles(inputPaths: readonly string[], outPath: strin
       if (err instanceof BundleError && err.code === 'USAGE') throw err;
       throw new BundleError('IO', `${outPath}: cannot write the bundle there (${(err as Error).message}) — choose a writable folder for -o`);
     }
+    let sealing = false;
     try {
       for (const n of nodes) w.addNode(n.id, n.name, n.clockOffset);
       writeMetadata(w, inputs);
@@ -149,6 +152,10 @@ export async function mergeBundles(inputPaths: readonly string[], outPath: strin
       for (const input of inputs) copySideTables(w, input);
       noteForeignOps(inputs, notes);
       const span = await mergeEvents(w, inputs, extraBundles, options, outPath);
+      w.flush();
+      sealing = true;
+      // From here the staging database is complete: a failing seal keeps it for recoverBundle
+      // and says so, as BundleWriter does for every writer.
       const sealed = await w.seal();
       return {
         output: outPath,
@@ -175,6 +182,8 @@ export async function mergeBundles(inputPaths: readonly string[], outPath: strin
         seconds: (performance.now() - started) / 1000,
       };
     } catch (err) {
+      if (sealing) throw err;
+      // An incomplete staging database would seal into half a merge: remove it.
       w.abort();
       if (isDiskFull(err)) throw new BundleError('IO', `${outPath}: disk full while merging — nothing was written (staging removed); free space and run again`);
       throw err;
@@ -187,7 +196,7 @@ export async function mergeBundles(inputPaths: readonly string[], outPath: strin
 
 function isDiskFull(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
-  return code === 'ENOSPC' || code === 'SQLITE_FULL' || (err instanceof BundleError && /disk full/.test(err.message));
+  return code === 'ENOSPC' || code === 'SQLITE_FULL' || (err instanceof BundleError && /disk (is )?full/.test(err.message));
 }
 
 /** Refuses, before any work, an output that exists (unless overwriting), is a folder, or is one of the inputs. */

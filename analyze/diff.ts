@@ -324,7 +324,7 @@ export interface OpChange {
   readonly p50_ratio: number | null;
   readonly p99_ratio: number | null;
   readonly max_ratio: number | null;
-  /** after − before (null when not comparable). */
+  /** after − before; a side without the op counts as 0 unless it was sampled there (null when not comparable). */
   readonly total_delta_ns: number | null;
   readonly share_delta: number | null;
   readonly verdict: Verdict;
@@ -438,7 +438,7 @@ function compareRows(before: readonly Row[], after: readonly Row[], b: SideSumma
   const bi = new Map(before.map((r) => [rowKey(r), r]));
   const ai = new Map(after.map((r) => [rowKey(r), r]));
   const keys = [...new Set([...bi.keys(), ...ai.keys()])];
-  return keys.map((k) => compareRow(bi.get(k), ai.get(k), b.span_ns, a.span_ns, th)).sort(byImportance);
+  return keys.map((k) => compareRow(bi.get(k), ai.get(k), b, a, th)).sort(byImportance);
 }
 
 function side(r: Row, spanNs: number): DiffSide {
@@ -474,10 +474,17 @@ function ratio(before: number | null | undefined, after: number | null | undefin
   return round4(after / before);
 }
 
-function compareRow(br: Row | undefined, ar: Row | undefined, bSpan: number, aSpan: number, th: DiffThresholds): OpChange {
+function compareRow(br: Row | undefined, ar: Row | undefined, bs: SideSummary, as: SideSummary, th: DiffThresholds): OpChange {
   const any = (br ?? ar)!;
-  const b = br ? side(br, bSpan) : null;
-  const a = ar ? side(ar, aSpan) : null;
+  const b = br ? side(br, bs.span_ns) : null;
+  const a = ar ? side(ar, as.span_ns) : null;
+  // An op missing from one side took no time there, unless that side only kept a sample of it:
+  // an op that appears (or vanishes) with seconds of time is among the biggest changes.
+  const none = (s: SideSummary) => (samplingPolicies(s.data_quality, any.op, any.source).length ? null : 0);
+  const bTotal = b ? b.total_ns : none(bs);
+  const aTotal = a ? a.total_ns : none(as);
+  const bShare = b ? b.share : none(bs);
+  const aShare = a ? a.share : none(as);
   const p50 = ratio(b?.p50_ns, a?.p50_ns);
   const p99 = ratio(b?.p99_ns, a?.p99_ns);
   const judged = judge(b, a, p50, p99, th);
@@ -491,8 +498,8 @@ function compareRow(br: Row | undefined, ar: Row | undefined, bSpan: number, aSp
     p50_ratio: p50,
     p99_ratio: p99,
     max_ratio: ratio(b?.max_ns, a?.max_ns),
-    total_delta_ns: b?.total_ns != null && a?.total_ns != null ? a.total_ns - b.total_ns : null,
-    share_delta: b?.share != null && a?.share != null ? round4(a.share - b.share) : null,
+    total_delta_ns: bTotal !== null && aTotal !== null ? aTotal - bTotal : null,
+    share_delta: bShare !== null && aShare !== null ? round4(aShare - bShare) : null,
     ...judged,
   };
 }

@@ -168,7 +168,11 @@ test('findings: one only in AFTER is new, only in BEFORE gone, in both persistin
   assert.equal(stall.severity_after, 'HIGH');
   assert.equal(stall.process, 'python3');
   assert.equal(r.findings[0]!.status, 'new');
-  assert.equal(row(r.ops, 'cudaDeviceSynchronize').verdict, 'only-after');
+  // The op that appears with seconds of blocking is the largest change: first, its whole time as the delta.
+  const appeared = row(r.ops, 'cudaDeviceSynchronize');
+  assert.equal(appeared.verdict, 'only-after');
+  assert.equal(r.ops[0], appeared);
+  assert.equal(appeared.total_delta_ns, appeared.after!.total_ns);
   const back = diff('sync-stall', 'healthy');
   assert.equal(back.findings.find((f) => f.kind === 'sync-stall')?.status, 'gone');
   for (const f of r.findings.filter((x) => x.status === 'persisting')) assert.ok(back.findings.some((g) => g.kind === f.kind && g.op === f.op && g.status === 'persisting'));

@@ -103,6 +103,9 @@ export function renderDiff(beforePath: string, afterPath: string, r: DiffReport,
   out.push(
     `  ${c(s.regressions ? '1;31' : '1', `${s.regressions} regression${s.regressions === 1 ? '' : 's'}`)}, ${s.improvements} improvement${s.improvements === 1 ? '' : 's'}, ${s.unchanged} unchanged, ${s.not_judged} not judged — flagged when p50 or p99 moves by ${ratioText(th.latencyRatio)} with at least ${th.minSample} events on each side`,
   );
+  const byStatus = (st: FindingChange['status']) => r.findings.filter((f) => f.status === st);
+  const fresh = byStatus('new');
+  out.push(`  findings: ${c(fresh.length ? '1;31' : '1', `${fresh.length} new`)}${fresh.length ? ` (${fresh.map((f) => `${f.severity_after} ${f.kind}`).join(', ')})` : ''}, ${byStatus('gone').length} gone, ${byStatus('persisting').length} persisting`);
 
   out.push('', bold('Setup changes (host facts recorded in each bundle; often the cause)'));
   if (r.setup_changes.length === 0) out.push('  none: GPU, driver, CUDA, kernel and CPU are the same as far as both bundles record them');

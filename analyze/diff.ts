@@ -395,7 +395,8 @@ export function diffSides(b: SideSummary, a: SideSummary, opts: DiffOptions = {}
   const minEvents = opts.minEvents ?? 0;
   const keep = (r: OpChange) => (only.size === 0 || only.has(r.op)) && Math.max(r.before?.events ?? 0, r.after?.events ?? 0) >= minEvents;
   const ops = compareRows(b.ops, a.ops, b, a, th).filter(keep);
-  const processes = opts.byProcess && b.processes && a.processes ? compareRows(b.processes, a.processes, b, a, th).filter(keep) : [];
+  const allProcesses = opts.byProcess && b.processes && a.processes ? compareRows(b.processes, a.processes, b, a, th) : [];
+  const processes = allProcesses.filter(keep);
   const judged = [...ops, ...processes];
   const findings = compareFindingSets(b.findings, a.findings).filter((f) => only.size === 0 || only.has(f.op));
   return {
@@ -413,7 +414,10 @@ export function diffSides(b: SideSummary, a: SideSummary, opts: DiffOptions = {}
     processes,
     findings,
     setup_changes: compareSetup(b.setup, a.setup),
-    caveats: caveats(b, a, th),
+    caveats: [
+      ...caveats(b, a, th),
+      ...(allProcesses.length && !allProcesses.some((r) => r.before && r.after) ? ['No process name calls the same op in both recordings, so the per-process comparison matches nothing (a renamed binary or launcher?); compare the op rows instead.'] : []),
+    ],
   };
 }
 

@@ -33,6 +33,9 @@ interface Job {
   seconds?: number;
   /** A second process of the same name launching half the kernels (pids differ between runs). */
   twoWorkers?: boolean;
+  comm?: string;
+  /** Events the capture reports as dropped. */
+  dropped?: number;
 }
 
 /** A training loop of 10 s: 100 launches and 20 syncs per second, 10 mallocs at the start. */
@@ -40,7 +43,7 @@ async function writeJob(name: string, job: Job = {}): Promise<void> {
   const w = BundleWriter.create(path(name), { originUnixNs: 1_700_000_000_000_000_000n, producer: { name: 'ingero', version: '0', command: 'diff test' }, nodeName: 'gpu-box' });
   const pid = job.pid ?? 100;
   const seconds = job.seconds ?? 10;
-  w.addProcess({ pid, ppid: 1, start_ns: 0, comm: 'trainer', cmdline: 'python3 train.py' });
+  w.addProcess({ pid, ppid: 1, start_ns: 0, comm: job.comm ?? 'trainer', cmdline: 'python3 train.py' });
   if (job.twoWorkers) w.addProcess({ pid: pid + 1, ppid: 1, start_ns: 0, comm: 'trainer', cmdline: 'python3 train.py --rank 1' });
   w.setMetadata('gpu.model', 'NVIDIA H100 80GB HBM3');
   w.setMetadata('gpu.driver_version', job.driver ?? '550.54.15');
@@ -62,6 +65,7 @@ async function writeJob(name: string, job: Job = {}): Promise<void> {
       w.appendEvent({ ts_ns: 5e6 + s * 1e9 + k * 45e6, dur_ns: (1 + (i % 5) * 0.1) * MS * (job.syncFactor ?? 1), pid, tid: pid, op_id: SYNC });
     }
   }
+  if (job.dropped) w.addCaptureLoss({ probe: 'ringbuf', emitted: 3000 + job.dropped, dropped: job.dropped, note: 'ring buffer full' });
   if (job.sampledLaunches) w.addSampling({ op_id: LAUNCH, from_ns: 0, to_ns: null, policy: 'keep 1 in 10' });
   await w.seal();
 }
@@ -73,6 +77,7 @@ before(async () => {
   await writeJob('sampled-agg', { sampledLaunches: 'with-aggregates' });
   await writeJob('long', { seconds: 30 });
   await writeJob('two-workers', { twoWorkers: true });
+  await writeJob('renamed-lossy', { comm: 'train-v2', dropped: 40 });
   await writeDemoBundle(path('healthy'), scenarioByName('healthy')!, { scale: 0.3 });
   await writeDemoBundle(path('sync-stall'), scenarioByName('sync-stall')!, { scale: 0.3 });
 });
@@ -209,6 +214,16 @@ test('recordings of different lengths: rates per second compare, and a caveat sa
   assert.ok(Math.abs(launch.rate_ratio! - 1) < 0.01, String(launch.rate_ratio));
   assert.ok(Math.abs(row(r.ops, 'cudaStreamSynchronize').share_delta!) < 0.01);
   assert.ok(r.caveats.some((c) => /differ in length/.test(c)));
+});
+
+test('dropped events and processes that match nothing are said in the caveats', () => {
+  const r = diff('base', 'renamed-lossy', { byProcess: true });
+  assert.equal(r.after.dropped_events, 40);
+  assert.ok(r.caveats.includes('AFTER: 40 events were dropped during capture: its counts, rates and times are lower bounds.'), r.caveats.join('\n'));
+  assert.ok(r.caveats.some((c) => /^No process name calls the same op in both recordings/.test(c)));
+  assert.ok(r.processes.every((x) => x.verdict === 'only-before' || x.verdict === 'only-after'));
+  // The op rows still compare: nothing changed but the name and the loss.
+  assert.equal(row(r.ops, 'cudaStreamSynchronize').verdict, 'unchanged');
 });
 
 test('the same bundle twice: no changes', () => {

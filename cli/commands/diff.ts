@@ -57,7 +57,11 @@ export function register(program: Command): void {
         const after = summarize('AFTER', afterPath, opts.byProcess);
         const known = new Set([...before.ops, ...after.ops].map((r) => r.op));
         const unknown = opts.op.filter((o) => !known.has(o));
-        if (unknown.length) throw new UsageError(`--op ${JSON.stringify(unknown[0])} is in neither bundle (ops: ${[...known].sort().join(', ')})`);
+        if (unknown.length) {
+          // Op names come from the bundles: traced data, shown printable and only the first few.
+          const names = [...known].sort();
+          throw new UsageError(`--op ${JSON.stringify(unknown[0])} is in neither bundle (ops: ${printable(names.slice(0, 20).join(', '))}${names.length > 20 ? `, … ${names.length - 20} more` : ''})`);
+        }
         const report = diffSides(before, after, { byProcess: opts.byProcess, ops: opts.op, minEvents, thresholds });
         process.stdout.write(opts.json ? canonicalJson(report) + '\n' : renderDiff(beforePath, afterPath, report, useColour()));
         return opts.failOnRegression && report.summary.regressions > 0 ? EXIT_PROBLEMS : EXIT_OK;

@@ -5,11 +5,13 @@ import { readFileSync } from 'node:fs';
 import { register as demo } from './commands/demo.ts';
 import { register as diff } from './commands/diff.ts';
 import { register as explain } from './commands/explain.ts';
+import { register as exportTrace } from './commands/export.ts';
 import { register as importDb } from './commands/import.ts';
 import { register as info } from './commands/info.ts';
 import { register as mcp } from './commands/mcp.ts';
 import { register as merge } from './commands/merge.ts';
 import { register as recorder } from './commands/record.ts';
+import { register as redact } from './commands/redact.ts';
 import { register as sql } from './commands/sql.ts';
 import { register as stats } from './commands/stats.ts';
 import { register as tui } from './commands/tui.ts';
@@ -24,7 +26,7 @@ const program = new Command('ingero')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-for (const register of [recorder, info, verify, sql, importDb, merge, explain, stats, diff, tui, demo, mcp]) register(program);
+for (const register of [recorder, info, verify, sql, importDb, merge, redact, explain, stats, diff, exportTrace, tui, demo, mcp]) register(program);
 
 program.addHelpText(
   'after',

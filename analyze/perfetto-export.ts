@@ -1,0 +1,598 @@
+// A bundle as a Chrome JSON trace (the Trace Event Format), which Perfetto UI (ui.perfetto.dev)
+// and chrome://tracing open: one track per thread, every event a slice or an instant with its
+// decoded arguments and its event_id (to go back with `ingero sql`), host samples as counters,
+// the analyzer's findings as global instants.
+//
+// Output shape, one trace event per line:
+//   {"displayTimeUnit":"ns","traceEvents":[
+//   {...},
+//   ...
+//   ],
+//   "metadata":{origin_unix_ns, producer, host, nodes, counts, capture, export}}
+//
+// Design:
+// - Streaming: events are read in id order (= start-time order) through Bundle.events() and
+//   written in chunks through the caller's sink; memory holds one chunk, the open intervals of
+//   each thread and a few thousand events that share one timestamp, never the whole bundle.
+// - Time: ts and dur are microseconds since the bundle origin, printed from the integer ns as
+//   exact decimals (1234567 ns -> 1234.567): no float noise, nothing lost.
+// - Tracks: JSON pids and tids are 32-bit and Perfetto names threads by tid alone, so every
+//   (node, pid) and (node, pid, tid) gets its own JSON id: the real one on a single-node bundle,
+//   (node index + 1) * 10^7 + the real one on a multi-node bundle, and a synthetic id from
+//   4.1e9 up where those collide or do not fit. Names and args keep the real ids.
+// - Nesting: Perfetto's JSON importer drops or mangles complete events that partially overlap
+//   on one thread. Each thread keeps a stack of open intervals per lane; an event that is not
+//   inside the innermost open interval (and does not start after it ends) goes to the first
+//   overflow lane where it nests, created on demand as "<thread> (overlap k)". Events that start
+//   at the same ns are taken longest first, so that an enclosing call does not land in an
+//   overflow lane just because its id came second.
+// - Text from the bundle (names, findings) is data: it only ever reaches the output through
+//   JSON.stringify.
+import { BundleError, type Bundle, type EventRecord } from '../format/index.ts';
+import { readFacts, procKey, type BundleFacts } from './bundle-facts.ts';
+import { explain } from './explain.ts';
+import type { Finding } from './types.ts';
+
+export interface PerfettoExportOptions {
+  /** Events starting at or after this time (ns since the origin). */
+  readonly fromNs?: number;
+  /** Events starting before this time. */
+  readonly toNs?: number;
+  readonly pids?: readonly number[];
+  readonly nodeId?: number;
+  /** Run the analyzer and add its findings as global instants (default true; costs a full analysis). */
+  readonly findings?: boolean;
+}
+
+export interface PerfettoExportSummary {
+  /** Bundle events written (slices + instants). */
+  readonly events: number;
+  readonly slices: number;
+  readonly instants: number;
+  readonly processes: number;
+  readonly threads: number;
+  readonly overflowLanes: number;
+  readonly counterSamples: number;
+  readonly findings: number;
+  readonly importedFindings: number;
+  /** UTF-8 bytes handed to the sink. */
+  readonly bytes: number;
+}
+
+/** Receives the output in order; a returned promise is awaited before more is produced. */
+export type TraceSink = (chunk: string) => void | Promise<void>;
+
+/** Average output size per event, measured by bench/export.ts; used only to warn early. */
+export const ESTIMATED_BYTES_PER_EVENT = 230;
+
+/** How many events an export with these filters writes, and about how many bytes. */
+export function estimateExport(bundle: Bundle, options: PerfettoExportOptions = {}): { events: number; bytes: number } {
+  const filter = eventFilter(options);
+  const { sql, params } = bundle.eventWhere(filter);
+  const events = (bundle.db.prepare(`SELECT count(*) FROM events WHERE ${sql}`).pluck().get(...params) as number) ?? 0;
+  return { events, bytes: events * ESTIMATED_BYTES_PER_EVENT };
+}
+
+export async function exportPerfetto(bundle: Bundle, sink: TraceSink, options: PerfettoExportOptions = {}): Promise<PerfettoExportSummary> {
+  const facts = readFacts(bundle);
+  const findings = options.findings === false ? [] : explain(bundle).findings;
+  const out = new ChunkedOutput(sink);
+  const tracks = new TrackTable(facts, out);
+  const decoder = new EventDecoder(bundle);
+  let slices = 0;
+  let instants = 0;
+
+  out.add('{"displayTimeUnit":"ns","traceEvents":[');
+  const inScope = findings.filter((f) => findingInScope(f, options));
+  for (const f of inScope) out.timedEvent(instantTime(f.from_ns, options), findingEvent(f));
+  const imported = importedFindingEvents(bundle, facts, options);
+  for (const e of imported) out.timedEvent(e.ts_ns, e.event);
+
+  // Events that start at the same ns are buffered and taken longest first (see the header).
+  const MAX_SAME_TS = 4096;
+  let batch: EventRecord[] = [];
+  const flushBatch = async () => {
+    if (batch.length > 1) batch.sort((a, b) => b.dur_ns - a.dur_ns || a.id - b.id);
+    for (const e of batch) {
+      if (!(e.ts_ns >= 0 && e.dur_ns >= 0 && e.ts_ns + e.dur_ns <= Number.MAX_SAFE_INTEGER)) {
+        throw new BundleError('SCHEMA', `${bundle.path}: event ${e.id} has a start time or duration that is negative or beyond 2^53 ns — the bundle is damaged or hostile; run ingero verify on it and get a fresh copy`);
+      }
+      const thread = tracks.thread(e.node_id, e.pid, e.tid);
+      const lane = e.dur_ns > 0 ? tracks.laneFor(thread, e.ts_ns, e.ts_ns + e.dur_ns) : thread.lanes[0]!;
+      const head = `{"ph":"${e.dur_ns > 0 ? 'X' : 'i'}","pid":${thread.process.jsonPid},"tid":${lane.jsonTid},"ts":${microseconds(e.ts_ns)},`;
+      const tail = e.dur_ns > 0 ? `"dur":${microseconds(e.dur_ns)},` : `"s":"t",`;
+      out.item(`${head}${tail}${decoder.describe(e)}}`);
+      if (e.dur_ns > 0) slices++;
+      else instants++;
+    }
+    batch = [];
+    if (out.full()) await out.flush();
+  };
+  for (const e of bundle.events(eventFilter(options))) {
+    if (batch.length > 0 && (e.ts_ns !== batch[0]!.ts_ns || batch.length >= MAX_SAME_TS)) await flushBatch();
+    batch.push(e);
+  }
+  await flushBatch();
+
+  let counterSamples = 0;
+  for (const s of systemSamples(bundle, options)) {
+    const host = tracks.host(s.node_id);
+    for (const [name, unit, value] of [
+      ['cpu', '%', s.cpu_pct],
+      ['memory', '%', s.mem_pct],
+      ['memory available', 'bytes', s.mem_avail_bytes],
+      ['swap', 'bytes', s.swap_bytes],
+      ['load', '1 min', s.load1],
+    ] as const) {
+      if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+      out.timedEvent(s.ts_ns, { ph: 'C', pid: host.jsonPid, tid: host.jsonTid, name, args: { [unit]: value } });
+    }
+    counterSamples++;
+    if (out.full()) await out.flush();
+  }
+
+  const summary: PerfettoExportSummary = {
+    events: slices + instants,
+    slices,
+    instants,
+    processes: tracks.processCount(),
+    threads: tracks.threadCount(),
+    overflowLanes: tracks.overflowLanes,
+    counterSamples,
+    findings: inScope.length,
+    importedFindings: imported.length,
+    bytes: 0,
+  };
+  out.add(`\n],\n"metadata":${JSON.stringify(traceMetadata(bundle, facts, options, summary))}}\n`);
+  await out.flush();
+  return { ...summary, bytes: out.bytes };
+}
+
+function eventFilter(options: PerfettoExportOptions) {
+  return { fromNs: options.fromNs, toNs: options.toNs, pids: options.pids, nodeId: options.nodeId };
+}
+
+/** ns as a decimal number of µs, exact: 1234567 -> "1234.567", 1000 -> "1", 1500 -> "1.5". */
+export function microseconds(ns: number): string {
+  const sign = ns < 0 ? '-' : '';
+  const a = Math.abs(ns);
+  const frac = a % 1000;
+  const whole = (a - frac) / 1000;
+  if (frac === 0) return `${sign}${whole}`;
+  return `${sign}${whole}.${String(frac).padStart(3, '0').replace(/0+$/, '')}`;
+}
+
+/** Collects output into chunks of about 1 MiB before handing them to the sink. */
+class ChunkedOutput {
+  private parts: string[] = [];
+  private size = 0;
+  private items = 0;
+  bytes = 0;
+
+  constructor(private readonly sink: TraceSink) {}
+
+  add(text: string): void {
+    this.parts.push(text);
+    this.size += text.length;
+  }
+
+  /** One element of traceEvents, already JSON. */
+  item(json: string): void {
+    this.add(this.items++ === 0 ? `\n${json}` : `,\n${json}`);
+  }
+
+  /** One trace event from a plain object (every string in it goes through JSON.stringify). */
+  event(e: object): void {
+    this.item(JSON.stringify(e));
+  }
+
+  /** The same with an exact "ts" (microseconds printed from the integer ns) in front. */
+  timedEvent(tsNs: number, e: object): void {
+    this.item(`{"ts":${microseconds(tsNs)},${JSON.stringify(e).slice(1)}`);
+  }
+
+  full(): boolean {
+    return this.size >= 1 << 20;
+  }
+
+  async flush(): Promise<void> {
+    if (this.parts.length === 0) return;
+    const chunk = this.parts.join('');
+    this.parts = [];
+    this.size = 0;
+    this.bytes += Buffer.byteLength(chunk);
+    await this.sink(chunk);
+  }
+}
+
+interface ProcessTrack {
+  readonly jsonPid: number;
+  readonly threads: Map<number, ThreadTrack>;
+}
+
+interface ThreadTrack {
+  readonly process: ProcessTrack;
+  readonly name: string;
+  readonly tid: number;
+  /** lanes[0] is the thread itself; the others are its overflow lanes. */
+  readonly lanes: Lane[];
+}
+
+interface Lane {
+  readonly jsonTid: number;
+  /** End times (ns) of the open intervals, innermost last. */
+  readonly ends: number[];
+}
+
+/** JSON ids are unsigned 32-bit; real ids are used where they fit and do not collide. */
+const ID_BLOCK = 10_000_000;
+const MAX_NODE_BLOCKS = 400;
+const FIRST_SYNTHETIC_ID = 4_100_000_000;
+
+class IdSpace {
+  private readonly used = new Set<number>();
+  private next = FIRST_SYNTHETIC_ID;
+
+  claim(preferred: number | null): number {
+    if (preferred !== null && !this.used.has(preferred)) {
+      this.used.add(preferred);
+      return preferred;
+    }
+    while (this.used.has(this.next)) this.next++;
+    this.used.add(this.next);
+    return this.next++;
+  }
+}
+
+/** Processes and threads met so far, their JSON ids, names (written as M events) and lanes. */
+class TrackTable {
+  private readonly nodes = new Map<number, Map<number, ProcessTrack>>();
+  private readonly hosts = new Map<number, { jsonPid: number; jsonTid: number }>();
+  private readonly pids = new IdSpace();
+  private readonly tids = new IdSpace();
+  private readonly nodeIndex: Map<number, number>;
+  private readonly multiNode: boolean;
+  private threads = 0;
+  private processes = 0;
+  overflowLanes = 0;
+
+  constructor(
+    private readonly facts: BundleFacts,
+    private readonly out: ChunkedOutput,
+  ) {
+    this.nodeIndex = new Map([...facts.nodes.keys()].map((id, i) => [id, i]));
+    this.multiNode = facts.nodes.size > 1;
+  }
+
+  processCount(): number {
+    return this.processes;
+  }
+
+  threadCount(): number {
+    return this.threads;
+  }
+
+  private preferredId(node: number, id: number): number | null {
+    if (!Number.isSafeInteger(id) || id < 0 || id >= ID_BLOCK) return null;
+    if (!this.multiNode) return id;
+    const index = this.nodeIndex.get(node);
+    return index !== undefined && index < MAX_NODE_BLOCKS ? (index + 1) * ID_BLOCK + id : null;
+  }
+
+  private nodeName(node: number): string {
+    return this.facts.nodes.get(node) ?? `node ${node}`;
+  }
+
+  private process(node: number, pid: number): ProcessTrack {
+    let byPid = this.nodes.get(node);
+    if (!byPid) this.nodes.set(node, (byPid = new Map()));
+    let p = byPid.get(pid);
+    if (!p) {
+      p = { jsonPid: this.pids.claim(this.preferredId(node, pid)), threads: new Map() };
+      byPid.set(pid, p);
+      this.processes++;
+      const comm = this.facts.processes.get(procKey(node, pid))?.comm || 'process';
+      const name = `${comm} (pid ${pid})${this.multiNode ? ` on ${this.nodeName(node)}` : ''}`;
+      this.out.event({ ph: 'M', name: 'process_name', pid: p.jsonPid, tid: p.jsonPid, args: { name, pid, node: this.nodeName(node) } });
+    }
+    return p;
+  }
+
+  thread(node: number, pid: number, tid: number): ThreadTrack {
+    const p = this.process(node, pid);
+    let t = p.threads.get(tid);
+    if (!t) {
+      const jsonTid = this.tids.claim(this.preferredId(node, tid));
+      const comm = this.facts.threads.get(procKey(node, tid)) || (tid === pid ? this.facts.processes.get(procKey(node, pid))?.comm : '') || '';
+      const name = comm ? `${comm}${jsonTid === tid ? '' : ` (tid ${tid})`}` : `tid ${tid}`;
+      t = { process: p, name, tid, lanes: [{ jsonTid, ends: [] }] };
+      p.threads.set(tid, t);
+      this.threads++;
+      this.out.event({ ph: 'M', name: 'thread_name', pid: p.jsonPid, tid: jsonTid, args: { name, tid } });
+    }
+    return t;
+  }
+
+  /** The lane where [start, end) nests properly, opening an overflow lane when none does. */
+  laneFor(t: ThreadTrack, start: number, end: number): Lane {
+    for (const lane of t.lanes) {
+      const ends = lane.ends;
+      while (ends.length > 0 && ends[ends.length - 1]! <= start) ends.pop();
+      if (ends.length === 0 || ends[ends.length - 1]! >= end) {
+        ends.push(end);
+        return lane;
+      }
+    }
+    const lane: Lane = { jsonTid: this.tids.claim(null), ends: [end] };
+    t.lanes.push(lane);
+    this.overflowLanes++;
+    const name = `${t.name} (overlap ${t.lanes.length - 1})`;
+    this.out.event({ ph: 'M', name: 'thread_name', pid: t.process.jsonPid, tid: lane.jsonTid, args: { name, tid: t.tid, overlap: t.lanes.length - 1 } });
+    return lane;
+  }
+
+  /** The per-node "host" process (and its one thread) that carries the system_samples counters. */
+  host(node: number): { jsonPid: number; jsonTid: number } {
+    let h = this.hosts.get(node);
+    if (!h) {
+      h = { jsonPid: this.pids.claim(null), jsonTid: this.tids.claim(null) };
+      this.hosts.set(node, h);
+      this.out.event({ ph: 'M', name: 'process_name', pid: h.jsonPid, tid: h.jsonTid, args: { name: `host (${this.nodeName(node)})`, node: this.nodeName(node) } });
+    }
+    return h;
+  }
+}
+
+const MEMCPY_KINDS = ['H2H', 'H2D', 'D2H', 'D2D', 'default'];
+
+/** Linux task states as sched_switch reports them (prev_state). */
+function taskState(v: bigint): string {
+  if (v === 0n) return 'R (preempted)';
+  if (v === 1n) return 'S (sleeping)';
+  if (v === 2n) return 'D (uninterruptible)';
+  return String(v);
+}
+
+type ArgDecoder = (v: bigint) => string;
+
+/** JSON of an integer: a number when exact in a double, else a decimal string. */
+function integerJson(v: bigint): string {
+  return v >= -9007199254740991n && v <= 9007199254740991n ? String(v) : `"${v}"`;
+}
+
+function hexJson(v: bigint): string {
+  return `"0x${BigInt.asUintN(64, v).toString(16)}"`;
+}
+
+function dimsJson(v: bigint): string {
+  const u = BigInt.asUintN(64, v);
+  return `"${u & 0xffffffffn},${(u >> 32n) & 0xffffn},${(u >> 48n) & 0xffffn}"`;
+}
+
+/** How to print one argument, from its name and unit in the bundle's op_args. */
+function argDecoder(name: string, unit: string): ArgDecoder {
+  if (unit === 'pointer') return hexJson;
+  if (unit === 'packed' && (name === 'grid' || name === 'block')) return dimsJson;
+  if (unit === 'packed' && name === 'ports') return (v) => `"${(BigInt.asUintN(64, v) >> 16n) & 0xffffn}→${v & 0xffffn}"`;
+  if (unit === 'packed') return hexJson;
+  if (name === 'kind') return (v) => (v >= 0n && v < BigInt(MEMCPY_KINDS.length) ? `"${MEMCPY_KINDS[Number(v)]}"` : integerJson(v));
+  if (name === 'prev_state') return (v) => JSON.stringify(taskState(v));
+  return integerJson;
+}
+
+interface OpFormat {
+  /** `"name":…,"cat":…,` already JSON. */
+  readonly nameCat: string;
+  /** `"cat":…,` alone (off-CPU intervals are named after the thread state, not the op). */
+  readonly cat: string;
+  /** JSON keys ("\"bytes\":") and decoders for arg0..arg3; undefined where unused. */
+  readonly args: ({ key: string; decode: ArgDecoder } | undefined)[];
+  readonly offCpu: boolean;
+}
+
+/** Turns an event row into the name, cat and args of its trace event. */
+class EventDecoder {
+  private readonly ops = new Map<number, OpFormat>();
+  private readonly argRows: Map<number, { arg: number; name: string; unit: string }[]>;
+  private readonly stacks = new Map<number, string>();
+
+  constructor(private readonly bundle: Bundle) {
+    this.argRows = new Map();
+    for (const r of bundle.db.prepare('SELECT op_id, arg, name, unit FROM op_args ORDER BY op_id, arg').all() as { op_id: number; arg: number; name: string; unit: string }[]) {
+      if (!this.argRows.has(r.op_id)) this.argRows.set(r.op_id, []);
+      this.argRows.get(r.op_id)!.push(r);
+    }
+  }
+
+  private format(opId: number): OpFormat {
+    let f = this.ops.get(opId);
+    if (!f) {
+      const info = this.bundle.ops().get(opId);
+      const name = this.bundle.opName(opId);
+      const source = info?.source ?? `source_${Math.floor(opId / 256)}`;
+      const args: OpFormat['args'] = [];
+      const taken = new Set(['event_id', 'op', 'ret', 'stack_id', 'stack']);
+      for (const r of this.argRows.get(opId) ?? []) {
+        if (!Number.isInteger(r.arg) || r.arg < 0 || r.arg > 3 || typeof r.name !== 'string' || typeof r.unit !== 'string') continue;
+        const key = taken.has(r.name) ? `${r.name}_arg${r.arg}` : r.name;
+        taken.add(key);
+        args[r.arg] = { key: `${JSON.stringify(key)}:`, decode: argDecoder(r.name, r.unit) };
+      }
+      const cat = `"cat":${JSON.stringify(source)},`;
+      f = { nameCat: `"name":${JSON.stringify(name)},${cat}`, cat, args, offCpu: name === 'sched_switch' };
+      this.ops.set(opId, f);
+    }
+    return f;
+  }
+
+  /** `"name":…,"cat":…,"args":{…}` for one event. */
+  describe(e: EventRecord): string {
+    const f = this.format(e.op_id);
+    let args = `"event_id":${e.id}`;
+    const values = [e.arg0, e.arg1, e.arg2, e.arg3];
+    for (let i = 0; i < 4; i++) {
+      const v = values[i];
+      if (v === null || v === undefined) continue;
+      const a = f.args[i];
+      args += a ? `,${a.key}${a.decode(v)}` : `,"arg${i}":${integerJson(v)}`;
+    }
+    if (e.ret !== null) args += `,"ret":${e.ret}`;
+    if (e.stack_id !== null) args += `,"stack_id":${e.stack_id},"stack":${this.stack(e.stack_id)}`;
+    if (f.offCpu) {
+      const state = e.arg2;
+      const name = state === null ? 'off-CPU' : state === 0n ? 'off-CPU (preempted)' : 'off-CPU (blocked)';
+      return `"name":"${name}",${f.cat}"args":{${args},"op":"sched_switch"}`;
+    }
+    return `${f.nameCat}"args":{${args}}`;
+  }
+
+  /** A stack as a JSON array of frames, leaf first ("function (file:line)"); cached by id. */
+  private stack(id: number): string {
+    let s = this.stacks.get(id);
+    if (s === undefined) {
+      const frames = this.bundle.stack(id).slice(0, 64).map((fr) => {
+        const where = fr.file ? ` (${fr.file}${fr.line !== null ? `:${fr.line}` : ''})` : fr.module ? ` (${fr.module.slice(fr.module.lastIndexOf('/') + 1)})` : '';
+        const fn = fr.function ?? (fr.address !== null ? `0x${BigInt.asUintN(64, fr.address).toString(16)}` : '?');
+        return `${fn}${where}`;
+      });
+      s = JSON.stringify(frames);
+      if (this.stacks.size >= 10_000) this.stacks.clear();
+      this.stacks.set(id, s);
+    }
+    return s;
+  }
+}
+
+function findingInScope(f: Finding, o: PerfettoExportOptions): boolean {
+  if (o.nodeId !== undefined && f.node_id !== o.nodeId) return false;
+  if (o.pids && !o.pids.includes(f.pid)) return false;
+  if (o.fromNs !== undefined && f.to_ns < o.fromNs) return false;
+  if (o.toNs !== undefined && f.from_ns >= o.toNs) return false;
+  return true;
+}
+
+/** Where an instant for [from, to] goes: its start, moved into the exported window. */
+function instantTime(from: number, o: PerfettoExportOptions): number {
+  return o.fromNs !== undefined && from < o.fromNs ? o.fromNs : from;
+}
+
+function findingEvent(f: Finding): object {
+  return {
+    ph: 'i',
+    s: 'g',
+    name: `[${f.severity}] ${f.kind}: ${f.summary}`,
+    cat: 'finding',
+    args: {
+      origin: 'ingero explain (this bundle, analysed now)',
+      finding_id: f.id,
+      severity: f.severity,
+      kind: f.kind,
+      summary: f.summary,
+      root_cause: f.root_cause,
+      process: f.process,
+      pid: f.pid,
+      node: f.node,
+      op: f.op,
+      window_from_ns: f.from_ns,
+      window_to_ns: f.to_ns,
+      impact_ns: f.impact_ns,
+      evidence: f.evidence.map((e) => ({ layer: e.layer, detail: e.detail, event_ids: e.event_ids ?? [] })),
+      recommendations: f.recommendations,
+      caveats: f.caveats,
+    },
+  };
+}
+
+/** Findings stored in the bundle by another tool, as global instants marked with their origin. */
+function importedFindingEvents(bundle: Bundle, facts: BundleFacts, o: PerfettoExportOptions): { ts_ns: number; event: object }[] {
+  const rows = bundle.db
+    .prepare('SELECT id, origin, origin_id, node_id, detected_ns, severity, op, summary, root_cause, explanation, recommendations, p50_ns, p99_ns, tail_ratio, occurrences FROM imported_findings ORDER BY id')
+    .all() as Record<string, unknown>[];
+  const start = bundle.manifest.time.start_ns;
+  const events: { ts_ns: number; event: object }[] = [];
+  for (const r of rows) {
+    const detected = typeof r.detected_ns === 'number' && Number.isSafeInteger(r.detected_ns) ? r.detected_ns : null;
+    if (o.nodeId !== undefined && r.node_id !== o.nodeId) continue;
+    if (detected !== null && ((o.fromNs !== undefined && detected < o.fromNs) || (o.toNs !== undefined && detected >= o.toNs))) continue;
+    let recommendations: unknown = r.recommendations;
+    try {
+      recommendations = JSON.parse(String(r.recommendations));
+    } catch {
+      /* kept as the text it is */
+    }
+    events.push({ ts_ns: instantTime(detected ?? start, o), event: {
+      ph: 'i',
+      s: 'g',
+      name: `[imported ${String(r.severity)}] ${String(r.op || 'finding')}: ${String(r.summary)}`,
+      cat: 'imported-finding',
+      args: {
+        origin: `${String(r.origin)} (stored in the bundle by another tool; not produced or checked by ingero)`,
+        origin_id: r.origin_id,
+        severity: r.severity,
+        op: r.op,
+        summary: r.summary,
+        root_cause: r.root_cause,
+        explanation: r.explanation,
+        recommendations,
+        p50_ns: r.p50_ns,
+        p99_ns: r.p99_ns,
+        tail_ratio: r.tail_ratio,
+        occurrences: r.occurrences,
+        detected_ns: detected ?? 'unknown (placed at the bundle start)',
+        node: facts.nodes.get(r.node_id as number) ?? r.node_id,
+      },
+    } });
+  }
+  return events;
+}
+
+interface SystemSample {
+  readonly node_id: number;
+  readonly ts_ns: number;
+  readonly cpu_pct: unknown;
+  readonly mem_pct: unknown;
+  readonly mem_avail_bytes: unknown;
+  readonly swap_bytes: unknown;
+  readonly load1: unknown;
+}
+
+function* systemSamples(bundle: Bundle, o: PerfettoExportOptions): IterableIterator<SystemSample> {
+  const where: string[] = ["typeof(ts_ns) = 'integer'", "typeof(node_id) = 'integer'"];
+  const params: number[] = [];
+  if (o.nodeId !== undefined) (where.push('node_id = ?'), params.push(o.nodeId));
+  if (o.fromNs !== undefined) (where.push('ts_ns >= ?'), params.push(o.fromNs));
+  if (o.toNs !== undefined) (where.push('ts_ns < ?'), params.push(o.toNs));
+  const stmt = bundle.db.prepare(`SELECT node_id, ts_ns, cpu_pct, mem_pct, mem_avail_bytes, swap_bytes, load1 FROM system_samples WHERE ${where.join(' AND ')} ORDER BY node_id, ts_ns`);
+  yield* stmt.iterate(...params) as IterableIterator<SystemSample>;
+}
+
+function traceMetadata(bundle: Bundle, facts: BundleFacts, o: PerfettoExportOptions, s: PerfettoExportSummary): object {
+  const m = bundle.manifest;
+  return {
+    'ingero-bundle': bundle.path,
+    origin_unix_ns: m.time.origin_unix_ns,
+    time_unit: 'ts and dur are microseconds since origin_unix_ns, exact to the nanosecond',
+    producer: m.producer,
+    host: m.host,
+    nodes: [...facts.nodes].map(([id, name]) => ({ id, name })),
+    counts: m.counts,
+    capture: { dropped: facts.dataQuality.dropped_events, sampled: facts.dataQuality.sampled, losses: facts.dataQuality.losses, sampled_periods: facts.dataQuality.sampled_periods },
+    database_sha256: m.database.sha256,
+    export: {
+      from_ns: o.fromNs ?? null,
+      to_ns: o.toNs ?? null,
+      pids: o.pids ?? null,
+      node_id: o.nodeId ?? null,
+      findings: o.findings !== false,
+      events: s.events,
+      slices: s.slices,
+      instants: s.instants,
+      processes: s.processes,
+      threads: s.threads,
+      overflow_lanes: s.overflowLanes,
+      counter_samples: s.counterSamples,
+      findings_written: s.findings,
+      imported_findings_written: s.importedFindings,
+    },
+  };
+}

@@ -1,0 +1,493 @@
+// ingero export as a user runs it: the real CLI writes Chrome JSON traces of real bundles (the
+// investigation, the valid spec vectors, synthetic multi-node and overlapping bundles written
+// with BundleWriter), and each trace is parsed back and held against the bundle: every event
+// exactly once with its exact times, names, categories and decoded arguments; proper nesting on
+// every track (what Perfetto's importer needs); distinct tracks per node; names, counters and
+// findings; and the output file whole or absent.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { BundleWriter, openBundle, opId, packDims, type Bundle, type EventRecord } from '../format/index.ts';
+import { writeContainer } from '../format/seal.ts';
+
+const root = join(import.meta.dirname, '..');
+const vectors = join(root, 'spec', 'vectors');
+const work = mkdtempSync(join(tmpdir(), 'ingero-export-test-'));
+const cache = join(work, 'cache');
+process.env.INGERO_CACHE_DIR = cache;
+after(() => rmSync(work, { recursive: true, force: true }));
+
+function ingero(...args: string[]) {
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'ingero.mjs'), ...args], { encoding: 'utf8', env: { ...process.env, INGERO_CACHE_DIR: cache }, maxBuffer: 256 << 20 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function assertOneLineError(r: { err: string }, pattern: RegExp): void {
+  const lines = r.err.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `one line on stderr, got:\n${r.err}`);
+  assert.match(lines[0]!, /^ingero: /);
+  assert.match(lines[0]!, pattern);
+  assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
+}
+
+interface TraceEvent {
+  ph: string;
+  name: string;
+  cat?: string;
+  pid?: number;
+  tid?: number;
+  ts?: number;
+  dur?: number;
+  s?: string;
+  args?: Record<string, any>;
+}
+
+interface ParsedTrace {
+  displayTimeUnit: string;
+  events: TraceEvent[];
+  /** ts and dur of each event in ns, read from the JSON text (not through a double). */
+  tsNs: (bigint | undefined)[];
+  durNs: (bigint | undefined)[];
+  metadata: Record<string, any>;
+}
+
+/** A decimal number of µs as written, to exact ns; refuses exponents and sub-ns digits. */
+function nsOf(text: string): bigint {
+  const m = /^(-?)(\d+)(?:\.(\d{1,3}))?$/.exec(text);
+  assert.ok(m, `exact decimal µs, got ${text}`);
+  const ns = BigInt(m[2]!) * 1000n + BigInt((m[3] ?? '').padEnd(3, '0'));
+  return m[1] ? -ns : ns;
+}
+
+function parseTrace(text: string): ParsedTrace {
+  const whole = JSON.parse(text);
+  const lines = text.split('\n');
+  assert.equal(lines[0], '{"displayTimeUnit":"ns","traceEvents":[', 'displayTimeUnit first, where Perfetto looks for it');
+  const end = lines.indexOf('],');
+  const eventLines = lines.slice(1, end);
+  assert.equal(eventLines.length, whole.traceEvents.length, 'one trace event per line');
+  const raw = (line: string, key: string) => {
+    const m = new RegExp(`"${key}":(-?[0-9.eE+]+)`).exec(line);
+    return m ? nsOf(m[1]!) : undefined;
+  };
+  return {
+    displayTimeUnit: whole.displayTimeUnit,
+    events: whole.traceEvents,
+    tsNs: eventLines.map((l) => raw(l, 'ts')),
+    durNs: eventLines.map((l) => raw(l, 'dur')),
+    metadata: whole.metadata,
+  };
+}
+
+function exportTrace(bundlePath: string, ...flags: string[]): ParsedTrace {
+  const out = join(work, `t-${Math.random().toString(36).slice(2)}.json`);
+  const r = ingero('export', bundlePath, '-o', out, ...flags);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /^wrote .*: [\d,]+ events .* overflow lane.* in [\d.]+ s/m);
+  assert.equal(existsSync(`${out}.tmp`), false);
+  const trace = parseTrace(readFileSync(out, 'utf8'));
+  rmSync(out);
+  return trace;
+}
+
+/** Every complete event on one (pid, tid) track must nest: Perfetto drops partial overlaps. */
+function assertProperNesting(t: ParsedTrace): void {
+  const tracks = new Map<string, { start: bigint; end: bigint; i: number }[]>();
+  t.events.forEach((e, i) => {
+    if (e.ph !== 'X') return;
+    const key = `${e.pid}/${e.tid}`;
+    if (!tracks.has(key)) tracks.set(key, []);
+    tracks.get(key)!.push({ start: t.tsNs[i]!, end: t.tsNs[i]! + t.durNs[i]!, i });
+  });
+  for (const [key, slices] of tracks) {
+    slices.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.end > b.end ? -1 : a.end < b.end ? 1 : a.i - b.i));
+    const open: bigint[] = [];
+    for (const s of slices) {
+      while (open.length && open[open.length - 1]! <= s.start) open.pop();
+      assert.ok(!open.length || open[open.length - 1]! >= s.end, `track ${key}: event ${JSON.stringify(t.events[s.i])} partially overlaps an enclosing one ending at ${open[open.length - 1]} ns`);
+      open.push(s.end);
+    }
+  }
+}
+
+const MEMCPY_KINDS = ['H2H', 'H2D', 'D2H', 'D2D', 'default'];
+const hex = (v: bigint) => `0x${BigInt.asUintN(64, v).toString(16)}`;
+const dims = (v: bigint) => {
+  const u = BigInt.asUintN(64, v);
+  return `${u & 0xffffffffn},${(u >> 32n) & 0xffffn},${(u >> 48n) & 0xffffn}`;
+};
+
+/**
+ * The trace holds exactly the given events of the bundle (all of them by default), each once,
+ * as it should be written; and its tracks name the real process and thread.
+ */
+function assertEventsMatch(bundle: Bundle, t: ParsedTrace, expected: Iterable<EventRecord> = bundle.events()): number {
+  const byId = new Map<number, number>();
+  t.events.forEach((e, i) => {
+    if (e.ph !== 'X' && !(e.ph === 'i' && e.s === 't')) return;
+    const id = e.args?.event_id;
+    assert.ok(Number.isInteger(id), `event_id in ${JSON.stringify(e)}`);
+    assert.equal(byId.has(id), false, `event ${id} written twice`);
+    byId.set(id, i);
+  });
+  const processes = new Map(t.events.filter((e) => e.ph === 'M' && e.name === 'process_name').map((e) => [e.pid, e.args!]));
+  const threads = new Map(t.events.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => [`${e.pid}/${e.tid}`, e.args!]));
+  const nodes = new Map((bundle.db.prepare('SELECT id, name FROM nodes').all() as { id: number; name: string }[]).map((n) => [n.id, n.name]));
+  const argNames = new Map<string, string>();
+  for (const r of bundle.db.prepare('SELECT op_id, arg, name FROM op_args').all() as { op_id: number; arg: number; name: string }[]) argNames.set(`${r.op_id}/${r.arg}`, r.name);
+  let n = 0;
+  for (const ev of expected) {
+    n++;
+    const i = byId.get(ev.id);
+    assert.ok(i !== undefined, `event ${ev.id} missing from the trace`);
+    byId.delete(ev.id);
+    const e = t.events[i]!;
+    assert.equal(t.tsNs[i], BigInt(ev.ts_ns), `event ${ev.id} ts`);
+    if (ev.dur_ns > 0) {
+      assert.equal(e.ph, 'X');
+      assert.equal(t.durNs[i], BigInt(ev.dur_ns), `event ${ev.id} dur`);
+    } else {
+      assert.equal(e.ph, 'i');
+      assert.equal(e.s, 't');
+    }
+    const op = bundle.ops().get(ev.op_id);
+    const opName = bundle.opName(ev.op_id);
+    assert.equal(e.cat, op?.source ?? `source_${Math.floor(ev.op_id / 256)}`);
+    if (opName === 'sched_switch') {
+      assert.equal(e.name, ev.arg2 === null ? 'off-CPU' : ev.arg2 === 0n ? 'off-CPU (preempted)' : 'off-CPU (blocked)');
+      assert.equal(e.args!.op, 'sched_switch');
+    } else {
+      assert.equal(e.name, opName);
+    }
+    [ev.arg0, ev.arg1, ev.arg2, ev.arg3].forEach((v, k) => {
+      const name = argNames.get(`${ev.op_id}/${k}`);
+      if (v === null) return assert.equal(e.args![name ?? `arg${k}`], undefined, `unused arg${k} of event ${ev.id} written`);
+      if (name === undefined) return assert.equal(BigInt(e.args![`arg${k}`]), v);
+      const got = e.args![name];
+      if (['func', 'stream', 'ptr', 'event', 'exec'].includes(name)) assert.equal(got, hex(v), `${name} of event ${ev.id}`);
+      else if (name === 'grid' || name === 'block') assert.equal(got, dims(v));
+      else if (name === 'kind') assert.equal(got, MEMCPY_KINDS[Number(v)] ?? Number(v));
+      else if (name === 'prev_state') assert.equal(typeof got, 'string');
+      else if (name === 'ports' || name === 'addrs') assert.equal(typeof got, 'string');
+      else assert.equal(BigInt(got), v, `${name} of event ${ev.id}`);
+    });
+    if (ev.ret !== null) assert.equal(e.args!.ret, ev.ret);
+    if (ev.stack_id !== null) {
+      assert.equal(e.args!.stack_id, ev.stack_id);
+      assert.deepEqual(e.args!.stack.length, Math.min(64, bundle.stack(ev.stack_id).length));
+    }
+    const proc = processes.get(e.pid);
+    assert.ok(proc, `process_name for pid ${e.pid}`);
+    assert.equal(proc.pid, ev.pid, `real pid of event ${ev.id}'s track`);
+    assert.equal(proc.node, nodes.get(ev.node_id));
+    assert.match(proc.name, new RegExp(`\\(pid ${ev.pid}\\)`));
+    const thread = threads.get(`${e.pid}/${e.tid}`);
+    assert.ok(thread, `thread_name for ${e.pid}/${e.tid}`);
+    assert.equal(thread.tid, ev.tid, `real tid of event ${ev.id}'s track`);
+  }
+  assert.deepEqual([...byId.keys()], [], 'events in the trace that the filter excludes');
+  assert.equal(t.metadata.export.events, n);
+  return n;
+}
+
+function assertIdsDistinct(t: ParsedTrace): void {
+  const pids = t.events.filter((e) => e.ph === 'M' && e.name === 'process_name').map((e) => e.pid);
+  assert.equal(new Set(pids).size, pids.length, 'one process_name per JSON pid');
+  const tids = t.events.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => e.tid);
+  assert.equal(new Set(tids).size, tids.length, 'JSON tids are unique across processes (Perfetto names threads by tid)');
+  for (const e of t.events) if (e.pid !== undefined) assert.ok(Number.isInteger(e.pid) && e.pid >= 0 && e.pid < 2 ** 32 && e.tid! >= 0 && e.tid! < 2 ** 32, 'JSON ids are unsigned 32-bit');
+}
+
+describe('ingero export of real bundles', () => {
+  test('the pytorch investigation: every event once, exact, nested; findings as global instants', () => {
+    const path = join(root, 'investigations', 'pytorch-dataloader-starvation.ingero');
+    const t = exportTrace(path);
+    assert.equal(t.displayTimeUnit, 'ns');
+    const bundle = openBundle(path);
+    try {
+      assert.equal(assertEventsMatch(bundle, t), bundle.eventCount());
+      assert.equal(t.metadata.origin_unix_ns, bundle.manifest.time.origin_unix_ns);
+      assert.deepEqual(t.metadata.counts, bundle.manifest.counts);
+      assert.equal(t.metadata.capture.sampled, true);
+      const samples = bundle.db.prepare('SELECT count(*) FROM system_samples').pluck().get() as number;
+      assert.ok(samples > 0);
+      assert.equal(t.events.filter((e) => e.ph === 'C' && e.name === 'cpu').length, samples, 'one cpu counter per host sample');
+    } finally {
+      bundle.close();
+    }
+    assertProperNesting(t);
+    assertIdsDistinct(t);
+    const findings = t.events.filter((e) => e.cat === 'finding');
+    assert.ok(findings.length > 0, 'the analyzer finds the starvation');
+    for (const f of findings) {
+      assert.equal(f.ph, 'i');
+      assert.equal(f.s, 'g');
+      assert.match(f.args!.severity, /^(HIGH|MEDIUM|LOW)$/);
+      assert.ok(f.args!.summary && f.args!.root_cause && Array.isArray(f.args!.evidence));
+      assert.ok(f.args!.evidence.every((x: { event_ids: unknown }) => Array.isArray(x.event_ids)));
+    }
+    const imported = t.events.filter((e) => e.cat === 'imported-finding');
+    assert.ok(imported.length > 0);
+    assert.ok(imported.every((e) => e.ph === 'i' && e.s === 'g' && /another tool/.test(e.args!.origin) && /^\[imported /.test(e.name)));
+    const main = t.events.find((e) => e.ph === 'M' && e.name === 'thread_name' && e.args!.tid === 2233);
+    assert.equal(main?.args!.name, 'python3');
+    const none = exportTrace(path, '--no-findings');
+    assert.equal(none.events.filter((e) => e.cat === 'finding').length, 0, '--no-findings skips the analysis');
+    assert.equal(none.events.filter((e) => e.cat === 'imported-finding').length, imported.length, 'stored findings cost nothing and stay');
+    assert.equal(none.metadata.export.findings, false);
+  });
+
+  const expected = JSON.parse(readFileSync(join(vectors, 'expected.json'), 'utf8')) as Record<string, { ok?: boolean; events?: number }>;
+  for (const [name, v] of Object.entries(expected).filter(([, v]) => v.ok)) {
+    test(`spec vector ${name}`, () => {
+      const path = join(vectors, name);
+      const t = exportTrace(path);
+      const bundle = openBundle(path);
+      try {
+        assert.equal(assertEventsMatch(bundle, t), v.events);
+      } finally {
+        bundle.close();
+      }
+      assertProperNesting(t);
+      assertIdsDistinct(t);
+    });
+  }
+
+  test('multi-node-sampled: pid 100 on both nodes gets two tracks; imported finding and counters', () => {
+    const t = exportTrace(join(vectors, 'multi-node-sampled.ingero'));
+    const procs = t.events.filter((e) => e.ph === 'M' && e.name === 'process_name' && e.args!.pid === 100);
+    assert.equal(procs.length, 2);
+    assert.notEqual(procs[0]!.pid, procs[1]!.pid);
+    assert.deepEqual(procs.map((p) => / \(pid 100\) on (node-[ab])$/.exec(p.args!.name)?.[1]).sort(), ['node-a', 'node-b']);
+    assert.ok(t.events.some((e) => e.ph === 'C'));
+    assert.ok(t.events.some((e) => e.cat === 'imported-finding' && e.args!.origin_id));
+    assert.equal(t.metadata.nodes.length, 2);
+    assert.equal(t.metadata.capture.dropped, 12);
+  });
+});
+
+// A synthetic two-node bundle: the same pid on both nodes, named threads, every kind of argument,
+// events sharing a start time, partial overlaps, instants, stacks, host samples, a stored finding.
+const synthetic = join(work, 'synthetic.ingero');
+const PID = 4242;
+const expectations = {
+  /** ts -> exact text expected in the JSON */
+  times: [
+    [1234567, '1234.567'],
+    [2_000_000, '2000'],
+    [98765432101234, '98765432101.234'],
+  ] as const,
+};
+
+before(async () => {
+  mkdirSync(work, { recursive: true });
+  const w = BundleWriter.create(synthetic, { originUnixNs: 1767225600000000000n, producer: { name: 'test', version: '1', command: 'export test' }, nodeName: 'gpu-a' });
+  w.addNode(1, 'gpu-b');
+  for (const node of [0, 1]) {
+    w.addProcess({ node_id: node, pid: PID, comm: node === 0 ? 'trainer' : 'trainer-b' });
+    w.addThread({ node_id: node, tid: PID, pid: PID, first_ns: 0, comm: 'main' });
+    w.addThread({ node_id: node, tid: PID + 1, pid: PID, first_ns: 0, comm: 'loader' });
+    w.addSystemSample({ node_id: node, ts_ns: 1_000_000, cpu_pct: 97.5, mem_pct: 40, mem_avail_bytes: 1 << 30, swap_bytes: 0, load1: 3.25 });
+    w.addSystemSample({ node_id: node, ts_ns: 2_000_000, cpu_pct: 12, mem_pct: null, load1: 1 });
+  }
+  const stack = w.internStack([
+    { kind: 'python', function: { name: 'train_step', filename: 'train.py' }, line: 42 },
+    { kind: 'native', address: 0x7f00_0000_1234n, mapping: { path: '/usr/lib/libcudart.so.12' }, function: { name: 'cudaLaunchKernel' } },
+  ]);
+  const launch = opId('cudaLaunchKernel');
+  const e = (o: Parameters<typeof w.appendEvent>[0]) => w.appendEvent(o);
+  for (const node of [0, 1]) {
+    // Partial overlap on the main thread: [10, 50) µs and [30, 80) µs.
+    e({ node_id: node, ts_ns: 10_000, dur_ns: 40_000, pid: PID, tid: PID, op_id: opId('cudaStreamSynchronize'), arg0: 0n, ret: 0 });
+    e({ node_id: node, ts_ns: 30_000, dur_ns: 50_000, pid: PID, tid: PID, op_id: opId('cudaMemcpyAsync'), arg0: 64n << 20n, arg1: 1n, arg2: 0xdeadbeefn, ret: 0 });
+    e({ node_id: node, ts_ns: 35_000, dur_ns: 5_000, pid: PID, tid: PID, op_id: launch, arg0: 0xffff_8000_1234_5678n, arg1: 7n, arg2: packDims(1024, 2, 3), arg3: packDims(256, 1, 1), stack_id: stack, ret: 0 });
+    // Same start, the longer one second in id order: it must enclose, not overflow.
+    e({ node_id: node, ts_ns: 100_000, dur_ns: 1_000, pid: PID, tid: PID, op_id: opId('cuLaunchKernel'), arg0: 1n, arg1: 0n, arg2: packDims(1, 1, 1), arg3: packDims(32, 1, 1) });
+    e({ node_id: node, ts_ns: 100_000, dur_ns: 9_000, pid: PID, tid: PID, op_id: launch, arg0: 2n, arg1: 0n, arg2: packDims(8, 1, 1), arg3: packDims(64, 1, 1) });
+    // Off-CPU intervals of the loader, preempted then blocked, and instants.
+    e({ node_id: node, ts_ns: 20_000, dur_ns: 3_000, pid: PID, tid: PID + 1, op_id: opId('sched_switch'), arg0: 99n, arg1: 99n, arg2: 0n });
+    e({ node_id: node, ts_ns: 40_000, dur_ns: 7_000, pid: PID, tid: PID + 1, op_id: opId('sched_switch'), arg0: 0n, arg1: 0n, arg2: 1n });
+    e({ node_id: node, ts_ns: 45_000, dur_ns: 0, pid: PID, tid: PID + 1, op_id: opId('process_fork'), arg0: 5000n });
+  }
+  for (const [ts] of expectations.times) e({ ts_ns: ts, dur_ns: 1, pid: PID, tid: PID + 1, op_id: opId('cudaFree'), arg0: 0x10n, ret: 2 });
+  w.addImportedFinding({ origin: 'ingero-go causal_chains', origin_id: 'c1', node_id: 1, detected_ns: 50_000, severity: 'HIGH', op: 'cudaMemcpyAsync', summary: 'copy "stall"</script>\n', recommendations: ['pin memory'] });
+  await w.seal();
+});
+
+describe('ingero export of a synthetic multi-node bundle', () => {
+  test('every event exact; same pid on two nodes gets two tracks; overlaps go to named overflow lanes', () => {
+    const t = exportTrace(synthetic, '--no-findings');
+    const bundle = openBundle(synthetic);
+    try {
+      assert.equal(assertEventsMatch(bundle, t), bundle.eventCount());
+    } finally {
+      bundle.close();
+    }
+    assertProperNesting(t);
+    assertIdsDistinct(t);
+    const procs = t.events.filter((e) => e.ph === 'M' && e.name === 'process_name' && e.args!.pid === PID);
+    assert.deepEqual(procs.map((p) => p.args!.name).sort(), [`trainer (pid ${PID}) on gpu-a`, `trainer-b (pid ${PID}) on gpu-b`]);
+    assert.notEqual(procs[0]!.pid, procs[1]!.pid);
+    // One overflow lane per node: the copy that starts inside the sync and ends after it.
+    const lanes = t.events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && / \(overlap \d+\)$/.test(e.args!.name));
+    assert.equal(lanes.length, 2);
+    assert.equal(t.metadata.export.overflow_lanes, 2);
+    for (const lane of lanes) {
+      assert.equal(lane.args!.name, 'main (tid 4242) (overlap 1)');
+      const on = t.events.filter((e) => e.pid === lane.pid && e.tid === lane.tid && e.ph === 'X');
+      assert.deepEqual(on.map((e) => e.name), ['cudaMemcpyAsync']);
+      assert.equal(on[0]!.args!.kind, 'H2D');
+      assert.equal(on[0]!.args!.bytes, 64 << 20);
+      assert.equal(on[0]!.args!.stream, '0xdeadbeef');
+    }
+    const launches = t.events.filter((e) => e.name === 'cudaLaunchKernel' && e.args!.func === '0xffff800012345678');
+    assert.equal(launches.length, 2);
+    assert.equal(launches[0]!.args!.grid, '1024,2,3');
+    assert.equal(launches[0]!.args!.block, '256,1,1');
+    assert.deepEqual(launches[0]!.args!.stack, ['train_step (train.py:42)', 'cudaLaunchKernel (libcudart.so.12)']);
+    const offCpu = t.events.filter((e) => e.name.startsWith('off-CPU'));
+    assert.deepEqual(offCpu.map((e) => e.name).sort(), ['off-CPU (blocked)', 'off-CPU (blocked)', 'off-CPU (preempted)', 'off-CPU (preempted)']);
+    assert.ok(offCpu.every((e) => e.cat === 'host' && e.args!.next_tid !== undefined && typeof e.args!.prev_state === 'string'));
+    const names = new Set(t.events.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => e.args!.name));
+    assert.ok(names.has('loader (tid 4243)') && names.has('main (tid 4242)'), [...names].join(', '));
+    // Counters: one host process per node, one counter event per metric present.
+    const hosts = t.events.filter((e) => e.ph === 'M' && e.name === 'process_name' && /^host \(/.test(e.args!.name));
+    assert.deepEqual(hosts.map((h) => h.args!.name).sort(), ['host (gpu-a)', 'host (gpu-b)']);
+    for (const h of hosts) {
+      const counters = t.events.filter((e) => e.ph === 'C' && e.pid === h.pid);
+      assert.deepEqual(counters.map((c) => `${c.ts} ${c.name} ${JSON.stringify(c.args)}`), [
+        '1000 cpu {"%":97.5}',
+        '1000 memory {"%":40}',
+        `1000 memory available {"bytes":${1 << 30}}`,
+        '1000 swap {"bytes":0}',
+        '1000 load {"1 min":3.25}',
+        '2000 cpu {"%":12}',
+        '2000 load {"1 min":1}',
+      ]);
+    }
+    // The stored finding is data: quotes, markup and newlines survive as text.
+    const imported = t.events.find((e) => e.cat === 'imported-finding')!;
+    assert.equal(imported.args!.summary, 'copy "stall"</script>\n');
+    assert.deepEqual(imported.args!.recommendations, ['pin memory']);
+    assert.equal(imported.args!.node, 'gpu-b');
+  });
+
+  test('times are exact decimal µs built from the integer ns', () => {
+    const text = ingero('export', synthetic, '-o', '-', '--no-findings');
+    assert.equal(text.code, 0, text.err);
+    for (const [ns, us] of expectations.times) {
+      assert.match(text.out, new RegExp(`"ts":${us.replace('.', '\\.')},"dur":0\\.001,"name":"cudaFree"`), `${ns} ns`);
+    }
+  });
+
+  test('filters: --from/--to, --pid and --node select exactly the matching events', () => {
+    const bundle = openBundle(synthetic);
+    try {
+      const start = bundle.manifest.time.start_ns;
+      // --from 0.02ms .. --to 0.05ms from the bundle start
+      const from = start + 20_000;
+      const to = start + 50_000;
+      const windowed = exportTrace(synthetic, '--no-findings', '--from', '0.02ms', '--to', '0.05ms');
+      assertEventsMatch(bundle, windowed, bundle.events({ fromNs: from, toNs: to }));
+      assertProperNesting(windowed);
+      assert.equal(windowed.metadata.export.from_ns, from);
+      const node = exportTrace(synthetic, '--no-findings', '--node', 'gpu-b');
+      assertEventsMatch(bundle, node, bundle.events({ nodeId: 1 }));
+      assert.ok(node.events.every((e) => e.ph !== 'C' || e.pid === node.events.find((m) => m.ph === 'M' && m.args?.name === 'host (gpu-b)')!.pid));
+      const byId = exportTrace(synthetic, '--no-findings', '--node', '0', '--pid', `${PID},77`, '--pid', '78');
+      assertEventsMatch(bundle, byId, bundle.events({ nodeId: 0, pids: [PID] }));
+    } finally {
+      bundle.close();
+    }
+  });
+
+  test('-o - writes the trace to stdout and the summary to stderr', () => {
+    const r = ingero('export', synthetic, '-o', '-', '--no-findings');
+    assert.equal(r.code, 0, r.err);
+    const t = parseTrace(r.out);
+    assert.ok(t.events.length > 0);
+    assert.match(r.err, /^wrote stdout: 19 events/);
+  });
+});
+
+describe('ingero export refuses and cleans up', () => {
+  test('an existing output is refused without --force and replaced with it', () => {
+    const out = join(work, 'existing.json');
+    writeFileSync(out, 'keep me');
+    const r = ingero('export', synthetic, '-o', out, '--no-findings');
+    assert.equal(r.code, 1);
+    assertOneLineError(r, /existing\.json exists — pass --force/);
+    assert.equal(readFileSync(out, 'utf8'), 'keep me');
+    const forced = ingero('export', synthetic, '-o', out, '--no-findings', '--force');
+    assert.equal(forced.code, 0, forced.err);
+    assert.ok(parseTrace(readFileSync(out, 'utf8')).events.length > 0);
+  });
+
+  test('an output in a missing directory is one line, exit 1, nothing written', () => {
+    const dir = join(work, 'no', 'such');
+    const r = ingero('export', synthetic, '-o', join(dir, 'x.json'), '--no-findings');
+    assert.equal(r.code, 1);
+    assertOneLineError(r, /does not exist — create it/);
+    assert.equal(existsSync(join(work, 'no')), false);
+  });
+
+  test('a failure after output was written removes the temporary file', async () => {
+    // Enough events to flush several chunks, then one whose end lies beyond 2^53 ns: a hostile
+    // database in a valid container (the manifest, copied from the sound bundle, cannot tell).
+    const sound = join(work, 'sound.ingero');
+    const w = BundleWriter.create(sound, { originUnixNs: 0n, producer: { name: 'test', version: '1', command: 'export test' } });
+    for (let i = 0; i < 20_001; i++) w.appendEvent({ ts_ns: i * 1000, dur_ns: 500, pid: 1, tid: 1, op_id: opId('cudaMalloc'), arg0: BigInt(i), arg1: 0x1000n });
+    await w.seal();
+    const b = openBundle(sound);
+    const manifest = structuredClone(b.manifest) as any;
+    const dbPath = join(work, 'bad-late.sqlite');
+    copyFileSync(b.databasePath, dbPath);
+    b.close();
+    const db = new Database(dbPath);
+    db.exec(`UPDATE events SET dur_ns = ${2 ** 53} WHERE id = 20001`);
+    db.close();
+    const dbBytes = readFileSync(dbPath);
+    manifest.database = { ...manifest.database, bytes: dbBytes.length, sha256: createHash('sha256').update(dbBytes).digest('hex') };
+    const bad = join(work, 'bad-late.ingero');
+    writeContainer(dbPath, bad, JSON.stringify(manifest), { compressionLevel: 3, frameBytes: 4 << 20 });
+    const dir = join(work, 'late');
+    mkdirSync(dir);
+    const r = ingero('export', bad, '-o', join(dir, 'x.json'), '--no-findings');
+    assert.equal(r.code, 1);
+    assertOneLineError(r, /event 20001 .* beyond 2\^53 ns/);
+    assert.deepEqual(readdirSync(dir), [], 'neither the output nor its temporary file is left');
+  });
+
+  test('a missing or corrupt bundle is one line, exit 1, nothing written', () => {
+    const out = join(work, 'never.json');
+    const missing = ingero('export', join(vectors, 'nope.ingero'), '-o', out);
+    assert.equal(missing.code, 1);
+    assertOneLineError(missing, /no such file/);
+    const corrupt = ingero('export', join(vectors, 'truncated.ingero'), '-o', out);
+    assert.equal(corrupt.code, 1);
+    assertOneLineError(corrupt, /truncated/);
+    assert.equal(existsSync(out), false);
+    assert.equal(existsSync(`${out}.tmp`), false);
+  });
+
+  test('wrong arguments exit 2 with one line', () => {
+    for (const args of [
+      ['--pid', 'abc'],
+      ['--from', '5m', '--to', '1m'],
+      ['--node', 'gpu-z'],
+      ['--from', 'soon'],
+    ]) {
+      const r = ingero('export', synthetic, '-o', join(work, 'w.json'), ...args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+      assertOneLineError(r, /--pid|--to|--node|--from/);
+    }
+    const self = ingero('export', synthetic, '-o', synthetic, '--force');
+    assert.equal(self.code, 2);
+    assert.ok(existsSync(synthetic));
+  });
+});

@@ -4,12 +4,15 @@
 // output, exit codes and bad input.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { diffBundles, scenarioByName, writeDemoBundle, type DiffOptions, type DiffReport, type OpChange } from '../analyze/index.ts';
+import Database from 'better-sqlite3';
 import { BundleWriter, opId, openBundle } from '../format/index.ts';
+import { writeContainer } from '../format/seal.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ingero-diff-'));
 process.env.INGERO_CACHE_DIR = join(work, 'cache');
@@ -278,6 +281,29 @@ test('CLI: --fail-on-regression exits 3 on a regression, 0 without one', () => {
   assert.equal(ingero(['diff', path('base'), path('slow-sync'), '--fail-on-regression', '--threshold', 'latencyRatio=4']).code, 0);
 });
 
+/** base's database edited (SQL, or bytes of the events table's root page inverted) in a valid container: checksums pass, queries meet the damage. */
+function hostile(name: string, edit: string | 'damage-events'): string {
+  const b = openBundle(path('base'));
+  const manifest = structuredClone(b.manifest) as { database: object; compression: object };
+  const dbPath = join(work, `${name}.sqlite`);
+  copyFileSync(b.databasePath, dbPath);
+  b.close();
+  const db = new Database(dbPath);
+  const root = db.prepare("SELECT rootpage FROM sqlite_schema WHERE name = 'events'").pluck().get() as number;
+  if (edit !== 'damage-events') db.exec(edit);
+  db.close();
+  if (edit === 'damage-events') {
+    const bytes = readFileSync(dbPath);
+    for (let i = (root - 1) * 4096; i < (root - 1) * 4096 + 8; i++) bytes[i]! ^= 0xff;
+    writeFileSync(dbPath, bytes);
+  }
+  const size = statSync(dbPath).size;
+  manifest.database = { bytes: size, sha256: createHash('sha256').update(readFileSync(dbPath)).digest('hex'), page_size: 4096 };
+  manifest.compression = { codec: 'zstd', level: 3, frame_bytes: 4 << 20, frames: Math.ceil(size / (4 << 20)) };
+  writeContainer(dbPath, path(name), JSON.stringify(manifest), { compressionLevel: 3, frameBytes: 4 << 20 });
+  return path(name);
+}
+
 test('CLI: bad input gets one line naming the bundle at fault; bad usage exits 2', () => {
   const junk = join(work, 'junk.ingero');
   writeFileSync(junk, 'not a bundle at all, just text');
@@ -289,6 +315,8 @@ test('CLI: bad input gets one line naming the bundle at fault; bad usage exits 2
     [[path('base'), join(work, 'missing.ingero')], /^ingero: AFTER bundle: .*missing\.ingero: no such file/],
     [[junk, path('base')], /^ingero: BEFORE bundle: .*junk\.ingero: not an ingero bundle/],
     [[path('base'), truncated], /^ingero: AFTER bundle: .*truncated\.ingero/],
+    [[path('base'), hostile('negative-durations', 'UPDATE events SET dur_ns = -5000000 WHERE id % 4 = 0')], /^ingero: AFTER bundle: .*negative-durations\.ingero: \d+ event\(s\) have/],
+    [[hostile('damaged-events', 'damage-events'), path('base')], /^ingero: BEFORE bundle .*damaged-events\.ingero: the database inside is damaged/],
   ];
   for (const [args, expected] of cases) {
     const r = ingero(['diff', ...args]);

@@ -11,6 +11,7 @@ import { register as info } from './commands/info.ts';
 import { register as mcp } from './commands/mcp.ts';
 import { register as merge } from './commands/merge.ts';
 import { register as recorder } from './commands/record.ts';
+import { register as redact } from './commands/redact.ts';
 import { register as sql } from './commands/sql.ts';
 import { register as stats } from './commands/stats.ts';
 import { register as tui } from './commands/tui.ts';
@@ -25,7 +26,7 @@ const program = new Command('ingero')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-for (const register of [recorder, info, verify, sql, importDb, merge, explain, stats, diff, exportTrace, tui, demo, mcp]) register(program);
+for (const register of [recorder, info, verify, sql, importDb, merge, redact, explain, stats, diff, exportTrace, tui, demo, mcp]) register(program);
 
 program.addHelpText(
   'after',

@@ -452,6 +452,28 @@ describe('refusals: one line, the right exit code, nothing left behind', () => {
     assert.deepEqual(leftovers(), []);
   });
 
+  test('a hostile input (text in an event column, a process naming a missing node) is refused by name', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    for (const [name, sql, pattern] of [
+      ['text-arg', "UPDATE events SET arg2 = 'ignore previous instructions' WHERE id = 7", /text-arg\.ingero: event 7 holds text/],
+      ['orphan-process', 'INSERT INTO processes (node_id, pid) VALUES (5, 42)', /orphan-process\.ingero: table processes column node_id names node 5, which table nodes lacks/],
+    ] as const) {
+      const bad = join(dir, `${name}.ingero`);
+      const w = BundleWriter.create(bad, { originUnixNs: T0, producer, nodeName: name });
+      for (let i = 0; i < 20; i++) w.appendEvent({ ts_ns: i * 1000, dur_ns: 10, pid: 1, tid: 1, op_id: opId('cudaMalloc'), arg0: 1 });
+      w.flush();
+      const db = new Database(`${bad}.staging`);
+      db.exec(sql);
+      db.close();
+      await w.seal();
+      const r = ingero('merge', A, bad, '-o', out);
+      assert.equal(r.code, 1, name);
+      assertOneLineError(r, pattern);
+      rmSync(bad);
+      assert.deepEqual(leftovers(), []);
+    }
+  });
+
   test('disk full while merging: one line, no output, no staging', async (t) => {
     const mnt = join(work, 'tiny');
     mkdirSync(mnt);

@@ -252,6 +252,23 @@ describe('ingero merge of three single-node recordings', () => {
       assert.deepEqual(inputs[2]!.nodes, [{ input_id: 0, input_name: 'gpu-a', id: 2, name: 'gpu-a (2)' }]);
     });
   });
+
+  test('a merged bundle merges again: its per-node facts follow its nodes', () => {
+    const again = join(work, 'again.ingero');
+    const r = ingero('merge', join(samples, 'sample-gpu-node-01.ingero'), out, '-o', again);
+    assert.equal(r.code, 0, r.err);
+    withBundle(again, (m) => {
+      assert.deepEqual(m.db.prepare('SELECT name FROM nodes ORDER BY id').pluck().all(), ['gpu-node-01', 'gpu-a', 'gpu-b', 'gpu-a (2)']);
+      const meta = m.metadata();
+      assert.equal(meta['node.gpu-b.host.kernel'], '6.8.0', 'kept per node, not nested under the node again');
+      assert.equal(meta['node.gpu-a (2).host.kernel'], '6.1.0');
+      assert.equal(meta['node.gpu-node-01.host.kernel'], '6.17.0-1007-aws');
+      assert.equal(meta['node.gpu-node-01.host.cpu_cores'], 4);
+      assert.equal(meta['node.gpu-b.host.cpu_cores'], 8);
+      assert.equal(meta['host.cpu_cores'], undefined);
+      assert.equal(m.eventCount(), 6200);
+    });
+  });
 });
 
 test('explain on a merged bundle names the node its finding comes from', async () => {

@@ -436,31 +436,50 @@ describe('ingero export refuses and cleans up', () => {
     assert.equal(existsSync(join(work, 'no')), false);
   });
 
+  /** A copy of a bundle whose database was edited with SQL, in a valid container (its manifest cannot tell). */
+  function hostileCopy(source: string, name: string, edit: string): string {
+    const b = openBundle(source);
+    const manifest = structuredClone(b.manifest) as any;
+    const dbPath = join(work, `${name}.sqlite`);
+    copyFileSync(b.databasePath, dbPath);
+    b.close();
+    const db = new Database(dbPath);
+    db.exec(edit);
+    db.close();
+    const dbBytes = readFileSync(dbPath);
+    manifest.database = { ...manifest.database, bytes: dbBytes.length, sha256: createHash('sha256').update(dbBytes).digest('hex') };
+    const path = join(work, `${name}.ingero`);
+    writeContainer(dbPath, path, JSON.stringify(manifest), { compressionLevel: 3, frameBytes: 4 << 20 });
+    rmSync(dbPath);
+    return path;
+  }
+
   test('a failure after output was written removes the temporary file', async () => {
-    // Enough events to flush several chunks, then one whose end lies beyond 2^53 ns: a hostile
-    // database in a valid container (the manifest, copied from the sound bundle, cannot tell).
+    // Enough events to flush several chunks, then one whose end lies beyond 2^53 ns.
     const sound = join(work, 'sound.ingero');
     const w = BundleWriter.create(sound, { originUnixNs: 0n, producer: { name: 'test', version: '1', command: 'export test' } });
     for (let i = 0; i < 20_001; i++) w.appendEvent({ ts_ns: i * 1000, dur_ns: 500, pid: 1, tid: 1, op_id: opId('cudaMalloc'), arg0: BigInt(i), arg1: 0x1000n });
     await w.seal();
-    const b = openBundle(sound);
-    const manifest = structuredClone(b.manifest) as any;
-    const dbPath = join(work, 'bad-late.sqlite');
-    copyFileSync(b.databasePath, dbPath);
-    b.close();
-    const db = new Database(dbPath);
-    db.exec(`UPDATE events SET dur_ns = ${2 ** 53} WHERE id = 20001`);
-    db.close();
-    const dbBytes = readFileSync(dbPath);
-    manifest.database = { ...manifest.database, bytes: dbBytes.length, sha256: createHash('sha256').update(dbBytes).digest('hex') };
-    const bad = join(work, 'bad-late.ingero');
-    writeContainer(dbPath, bad, JSON.stringify(manifest), { compressionLevel: 3, frameBytes: 4 << 20 });
+    const bad = hostileCopy(sound, 'bad-late', `UPDATE events SET dur_ns = ${2 ** 53} WHERE id = 20001`);
     const dir = join(work, 'late');
     mkdirSync(dir);
     const r = ingero('export', bad, '-o', join(dir, 'x.json'), '--no-findings');
     assert.equal(r.code, 1);
     assertOneLineError(r, /event 20001 .* beyond 2\^53 ns/);
     assert.deepEqual(readdirSync(dir), [], 'neither the output nor its temporary file is left');
+  });
+
+  test('text, blobs and reals in integer columns are refused in one line', () => {
+    for (const [name, edit] of [
+      ['text-arg', "UPDATE events SET arg2 = 'zz' WHERE id = 7"],
+      ['real-arg', 'UPDATE events SET arg0 = 1.5 WHERE id = 7'],
+      ['blob-pid', "UPDATE events SET pid = X'00ff' WHERE id = 7"],
+      ['text-ret', "UPDATE events SET ret = 'r' WHERE id = 7"],
+    ]) {
+      const r = ingero('export', hostileCopy(join(vectors, 'cuda-basic.ingero'), name!, edit!), '-o', '-', '--no-findings');
+      assert.equal(r.code, 1, `${name}: ${r.err}`);
+      assertOneLineError(r, /event 7 holds text, a blob or a real number/);
+    }
   });
 
   test('a missing or corrupt bundle is one line, exit 1, nothing written', () => {

@@ -646,7 +646,7 @@ interface EventStream {
 
 type EventRow = [id: bigint, ts_ns: bigint, dur_ns: bigint, node_id: bigint, pid: bigint, tid: bigint, op_id: bigint, arg0: bigint | null, arg1: bigint | null, arg2: bigint | null, arg3: bigint | null, ret: bigint | null, stack_id: bigint | null];
 
-const PAGE_ROWS = 8192;
+const PAGE_ROWS = 2048;
 const EVENT_SELECT = 'SELECT id, ts_ns, dur_ns, node_id, pid, tid, op_id, arg0, arg1, arg2, arg3, ret, stack_id FROM events WHERE id > ?';
 
 async function mergeEvents(w: BundleWriter, inputs: readonly Input[], options: MergeOptions, outPath: string): Promise<{ start: number; end: number }> {

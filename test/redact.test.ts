@@ -8,6 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, t
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { BundleWriter, openBundle, opId, redactBundle, stagingPathFor, type RedactOptions } from '../format/index.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -289,6 +290,23 @@ test('every --keep option keeps its field as it was', async () => {
   for (const r of query<{ comm: string }>(comm, 'SELECT comm FROM processes UNION ALL SELECT comm FROM threads')) assert.match(r.comm, /^redacted:comm:[0-9a-f]{8}$/);
   assert.match(query<{ cmdline: string }>(comm, 'SELECT cmdline FROM processes')[0]!.cmdline, /^redacted:comm:[0-9a-f]{8} redacted:args:/, 'argv[0] named like the task is hidden too');
   assertNoSecrets(comm, ['pt_data_worker']);
+});
+
+test('tables and columns the schema does not define are left out, with what they held', async () => {
+  const input = join(work, 'extended.ingero');
+  const w = BundleWriter.create(input, { originUnixNs: 0n, producer: version });
+  w.addProcess({ pid: 1, comm: 'init' });
+  w.appendEvent({ ts_ns: 0, dur_ns: 1, pid: 1, tid: 1, op_id: opId('cudaMalloc'), arg0: 1 });
+  w.flush();
+  // A newer producer may add tables and columns (the spec allows it); nothing vouches for them.
+  const db = new Database(w.stagingPath);
+  db.exec(`CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('${TOKEN}'); ALTER TABLE processes ADD COLUMN env TEXT; UPDATE processes SET env = 'HOME=/home/alice'`);
+  db.close();
+  await w.seal();
+  const r = await redactBundle(input, join(work, 'extended-out.ingero'), { toolVersion: 'test', cacheDir });
+  assert.deepEqual(r.leftOut, ['notes', 'processes.env']);
+  assertNoSecrets(join(work, 'extended-out.ingero'), [TOKEN, 'alice']);
+  assert.equal(ingero(['verify', join(work, 'extended-out.ingero')]).code, 0);
 });
 
 test('--drop empties command lines and label values and deletes imported findings', async () => {

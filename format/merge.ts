@@ -703,6 +703,12 @@ async function mergeEvents(w: BundleWriter, inputs: readonly Input[], options: M
 }
 
 const SAFE = BigInt(MAX_NS);
+/** Columns used as JS numbers (all but id and the arguments, which stay exact). */
+const NUMBER_COLUMNS = [1, 2, 3, 4, 5, 6, 11, 12] as const;
+
+function eventError(s: EventStream, e: EventRow, what: string): BundleError {
+  return new BundleError('SCHEMA', `${s.input.path}: event ${e[0]} ${what} — the bundle breaks the spec (ingero verify lists its problems); get a fresh copy`);
+}
 
 /** Moves a stream to its next event, checking what the merge relies on. */
 function advance(s: EventStream): void {
@@ -716,24 +722,23 @@ function advance(s: EventStream): void {
   }
   const e = s.rows[s.next++]!;
   s.lastId = e[0];
-  const fail = (what: string): never => {
-    throw new BundleError('SCHEMA', `${s.input.path}: event ${e[0]} ${what} — the bundle breaks the spec (ingero verify lists its problems); get a fresh copy`);
-  };
   for (let i = 1; i <= 12; i++) {
     const v = e[i];
-    if (v === null ? i <= 6 : typeof v !== 'bigint') fail('holds text, a blob, a real number or NULL in an integer column');
+    if (v === null ? i <= 6 : typeof v !== 'bigint') throw eventError(s, e, 'holds text, a blob, a real number or NULL in an integer column');
   }
-  // Arguments are kept exact; every other column is used as a JS number.
-  for (const i of [1, 2, 3, 4, 5, 6, 11, 12]) if (e[i] !== null && (e[i]! > SAFE || e[i]! < -SAFE)) fail('holds an integer beyond 2^53 where a time, node, process, thread, op, return code or stack is');
+  for (const i of NUMBER_COLUMNS) {
+    const v = e[i];
+    if (v !== null && (v! > SAFE || v! < -SAFE)) throw eventError(s, e, 'holds an integer beyond 2^53 where a time, node, process, thread, op, return code or stack is');
+  }
   const ts = Number(e[1]);
   const dur = Number(e[2]);
-  if (ts < s.lastTs) fail('starts before the event stored ahead of it (events must be in start-time order)');
-  if (ts < 0 || dur < 0) fail('has a negative start time or duration');
+  if (ts < s.lastTs) throw eventError(s, e, 'starts before the event stored ahead of it (events must be in start-time order)');
+  if (ts < 0 || dur < 0) throw eventError(s, e, 'has a negative start time or duration');
   const node = s.input.nodeMap.get(Number(e[3]));
-  if (!node) fail(`names node ${e[3]}, which table nodes lacks`);
-  if (e[12] !== null && !s.input.stackMap.has(Number(e[12]))) fail(`names stack ${e[12]}, which has no frames`);
+  if (!node) throw eventError(s, e, `names node ${e[3]}, which table nodes lacks`);
+  if (e[12] !== null && !s.input.stackMap.has(Number(e[12]))) throw eventError(s, e, `names stack ${e[12]}, which has no frames`);
   const shifted = ts + node!.shift;
-  if (shifted > MAX_NS - dur) fail('ends beyond 2^53 ns on the merged clock');
+  if (shifted > MAX_NS - dur) throw eventError(s, e, 'ends beyond 2^53 ns on the merged clock');
   s.lastTs = ts;
   s.head = e;
   s.headTs = shifted;

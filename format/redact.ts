@@ -157,7 +157,7 @@ const PATTERNS = {
   ipv4: String.raw`(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?!\.?\d)(?![A-Za-z_])`,
   awsip: String.raw`\bip-\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3}\b`,
   ipv6: String.raw`(?<![\w:])(?=[0-9A-Fa-f:]*\d)(?=[0-9A-Fa-f:]*(?:::|[A-Fa-f]))(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{1,4}(?![\w:])`,
-  fqdn: String.raw`(?<![\w.-])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?:com|net|org|io|internal|local|localdomain|lan|corp|intra|intranet|cloud|dev|ai|edu|gov|mil|co|us|uk|de|fr|eu|cn|jp|ru|in|arpa|home|svc|cluster)(?![\w-]|\.[A-Za-z0-9])`,
+  fqdn: String.raw`(?<![\w.-])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?:com|net|org|io|internal|local|localdomain|lan|corp|intra|intranet|cloud|dev|ai|edu|gov|mil|uk|de|fr|eu|cn|jp|ru|arpa|svc|cluster)(?![\w-]|\.[A-Za-z0-9])`,
 } as const;
 type PatternName = keyof typeof PATTERNS;
 const CATEGORY_OF: Record<PatternName, RedactField> = { url: 'hostnames', email: 'users', winpath: 'paths', path: 'paths', ipv4: 'hostnames', awsip: 'hostnames', ipv6: 'hostnames', fqdn: 'hostnames' };
@@ -464,6 +464,10 @@ function writeFailure(output: string | null, err: unknown): unknown {
   // Sealing says where it kept its staging data; redact removed it.
   if (err instanceof BundleError) return new BundleError(err.code, err.message.replace(/ \(staging data kept at [^)]*\)/, ''));
   if (typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code)) return ioError(where, err, 'writing the redacted bundle');
+  // A damaged input database is the CLI's to name; any other SQLite failure happened writing.
+  if (typeof e?.code === 'string' && e.code.startsWith('SQLITE_') && !/^SQLITE_(CORRUPT|NOTADB)/.test(e.code)) {
+    return new BundleError('IO', `${where}: could not write the redacted bundle (${e.message}) — nothing was written; check the disk and run again`);
+  }
   return err;
 }
 

@@ -292,6 +292,28 @@ test('every --keep option keeps its field as it was', async () => {
   assertNoSecrets(comm, ['pt_data_worker']);
 });
 
+test('free text: what names a place or a person goes, versions, C++ names, ratios and kernel paths stay', async () => {
+  const input = join(work, 'text.ingero');
+  const w = BundleWriter.create(input, { originUnixNs: 0n, producer: version });
+  const unchanged = ['5.15.0-173-generic', 'Intel(R) Xeon(R) Platinum 8259CL CPU @ 2.50GHz', 'at 12:34:56 the p99/p50 ratio was 3.2', 'c10::cuda::CUDACachingAllocator::malloc', '1.0 GB/s into libcudart.so.12', 'pre-load data to /dev/shm', 'train.py and MANIFEST.in'];
+  const changed: [string, RegExp][] = [
+    ['see https://wiki.corp.example.com/run?token=abc', /^see redacted:url:[0-9a-f]{8}$/],
+    ['peer fe80::1ff:fe23:4567:890a and 2001:db8::1', /^peer redacted:ip:[0-9a-f]{8} and redacted:ip:[0-9a-f]{8}$/],
+    ['on ip-10-0-1-23 (192.168.7.40)', /^on redacted:host:[0-9a-f]{8} \(redacted:ip:[0-9a-f]{8}\)$/],
+    ['weights C:\\Users\\bob\\models\\model.bin', /^weights model\.bin$/],
+    ['cache ~bob/.cache/torch/hub.pt, by bob', /^cache hub\.pt, by redacted:user:[0-9a-f]{8}$/],
+    ['mail bob@example.org', /^mail redacted:email:[0-9a-f]{8}$/],
+  ];
+  w.setMetadata('notes', [...unchanged, ...changed.map(([s]) => s)]);
+  w.appendEvent({ ts_ns: 0, dur_ns: 1, pid: 1, tid: 1, op_id: opId('cudaMalloc'), arg0: 1 });
+  await w.seal();
+  const out = await redacted({}, input);
+  const notes = metadata(out).notes as string[];
+  assert.deepEqual(notes.slice(0, unchanged.length), unchanged);
+  changed.forEach(([, re], i) => assert.match(notes[unchanged.length + i]!, re));
+  assertNoSecrets(out, ['bob', 'example', '10-0-1-23', '192.168', 'fe80', 'db8', 'Users']);
+});
+
 test('tables and columns the schema does not define are left out, with what they held', async () => {
   const input = join(work, 'extended.ingero');
   const w = BundleWriter.create(input, { originUnixNs: 0n, producer: version });

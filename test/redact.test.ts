@@ -422,6 +422,10 @@ describe('bad input: one line, an exit code, nothing left behind', () => {
       const r = ingero(['redact', demoBundle, '-o', join(mnt, 'full.ingero')]);
       oneLine(r, 1, /full\.ingero: disk full while writing the redacted bundle — nothing was written; free space and run again/);
       assert.deepEqual(readdirSync(mnt), []);
+      // The same directory made unwritable (root ignores permissions, not a read-only mount).
+      assert.equal(spawnSync('mount', ['-o', 'remount,ro', mnt]).status, 0);
+      oneLine(ingero(['redact', secretBundle, '-o', join(mnt, 'ro.ingero')]), 1, /read-only file system while writing the redacted bundle — write somewhere else/);
+      assert.deepEqual(readdirSync(mnt), []);
     } finally {
       spawnSync('umount', [mnt]);
     }

@@ -14,7 +14,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BundleWriter, openBundle, opId, type FrameInput } from '../format/index.ts';
+import { BundleWriter, openBundle, opId, verifyBundle, type FrameInput } from '../format/index.ts';
 
 const { values: args } = parseArgs({ options: { events: { type: 'string', default: '1000000' } } });
 const EVENTS = Number(args.events);
@@ -75,9 +75,8 @@ const warm = timed(process.execPath, [join(root, 'bin', 'ingero.mjs'), 'merge', 
 rows.push(['**ingero merge**, inputs cached', warm.seconds, warm.rssMb, `${n(statSync(out).size)} B`]);
 const startup = timed(process.execPath, [join(root, 'bin', 'ingero.mjs'), '--version']);
 rows.push(['ingero --version (CLI start-up alone, included above)', startup.seconds, startup.rssMb, '']);
-const check = openBundle(out);
-if (check.eventCount() !== total) throw new Error(`merged ${check.eventCount()} events, expected ${total}`);
-check.close();
+const verified = verifyBundle(out);
+if (!verified.ok || verified.manifest?.counts.events !== total) throw new Error(`merged bundle fails verify or lacks events: ${verified.problems.join('; ')}`);
 
 // Baseline on the decompressed databases the cache now holds.
 const [dbA, dbB] = [a, b].map((p) => {

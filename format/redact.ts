@@ -29,6 +29,9 @@
 //    (op names, numbers), so scrubbing keeps what a reader needs.
 //  - Everything else that is text (metadata values, capture_loss and sampling notes) is scrubbed
 //    the same way. comm (process and thread names) and function symbols are kept.
+// A kept field is left exactly as it is. paths, hostnames and users are kinds of strings rather
+// than places: keeping paths keeps directories, but the user and host names in them are still
+// replaced unless those are kept too.
 // Stricter options: `symbols` hashes the function names, Python file names and mapping names of
 // executables and of Python files outside site-packages/dist-packages (shared libraries keep
 // theirs: CUDA, PyTorch and libc names are what the analysis names); `comm` pseudonymizes task
@@ -46,7 +49,9 @@
 // Tables and columns the schema does not define are not copied (nothing vouches for them); the
 // summary lists them. Then the metadata key `redaction` records the policy and the counts, and
 // recoverBundle seals it (manifest rebuilt from the redacted database, compressed, renamed
-// atomically). On any failure the staging files are removed and nothing is left under the output.
+// atomically). On any failure the staging files are removed and nothing is left under the output;
+// a process killed midway leaves a staging file of redacted rows only, which the next run refuses
+// to overwrite unless told to (overwrite), as for an existing output.
 import Database from 'better-sqlite3';
 import { createHmac, randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, realpathSync, statSync } from 'node:fs';

@@ -43,17 +43,17 @@ export function register(program: Command): void {
     .description('Merge per-node bundles of one distributed job into one multi-node bundle on one clock')
     .argument('<bundles...>', 'two or more .ingero bundles (multi-node ones keep their nodes)')
     .requiredOption('-o, --output <bundle>', 'bundle to write (.ingero)')
-    .option('--offset <node=±duration>', 'known clock skew of a node, added to its times (repeatable), e.g. gpu-node-02=-1.5ms', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--offset <node=±duration>', 'known clock skew of a node, added to its times (repeatable), e.g. gpu-node-02=-1.5ms', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--force', 'overwrite the output file if it exists')
     .option('--level <n>', 'zstd level of the output, 1-22 (default: the inputs\' highest, at most 9 above 16 MiB)')
     .option('--json', 'print the merge report as JSON')
     .action(
-      action(async (inputs: string[], opts: { output: string; offset: string[]; force?: boolean; level?: string; json?: boolean }) => {
+      action(async (inputs: string[], opts: { output: string; offset?: string[]; force?: boolean; level?: string; json?: boolean }) => {
         if (inputs.length < 2) throw new UsageError(`merge needs at least two bundles, got ${inputs.length} — e.g. ingero merge node1.ingero node2.ingero -o job.ingero`);
         const level = opts.level === undefined ? undefined : intOption('--level', opts.level, 3);
         if (level !== undefined && (level < 1 || level > 22)) throw new UsageError(`--level must be between 1 and 22, got ${level}`);
         const offsets = new Map<string, bigint>();
-        for (const text of opts.offset) {
+        for (const text of opts.offset ?? []) {
           const [node, ns] = parseOffset(text);
           if (offsets.has(node)) throw new UsageError(`--offset gives node ${JSON.stringify(node)} twice`);
           offsets.set(node, ns);

@@ -302,6 +302,13 @@ describe('shipped samples', () => {
     const r = ingero('merge', ...nodes, '-o', out);
     assert.equal(r.code, 0, r.err);
     assert.equal(ingero('verify', out).code, 0);
+    // Same inputs, other paths, another run: the same database, byte for byte.
+    const copies = join(work, 'copies');
+    mkdirSync(copies);
+    for (const p of nodes) copyFileSync(p, join(copies, p.split('/').pop()!));
+    const again = ingero('merge', ...readdirSync(copies).sort().map((f) => join(copies, f)), '-o', join(copies, 'again.ingero'), '--json');
+    assert.equal(again.code, 0, again.err);
+    assert.equal(JSON.parse(again.out).databaseSha256, withBundle(out, (b) => b.manifest.database.sha256));
     withBundle(out, (m) => {
       assert.deepEqual(m.db.prepare('SELECT name FROM nodes ORDER BY id').pluck().all(), ['gpu-node-01', 'gpu-node-02', 'gpu-node-03']);
       const perNode = (b: Bundle, node: number) => b.db.prepare('SELECT op_id, pid, count(*) AS n FROM events WHERE node_id = ? GROUP BY 1, 2 ORDER BY 1, 2').all(node);

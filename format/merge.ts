@@ -31,8 +31,9 @@
 //
 // Events are merged k-way by shifted start time from one time-ordered stream per input (per
 // node when skews differ within an input), read in pages by primary key, and appended in global
-// order, so seal needs no re-sort and memory does not grow with the event count. An input whose events break the spec (out of
-// order, negative, unknown node or stack) is refused in one line. A failure before sealing
+// order, so seal needs no re-sort and memory does not grow with the event count. An input whose
+// events break the spec (out of order, negative, unknown node or stack) or whose side tables name
+// a missing node is refused in one line. A failure before sealing
 // removes the staging data (it would seal into half a merge; running again is the recovery); a
 // failure while sealing (e.g. disk full) keeps the complete staging database and says so, as
 // BundleWriter does for every writer.

@@ -428,6 +428,13 @@ describe('ingero export refuses and cleans up', () => {
     assert.ok(parseTrace(readFileSync(out, 'utf8')).events.length > 0);
   });
 
+  test('a directory as output is refused before any work', () => {
+    const r = ingero('export', synthetic, '-o', work, '--force', '--no-findings');
+    assert.equal(r.code, 1);
+    assertOneLineError(r, /is a directory — give a file name/);
+    assert.equal(existsSync(`${work}.tmp`), false);
+  });
+
   test('an output in a missing directory is one line, exit 1, nothing written', () => {
     const dir = join(work, 'no', 'such');
     const r = ingero('export', synthetic, '-o', join(dir, 'x.json'), '--no-findings');

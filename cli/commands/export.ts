@@ -5,8 +5,8 @@
 //
 //   ingero export B -o trace.json [--force] [--from 30s] [--to 5m] [--pid 4711,4712] [--node N] [--no-findings]
 import type { Command } from 'commander';
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { estimateExport, exportPerfetto, type PerfettoExportOptions, type PerfettoExportSummary, type TraceSink } from '../../analyze/perfetto-export.ts';
 import { openBundle, type Bundle } from '../../format/index.ts';
 import { parseDurationMs } from '../duration.ts';
@@ -22,7 +22,7 @@ interface ExportFlags {
   force?: boolean;
   from?: string;
   to?: string;
-  pid: string[];
+  pid?: string[];
   node?: string;
   findings: boolean;
 }
@@ -36,7 +36,7 @@ export function register(program: Command): void {
     .option('--force', 'overwrite the output file if it exists')
     .option('--from <duration>', 'only events starting this long after the bundle start, e.g. 30s, 5m')
     .option('--to <duration>', 'only events starting before this long after the bundle start')
-    .option('--pid <pids>', 'only these processes (repeatable or comma-separated)', collect, [])
+    .option('--pid <pids>', 'only these processes (repeatable or comma-separated)', collect)
     .option('--node <name|id>', 'only events of this node')
     .option('--no-findings', 'skip the analysis (its findings are global instants; it takes ~16 s per 10M events)')
     .action(
@@ -45,6 +45,7 @@ export function register(program: Command): void {
         const toStdout = flags.output === '-';
         const out = toStdout ? '' : resolve(flags.output);
         if (!toStdout && out === resolve(path)) throw new UsageError('-o names the bundle itself; choose another output file');
+        if (!toStdout && existsSync(out) && statSync(out).isDirectory()) throw new UserError(`${flags.output} is a directory — give a file name, e.g. ${join(flags.output, 'trace.json')}`);
         if (!toStdout && existsSync(out) && !flags.force) throw new UserError(`${flags.output} exists — pass --force to overwrite it, or choose another -o`);
         const bundle = openBundle(path);
         try {
@@ -64,12 +65,12 @@ export function register(program: Command): void {
     );
 }
 
-function collect(value: string, previous: string[]): string[] {
+function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-function parsePids(values: string[]): number[] | undefined {
-  if (values.length === 0) return undefined;
+function parsePids(values: string[] | undefined): number[] | undefined {
+  if (values === undefined) return undefined;
   const pids = values.flatMap((v) => v.split(',')).map((p) => p.trim());
   for (const p of pids) if (!/^\d+$/.test(p) || !Number.isSafeInteger(Number(p))) throw new UsageError(`--pid takes process ids like 4711 or 4711,4712, got ${JSON.stringify(p)}`);
   return [...new Set(pids.map(Number))];

@@ -11,9 +11,11 @@
 //   "metadata":{origin_unix_ns, producer, host, nodes, counts, capture, export}}
 //
 // Design:
-// - Streaming: events are read in id order (= start-time order) through Bundle.events() and
-//   written in chunks through the caller's sink; memory holds one chunk, the open intervals of
-//   each thread and a few thousand events that share one timestamp, never the whole bundle.
+// - Streaming: events are read in id order (= start-time order) by one query over the filter of
+//   Bundle.eventWhere (events starting in [fromNs, toNs), of the given pids and node) and written
+//   in 1 MiB chunks through the caller's sink; memory holds a chunk, the open intervals of each
+//   thread and the events that share one start time, never the whole bundle (peak RSS 164 MB
+//   for 1M events, 173 MB for 10M: bench/export.ts).
 // - Time: ts and dur are microseconds since the bundle origin, printed from the integer ns as
 //   exact decimals (1234567 ns -> 1234.567): no float noise, nothing lost.
 // - Tracks: JSON pids and tids are 32-bit and Perfetto names threads by tid alone, so every
@@ -24,8 +26,9 @@
 //   on one thread. Each thread keeps a stack of open intervals per lane; an event that is not
 //   inside the innermost open interval (and does not start after it ends) goes to the first
 //   overflow lane where it nests, created on demand as "<thread> (overlap k)". Events that start
-//   at the same ns are taken longest first, so that an enclosing call does not land in an
-//   overflow lane just because its id came second.
+//   at the same ns are written longest first, so that an enclosing call does not land in an
+//   overflow lane just because its id came second (chrome://tracing also nests wrongly when the
+//   longer of two same-start events comes later in the file).
 // - Text from the bundle (names, findings) is data: it only ever reaches the output through
 //   JSON.stringify.
 import { BundleError, type Bundle } from '../format/index.ts';

@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { BundleWriter, openBundle, opId, packDims, type Bundle, type EventRecord } from '../format/index.ts';
 import { writeContainer } from '../format/seal.ts';
+import { ESTIMATED_BYTES_PER_EVENT, estimateExport } from '../analyze/perfetto-export.ts';
 
 const root = join(import.meta.dirname, '..');
 const vectors = join(root, 'spec', 'vectors');
@@ -315,6 +316,9 @@ before(async () => {
     e({ node_id: node, ts_ns: 45_000, dur_ns: 0, pid: PID, tid: PID + 1, op_id: opId('process_fork'), arg0: 5000n });
   }
   for (const [ts] of expectations.times) e({ ts_ns: ts, dur_ns: 1, pid: PID, tid: PID + 1, op_id: opId('cudaFree'), arg0: 0x10n, ret: 2 });
+  // The loader's tid again, in another process (tid reuse): Perfetto names threads by tid alone.
+  w.addProcess({ pid: 5000, comm: 'other' });
+  e({ ts_ns: 60_000, dur_ns: 2_000, pid: 5000, tid: PID + 1, op_id: opId('cudaDeviceSynchronize') });
   w.addImportedFinding({ origin: 'ingero-go causal_chains', origin_id: 'c1', node_id: 1, detected_ns: 50_000, severity: 'HIGH', op: 'cudaMemcpyAsync', summary: 'copy "stall"</script>\n', recommendations: ['pin memory'] });
   await w.seal();
 });
@@ -355,6 +359,8 @@ describe('ingero export of a synthetic multi-node bundle', () => {
     assert.ok(offCpu.every((e) => e.cat === 'host' && e.args!.next_tid !== undefined && typeof e.args!.prev_state === 'string'));
     const names = new Set(t.events.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => e.args!.name));
     assert.ok(names.has('loader (tid 4243)') && names.has('main (tid 4242)'), [...names].join(', '));
+    const reused = t.events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args!.tid === PID + 1);
+    assert.equal(reused.length, 3, 'tid 4243 in pid 4242 on both nodes and in pid 5000 on gpu-a');
     // Counters: one host process per node, one counter event per metric present.
     const hosts = t.events.filter((e) => e.ph === 'M' && e.name === 'process_name' && /^host \(/.test(e.args!.name));
     assert.deepEqual(hosts.map((h) => h.args!.name).sort(), ['host (gpu-a)', 'host (gpu-b)']);
@@ -401,6 +407,9 @@ describe('ingero export of a synthetic multi-node bundle', () => {
       assert.ok(node.events.every((e) => e.ph !== 'C' || e.pid === node.events.find((m) => m.ph === 'M' && m.args?.name === 'host (gpu-b)')!.pid));
       const byId = exportTrace(synthetic, '--no-findings', '--node', '0', '--pid', `${PID},77`, '--pid', '78');
       assertEventsMatch(bundle, byId, bundle.events({ nodeId: 0, pids: [PID] }));
+      // The size warning counts what the filters select.
+      assert.deepEqual(estimateExport(bundle, { nodeId: 0, pids: [PID] }), { events: byId.metadata.export.events, bytes: byId.metadata.export.events * ESTIMATED_BYTES_PER_EVENT });
+      assert.equal(estimateExport(bundle).events, bundle.eventCount());
     } finally {
       bundle.close();
     }
@@ -411,7 +420,7 @@ describe('ingero export of a synthetic multi-node bundle', () => {
     assert.equal(r.code, 0, r.err);
     const t = parseTrace(r.out);
     assert.ok(t.events.length > 0);
-    assert.match(r.err, /^wrote stdout: 19 events/);
+    assert.match(r.err, /^wrote stdout: 20 events/);
   });
 });
 

@@ -9,6 +9,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { renderDiff } from '../cli/commands/diff.ts';
 import { diffBundles, scenarioByName, writeDemoBundle, type DiffOptions, type DiffReport, type OpChange } from '../analyze/index.ts';
 import Database from 'better-sqlite3';
 import { BundleWriter, opId, openBundle } from '../format/index.ts';
@@ -279,6 +280,17 @@ test('CLI: --fail-on-regression exits 3 on a regression, 0 without one', () => {
   assert.equal(ingero(['diff', path('base'), path('slow-sync')]).code, 0);
   assert.equal(ingero(['diff', path('slow-sync'), path('base'), '--fail-on-regression']).code, 0);
   assert.equal(ingero(['diff', path('base'), path('slow-sync'), '--fail-on-regression', '--threshold', 'latencyRatio=4']).code, 0);
+  const same = ingero(['diff', path('base'), path('base'), '--fail-on-regression']);
+  assert.equal(same.code, 0, same.stderr);
+  assert.match(same.stdout, /0 regressions, 0 improvements, 2 unchanged, 1 not judged/);
+  assert.match(same.stdout, /findings: 0 new, 0 gone, 0 persisting/);
+});
+
+test('the text report colours verdicts when asked to (a terminal), and only then', () => {
+  const r = diff('base', 'slow-sync');
+  const coloured = renderDiff('b.ingero', 'a.ingero', r, true);
+  assert.match(coloured, /\u001b\[1;31mregression\u001b\[0m/);
+  assert.equal(renderDiff('b.ingero', 'a.ingero', r, false).replace(/\u001b\[[0-9;]*m/g, ''), coloured.replace(/\u001b\[[0-9;]*m/g, ''));
 });
 
 /** base's database edited (SQL, or bytes of the events table's root page inverted) in a valid container: checksums pass, queries meet the damage. */

@@ -37,7 +37,7 @@ import { explain } from './explain.ts';
 import type { Finding } from './types.ts';
 
 export interface PerfettoExportOptions {
-  /** Events starting at or after this time (ns since the origin). */
+  /** Events still running at or after this time (ns since the origin), including calls that began earlier. */
   readonly fromNs?: number;
   /** Events starting before this time. */
   readonly toNs?: number;
@@ -70,8 +70,7 @@ export const ESTIMATED_BYTES_PER_EVENT = 230;
 
 /** How many events an export with these filters writes, and about how many bytes. */
 export function estimateExport(bundle: Bundle, options: PerfettoExportOptions = {}): { events: number; bytes: number } {
-  const filter = eventFilter(options);
-  const { sql, params } = bundle.eventWhere(filter);
+  const { sql, params } = selection(bundle, options);
   const events = (bundle.db.prepare(`SELECT count(*) FROM events WHERE ${sql}`).pluck().get(...params) as number) ?? 0;
   return { events, bytes: events * ESTIMATED_BYTES_PER_EVENT };
 }
@@ -150,8 +149,21 @@ export async function exportPerfetto(bundle: Bundle, sink: TraceSink, options: P
   return { ...summary, bytes: out.bytes };
 }
 
-function eventFilter(options: PerfettoExportOptions) {
-  return { fromNs: options.fromNs, toNs: options.toNs, pids: options.pids, nodeId: options.nodeId };
+/**
+ * The SQL condition selecting the exported events: those starting before toNs that are still
+ * running at fromNs, of the given pids and node. A window must show the calls it opens inside
+ * (a long cudaStreamSynchronize begun before it), so the scan starts as far before fromNs as the
+ * longest earlier event lasts.
+ */
+function selection(bundle: Bundle, o: PerfettoExportOptions): { sql: string; params: unknown[] } {
+  const filter = { toNs: o.toNs, pids: o.pids, nodeId: o.nodeId };
+  if (o.fromNs === undefined) {
+    const { sql, params } = bundle.eventWhere(filter);
+    return { sql, params: [...params] };
+  }
+  const longest = (bundle.db.prepare('SELECT max(dur_ns) FROM events WHERE id < ?').pluck().get(bundle.idAtTime(o.fromNs)) as number | null) ?? 0;
+  const { sql, params } = bundle.eventWhere({ ...filter, fromNs: o.fromNs - Math.max(0, longest) });
+  return { sql: `${sql} AND (ts_ns >= ? OR ts_ns + dur_ns > ?)`, params: [...params, o.fromNs, o.fromNs] };
 }
 
 /**
@@ -168,7 +180,7 @@ const [ID, TS, DUR, NODE, PID, TID, OP, ARG0, , , , RET, STACK] = [0, 1, 2, 3, 4
  * instead, as Bundle.events() does: a hostile row is refused in one line.
  */
 function* eventRows(bundle: Bundle, options: PerfettoExportOptions): IterableIterator<EventRow> {
-  const { sql, params } = bundle.eventWhere(eventFilter(options));
+  const { sql, params } = selection(bundle, options);
   const exact = (c: string) => `CASE WHEN ${c} BETWEEN -9007199254740991 AND 9007199254740991 THEN ${c} ELSE CAST(${c} AS TEXT) END`;
   const stmt = bundle.db.prepare(`SELECT id, ts_ns, dur_ns, node_id, pid, tid, op_id, ${['arg0', 'arg1', 'arg2', 'arg3'].map(exact).join(', ')}, ret, stack_id FROM events WHERE ${sql} ORDER BY id`).raw(true);
   for (const r of stmt.iterate(...params) as IterableIterator<unknown[]>) {

@@ -34,7 +34,7 @@ export function register(program: Command): void {
     .argument('<bundle>', '.ingero file')
     .requiredOption('-o, --output <file>', 'trace file to write (.json); - for stdout')
     .option('--force', 'overwrite the output file if it exists')
-    .option('--from <duration>', 'only events starting this long after the bundle start, e.g. 30s, 5m')
+    .option('--from <duration>', 'only events running this long after the bundle start or later (calls begun earlier included), e.g. 30s, 5m')
     .option('--to <duration>', 'only events starting before this long after the bundle start')
     .option('--pid <pids>', 'only these processes (repeatable or comma-separated)', collect)
     .option('--node <name|id>', 'only events of this node')

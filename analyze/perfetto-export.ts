@@ -11,8 +11,8 @@
 //   "metadata":{origin_unix_ns, producer, host, nodes, counts, capture, export}}
 //
 // Design:
-// - Streaming: events are read in id order (= start-time order) by one query over the filter of
-//   Bundle.eventWhere (events starting in [fromNs, toNs), of the given pids and node) and written
+// - Streaming: events are read in id order (= start-time order) by one query (Bundle.eventWhere:
+//   events starting before toNs and still running at fromNs, of the given pids and node), written
 //   in 1 MiB chunks through the caller's sink; memory holds a chunk, the open intervals of each
 //   thread and the events that share one start time, never the whole bundle (peak RSS 164 MB
 //   for 1M events, 173 MB for 10M: bench/export.ts).

@@ -14,7 +14,7 @@
 // - Streaming: events are read in id order (= start-time order) by one query (Bundle.eventWhere:
 //   events starting before toNs and still running at fromNs, of the given pids and node), written
 //   in 1 MiB chunks through the caller's sink; memory holds a chunk, the open intervals of each
-//   thread and the events that share one start time, never the whole bundle (peak RSS 164 MB
+//   thread and the events that share one start time, never the whole bundle (peak RSS 163 MB
 //   for 1M events, 173 MB for 10M: bench/export.ts).
 // - Time: ts and dur are microseconds since the bundle origin, printed from the integer ns as
 //   exact decimals (1234567 ns -> 1234.567): no float noise, nothing lost.

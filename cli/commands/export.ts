@@ -159,13 +159,13 @@ function outputError(err: unknown, dir: string, shown: string): unknown {
 }
 
 function summarise(where: string, s: PerfettoExportSummary, seconds: number): string {
-  const n = (x: number) => x.toLocaleString('en-US');
+  const n = (x: number, one: string, many = `${one}s`) => `${x.toLocaleString('en-US')} ${x === 1 ? one : many}`;
   const parts = [
-    `${n(s.events)} events (${n(s.slices)} slices, ${n(s.instants)} instants)`,
-    `${n(s.threads)} threads in ${n(s.processes)} processes`,
-    `${n(s.overflowLanes)} overflow lane${s.overflowLanes === 1 ? '' : 's'}`,
-    `${n(s.counterSamples)} host samples`,
-    `${n(s.findings)} findings${s.importedFindings ? ` + ${n(s.importedFindings)} imported` : ''}`,
+    `${n(s.events, 'event')} (${n(s.slices, 'slice')}, ${n(s.instants, 'instant')})`,
+    `${n(s.threads, 'thread')} in ${n(s.processes, 'process', 'processes')}`,
+    n(s.overflowLanes, 'overflow lane'),
+    n(s.counterSamples, 'host sample'),
+    `${n(s.findings, 'finding')}${s.importedFindings ? ` + ${s.importedFindings.toLocaleString('en-US')} imported` : ''}`,
   ];
   return `wrote ${where}: ${parts.join(', ')}; ${formatBytes(s.bytes)} in ${seconds.toFixed(1)} s — open it in https://ui.perfetto.dev or chrome://tracing`;
 }

@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { openBundle } from '../format/index.ts';
@@ -207,6 +207,32 @@ function commandsFor(path: string): string[][] {
   return [['info', path], ['verify', path], ['sql', path, 'SELECT count(*), max(ts_ns) FROM events'], ['explain', '--json', path], ['stats', '--by-process', path], ['tui', path]];
 }
 
+/** The commands that read a bundle and write a file (or compare with a sound one), outputs in outDir. */
+function writingCommandsFor(path: string, outDir: string): string[][] {
+  const sound = join(ROOT, 'spec/vectors/cuda-basic.ingero');
+  return [
+    ['diff', '--json', path, sound],
+    ['export', path, '-o', join(outDir, 'trace.json')],
+    ['redact', path, '-o', join(outDir, 'public.ingero')],
+    ['merge', path, sound, '-o', join(outDir, 'job.ingero')],
+  ];
+}
+
+/** An empty directory of its own for a case's outputs, apart from the bundle's. */
+function outDirFor(name: string): string {
+  const dir = join(work, 'out', name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** A command that failed wrote nothing: no output, no temporary or staging file beside it. */
+function checkFailedWroteNothing(label: string, args: string[], r: Run): void {
+  const out = args[args.indexOf('-o') + 1];
+  if (r.code === 0 || !args.includes('-o') || out === undefined) return;
+  const dir = dirname(out);
+  assert.deepEqual(existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith(basename(out))) : [], [], `${label}: ingero ${args[0]} failed but left files behind`);
+}
+
 /** One directory per case, so that anything written next to the bundle shows. */
 function caseFile(name: string, bytes: Buffer): { dir: string; path: string } {
   const dir = join(work, 'cases', name);
@@ -232,9 +258,12 @@ describe('robustness fuzz: damaged containers', () => {
     // stats and tui open a bundle exactly as explain does (tui then refuses: no terminal), so
     // some of the cases suffice for them.
     const sometimes = (args: string[], i: number) => (args[0] === 'tui' ? i % 3 === 0 : args[0] === 'stats' ? i % 2 === 1 : true);
-    const jobs = cases.flatMap((c, i) => commandsFor(c.path).filter((args) => sometimes(args, i)).map((args) => ({ c, args })));
+    // The writing commands open a bundle as explain does; every third case suffices for them.
+    const writing = (c: { name: string; path: string }, i: number) => (i % 3 === 1 ? writingCommandsFor(c.path, outDirFor(c.name)) : []);
+    const jobs = cases.flatMap((c, i) => [...commandsFor(c.path).filter((args) => sometimes(args, i)), ...writing(c, i)].map((args) => ({ c, args })));
     const runs = await runAll(jobs.map((j) => j.args));
     jobs.forEach((j, i) => checkRun(j.c.name, j.args, runs[i]!));
+    jobs.forEach((j, i) => checkFailedWroteNothing(j.c.name, j.args, runs[i]!));
     for (const c of cases) checkNothingLeft(c.dir, c.path);
     // A refused bundle is refused the same way by every reader: info may pass (it reads the
     // manifest only), but the digest-checking readers agree with verify.
@@ -325,14 +354,15 @@ describe('robustness fuzz: hostile databases in valid containers', () => {
     return built.get(name)!;
   };
 
-  it('explain, stats and sql answer or refuse in one line', { timeout: 240_000 }, async () => {
+  it('explain, stats, sql, diff, export, redact and merge answer or refuse in one line', { timeout: 300_000 }, async () => {
     mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
     const jobs = HOSTILE_DATABASES.flatMap(([name]) => {
       const { path } = bundle(name);
-      return [['explain', path], ['stats', '--by-process', path], ['sql', path, 'SELECT pid, count(*) FROM events GROUP BY pid ORDER BY 2 DESC LIMIT 5'], ['verify', path]].map((args) => ({ name, args }));
+      return [['explain', path], ['stats', '--by-process', path], ['sql', path, 'SELECT pid, count(*) FROM events GROUP BY pid ORDER BY 2 DESC LIMIT 5'], ['verify', path], ...writingCommandsFor(path, outDirFor(`hostile-${name}`))].map((args) => ({ name, args }));
     });
     const runs = await runAll(jobs.map((j) => j.args));
     jobs.forEach((j, i) => checkRun(j.name, j.args, runs[i]!));
+    jobs.forEach((j, i) => checkFailedWroteNothing(j.name, j.args, runs[i]!));
     // verify names the broken invariant of the time cases (the spec's bounds on ts_ns and dur_ns).
     const verdict = (name: string) => runs[jobs.findIndex((j) => j.name === name && j.args[0] === 'verify')]!;
     for (const [name, problem] of [

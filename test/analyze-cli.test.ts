@@ -1,21 +1,17 @@
 // ingero demo / explain / stats driven as a user would: deterministic JSON with the documented
 // fields, plain text when piped, one clear line and a non-zero exit for bad input.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { runCli } from './cli-fixtures.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ingero-analyze-cli-'));
 after(() => rmSync(work, { recursive: true, force: true }));
-const ROOT = new URL('..', import.meta.url).pathname;
 const bundle = join(work, 'incident.ingero');
 
-function ingero(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/ingero.mjs'), ...args], { encoding: 'utf8', cwd: work, env: { ...process.env, INGERO_CACHE_DIR: join(work, 'cache'), ...env } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const ingero = (args: string[], env: Record<string, string> = {}) => runCli(args, { cwd: work, cacheDir: join(work, 'cache'), env });
 
 before(() => {
   const r = ingero(['demo', 'cpu-contention', '-o', bundle, '--seed', '3']);

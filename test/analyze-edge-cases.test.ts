@@ -3,11 +3,11 @@
 // unknown op codes, raw-address stacks, sampling with op_aggregates, capture loss; and the
 // determinism of explain --json across cache dirs, time zones and locales.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { runCli } from './cli-fixtures.ts';
 import { computeStats, explain } from '../analyze/index.ts';
 import { formatDuration } from '../cli/format-units.ts';
 import { BundleWriter, opId, openBundle } from '../format/index.ts';
@@ -15,7 +15,6 @@ import { BundleWriter, opId, openBundle } from '../format/index.ts';
 const work = mkdtempSync(join(tmpdir(), 'ingero-analyze-edge-'));
 const cacheDir = join(work, 'cache');
 after(() => rmSync(work, { recursive: true, force: true }));
-const ROOT = new URL('..', import.meta.url).pathname;
 
 const LAUNCH = opId('cudaLaunchKernel');
 const SYNC = opId('cudaStreamSynchronize');
@@ -107,9 +106,9 @@ before(async () => {
   }
 });
 
-function ingero(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/ingero.mjs'), ...args], { encoding: 'utf8', cwd: work, env: { ...process.env, INGERO_CACHE_DIR: cacheDir, NO_COLOR: '1', ...env } });
-  assert.equal(r.status, 0, `ingero ${args.join(' ')}: ${r.stderr}`);
+function ingero(args: string[], env: Record<string, string> = {}): string {
+  const r = runCli(args, { cwd: work, cacheDir, env: { NO_COLOR: '1', ...env } });
+  assert.equal(r.code, 0, `ingero ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
 

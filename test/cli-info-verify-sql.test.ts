@@ -1,41 +1,31 @@
 // ingero info / verify / sql as a user runs them: real processes, exit codes, one-line errors
 // without stack traces, and the --json / --csv outputs parsed back.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { assertOneLineError, runCli } from './cli-fixtures.ts';
 
 const root = join(import.meta.dirname, '..');
 const vectors = join(root, 'spec', 'vectors');
 const cache = mkdtempSync(join(tmpdir(), 'ingero-cli-test-'));
 after(() => rmSync(cache, { recursive: true, force: true }));
 
-function ingero(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'ingero.mjs'), ...args], { encoding: 'utf8', env: { ...process.env, INGERO_CACHE_DIR: cache } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const ingero = (...args: string[]) => runCli(args, { cacheDir: cache });
 
-function assertOneLineError(r: { err: string }, pattern: RegExp): void {
-  const lines = r.err.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `one line on stderr, got:\n${r.err}`);
-  assert.match(lines[0]!, /^ingero: /);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
-}
 
 describe('ingero info', () => {
   test('summarises from the manifest; --json carries the manifest', () => {
     const text = ingero('info', join(vectors, 'multi-node-sampled.ingero'));
-    assert.equal(text.code, 0, text.err);
-    assert.match(text.out, /^events\s+120$/m);
-    assert.match(text.out, /^nodes\s+node-a, node-b$/m);
-    assert.match(text.out, /^dropped\s+12 events lost during capture$/m);
-    assert.match(text.out, /^sampled\s+yes/m);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^events\s+120$/m);
+    assert.match(text.stdout, /^nodes\s+node-a, node-b$/m);
+    assert.match(text.stdout, /^dropped\s+12 events lost during capture$/m);
+    assert.match(text.stdout, /^sampled\s+yes/m);
     const json = ingero('info', '--json', join(vectors, 'multi-node-sampled.ingero'));
     assert.equal(json.code, 0);
-    const parsed = JSON.parse(json.out);
+    const parsed = JSON.parse(json.stdout);
     assert.equal(parsed.container_version, '1.0');
     assert.equal(parsed.manifest.counts.events, 120);
     assert.equal(parsed.manifest.created_unix_ns, '1767225600000000000');
@@ -45,7 +35,7 @@ describe('ingero info', () => {
     const r = ingero('info', join(vectors, 'newer-container-major.ingero'));
     assert.equal(r.code, 1);
     assertOneLineError(r, /needs a reader for version 2\.x.*upgrade ingero/);
-    assert.equal(r.out, '');
+    assert.equal(r.stdout, '');
   });
 
   test('a missing file is one line, exit 1', () => {
@@ -58,22 +48,22 @@ describe('ingero info', () => {
 describe('ingero verify', () => {
   test('ok bundles exit 0 with one line each', () => {
     const r = ingero('verify', join(vectors, 'cuda-basic.ingero'), join(vectors, 'stacks.ingero'));
-    assert.equal(r.code, 0, r.err);
-    assert.equal(r.out.trimEnd().split('\n').length, 2);
-    assert.match(r.out, /cuda-basic\.ingero: ok \(200 events, sha256 [0-9a-f]{16}…\)/);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trimEnd().split('\n').length, 2);
+    assert.match(r.stdout, /cuda-basic\.ingero: ok \(200 events, sha256 [0-9a-f]{16}…\)/);
   });
 
   test('each broken bundle gets one line and exit 3; --json lists the problems', () => {
     const broken = ['truncated.ingero', 'flipped-data.ingero', 'trigger.ingero', 'lying-sha256.ingero'].map((f) => join(vectors, f));
     const r = ingero('verify', join(vectors, 'cuda-basic.ingero'), ...broken);
     assert.equal(r.code, 3);
-    const lines = r.err.trimEnd().split('\n');
+    const lines = r.stderr.trimEnd().split('\n');
     assert.equal(lines.length, broken.length);
     broken.forEach((b, i) => assert.ok(lines[i]!.startsWith(`ingero: ${b}: `), lines[i]));
-    assert.doesNotMatch(r.err, /\n\s+at /);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
     const json = ingero('verify', '--json', ...broken);
     assert.equal(json.code, 3);
-    const reports = JSON.parse(json.out) as { path: string; ok: boolean; problems: string[] }[];
+    const reports = JSON.parse(json.stdout) as { path: string; ok: boolean; problems: string[] }[];
     assert.deepEqual(reports.map((x) => x.ok), [false, false, false, false]);
     assert.match(reports[2]!.problems[0]!, /contains a trigger/);
   });
@@ -85,26 +75,26 @@ describe('ingero sql', () => {
 
   test('aligned table output with a row count', () => {
     const r = ingero('sql', bundle, query);
-    assert.equal(r.code, 0, r.err);
-    const lines = r.out.trimEnd().split('\n');
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^op\s+n\s+max_arg0$/);
     assert.match(lines[1]!, /^-+\s+-+\s+-+$/);
     assert.equal(lines.at(-1), '(3 rows)');
     // Numbers are right-aligned: every line of the table ends at the same column.
-    assert.equal(new Set(lines.slice(0, -1).map((l) => l.length)).size, 1, r.out);
+    assert.equal(new Set(lines.slice(0, -1).map((l) => l.length)).size, 1, r.stdout);
     assert.match(lines[2]!, /^cudaLaunchKernel\s+120\s+139641712607424$/);
   });
 
   test('--json keeps 64-bit integers exact; --csv has a header', () => {
     const json = ingero('sql', '--json', bundle, query);
-    assert.equal(json.code, 0, json.err);
-    assert.match(json.out, /"max_arg0": 139641712607424\b/);
-    const rows = JSON.parse(json.out) as { op: string; n: number }[];
+    assert.equal(json.code, 0, json.stderr);
+    assert.match(json.stdout, /"max_arg0": 139641712607424\b/);
+    const rows = JSON.parse(json.stdout) as { op: string; n: number }[];
     assert.deepEqual(rows.map((r) => r.op), ['cudaLaunchKernel', 'cudaMemcpyAsync', 'sched_switch']);
     assert.equal(rows.reduce((s, r) => s + r.n, 0), 200);
     const csv = ingero('sql', '--csv', bundle, query);
     assert.equal(csv.code, 0);
-    const lines = csv.out.trimEnd().split('\n');
+    const lines = csv.stdout.trimEnd().split('\n');
     assert.equal(lines[0], 'op,n,max_arg0');
     assert.equal(lines.length, 4);
     assert.equal(lines[1]!.split(',')[0], 'cudaLaunchKernel');
@@ -112,10 +102,10 @@ describe('ingero sql', () => {
 
   test('--schema prints every table with its columns, units and meanings from the bundle\'s DDL', () => {
     const r = ingero('sql', bundle, '--schema');
-    assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /^events: One row per traced call or kernel event\./);
-    assert.match(r.out, /\nts_ns +INTEGER +ns +Start of the event, in ns since the bundle time origin/);
-    assert.match(r.out, /\nprocesses: Process incarnations, keyed by \(node_id, pid, start_ns\)/);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^events: One row per traced call or kernel event\./);
+    assert.match(r.stdout, /\nts_ns +INTEGER +ns +Start of the event, in ns since the bundle time origin/);
+    assert.match(r.stdout, /\nprocesses: Process incarnations, keyed by \(node_id, pid, start_ns\)/);
     const neither = ingero('sql', bundle);
     assert.equal(neither.code, 2);
     assertOneLineError(neither, /missing the query.*--schema/);

@@ -9,6 +9,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { runCli } from './cli-fixtures.ts';
 import { renderDiff } from '../cli/commands/diff.ts';
 import { diffBundles, scenarioByName, writeDemoBundle, type DiffOptions, type DiffReport, type OpChange } from '../analyze/index.ts';
 import Database from 'better-sqlite3';
@@ -18,7 +19,6 @@ import { writeContainer } from '../format/seal.ts';
 const work = mkdtempSync(join(tmpdir(), 'ingero-diff-'));
 process.env.INGERO_CACHE_DIR = join(work, 'cache');
 after(() => rmSync(work, { recursive: true, force: true }));
-const ROOT = new URL('..', import.meta.url).pathname;
 const path = (name: string) => join(work, `${name}.ingero`);
 
 const LAUNCH = opId('cudaLaunchKernel');
@@ -103,10 +103,7 @@ const row = (rows: readonly OpChange[], op: string, proc = '') => {
   return r;
 };
 
-function ingero(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/ingero.mjs'), ...args], { encoding: 'utf8', cwd: work, env: { ...process.env, NO_COLOR: '', ...env } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const ingero = (args: string[], env: Record<string, string> = {}) => runCli(args, { cwd: work, env: { NO_COLOR: '', ...env } });
 
 test('an op made 3x slower is a regression with ratio 3; unchanged ops are not flagged; small samples say so', () => {
   const r = diff('base', 'slow-sync');

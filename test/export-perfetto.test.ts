@@ -5,12 +5,12 @@
 // every track (what Perfetto's importer needs); distinct tracks per node; names, counters and
 // findings; and the output file whole or absent.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { assertOneLineError, runCli } from './cli-fixtures.ts';
 import Database from 'better-sqlite3';
 import { BundleWriter, openBundle, opId, packDims, type Bundle, type EventRecord } from '../format/index.ts';
 import { writeContainer } from '../format/seal.ts';
@@ -23,18 +23,8 @@ const cache = join(work, 'cache');
 process.env.INGERO_CACHE_DIR = cache;
 after(() => rmSync(work, { recursive: true, force: true }));
 
-function ingero(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'ingero.mjs'), ...args], { encoding: 'utf8', env: { ...process.env, INGERO_CACHE_DIR: cache }, maxBuffer: 256 << 20 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const ingero = (...args: string[]) => runCli(args, { cacheDir: cache });
 
-function assertOneLineError(r: { err: string }, pattern: RegExp): void {
-  const lines = r.err.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `one line on stderr, got:\n${r.err}`);
-  assert.match(lines[0]!, /^ingero: /);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
-}
 
 interface TraceEvent {
   ph: string;
@@ -88,8 +78,8 @@ function parseTrace(text: string): ParsedTrace {
 function exportTrace(bundlePath: string, ...flags: string[]): ParsedTrace {
   const out = join(work, `t-${Math.random().toString(36).slice(2)}.json`);
   const r = ingero('export', bundlePath, '-o', out, ...flags);
-  assert.equal(r.code, 0, r.err);
-  assert.match(r.err, /^wrote .*: [\d,]+ events .* overflow lane.* in [\d.]+ s/m);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^wrote .*: [\d,]+ events .* overflow lane.* in [\d.]+ s/m);
   assert.equal(existsSync(`${out}.tmp`), false);
   const trace = parseTrace(readFileSync(out, 'utf8'));
   rmSync(out);
@@ -385,9 +375,9 @@ describe('ingero export of a synthetic multi-node bundle', () => {
 
   test('times are exact decimal µs built from the integer ns', () => {
     const text = ingero('export', synthetic, '-o', '-', '--no-findings');
-    assert.equal(text.code, 0, text.err);
+    assert.equal(text.code, 0, text.stderr);
     for (const [ns, us] of expectations.times) {
-      assert.match(text.out, new RegExp(`"ts":${us.replace('.', '\\.')},"dur":0\\.001,"name":"cudaFree"`), `${ns} ns`);
+      assert.match(text.stdout, new RegExp(`"ts":${us.replace('.', '\\.')},"dur":0\\.001,"name":"cudaFree"`), `${ns} ns`);
     }
   });
 
@@ -420,10 +410,10 @@ describe('ingero export of a synthetic multi-node bundle', () => {
 
   test('-o - writes the trace to stdout and the summary to stderr', () => {
     const r = ingero('export', synthetic, '-o', '-', '--no-findings');
-    assert.equal(r.code, 0, r.err);
-    const t = parseTrace(r.out);
+    assert.equal(r.code, 0, r.stderr);
+    const t = parseTrace(r.stdout);
     assert.ok(t.events.length > 0);
-    assert.match(r.err, /^wrote stdout: 20 events/);
+    assert.match(r.stderr, /^wrote stdout: 20 events/);
   });
 });
 
@@ -436,7 +426,7 @@ describe('ingero export refuses and cleans up', () => {
     assertOneLineError(r, /existing\.json exists — pass --force/);
     assert.equal(readFileSync(out, 'utf8'), 'keep me');
     const forced = ingero('export', synthetic, '-o', out, '--no-findings', '--force');
-    assert.equal(forced.code, 0, forced.err);
+    assert.equal(forced.code, 0, forced.stderr);
     assert.ok(parseTrace(readFileSync(out, 'utf8')).events.length > 0);
   });
 
@@ -496,7 +486,7 @@ describe('ingero export refuses and cleans up', () => {
       ['text-ret', "UPDATE events SET ret = 'r' WHERE id = 7"],
     ]) {
       const r = ingero('export', hostileCopy(join(vectors, 'cuda-basic.ingero'), name!, edit!), '-o', '-', '--no-findings');
-      assert.equal(r.code, 1, `${name}: ${r.err}`);
+      assert.equal(r.code, 1, `${name}: ${r.stderr}`);
       assertOneLineError(r, /event 7 holds text, a blob or a real number/);
     }
   });
@@ -521,7 +511,7 @@ describe('ingero export refuses and cleans up', () => {
       ['--from', 'soon'],
     ]) {
       const r = ingero('export', synthetic, '-o', join(work, 'w.json'), ...args);
-      assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assertOneLineError(r, /--pid|--to|--node|--from/);
     }
     const self = ingero('export', synthetic, '-o', synthetic, '--force');

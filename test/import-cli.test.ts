@@ -3,23 +3,19 @@
 // output or staging file behind.
 import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { runCli } from './cli-fixtures.ts';
 import { progressBar } from '../cli/progress-bar.ts';
 import { createV010, insertEvents } from './ingero-db-builder.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ingero-import-cli-'));
 after(() => rmSync(work, { recursive: true, force: true }));
-const ROOT = new URL('..', import.meta.url).pathname;
 const T0 = 1_775_000_000_000_000_000n;
 
-function ingero(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/ingero.mjs'), ...args], { encoding: 'utf8', env: { ...process.env, INGERO_CACHE_DIR: join(work, 'cache') } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const ingero = (...args: string[]) => runCli(args, { cacheDir: join(work, 'cache') });
 
 /** A small valid v0.10 database. */
 function validDb(name: string): string {

@@ -10,6 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { assertOneLineError, runCli } from './cli-fixtures.ts';
 import { explain, scenarioByName, writeDemoBundle } from '../analyze/index.ts';
 import { BundleWriter, mergeBundles, openBundle, opId, type Bundle, type FrameInput } from '../format/index.ts';
 
@@ -20,18 +21,8 @@ const cacheDir = join(work, 'cache');
 process.env.INGERO_CACHE_DIR = cacheDir;
 after(() => rmSync(work, { recursive: true, force: true }));
 
-function ingero(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'ingero.mjs'), ...args], { encoding: 'utf8', env: { ...process.env, INGERO_CACHE_DIR: cacheDir } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const ingero = (...args: string[]) => runCli(args, { cacheDir: cacheDir });
 
-function assertOneLineError(r: { err: string }, pattern: RegExp): void {
-  const lines = r.err.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `one line on stderr, got:\n${r.err}`);
-  assert.match(lines[0]!, /^ingero: /);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
-}
 
 const T0 = 1_775_000_000_000_000_000n;
 const producer = { name: 'ingero-test', version: '0', command: 'merge.test' };
@@ -149,15 +140,15 @@ describe('ingero merge of three single-node recordings', () => {
   });
 
   test('writes a bundle that verify passes, and says what it did', () => {
-    assert.equal(run.code, 0, run.err);
-    assert.equal(run.err, '');
-    assert.match(run.out, /^wrote .*abc\.ingero: 6,000 events, 3 nodes from 3 bundles/);
-    assert.match(run.out, /^\s*0\s+gpu-a\s+a\.ingero\s+3,000\s+\+0 ns\s+0$/m);
-    assert.match(run.out, /^\s*1\s+gpu-b\s+b\.ingero\s+2,000\s+\+1\.50 s\s+1500000000$/m);
-    assert.match(run.out, /^\s*2\s+gpu-a \(2\)\s+c\.ingero \(node 0 gpu-a\)\s+1,000\s+\+700\.0 ms\s+700000000$/m);
-    assert.match(run.out, /note: node "gpu-a" of c\.ingero is named "gpu-a \(2\)"/);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stderr, '');
+    assert.match(run.stdout, /^wrote .*abc\.ingero: 6,000 events, 3 nodes from 3 bundles/);
+    assert.match(run.stdout, /^\s*0\s+gpu-a\s+a\.ingero\s+3,000\s+\+0 ns\s+0$/m);
+    assert.match(run.stdout, /^\s*1\s+gpu-b\s+b\.ingero\s+2,000\s+\+1\.50 s\s+1500000000$/m);
+    assert.match(run.stdout, /^\s*2\s+gpu-a \(2\)\s+c\.ingero \(node 0 gpu-a\)\s+1,000\s+\+700\.0 ms\s+700000000$/m);
+    assert.match(run.stdout, /note: node "gpu-a" of c\.ingero is named "gpu-a \(2\)"/);
     const v = ingero('verify', out);
-    assert.equal(v.code, 0, v.out + v.err);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
     assert.deepEqual(readdirSync(work).filter((f) => f.includes('staging') || f.includes('.tmp')), [], 'no staging or temp file left');
   });
 
@@ -256,7 +247,7 @@ describe('ingero merge of three single-node recordings', () => {
   test('a merged bundle merges again: its per-node facts follow its nodes', () => {
     const again = join(work, 'again.ingero');
     const r = ingero('merge', join(samples, 'sample-gpu-node-01.ingero'), out, '-o', again);
-    assert.equal(r.code, 0, r.err);
+    assert.equal(r.code, 0, r.stderr);
     withBundle(again, (m) => {
       assert.deepEqual(m.db.prepare('SELECT name FROM nodes ORDER BY id').pluck().all(), ['gpu-node-01', 'gpu-a', 'gpu-b', 'gpu-a (2)']);
       const meta = m.metadata();
@@ -278,7 +269,7 @@ test('explain on a merged bundle names the node its finding comes from', async (
   await writeDemoBundle(stall, scenarioByName('sync-stall')!, { seed: 1 });
   const out = join(work, 'demo-merged.ingero');
   const r = ingero('merge', healthy, stall, '-o', out);
-  assert.equal(r.code, 0, r.err);
+  assert.equal(r.code, 0, r.stderr);
   const alone = withBundle(stall, (b) => explain(b).findings[0]!);
   withBundle(out, (m) => {
     const report = explain(m);
@@ -290,8 +281,8 @@ test('explain on a merged bundle names the node its finding comes from', async (
     assert.equal(report.findings.filter((f) => f.severity === 'HIGH' && f.node_id === 0).length, 0, 'the healthy node gets no HIGH finding');
   });
   const text = ingero('explain', out);
-  assert.equal(text.code, 0, text.err);
-  assert.match(text.out, /demo-gpu-01 \(2\)/);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /demo-gpu-01 \(2\)/);
 });
 
 describe('shipped samples', () => {
@@ -300,15 +291,15 @@ describe('shipped samples', () => {
 
   test('merging sample-gpu-node-01/02/03 gives the 3-node bundle Ingero recorded as sample-cluster', () => {
     const r = ingero('merge', ...nodes, '-o', out);
-    assert.equal(r.code, 0, r.err);
+    assert.equal(r.code, 0, r.stderr);
     assert.equal(ingero('verify', out).code, 0);
     // Same inputs, other paths, another run: the same database, byte for byte.
     const copies = join(work, 'copies');
     mkdirSync(copies);
     for (const p of nodes) copyFileSync(p, join(copies, p.split('/').pop()!));
     const again = ingero('merge', ...readdirSync(copies).sort().map((f) => join(copies, f)), '-o', join(copies, 'again.ingero'), '--json');
-    assert.equal(again.code, 0, again.err);
-    assert.equal(JSON.parse(again.out).databaseSha256, withBundle(out, (b) => b.manifest.database.sha256));
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).databaseSha256, withBundle(out, (b) => b.manifest.database.sha256));
     withBundle(out, (m) => {
       assert.deepEqual(m.db.prepare('SELECT name FROM nodes ORDER BY id').pluck().all(), ['gpu-node-01', 'gpu-node-02', 'gpu-node-03']);
       const perNode = (b: Bundle, node: number) => b.db.prepare('SELECT op_id, pid, count(*) AS n FROM events WHERE node_id = ? GROUP BY 1, 2 ORDER BY 1, 2').all(node);
@@ -332,7 +323,7 @@ describe('shipped samples', () => {
   test('a multi-node input keeps its nodes; a repeated node name is disambiguated', () => {
     const multi = join(work, 'multi.ingero');
     const r = ingero('merge', A, join(samples, 'sample-cluster.ingero'), nodes[0]!, '-o', multi);
-    assert.equal(r.code, 0, r.err);
+    assert.equal(r.code, 0, r.stderr);
     assert.equal(ingero('verify', multi).code, 0);
     withBundle(multi, (m) => {
       const rows = m.db.prepare('SELECT id, name, clock_offset_ns FROM nodes ORDER BY id').all() as { id: number; name: string; clock_offset_ns: number }[];
@@ -359,7 +350,7 @@ describe('shipped samples', () => {
   test('--offset on one node of a multi-node input moves that node alone, still in time order', () => {
     const out2 = join(work, 'multi-skewed.ingero');
     const r = ingero('merge', join(samples, 'sample-cluster.ingero'), A, '--offset', 'gpu-node-02=+3ms', '-o', out2);
-    assert.equal(r.code, 0, r.err);
+    assert.equal(r.code, 0, r.stderr);
     assert.equal(ingero('verify', out2).code, 0, 'dense ids in time order');
     const shift = 1_775_218_715_000_000_000n - T0;
     withBundle(out2, (m) => {
@@ -382,8 +373,8 @@ describe('shipped samples', () => {
 test('--offset corrects a known skew: the node\'s times and clock_offset_ns move by it', () => {
   const out = join(work, 'skewed.ingero');
   const r = ingero('merge', A, B, '-o', out, '--offset', 'gpu-b=-2ms', '--offset', 'gpu-a=+0.5us');
-  assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /gpu-b .* -2\.0 ms$/m);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /gpu-b .* -2\.0 ms$/m);
   withBundle(out, (m) => {
     // Corrected origins: A at T0 + 500 ns, B at T0 + 1.5 s - 2 ms; the output origin is A's.
     assert.equal(m.originUnixNs, T0 + 500n);
@@ -427,7 +418,7 @@ describe('refusals: one line, the right exit code, nothing left behind', () => {
   test('usage: fewer than two inputs, a bad --offset, a bad --level exit 2', () => {
     for (const args of [[A], [A, B, '--offset', 'gpu-b'], [A, B, '--offset', 'gpu-b=fast'], [A, B, '--level', '30']]) {
       const r = ingero('merge', ...args, '-o', out);
-      assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assertOneLineError(r, /merge needs at least two bundles|--offset takes NODE=±DURATION|--level must be/);
     }
     assert.deepEqual(leftovers(), []);
@@ -447,7 +438,7 @@ describe('refusals: one line, the right exit code, nothing left behind', () => {
     assertOneLineError(r, /already exists.*--force/);
     assert.equal(readFileSync(out, 'utf8'), 'precious');
     r = ingero('merge', A, B, '-o', out, '--force');
-    assert.equal(r.code, 0, r.err);
+    assert.equal(r.code, 0, r.stderr);
     assert.equal(withBundle(out, (b) => b.eventCount()), 5000);
     r = ingero('merge', A, B, '-o', A, '--force');
     assert.equal(r.code, 1);

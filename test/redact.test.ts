@@ -8,6 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, t
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { runCli } from './cli-fixtures.ts';
 import Database from 'better-sqlite3';
 import { BundleWriter, openBundle, opId, redactBundle, stagingPathFor, type RedactOptions } from '../format/index.ts';
 
@@ -29,10 +30,7 @@ const SECRETS = [TOKEN, 'alice', HOST, IP, EMAIL, 'example.com', POD, CONTAINER.
 
 const version = { name: 'ingero', version: 'test', command: `record -- python3 train.py --api-key ${TOKEN}` };
 
-function ingero(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/ingero.mjs'), ...args], { encoding: 'utf8', cwd: work, env: { ...process.env, INGERO_CACHE_DIR: cacheDir, ...env } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const ingero = (args: string[], env: Record<string, string> = {}) => runCli(args, { cwd: work, cacheDir, env });
 
 /** A recording of a training process and its worker, with private strings wherever they fit. */
 async function writeSecretBundle(path: string): Promise<void> {

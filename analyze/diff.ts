@@ -18,6 +18,7 @@ import type { Bundle } from '../format/index.ts';
 import { explain, compareFindings } from './explain.ts';
 import { F64List, scanRows } from './scan.ts';
 import { computeStats, summarize } from './stats.ts';
+import { withOverrides } from './thresholds.ts';
 import { dur, round4 } from './words.ts';
 import type { DataQuality, Finding, FindingKind, OpStats, ProcessOpStats, Severity, StatsReport } from './types.ts';
 
@@ -36,15 +37,9 @@ export type DiffThresholds = { readonly [K in DiffThresholdName]: number };
 
 /** Diff thresholds with overrides applied; throws an Error naming the problem for unknown names or bad values. */
 export function resolveDiffThresholds(overrides: Readonly<Record<string, number>> = {}): DiffThresholds {
-  const out: Record<string, number> = { ...DIFF_THRESHOLDS };
-  const names = Object.keys(DIFF_THRESHOLDS).sort();
-  for (const [name, value] of Object.entries(overrides)) {
-    if (!(name in DIFF_THRESHOLDS)) throw new Error(`unknown threshold ${JSON.stringify(name)} (known: ${names.join(', ')})`);
-    if (!Number.isFinite(value) || value < 0) throw new Error(`threshold ${name} must be a non-negative number, got ${value}`);
-    out[name] = value;
-  }
-  if (out.latencyRatio! <= 1) throw new Error(`threshold latencyRatio must be above 1, got ${out.latencyRatio}`);
-  return out as DiffThresholds;
+  const out = withOverrides(DIFF_THRESHOLDS, overrides);
+  if (out.latencyRatio <= 1) throw new Error(`threshold latencyRatio must be above 1, got ${out.latencyRatio}`);
+  return out;
 }
 
 export interface DiffOptions {
@@ -355,13 +350,8 @@ export interface SetupChange {
   readonly after: string | null;
 }
 
-export interface SideInfo {
-  readonly sha256: string;
-  readonly events: number;
-  readonly span_ns: number;
-  readonly nodes: readonly string[];
-  readonly producer: string;
-  readonly demo_scenario: string;
+/** What the report says of each side: its identity and size, data quality and findings in counts. */
+export interface SideInfo extends Pick<SideSummary, 'sha256' | 'events' | 'span_ns' | 'nodes' | 'producer' | 'demo_scenario'> {
   readonly sampled: boolean;
   readonly dropped_events: number;
   readonly findings: { readonly HIGH: number; readonly MEDIUM: number; readonly LOW: number };

@@ -86,13 +86,18 @@ export const THRESHOLD_NAMES = Object.keys(DEFAULT_THRESHOLDS).sort() as Thresho
 
 /** Thresholds with overrides applied; throws an Error naming the problem for unknown names or bad values. */
 export function resolveThresholds(overrides: Readonly<Record<string, number>> = {}): Thresholds {
-  const out: Record<string, number> = { ...DEFAULT_THRESHOLDS };
+  return withOverrides(DEFAULT_THRESHOLDS, overrides);
+}
+
+/** A set of named numeric defaults with overrides applied; unknown names and negative or non-finite values are errors. */
+export function withOverrides<T extends Readonly<Record<string, number>>>(defaults: T, overrides: Readonly<Record<string, number>>): { readonly [K in keyof T]: number } {
+  const out: Record<string, number> = { ...defaults };
   for (const [name, value] of Object.entries(overrides)) {
-    if (!(name in DEFAULT_THRESHOLDS)) throw new Error(`unknown threshold ${JSON.stringify(name)} (known: ${THRESHOLD_NAMES.join(', ')})`);
+    if (!(name in defaults)) throw new Error(`unknown threshold ${JSON.stringify(name)} (known: ${Object.keys(defaults).sort().join(', ')})`);
     if (!Number.isFinite(value) || value < 0) throw new Error(`threshold ${name} must be a non-negative number, got ${value}`);
     out[name] = value;
   }
-  return out as Thresholds;
+  return out as { readonly [K in keyof T]: number };
 }
 
 /** Parses `name=value` strings as given on the command line. */

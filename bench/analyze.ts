@@ -8,11 +8,12 @@
 // The bundle is the demo's cpu-contention scenario stretched to N events (default 10M), written
 // to bench/out/ (ignored by git) and reused by later runs.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { computeStats, explain, scenarioByName, writeDemoBundle } from '../analyze/index.ts';
+import { computeStats, explain } from '../analyze/index.ts';
 import { openBundle } from '../format/index.ts';
+import { ensureDemoBundle } from './demo-bundle.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -36,14 +37,7 @@ mkdirSync(outDir, { recursive: true });
 const bundlePath = join(outDir, `analyze-${eventsWanted}.ingero`);
 process.env.INGERO_CACHE_DIR ??= join(outDir, 'cache');
 
-const scenario = scenarioByName('cpu-contention')!;
-if (!existsSync(bundlePath)) {
-  // The scenario yields ~3.2k events per simulated second at scale 1 (30 s).
-  const scale = eventsWanted / 95_000;
-  const t0 = performance.now();
-  const r = await writeDemoBundle(bundlePath, scenario, { seed: 1, scale });
-  console.log(`generated ${bundlePath}: ${r.events.toLocaleString('en-US')} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-}
+await ensureDemoBundle(bundlePath, 'cpu-contention', eventsWanted);
 const opened = openBundle(bundlePath);
 const dbPath = opened.databasePath;
 const events = opened.eventCount();

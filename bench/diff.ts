@@ -8,11 +8,11 @@
 // (default 1M), written to bench/out/ (ignored by git) and reused by later runs. Both are opened
 // once first, so every row below reads already decompressed databases.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { scenarioByName, writeDemoBundle } from '../analyze/index.ts';
 import { openBundle } from '../format/index.ts';
+import { ensureDemoBundle } from './demo-bundle.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const eventsWanted = Number(process.argv[process.argv.indexOf('--events') + 1] ?? 0) || 1_000_000;
@@ -20,22 +20,14 @@ const outDir = join(ROOT, 'bench', 'out');
 mkdirSync(outDir, { recursive: true });
 process.env.INGERO_CACHE_DIR ??= join(outDir, 'cache-diff');
 
-// Events per unit of demo scale (measured: 20,053 and 31,044 events at scale 0.3).
-const SIDES = [
-  { scenario: 'healthy', eventsPerScale: 66_800 },
-  { scenario: 'sync-stall', eventsPerScale: 103_500 },
-] as const;
+const SIDES = ['healthy', 'sync-stall'] as const;
 
 const paths: string[] = [];
 const dbPaths: string[] = [];
 const counts: number[] = [];
-for (const { scenario, eventsPerScale } of SIDES) {
+for (const scenario of SIDES) {
   const path = join(outDir, `diff-${scenario}-${eventsWanted}.ingero`);
-  if (!existsSync(path)) {
-    const t0 = performance.now();
-    const r = await writeDemoBundle(path, scenarioByName(scenario)!, { seed: 1, scale: eventsWanted / eventsPerScale });
-    console.log(`generated ${path}: ${r.events.toLocaleString('en-US')} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  }
+  await ensureDemoBundle(path, scenario, eventsWanted);
   const b = openBundle(path);
   paths.push(path);
   dbPaths.push(b.databasePath);
@@ -68,7 +60,7 @@ SELECT op_id, n AS count, sum(dur_ns) AS total_ns, max(dur_ns) AS max_ns,
 FROM r GROUP BY op_id;`;
 
 const sqliteVersion = execFileSync('sqlite3', ['--version'], { encoding: 'utf8' }).split(' ')[0];
-console.log(`bundles: ${counts.map((n, i) => `${SIDES[i]!.scenario} ${n.toLocaleString('en-US')} events`).join(', ')}`);
+console.log(`bundles: ${counts.map((n, i) => `${SIDES[i]} ${n.toLocaleString('en-US')} events`).join(', ')}`);
 const plain = ingeroDiff([]);
 const byProcess = ingeroDiff(['--by-process']);
 const again = ingeroDiff([]);

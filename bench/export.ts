@@ -9,12 +9,12 @@
 // launches, copies, syncs, mallocs, sched_switch of the trainer, its DataLoader workers and a
 // neighbour, host samples. It is written to bench/out/ (ignored by git) and reused by later runs.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { scenarioByName, writeDemoBundle } from '../analyze/index.ts';
 import { openBundle } from '../format/index.ts';
+import { ensureDemoBundle } from './demo-bundle.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const { values: args } = parseArgs({ options: { events: { type: 'string', default: '1000000' }, keep: { type: 'boolean', default: false } } });
@@ -25,12 +25,7 @@ const bundlePath = join(outDir, `export-${eventsWanted}.ingero`);
 const cacheDir = join(outDir, 'cache-export');
 process.env.INGERO_CACHE_DIR = cacheDir;
 
-if (!existsSync(bundlePath)) {
-  // The scenario yields ~95k events per unit of scale (see bench/analyze.ts).
-  const t0 = performance.now();
-  const r = await writeDemoBundle(bundlePath, scenarioByName('cpu-contention')!, { seed: 1, scale: eventsWanted / 95_000 });
-  console.log(`generated ${bundlePath}: ${r.events.toLocaleString('en-US')} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-}
+await ensureDemoBundle(bundlePath, 'cpu-contention', eventsWanted);
 const opened = openBundle(bundlePath);
 const dbPath = opened.databasePath;
 const events = opened.eventCount();

@@ -9,11 +9,11 @@
 // The bundle is the demo's cpu-contention scenario stretched to N events (default 1M), written to
 // bench/out/ (ignored by git) and reused by later runs.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { scenarioByName, writeDemoBundle } from '../analyze/index.ts';
 import { openBundle, redactBundle, verifyBundle } from '../format/index.ts';
+import { ensureDemoBundle } from './demo-bundle.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -35,12 +35,7 @@ const bundlePath = join(outDir, `redact-${eventsWanted}.ingero`);
 const redactedPath = join(outDir, `redact-${eventsWanted}.redacted.ingero`);
 process.env.INGERO_CACHE_DIR ??= join(outDir, 'cache');
 
-if (!existsSync(bundlePath)) {
-  // The scenario yields ~3.2k events per simulated second at scale 1 (30 s).
-  const t0 = performance.now();
-  const r = await writeDemoBundle(bundlePath, scenarioByName('cpu-contention')!, { seed: 1, scale: eventsWanted / 95_000 });
-  console.log(`generated ${bundlePath}: ${r.events.toLocaleString('en-US')} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-}
+await ensureDemoBundle(bundlePath, 'cpu-contention', eventsWanted);
 const opened = openBundle(bundlePath);
 const dbPath = opened.databasePath;
 const events = opened.eventCount();

@@ -2,11 +2,12 @@
 // recoverBundle; a seal that fails (disk full, bad options) leaves no file under the final name,
 // keeps the staging data and says so in one line.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { withTmpfs } from './tmpfs.ts';
 import { BundleError, BundleWriter, openBundle, opId, recoverBundle, stagingPathFor } from '../format/index.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ingero-crash-'));
@@ -74,14 +75,7 @@ describe('crash safety', () => {
   });
 
   test('disk full during seal: one-line error, staging kept, nothing under the final name, recover works after freeing space', async (t) => {
-    const mnt = join(work, 'tiny');
-    mkdirSync(mnt);
-    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', mnt]);
-    if (mounted.status !== 0) {
-      t.skip(`cannot mount a 3 MiB tmpfs to fill (${String(mounted.stderr).trim() || 'mount failed'}): needs root`);
-      return;
-    }
-    try {
+    await withTmpfs(t, join(work, 'tiny'), '3m', async (mnt) => {
       const out = join(mnt, 'full.ingero');
       const w = BundleWriter.create(out, { originUnixNs: 0n, producer });
       fill(w, 20_000);
@@ -111,8 +105,6 @@ describe('crash safety', () => {
       const b = openBundle(out, { cacheDir });
       assert.equal(b.eventCount(), 20_000);
       b.close();
-    } finally {
-      spawnSync('umount', [mnt]);
-    }
+    });
   });
 });

@@ -5,11 +5,11 @@
 // metadata is kept per node; explain names the right node. Also the shipped per-node samples
 // against the shipped cluster bundle, multi-node inputs, --offset, and every refusal.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { withTmpfs } from './tmpfs.ts';
 import { assertOneLineError, runCli } from './cli-fixtures.ts';
 import { explain, scenarioByName, writeDemoBundle } from '../analyze/index.ts';
 import { BundleWriter, mergeBundles, openBundle, opId, type Bundle, type FrameInput } from '../format/index.ts';
@@ -490,21 +490,12 @@ describe('refusals: one line, the right exit code, nothing left behind', () => {
   });
 
   test('disk full while merging: one line, no output, no staging', async (t) => {
-    const mnt = join(work, 'tiny');
-    mkdirSync(mnt);
-    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt]);
-    if (mounted.status !== 0) {
-      t.skip(`cannot mount a 256 KiB tmpfs to fill (${String(mounted.stderr).trim() || 'mount failed'}): needs root`);
-      return;
-    }
-    try {
+    await withTmpfs(t, join(work, 'tiny'), '256k', async (mnt) => {
       const r = ingero('merge', A, B, C, '-o', join(mnt, 'full.ingero'));
       assert.equal(r.code, 1);
       assertOneLineError(r, /full\.ingero: disk full while merging — nothing was written/);
       assert.deepEqual(readdirSync(mnt), []);
-    } finally {
-      spawnSync('umount', [mnt]);
-    }
+    });
   });
 });
 

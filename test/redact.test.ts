@@ -8,6 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, t
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { withTmpfs } from './tmpfs.ts';
 import { runCli } from './cli-fixtures.ts';
 import Database from 'better-sqlite3';
 import { BundleWriter, openBundle, opId, redactBundle, stagingPathFor, type RedactOptions } from '../format/index.ts';
@@ -408,15 +409,8 @@ describe('bad input: one line, an exit code, nothing left behind', () => {
     assert.deepEqual(readdirSync(ro), []);
   });
 
-  test('disk full: one line, neither the output nor its staging file left', (t) => {
-    const mnt = join(work, 'tiny');
-    mkdirSync(mnt);
-    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=200k', 'tmpfs', mnt]);
-    if (mounted.status !== 0) {
-      t.skip(`cannot mount a 200 KiB tmpfs to fill (${String(mounted.stderr).trim() || 'mount failed'}): needs root`);
-      return;
-    }
-    try {
+  test('disk full: one line, neither the output nor its staging file left', async (t) => {
+    await withTmpfs(t, join(work, 'tiny'), '200k', async (mnt) => {
       const r = ingero(['redact', demoBundle, '-o', join(mnt, 'full.ingero')]);
       oneLine(r, 1, /full\.ingero: disk full while writing the redacted bundle — nothing was written; free space and run again/);
       assert.deepEqual(readdirSync(mnt), []);
@@ -424,8 +418,6 @@ describe('bad input: one line, an exit code, nothing left behind', () => {
       assert.equal(spawnSync('mount', ['-o', 'remount,ro', mnt]).status, 0);
       oneLine(ingero(['redact', secretBundle, '-o', join(mnt, 'ro.ingero')]), 1, /read-only file system while writing the redacted bundle — write somewhere else/);
       assert.deepEqual(readdirSync(mnt), []);
-    } finally {
-      spawnSync('umount', [mnt]);
-    }
+    });
   });
 });

@@ -19,8 +19,8 @@
 // BundleWriter.internStack, so functions, and locations and stacks whose mappings are the same
 // after remapping, are shared across inputs. Events, processes and threads keep their
 // (node, pid/tid); imported findings and processes get new row numbers. Op ids are one catalog
-// across bundles: seal describes every op used; an input naming a code this catalog lacks keeps
-// its events but the name becomes op_S_I (noted).
+// across bundles: seal describes every catalog op used; a code this catalog lacks (a newer
+// producer's) keeps the input's own name and argument meanings.
 //
 // Metadata. A key every input holds with the same value is kept as is; otherwise each input's
 // value is stored per node as node.<output node name>.<key> (for each node of that input), so
@@ -151,7 +151,7 @@ export async function mergeBundles(inputPaths: readonly string[], outPath: strin
       let inputStacks = 0;
       for (const input of inputs) inputStacks += copyStacks(w, input);
       for (const input of inputs) copySideTables(w, input);
-      noteForeignOps(inputs, notes);
+      carryForeignOps(w, inputs, notes);
       const span = await mergeEvents(w, inputs, options, outPath);
       w.flush();
       sealing = true;
@@ -614,14 +614,27 @@ function copySideTables(w: BundleWriter, input: Input): void {
   }
 }
 
-/** Ops an input names that this catalog does not know: seal will name them op_S_I. */
-function noteForeignOps(inputs: readonly Input[], notes: string[]): void {
+/**
+ * Ops an input names that this catalog does not know (a newer producer's) keep the input's name
+ * and argument meanings; the first input to describe a code wins, and a later differing name is noted.
+ */
+function carryForeignOps(w: BundleWriter, inputs: readonly Input[], notes: string[]): void {
+  const named = new Map<number, string>();
   for (const input of inputs) {
     const c = new RowCheck(input.path, 'ops');
-    for (const r of rows(input.bundle, 'SELECT id, name FROM ops ORDER BY id')) {
+    for (const r of rows(input.bundle, 'SELECT id, source_id, name, description FROM ops ORDER BY id')) {
       const id = c.int(r, 'id');
       const name = c.text(r, 'name');
-      if (!opById(id) && name !== unknownOp(id).name) notes.push(`op ${id} (${JSON.stringify(name.slice(0, 64))} in ${basename(input.path)}) is not in this ingero's catalog: the merged bundle calls it ${unknownOp(id).name}`);
+      if (opById(id) || name === unknownOp(id).name) continue;
+      const earlier = named.get(id);
+      if (earlier !== undefined) {
+        if (earlier !== name) notes.push(`op ${id} is ${JSON.stringify(earlier.slice(0, 64))} in an earlier input and ${JSON.stringify(name.slice(0, 64))} in ${basename(input.path)}: the merged bundle keeps the first`);
+        continue;
+      }
+      named.set(id, name);
+      const a = new RowCheck(input.path, 'op_args');
+      const args = [...rows(input.bundle, `SELECT arg, name, unit, description FROM op_args WHERE op_id = ${id} ORDER BY arg`)].map((x) => ({ arg: a.int(x, 'arg'), name: a.text(x, 'name'), unit: a.text(x, 'unit'), description: a.text(x, 'description') }));
+      w.describeOp({ id, source_id: c.int(r, 'source_id'), name, description: c.text(r, 'description'), args });
     }
   }
 }

@@ -146,6 +146,18 @@ export interface AnnotationInput {
   readonly labels: Readonly<Record<string, string>>;
 }
 
+/**
+ * An op code this ingero's catalog lacks (a newer producer's), described as its producer did, so
+ * a bundle rewritten here (merge) keeps the name and argument meanings instead of op_S_I.
+ */
+export interface OpDescriptionInput {
+  readonly id: number;
+  readonly source_id: number;
+  readonly name: string;
+  readonly description: string;
+  readonly args: readonly { readonly arg: number; readonly name: string; readonly unit: string; readonly description: string }[];
+}
+
 export interface WriterOptions extends SealOptions {
   /** Unix time in ns that ts_ns = 0 stands for. */
   readonly originUnixNs: bigint;
@@ -228,6 +240,8 @@ export class BundleWriter {
       sample: db.prepare('INSERT INTO system_samples (node_id,ts_ns,cpu_pct,mem_pct,mem_avail_bytes,swap_bytes,load1) VALUES (?,?,?,?,?,?,?)'),
       finding: db.prepare('INSERT INTO imported_findings (origin,origin_id,node_id,detected_ns,severity,op,summary,root_cause,explanation,recommendations,timeline,p50_ns,p99_ns,tail_ratio,occurrences) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)'),
       annotation: db.prepare('INSERT INTO annotations (node_id,ts_ns,end_ns,pid,labels) VALUES (?,?,?,?,?)'),
+      op: db.prepare('INSERT OR IGNORE INTO ops (id,source_id,name,description) VALUES (?,?,?,?)'),
+      opArg: db.prepare('INSERT OR IGNORE INTO op_args (op_id,arg,name,unit,description) VALUES (?,?,?,?,?)'),
     };
   }
 
@@ -409,6 +423,14 @@ export class BundleWriter {
 
   addAnnotation(a: AnnotationInput): void {
     this.run('annotation', a.node_id ?? 0, a.ts_ns, a.end_ns ?? null, a.pid ?? null, JSON.stringify(a.labels));
+  }
+
+  /** Keeps a foreign op's own description; seal describes catalog ops itself, so they need none. */
+  describeOp(op: OpDescriptionInput): void {
+    const fit = textFitter('ops');
+    const fitArg = textFitter('op_args');
+    this.run('op', op.id, op.source_id, fit(op.name), fit(op.description));
+    for (const a of op.args) this.run('opArg', op.id, a.arg, fitArg(a.name), fitArg(a.unit), fitArg(a.description));
   }
 
   /** Seals the bundle: sorted, indexed, compressed, written atomically to outPath. */

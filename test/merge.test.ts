@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { withTmpfs } from './tmpfs.ts';
 import { assertOneLineError, runCli } from './cli-fixtures.ts';
 import { explain, scenarioByName, writeDemoBundle } from '../analyze/index.ts';
-import { BundleWriter, mergeBundles, openBundle, opId, type Bundle, type FrameInput } from '../format/index.ts';
+import { BundleWriter, mergeBundles, openBundle, opById, opId, type Bundle, type FrameInput } from '../format/index.ts';
 
 const root = join(import.meta.dirname, '..');
 const samples = join(root, 'investigations');
@@ -508,4 +508,23 @@ test('the library reports what the CLI prints', async () => {
   assert.equal(r.startNs, withBundle(A, (b) => b.db.prepare('SELECT min(ts_ns) FROM events').pluck().get()));
   assert.ok(statSync(out).size === r.bytes);
   assert.ok(!existsSync(`${out}.staging`));
+});
+
+test('an op code this catalog lacks keeps the name and argument meanings its producer gave it', async () => {
+  const foreign = 256 + 250; // a cuda-source code a newer recorder could use
+  assert.equal(opById(foreign), undefined, 'the code must be outside this catalog for the test to mean anything');
+  const newer = join(work, 'newer-producer.ingero');
+  const w = BundleWriter.create(newer, { originUnixNs: T0 + 2_000_000_000n, producer, nodeName: 'gpu-new', compressionLevel: 3 });
+  w.describeOp({ id: foreign, source_id: 1, name: 'cudaFutureLaunch', description: 'A call this ingero does not know yet.', args: [{ arg: 0, name: 'bytes', unit: 'bytes', description: 'Bytes moved.' }] });
+  for (let i = 0; i < 10; i++) w.appendEvent({ ts_ns: 1_000 + i * 1_000, dur_ns: 500, pid: 7, tid: 7, op_id: foreign, arg0: 4096n });
+  await w.seal();
+  const out = join(work, 'with-foreign-op.ingero');
+  const r = await mergeBundles([A, newer], out, { producer });
+  assert.ok(!r.notes.some((n) => n.includes(String(foreign))), `no note about ${foreign}: ${r.notes.join('; ')}`);
+  withBundle(out, (b) => {
+    assert.equal(b.opName(foreign), 'cudaFutureLaunch');
+    assert.equal(b.ops().get(foreign)?.description, 'A call this ingero does not know yet.');
+    assert.deepEqual(b.db.prepare('SELECT arg, name, unit, description FROM op_args WHERE op_id = ?').all(foreign), [{ arg: 0, name: 'bytes', unit: 'bytes', description: 'Bytes moved.' }]);
+    assert.equal(b.db.prepare('SELECT count(*) FROM events WHERE op_id = ?').pluck().get(foreign), 10);
+  });
 });

@@ -1,7 +1,8 @@
 // A bundle as a Chrome JSON trace (the Trace Event Format), which Perfetto UI (ui.perfetto.dev)
 // and chrome://tracing open: one track per thread, every event a slice or an instant with its
 // decoded arguments and its event_id (to go back with `ingero sql`), host samples as counters,
-// the analyzer's findings as global instants.
+// annotations as async slices (or instants) of their process, the analyzer's findings as global
+// instants.
 //
 // Output shape, one trace event per line:
 //   {"displayTimeUnit":"ns","traceEvents":[
@@ -56,6 +57,8 @@ export interface PerfettoExportSummary {
   readonly threads: number;
   readonly overflowLanes: number;
   readonly counterSamples: number;
+  /** Rows of table annotations written (labelled spans as async slices, instants as process instants). */
+  readonly annotations: number;
   readonly findings: number;
   readonly importedFindings: number;
   /** UTF-8 bytes handed to the sink. */
@@ -132,6 +135,22 @@ export async function exportPerfetto(bundle: Bundle, sink: TraceSink, options: P
     if (out.full()) await out.flush();
   }
 
+  let annotations = 0;
+  for (const a of annotationRows(bundle, options)) {
+    // A process's own annotation goes to that process; a global one to its node's host process.
+    const pid = a.pid !== null ? tracks.process(a.node_id, a.pid).jsonPid : tracks.host(a.node_id).jsonPid;
+    const common = { pid, tid: pid, cat: 'annotation', name: annotationName(a.labels), args: { labels: a.labels } };
+    if (a.end_ns !== null && a.end_ns > a.ts_ns) {
+      const id = `annotation-${a.rowid}`;
+      out.timedEvent(a.ts_ns, { ph: 'b', id, ...common });
+      out.timedEvent(a.end_ns, { ph: 'e', id, ...common });
+    } else {
+      out.timedEvent(a.ts_ns, { ph: 'i', s: 'p', ...common });
+    }
+    annotations++;
+    if (out.full()) await out.flush();
+  }
+
   const summary: PerfettoExportSummary = {
     events: slices + instants,
     slices,
@@ -140,6 +159,7 @@ export async function exportPerfetto(bundle: Bundle, sink: TraceSink, options: P
     threads: tracks.threadCount(),
     overflowLanes: tracks.overflowLanes,
     counterSamples,
+    annotations,
     findings: inScope.length,
     importedFindings: imported.length,
     bytes: 0,
@@ -340,7 +360,7 @@ class TrackTable {
     return this.facts.nodes.get(node) ?? `node ${node}`;
   }
 
-  private process(node: number, pid: number): ProcessTrack {
+  process(node: number, pid: number): ProcessTrack {
     let byPid = this.nodes.get(node);
     if (!byPid) this.nodes.set(node, (byPid = new Map()));
     let p = byPid.get(pid);
@@ -649,6 +669,46 @@ function* systemSamples(bundle: Bundle, o: PerfettoExportOptions): IterableItera
   yield* stmt.iterate(...params) as IterableIterator<SystemSample>;
 }
 
+interface AnnotationRow {
+  readonly rowid: number;
+  readonly node_id: number;
+  readonly ts_ns: number;
+  readonly end_ns: number | null;
+  readonly pid: number | null;
+  /** The labels object, or the stored text when it is not a JSON object (bundle data either way). */
+  readonly labels: unknown;
+}
+
+/** Annotations in scope: of the node, overlapping the window, global or of one of the pids. */
+function annotationRows(bundle: Bundle, o: PerfettoExportOptions): AnnotationRow[] {
+  const where: string[] = ["typeof(ts_ns) = 'integer'", "typeof(node_id) = 'integer'", "(end_ns IS NULL OR typeof(end_ns) = 'integer')", "(pid IS NULL OR typeof(pid) = 'integer')"];
+  const params: number[] = [];
+  if (o.nodeId !== undefined) (where.push('node_id = ?'), params.push(o.nodeId));
+  if (o.fromNs !== undefined) (where.push('coalesce(end_ns, ts_ns) >= ?'), params.push(o.fromNs));
+  if (o.toNs !== undefined) (where.push('ts_ns < ?'), params.push(o.toNs));
+  if (o.pids) where.push(`(pid IS NULL OR pid IN (${o.pids.map(Number).join(',') || 'NULL'}))`);
+  const rows = bundle.db.prepare(`SELECT rowid, node_id, ts_ns, end_ns, pid, labels FROM annotations WHERE ${where.join(' AND ')} ORDER BY ts_ns, rowid`).all(...params) as (Omit<AnnotationRow, 'labels'> & { labels: unknown })[];
+  return rows
+    .filter((r) => r.ts_ns >= 0 && r.ts_ns <= Number.MAX_SAFE_INTEGER && (r.end_ns === null || r.end_ns <= Number.MAX_SAFE_INTEGER))
+    .map((r) => {
+      let labels: unknown = r.labels;
+      try {
+        const parsed: unknown = JSON.parse(String(r.labels));
+        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) labels = parsed;
+      } catch {
+        /* kept as the text it is */
+      }
+      return { ...r, labels };
+    });
+}
+
+/** "phase=epoch 1, step=3": the labels as Perfetto's slice name (all of them stay in args). */
+function annotationName(labels: unknown): string {
+  if (typeof labels !== 'object' || labels === null) return `annotation: ${String(labels).slice(0, 120)}`;
+  const pairs = Object.entries(labels).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  return pairs.length ? pairs.join(', ').slice(0, 200) : 'annotation';
+}
+
 function traceMetadata(bundle: Bundle, facts: BundleFacts, o: PerfettoExportOptions, s: PerfettoExportSummary): object {
   const m = bundle.manifest;
   return {
@@ -674,6 +734,7 @@ function traceMetadata(bundle: Bundle, facts: BundleFacts, o: PerfettoExportOpti
       threads: s.threads,
       overflow_lanes: s.overflowLanes,
       counter_samples: s.counterSamples,
+      annotations_written: s.annotations,
       findings_written: s.findings,
       imported_findings_written: s.importedFindings,
     },

@@ -35,6 +35,8 @@ interface TraceEvent {
   ts?: number;
   dur?: number;
   s?: string;
+  /** Async slices (annotations): b and e events pair by cat, name and id. */
+  id?: string;
   args?: Record<string, any>;
 }
 
@@ -257,6 +259,11 @@ describe('ingero export of real bundles', () => {
     assert.deepEqual(procs.map((p) => / \(pid 100\) on (node-[ab])$/.exec(p.args!.name)?.[1]).sort(), ['node-a', 'node-b']);
     assert.ok(t.events.some((e) => e.ph === 'C'));
     assert.ok(t.events.some((e) => e.cat === 'imported-finding' && e.args!.origin_id));
+    // The vector's one annotation, a span of pid 100 on node-a: an async slice on that process.
+    const spans = t.events.filter((e) => e.cat === 'annotation');
+    assert.deepEqual(spans.map((e) => [e.ph, e.ts, e.name, e.args!.labels.phase]), [['b', 1, 'phase=epoch 1', 'epoch 1'], ['e', 400, 'phase=epoch 1', 'epoch 1']]);
+    assert.equal(spans[0]!.pid, procs.find((p) => p.args!.name.endsWith('on node-a'))!.pid);
+    assert.equal(spans[0]!.id, spans[1]!.id);
     assert.equal(t.metadata.nodes.length, 2);
     assert.equal(t.metadata.capture.dropped, 12);
   });

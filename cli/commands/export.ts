@@ -165,6 +165,7 @@ function summarise(where: string, s: PerfettoExportSummary, seconds: number): st
     `${n(s.threads, 'thread')} in ${n(s.processes, 'process', 'processes')}`,
     n(s.overflowLanes, 'overflow lane'),
     n(s.counterSamples, 'host sample'),
+    n(s.annotations, 'annotation'),
     `${n(s.findings, 'finding')}${s.importedFindings ? ` + ${s.importedFindings.toLocaleString('en-US')} imported` : ''}`,
   ];
   return `wrote ${where}: ${parts.join(', ')}; ${formatBytes(s.bytes)} in ${seconds.toFixed(1)} s — open it in https://ui.perfetto.dev or chrome://tracing`;

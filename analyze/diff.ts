@@ -20,7 +20,7 @@ import { F64List, scanRows } from './scan.ts';
 import { computeStats, summarize } from './stats.ts';
 import { withOverrides } from './thresholds.ts';
 import { dur, round4 } from './words.ts';
-import type { DataQuality, Finding, FindingKind, OpStats, ProcessOpStats, Severity, StatsReport } from './types.ts';
+import type { DataQuality, ExplainReport, Finding, FindingKind, OpStats, ProcessOpStats, Severity, StatsReport } from './types.ts';
 
 /** What diff judges by; each can be overridden (`ingero diff A B --threshold latencyRatio=2`). */
 export const DIFF_THRESHOLDS = {
@@ -91,9 +91,15 @@ export interface SideSummary {
   readonly setup: Readonly<Record<string, string>>;
 }
 
-export function summarizeSide(bundle: Bundle, opts: Pick<DiffOptions, 'byProcess'> = {}): SideSummary {
-  const stats = computeStats(bundle);
-  const report = explain(bundle, { stats });
+/** What summarizeSide starts from when the caller has it already (the MCP server's precompute): explain's report must come from these stats. */
+export interface SideAnalysis {
+  readonly stats: StatsReport;
+  readonly explain: ExplainReport;
+}
+
+export function summarizeSide(bundle: Bundle, opts: Pick<DiffOptions, 'byProcess'> & { readonly analysis?: SideAnalysis } = {}): SideSummary {
+  const stats = opts.analysis?.stats ?? computeStats(bundle);
+  const report = opts.analysis?.explain ?? explain(bundle, { stats });
   const aggregates = readAggregates(bundle);
   const dq = stats.data_quality;
   const ops: Row[] = stats.ops.map((s) => {

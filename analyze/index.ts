@@ -3,7 +3,7 @@
 // everywhere. Result shapes are documented in analyze/types.ts.
 export { computeStats, percentile, summarize, type StatsOptions } from './stats.ts';
 export { explain, canonicalJson, compareFindings, type ExplainOptions } from './explain.ts';
-export { DIFF_THRESHOLDS, diffBundles, diffSides, ratioText, resolveDiffThresholds, summarizeSide, type DiffOptions, type DiffReport, type DiffSide, type DiffThresholds, type FindingChange, type OpChange, type SetupChange, type SideInfo, type SideSummary, type Verdict } from './diff.ts';
+export { DIFF_THRESHOLDS, diffBundles, diffSides, ratioText, resolveDiffThresholds, summarizeSide, type DiffOptions, type DiffReport, type DiffSide, type DiffThresholds, type FindingChange, type OpChange, type SetupChange, type SideAnalysis, type SideInfo, type SideSummary, type Verdict } from './diff.ts';
 export { timeline, MAX_TIMELINE_WINDOWS, type Timeline, type TimelineOptions, type TimelinePoint, type TimelineSeries } from './timeline.ts';
 export { DEFAULT_THRESHOLDS, THRESHOLD_NAMES, parseThresholdArgs, resolveThresholds, type ThresholdName, type Thresholds } from './thresholds.ts';
 export { SCENARIOS, scenarioByName, writeDemoBundle, type DemoOptions, type DemoResult, type Scenario } from './demo/index.ts';

@@ -1,8 +1,12 @@
 // What the summary tools answer from, computed once per bundle: exact stats, the analyzer's
-// findings, stack use per op, and the whole-recording timeline. On a 10M-event bundle this takes
-// tens of seconds (bench/mcp.ts), so the server computes it in a child process
-// (precompute-worker.ts) while it keeps answering; the result is plain JSON.
-import { computeStats, explain, timeline, type ExplainReport, type StatsReport, type Timeline } from '../analyze/index.ts';
+// findings, stack use per op, the whole-recording timeline, and the side ingero diff compares
+// (compare_bundles), built from the same stats and findings rather than computed again. On a
+// 10M-event bundle this takes tens of seconds (bench/mcp.ts), so the server computes it in a child
+// process (precompute-worker.ts) while it keeps answering; the result is plain JSON.
+// The side's per-process rows cost one more scan of the events per op that several processes of
+// one name call (their percentiles are merged), a few percent of the summary's time on the
+// bench bundles and nothing without such processes, so they are always built.
+import { computeStats, explain, summarizeSide, timeline, type ExplainReport, type SideSummary, type StatsReport, type Timeline } from '../analyze/index.ts';
 import type { Bundle } from '../format/index.ts';
 
 export interface StackUse {
@@ -20,6 +24,8 @@ export interface Summary {
   readonly stackUses: readonly StackUse[];
   /** The whole recording cut into about DEFAULT_WINDOWS windows. */
   readonly timeline: Timeline;
+  /** This bundle as one side of compare_bundles (analyze/diff.ts), per-process rows included. */
+  readonly side: SideSummary;
   readonly elapsedMs: number;
 }
 
@@ -48,5 +54,6 @@ export function precompute(bundle: Bundle): Summary {
   ).sort(hottestFirst);
   const span = stats.to_ns + 1 - stats.from_ns;
   const whole = timeline(bundle, { fromNs: stats.from_ns, toNs: stats.to_ns + 1, windowNs: niceWidth(span / DEFAULT_WINDOWS) });
-  return { stats, explain: report, stackUses, timeline: whole, elapsedMs: performance.now() - started };
+  const side = summarizeSide(bundle, { byProcess: true, analysis: { stats, explain: report } });
+  return { stats, explain: report, stackUses, timeline: whole, side, elapsedMs: performance.now() - started };
 }

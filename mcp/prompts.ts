@@ -94,4 +94,28 @@ export function registerPrompts(server: McpServer): void {
         ].join('\n'),
       ),
   );
+
+  server.registerPrompt(
+    'compare_recordings',
+    {
+      title: 'Compare two recordings',
+      description: 'What changed between two bundles served from one directory (before and after a fix, an upgrade or a config change), then why, from the raw events and stacks of each.',
+      argsSchema: {
+        before: z.string().describe('Bundle recorded before the change (a name from list_bundles).'),
+        after: z.string().describe('Bundle recorded after the change (a name from list_bundles).'),
+      },
+    },
+    ({ before, after }) =>
+      message(
+        [
+          `Compare the recording ${JSON.stringify(before)} (BEFORE) with ${JSON.stringify(after)} (AFTER) and say what changed and why.`,
+          `1. compare_bundles before=${JSON.stringify(before)} after=${JSON.stringify(after)}: setup changes, op rows with verdicts and ratios, findings new/gone/persisting, caveats. Read the caveats first: they say which numbers are not comparable.`,
+          '2. Take the regressed ops (and the ops of new findings) in turn. On each bundle (pass bundle=NAME): list_events with the op and order="slowest" to see the slow calls and their arguments; get_stacks with the op to see which code issues them; get_causal_chains with the op for the evidence of a new finding.',
+          '3. If a host fact changed (GPU, driver, CUDA, kernel), say whether the regressed ops are the ones it would plausibly affect; do not claim it is the cause without evidence from the events.',
+          '4. Report: what got worse, what got better, what is unchanged, with both values and the ratio for each; the most likely cause, with the chain of evidence and which tool gave each number; what the data cannot show.',
+          'Rules:',
+          ...RULES.map((r) => `- ${r}`),
+        ].join('\n'),
+      ),
+  );
 }

@@ -219,9 +219,9 @@ describe('ingero mcp over stdio', () => {
     assert.match(badEvent.text, new RegExp(`ids run from 1 to ${EVENTS}`));
   });
 
-  it('offers the investigate, explain_finding and compare_windows prompts', async () => {
+  it('offers the investigate, explain_finding, compare_windows and compare_recordings prompts', async () => {
     const { prompts } = await server.client.listPrompts();
-    assert.deepEqual(prompts.map((p) => p.name).sort(), ['compare_windows', 'explain_finding', 'investigate']);
+    assert.deepEqual(prompts.map((p) => p.name).sort(), ['compare_recordings', 'compare_windows', 'explain_finding', 'investigate']);
     const p = await server.client.getPrompt({ name: 'investigate', arguments: { symptom: 'steps got slow' } });
     const text = (p.messages[0]!.content as { text: string }).text;
     assert.match(text, /get_trace_stats/);

@@ -17,6 +17,8 @@ interface ProcessRecord {
 
 export class ProcessTable {
   private readonly procs = new Map<number, ProcessRecord>();
+  /** Earlier incarnations of reused pids: each exited before a later process took its pid. */
+  private readonly retired: ProcessRecord[] = [];
 
   /**
    * @param bootNsToBundleNs converts a CLOCK_BOOTTIME instant to the bundle clock.
@@ -33,7 +35,15 @@ export class ProcessTable {
 
   /** Records a process seen for the first time, reading what /proc still knows of it. */
   see(pid: number, fallback: Partial<ProcessRecord> = {}): void {
-    if (this.procs.has(pid)) return;
+    const known = this.procs.get(pid);
+    if (known) {
+      // Only an exited process whose pid /proc now shows with another start time was replaced
+      // (pid reuse); anything else is the process already recorded.
+      if (known.end_ns === null || known.startTicks === null) return;
+      const now = readStat(pid)?.startTicks;
+      if (now === undefined || now === known.startTicks) return;
+      this.retire(pid);
+    }
     const stat = readStat(pid);
     const startBootNs = stat ? (BigInt(stat.startTicks) * 1_000_000_000n) / BigInt(CLOCK_TICKS_PER_SECOND) : undefined;
     this.procs.set(pid, {
@@ -50,6 +60,11 @@ export class ProcessTable {
   }
 
   forked(parent: number, child: number, tsNs: number): void {
+    // A pid is forked only once it is free: a record that exited before this fork is an earlier
+    // process. One that has not exited is this child, seen first through its own events (the
+    // ring buffers of two CPUs can deliver them before the parent's fork).
+    const known = this.procs.get(child);
+    if (known && known.end_ns !== null && known.end_ns <= tsNs) this.retire(child);
     this.see(child, { ppid: parent, start_ns: tsNs });
     const c = this.procs.get(child)!;
     c.ppid = parent;
@@ -84,6 +99,12 @@ export class ProcessTable {
   }
 
   rows(): ProcessInput[] {
-    return [...this.procs.values()].map(({ startTicks: _, ...row }) => row);
+    return [...this.retired, ...this.procs.values()].map(({ startTicks: _, ...row }) => row);
   }
+
+  private retire(pid: number): void {
+    this.retired.push(this.procs.get(pid)!);
+    this.procs.delete(pid);
+  }
+
 }

@@ -19,6 +19,7 @@ import type { FrameInput } from '../format/index.ts';
 import { buildFakeCuda } from './fixtures/fake-cuda/build.ts';
 import { CUDA_PROBES } from '../recorder/cuda-probes.ts';
 import { opId } from '../format/catalog.ts';
+import { ProcessTable } from '../recorder/process-table.ts';
 
 const BPF_DIR = fileURLToPath(new URL('../bpf/', import.meta.url));
 
@@ -214,4 +215,29 @@ test('symbolizer: stacks of a process that has exited by the time they are drain
   } finally {
     rmSync(fake.dir, { recursive: true, force: true });
   }
+});
+
+test('process table: a reused pid keeps both incarnations; a child seen before its fork stays one process', () => {
+  // Pids above pid_max's largest value are never alive, so /proc knows nothing of them and the
+  // events alone decide, as for processes that have already gone when the recording drains.
+  const table = new ProcessTable((bootNs) => Number(bootNs));
+  const reused = 4_194_400;
+  table.forked(1, reused, 100);
+  table.named(reused, 'bash');
+  table.exited(reused, 200, 0);
+  table.forked(1, reused, 300);
+  table.named(reused, 'python3');
+  const rows = table.rows().filter((r) => r.pid === reused);
+  assert.deepEqual(rows.map((r) => [r.start_ns, r.end_ns, r.exit_code, r.comm]), [[100, 200, 0, 'bash'], [300, null, null, 'python3']]);
+
+  const early = 4_194_500;
+  table.see(early); // its own event drained before the parent's fork event
+  table.forked(7, early, 50);
+  assert.deepEqual(table.rows().filter((r) => r.pid === early).map((r) => [r.ppid, r.start_ns]), [[7, 50]]);
+
+  // The recording's own process: seen, then seen again after an exit event, is still one row.
+  table.see(process.pid);
+  table.exited(process.pid, 400, 0);
+  table.see(process.pid);
+  assert.equal(table.rows().filter((r) => r.pid === process.pid).length, 1);
 });

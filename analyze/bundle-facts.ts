@@ -21,7 +21,16 @@ export interface BundleFacts {
   readonly processes: ReadonlyMap<string, ProcessInfo>;
   /** Thread names keyed by procKey(node, tid). */
   readonly threads: ReadonlyMap<string, string>;
+  /** Pids that named several processes during the recording (reused after an exit), by start. */
+  readonly reusedPids: readonly ReusedPid[];
   readonly dataQuality: DataQuality;
+}
+
+export interface ReusedPid {
+  readonly node_id: number;
+  readonly pid: number;
+  /** comm of each incarnation in start order ('' when unknown); traced data. */
+  readonly comms: readonly string[];
 }
 
 export const procKey = (node: number, pid: number): string => `${node}:${pid}`;
@@ -37,11 +46,18 @@ export function readFacts(bundle: Bundle): BundleFacts {
     .prepare("SELECT node_id, pid, ppid, comm, cmdline FROM processes ORDER BY node_id, pid, comm = '', start_ns IS NOT NULL, start_ns, id")
     .all() as ProcessInfo[];
   for (const p of procRows) if (!processes.has(procKey(p.node_id, p.pid))) processes.set(procKey(p.node_id, p.pid), p);
+  const reusedPids: ReusedPid[] = [];
+  const incarnations = db.prepare('SELECT node_id, pid, comm FROM processes WHERE (node_id, pid) IN (SELECT node_id, pid FROM processes GROUP BY node_id, pid HAVING count(*) > 1) ORDER BY node_id, pid, start_ns IS NULL, start_ns, id');
+  for (const r of incarnations.all() as { node_id: number; pid: number; comm: string }[]) {
+    const last = reusedPids.at(-1);
+    if (last && last.node_id === r.node_id && last.pid === r.pid) (last.comms as string[]).push(r.comm);
+    else reusedPids.push({ node_id: r.node_id, pid: r.pid, comms: [r.comm] });
+  }
   const threads = new Map<string, string>();
   for (const t of db.prepare("SELECT node_id, tid, comm FROM threads WHERE comm != '' ORDER BY node_id, tid, first_ns").all() as { node_id: number; tid: number; comm: string }[]) {
     if (!threads.has(procKey(t.node_id, t.tid))) threads.set(procKey(t.node_id, t.tid), t.comm);
   }
-  return { events, from_ns: span.first ?? 0, to_ns: span.last ?? 0, nodes, processes, threads, dataQuality: readDataQuality(bundle) };
+  return { events, from_ns: span.first ?? 0, to_ns: span.last ?? 0, nodes, processes, threads, reusedPids, dataQuality: readDataQuality(bundle) };
 }
 
 function readDataQuality(bundle: Bundle): DataQuality {

@@ -67,6 +67,12 @@ export function explain(bundle: Bundle, opts: ExplainOptions = {}): ExplainRepor
   // learn that no finding, or a milder one, may come from events that were never recorded.
   const dropped = facts.dataQuality.dropped_events;
   if (dropped > 0) ctx.limitations.push(`${count(dropped, 'event')} ${dropped === 1 ? 'was' : 'were'} dropped during capture (data_quality.losses): counts are lower bounds, and problems within the lost data cannot be seen.`);
+  // Analysis keys processes by (node, pid): a pid reused during the recording is one process to it.
+  const REUSED_LISTED = 5;
+  for (const r of facts.reusedPids.slice(0, REUSED_LISTED)) {
+    ctx.limitations.push(`pid ${r.pid}${facts.nodes.size > 1 ? ` on ${ctx.nodeName(r.node_id)}` : ''} named ${r.comms.length} processes during the recording (${r.comms.map((c) => c || 'unnamed').join(', then ')}): its statistics and findings combine them under the first name.`);
+  }
+  if (facts.reusedPids.length > REUSED_LISTED) ctx.limitations.push(`${facts.reusedPids.length - REUSED_LISTED} more pids were reused during the recording; each one's statistics combine its processes (table processes lists them).`);
   const meta = bundle.metadata();
   return {
     bundle: {

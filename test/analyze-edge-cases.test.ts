@@ -61,6 +61,12 @@ const BUNDLES: Record<string, Fill> = {
     }
     w.addCaptureLoss({ node_id: 1, probe: 'ringbuf', emitted: 10000, dropped: 123 });
   },
+  // pid 300 is a shell that exits, then a trainer that gets the same pid (a reused pid).
+  'reused-pid': (w) => {
+    w.addProcess({ pid: 300, start_ns: 0, end_ns: 5e8, exit_code: 0, comm: 'bash' });
+    w.addProcess({ pid: 300, start_ns: 6e8, comm: 'trainer' });
+    for (let i = 0; i < 500; i++) w.appendEvent({ ts_ns: 6e8 + i * 1e6, dur_ns: 1e4, pid: 300, tid: 300, op_id: LAUNCH });
+  },
   'unknown-ops-raw-stacks': (w) => {
     const raw = w.internStack([{ kind: 'native', address: 0xdeadbeefn }, { kind: 'native', address: 0x1234n, mapping: { path: '/lib/x.so' } }, { kind: 'native' }]);
     for (let i = 0; i < 300; i++) {
@@ -187,6 +193,12 @@ test('pids shared by two nodes stay apart in stats and findings', () => {
     assert.ok(f.caveats.some((c) => /123 events were dropped during capture on this node/.test(c)), f.id);
     assert.doesNotMatch(JSON.stringify(f), /trainA|node-a/, f.id);
   }
+});
+
+test('a pid reused during the recording is said to combine its processes', () => {
+  const { report } = analyse('reused-pid');
+  assert.ok(report.limitations.some((l) => l === 'pid 300 named 2 processes during the recording (bash, then trainer): its statistics and findings combine them under the first name.'), report.limitations.join('\n'));
+  assert.doesNotMatch(analyse('two-nodes').report.limitations.join('\n'), /named \d+ processes/, 'the same pid on two nodes is two processes, not a reuse');
 });
 
 test('capture loss is said even when nothing is found', () => {

@@ -30,3 +30,20 @@ export function progressBar(stream: NodeJS.WriteStream = process.stderr): Progre
     },
   };
 }
+
+/**
+ * Runs a long job with a progress bar and Ctrl-C wired to its abort signal (the job then stops
+ * between batches and removes what it half wrote); the bar is erased however the job ends.
+ */
+export async function withProgress<T>(job: (bar: ProgressBar, signal: AbortSignal) => Promise<T>): Promise<T> {
+  const bar = progressBar();
+  const interrupt = new AbortController();
+  const onSigint = () => interrupt.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    return await job(bar, interrupt.signal);
+  } finally {
+    bar.clear();
+    process.removeListener('SIGINT', onSigint);
+  }
+}

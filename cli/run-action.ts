@@ -49,3 +49,11 @@ export function intOption(name: string, value: string | undefined, fallback: num
   if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
   return n;
 }
+
+/** Parses --level: a zstd level from 1 to 22, or undefined when not given (the command's default). */
+export function levelOption(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const level = intOption('--level', value, 0);
+  if (level < 1 || level > 22) throw new UsageError(`--level must be between 1 and 22, got ${level}`);
+  return level;
+}

@@ -4,8 +4,8 @@ import type { Command } from 'commander';
 import { importIngeroDb, type ImportReport } from '../../import/index.ts';
 import { formatBytes } from '../format-units.ts';
 import { toJson } from '../json.ts';
-import { progressBar } from '../progress-bar.ts';
-import { action, intOption, UsageError } from '../run-action.ts';
+import { withProgress } from '../progress-bar.ts';
+import { action, levelOption } from '../run-action.ts';
 import { printable } from '../table.ts';
 
 export function register(program: Command): void {
@@ -18,23 +18,14 @@ export function register(program: Command): void {
     .option('--json', 'print the import report as JSON')
     .action(
       action(async (source: string, opts: { output: string; level?: string; json?: boolean }) => {
-        const level = opts.level === undefined ? undefined : intOption('--level', opts.level, 19);
-        if (level !== undefined && (level < 1 || level > 22)) throw new UsageError(`--level must be between 1 and 22, got ${level}`);
-        const bar = progressBar();
-        const interrupt = new AbortController();
-        const onSigint = () => interrupt.abort();
-        process.once('SIGINT', onSigint);
-        let report: ImportReport;
-        try {
-          report = await importIngeroDb(source, opts.output, {
+        const level = levelOption(opts.level);
+        const report = await withProgress((bar, signal) =>
+          importIngeroDb(source, opts.output, {
             compressionLevel: level,
-            signal: interrupt.signal,
+            signal,
             onProgress: (p) => bar.update(p.done, p.total, p.phase === 'sealing' ? 'sealing' : `${p.done.toLocaleString('en-US')} / ${p.total.toLocaleString('en-US')} events`),
-          });
-        } finally {
-          bar.clear();
-          process.removeListener('SIGINT', onSigint);
-        }
+          }),
+        );
         process.stdout.write(opts.json ? toJson(report) + '\n' : summary(report));
       }),
     );

@@ -18,8 +18,8 @@ import { readFileSync } from 'node:fs';
 import { mergeBundles, type MergeResult } from '../../format/index.ts';
 import { formatBytes, formatDuration, formatUnixNs } from '../format-units.ts';
 import { toJson } from '../json.ts';
-import { progressBar } from '../progress-bar.ts';
-import { action, intOption, UsageError } from '../run-action.ts';
+import { withProgress } from '../progress-bar.ts';
+import { action, levelOption, UsageError } from '../run-action.ts';
 import { formatTable, printable } from '../table.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -50,32 +50,23 @@ export function register(program: Command): void {
     .action(
       action(async (inputs: string[], opts: { output: string; offset?: string[]; force?: boolean; level?: string; json?: boolean }) => {
         if (inputs.length < 2) throw new UsageError(`merge needs at least two bundles, got ${inputs.length} — e.g. ingero merge node1.ingero node2.ingero -o job.ingero`);
-        const level = opts.level === undefined ? undefined : intOption('--level', opts.level, 3);
-        if (level !== undefined && (level < 1 || level > 22)) throw new UsageError(`--level must be between 1 and 22, got ${level}`);
+        const level = levelOption(opts.level);
         const offsets = new Map<string, bigint>();
         for (const text of opts.offset ?? []) {
           const [node, ns] = parseOffset(text);
           if (offsets.has(node)) throw new UsageError(`--offset gives node ${JSON.stringify(node)} twice`);
           offsets.set(node, ns);
         }
-        const bar = progressBar();
-        const interrupt = new AbortController();
-        const onSigint = () => interrupt.abort();
-        process.once('SIGINT', onSigint);
-        let result: MergeResult;
-        try {
-          result = await mergeBundles(inputs, opts.output, {
+        const result = await withProgress((bar, signal) =>
+          mergeBundles(inputs, opts.output, {
             producer: { name: 'ingero', version: pkg.version, command: `merge ${inputs.map((p) => basename(p)).join(' ')}` },
             offsets,
             overwrite: opts.force ?? false,
             compressionLevel: level,
-            signal: interrupt.signal,
+            signal,
             onProgress: (done, total) => bar.update(done, total, `${done.toLocaleString('en-US')} / ${total.toLocaleString('en-US')} events`),
-          });
-        } finally {
-          bar.clear();
-          process.removeListener('SIGINT', onSigint);
-        }
+          }),
+        );
         process.stdout.write(opts.json ? toJson(result) + '\n' : summary(result));
       }),
     );

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { DROP_FIELDS, REDACT_FIELDS, redactBundle, type DropField, type RedactField, type RedactResult } from '../../format/index.ts';
 import { formatBytes } from '../format-units.ts';
 import { toJson } from '../json.ts';
-import { action, intOption, UsageError, UserError } from '../run-action.ts';
+import { action, levelOption, UsageError, UserError } from '../run-action.ts';
 import { formatTable, printable } from '../table.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -56,8 +56,7 @@ export function register(program: Command): void {
         if (opts.comm && keep.includes('comm')) throw new UsageError('--comm and --keep comm contradict each other — pass one');
         const both = drop.filter((f) => keep.includes(f));
         if (both.length) throw new UsageError(`${both.join(', ')} both kept and dropped — pass one of --keep and --drop for it`);
-        const level = opts.level === undefined ? undefined : intOption('--level', opts.level, 3);
-        if (level !== undefined && (level < 1 || level > 22)) throw new UsageError(`--level must be between 1 and 22, got ${level}`);
+        const level = levelOption(opts.level);
         const result = await redactBundle(input, opts.output ?? null, {
           keep,
           drop,

@@ -1,7 +1,8 @@
 // `ingero export --format parquet`: bundles into one Parquet export directory (the layout of
 // spec/parquet-layout.md). The export appears whole or not at all: it is written into a
 // temporary directory beside the output, which is renamed into place at the end (replacing an
-// old export only with force) and removed on failure or interruption.
+// old export only with force) and removed on failure or when the signal aborts (checked between
+// parts of events).
 import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BundleError, openBundle } from '../../format/index.ts';
@@ -12,6 +13,8 @@ import { writeBundleParquet, type BundleParquetOptions } from './parquet-writer.
 export interface ParquetExportOptions extends EngineOptions, Pick<BundleParquetOptions, 'rowsPerPart' | 'analysis'> {
   /** Replace an existing output directory. */
   readonly force?: boolean;
+  /** Aborting stops the export between parts; nothing is left behind. */
+  readonly signal?: AbortSignal;
   /** Progress: events written of the current bundle, its index and the bundle count. */
   readonly onProgress?: (p: { readonly bundle: string; readonly index: number; readonly total: number; readonly events: number; readonly bundleEvents: number }) => void;
 }
@@ -37,12 +40,6 @@ export async function exportParquet(paths: readonly string[], outDir: string, op
   } catch (err) {
     throw outputError(err, outDir);
   }
-  const interrupted = () => {
-    rmSync(tmp, { recursive: true, force: true });
-    process.exit(130);
-  };
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
   const engine = await Engine.open(options);
   try {
     const seen = new Set<string>();
@@ -62,7 +59,10 @@ export async function exportParquet(paths: readonly string[], outDir: string, op
         const r = await writeBundleParquet(engine, bundle, tmp, {
           rowsPerPart: options.rowsPerPart,
           analysis: options.analysis,
-          onEvents: (n) => options.onProgress?.({ bundle: path, index, total: bundles.length, events: n, bundleEvents }),
+          onEvents: (n) => {
+            if (options.signal?.aborted) throw new BundleError('USAGE', `${outDir}: export interrupted — nothing was written`);
+            options.onProgress?.({ bundle: path, index, total: bundles.length, events: n, bundleEvents });
+          },
         });
         events += r.events;
         files += r.files;
@@ -85,9 +85,6 @@ export async function exportParquet(paths: readonly string[], outDir: string, op
     engine.close();
     rmSync(tmp, { recursive: true, force: true });
     throw outputError(err, outDir);
-  } finally {
-    process.off('SIGINT', interrupted);
-    process.off('SIGTERM', interrupted);
   }
 }
 

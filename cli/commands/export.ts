@@ -4,6 +4,7 @@
 // OUT, synced and renamed, and removed on any failure or interruption. `-o -` writes to stdout.
 //
 //   ingero export B -o trace.json [--force] [--from 30s] [--to 5m] [--pid 4711,4712] [--node N] [--no-findings]
+//   ingero export --format parquet -o DIR B... (export-parquet.ts)
 import type { Command } from 'commander';
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -13,6 +14,7 @@ import { parseDurationMs } from '../duration.ts';
 import { formatBytes } from '../format-units.ts';
 import { action, UsageError, UserError } from '../run-action.ts';
 import { printable } from '../table.ts';
+import { exportParquetCommand } from './export-parquet.ts';
 
 /** Perfetto's in-browser importer struggles past 1–2 GB of JSON. */
 const LARGE_OUTPUT_BYTES = 1e9;
@@ -25,14 +27,16 @@ interface ExportFlags {
   pid?: string[];
   node?: string;
   findings: boolean;
+  format: string;
 }
 
 export function register(program: Command): void {
   program
     .command('export')
-    .description('Write a bundle as a Chrome JSON trace to open in Perfetto UI (ui.perfetto.dev) or chrome://tracing')
-    .argument('<bundle>', '.ingero file')
-    .requiredOption('-o, --output <file>', 'trace file to write (.json); - for stdout')
+    .description('Write a bundle as a Chrome JSON trace to open in Perfetto UI (ui.perfetto.dev) or chrome://tracing, or bundles as Parquet for DuckDB/Spark/Trino')
+    .argument('<bundle...>', '.ingero file (several, or directories of them, with --format parquet)')
+    .requiredOption('-o, --output <file>', 'trace file to write (.json); - for stdout; with --format parquet the directory to write')
+    .option('--format <format>', 'json (Chrome JSON trace) or parquet (Hive-partitioned Parquet, spec/parquet-layout.md)', 'json')
     .option('--force', 'overwrite the output file if it exists')
     .option('--from <duration>', 'only events running this long after the bundle start or later (calls begun earlier included), e.g. 30s, 5m')
     .option('--to <duration>', 'only events starting before this long after the bundle start')
@@ -40,7 +44,11 @@ export function register(program: Command): void {
     .option('--node <name|id>', 'only events of this node')
     .option('--no-findings', 'skip the analysis (its findings are global instants; it takes ~16 s per 10M events)')
     .action(
-      action(async (path: string, flags: ExportFlags) => {
+      action(async (paths: string[], flags: ExportFlags) => {
+        if (flags.format === 'parquet') return exportParquetCommand(paths, flags);
+        if (flags.format !== 'json') throw new UsageError(`--format takes json or parquet, got ${JSON.stringify(flags.format)}`);
+        if (paths.length > 1) throw new UsageError('a JSON trace holds one bundle; give one, or use --format parquet for several');
+        const path = paths[0]!;
         const pids = parsePids(flags.pid);
         const toStdout = flags.output === '-';
         const out = toStdout ? '' : resolve(flags.output);

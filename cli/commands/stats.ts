@@ -5,16 +5,19 @@ import { openBundle } from '../../format/index.ts';
 import { formatDuration } from '../format-units.ts';
 import { action } from '../run-action.ts';
 import { formatTable } from '../table.ts';
+import { fleetStatsCommand } from './stats-fleet.ts';
 
 export function register(program: Command): void {
   program
     .command('stats')
     .description('Per-op statistics: count, total time and exact p50/p90/p95/p99/p99.9/max latency')
-    .argument('<bundle>', '.ingero file')
+    .argument('[bundle]', '.ingero file')
     .option('--json', 'print ops[] and by_process[] as JSON')
     .option('--by-process', 'one row per (node, process, op) instead of per op')
+    .option('--dir <dir>', 'fleet statistics: per op and node across the bundles (or Parquet exports) in DIR')
     .action(
-      action((path: string, opts: { json?: boolean; byProcess?: boolean }) => {
+      action(async (path: string | undefined, opts: { json?: boolean; byProcess?: boolean; dir?: string }) => {
+        if (opts.dir !== undefined || path === undefined) return fleetStatsCommand(path, opts);
         const bundle = openBundle(path);
         try {
           const report = computeStats(bundle);

@@ -3,7 +3,7 @@
 // code under test: per-bundle `computeStats` (JS, exact), durations read straight from each
 // bundle's SQLite, and the Parquet files read back by hyparquet, an independent pure-JS reader.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -11,7 +11,7 @@ import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'h
 import { decompress } from 'zstd-napi';
 import { computeStats, explain, scenarioByName, writeDemoBundle } from '../analyze/index.ts';
 import { summarize } from '../analyze/stats.ts';
-import { exportParquet, FleetDataset } from '../analyze/fleet/index.ts';
+import { exportParquet, FLEET_TABLES, FleetDataset } from '../analyze/fleet/index.ts';
 import { openBundle } from '../format/index.ts';
 import { assertOneLineError, runCli } from './cli-fixtures.ts';
 
@@ -181,6 +181,35 @@ describe('Parquet read back by an independent reader', () => {
       } finally {
         bundle.close();
       }
+    }
+  });
+});
+
+describe('spec/parquet-layout.md', () => {
+  const spec = readFileSync(join(import.meta.dirname, '..', 'spec', 'parquet-layout.md'), 'utf8');
+
+  test('documents every table and column of an export, with its type, in order', async () => {
+    const out = join(work, 'export-spec');
+    await exportParquet(paths.slice(0, 3), out, { analysis: false });
+    const fleet = await FleetDataset.open([out]);
+    try {
+      const PARQUET_TYPE: Record<string, string> = { BIGINT: 'INT64', VARCHAR: 'STRING', BOOLEAN: 'BOOLEAN' };
+      for (const table of FLEET_TABLES) {
+        const section = spec.split(`\n### ${table}\n`)[1]?.split('\n#')[0];
+        assert.ok(section, `spec has a section for ${table}`);
+        const documented = [...section.matchAll(/^\| (\w+) \| (\w+) \|/gm)].map((m) => `${m[1]} ${m[2]}`).filter((c) => c !== 'column type');
+        const actual = (await fleet.query(`SELECT column_name, column_type FROM (DESCRIBE ${table}) WHERE column_name <> 'bundle'`)).rows.map((r) => `${r[0]} ${PARQUET_TYPE[String(r[1])] ?? r[1]}`);
+        assert.deepEqual(documented, actual, table);
+      }
+      // The portable rank form of the reference query gives quantile_disc's exact values.
+      const blocks = [...spec.matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]!.trim().replace(/;$/, ''));
+      const [reference, portable] = blocks.filter((b) => /p99_ns/.test(b) && /GROUP BY node, op ORDER BY node, op/.test(b));
+      const a = await fleet.query(`SELECT node, op, p50_ns, p99_ns FROM (${reference!})`);
+      const b = await fleet.query(`SELECT node, op, p50_ns, p99_ns FROM (${portable!})`);
+      assert.ok(a.rows.length > 5);
+      assert.deepEqual(b.rows, a.rows);
+    } finally {
+      fleet.close();
     }
   });
 });

@@ -14,6 +14,9 @@ import { BundleError, type Bundle } from '../../format/index.ts';
 import { explain } from '../explain.ts';
 import { type Engine, sqlString } from './engine.ts';
 
+/** Version of the layout (spec/parquet-layout.md §8), stored in every bundles row. */
+export const LAYOUT_VERSION = 1;
+
 /** Events per Parquet file and row group: large enough for column statistics to skip well. */
 export const DEFAULT_ROWS_PER_PART = 1 << 20;
 
@@ -90,7 +93,7 @@ const FINDING_COLUMNS: readonly Column[] = [
 ];
 
 const BUNDLE_COLUMNS: readonly Column[] = [
-  col('file', 'VARCHAR'), col('producer', 'VARCHAR'), col('producer_version', 'VARCHAR'), col('producer_command', 'VARCHAR'), col('schema_version'),
+  col('layout_version'), col('file', 'VARCHAR'), col('producer', 'VARCHAR'), col('producer_version', 'VARCHAR'), col('producer_command', 'VARCHAR'), col('schema_version'),
   col('created_unix_ns'), col('origin_unix_ns'), col('start_ns'), col('end_ns'), col('events'), col('dropped_events'), col('sampled', 'BOOLEAN'),
   col('nodes', 'VARCHAR'), col('hostname', 'VARCHAR'), col('kernel', 'VARCHAR'), col('os', 'VARCHAR'), col('cpu_model', 'VARCHAR'), col('gpu_model', 'VARCHAR'),
   col('gpu_count'), col('driver_version', 'VARCHAR'), col('cuda_runtime_version', 'VARCHAR'), col('host_json', 'VARCHAR'),
@@ -207,7 +210,7 @@ function bundleRow(bundle: Bundle): unknown[] {
   const text = (k: string) => (typeof meta[k] === 'string' ? (meta[k] as string) : typeof meta[k] === 'number' ? String(meta[k]) : null);
   const int = (k: string) => (Number.isSafeInteger(meta[k]) ? BigInt(meta[k] as number) : null);
   return [
-    basename(bundle.path), m.producer.name, m.producer.version, m.producer.command, BigInt(m.schema_version),
+    BigInt(LAYOUT_VERSION), basename(bundle.path), m.producer.name, m.producer.version, m.producer.command, BigInt(m.schema_version),
     BigInt(m.created_unix_ns), BigInt(m.time.origin_unix_ns), BigInt(m.time.start_ns), BigInt(m.time.end_ns), BigInt(bundle.eventCount()),
     BigInt(m.capture.dropped), m.capture.sampled, m.nodes.join(','), text('host.hostname'), text('host.kernel'), text('host.os'), text('host.cpu_model'),
     text('gpu.model'), int('gpu.count'), text('gpu.driver_version'), text('cuda.runtime_version'), JSON.stringify(m.host),

@@ -5,7 +5,7 @@
 import { lstatSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { BundleError, openBundle } from '../../format/index.ts';
+import { BundleError, openBundle, type Bundle } from '../../format/index.ts';
 import { Engine, sqlError, sqlString, DEFAULT_QUERY_TIME_LIMIT_MS, type EngineOptions } from './engine.ts';
 import { partitionDir, writeBundleParquet } from './parquet-writer.ts';
 
@@ -58,8 +58,6 @@ function isDirectory(path: string): boolean {
 export interface FleetOpenOptions extends EngineOptions {
   /** Run the analyzer on bundles (not on exports, which carry their findings) for the findings view. Default false. */
   readonly analysis?: boolean;
-  /** Called as each bundle is taken in, with its path. */
-  readonly onBundle?: (path: string, index: number, total: number) => void;
 }
 
 export interface QueryResult {
@@ -91,21 +89,11 @@ export class FleetDataset {
         for (const d of digests) addPartition(partitions, notes, d, root, root);
       }
       if (inputs.bundles.length > 0) tempRoot = mkdtempSync(join(tmpdir(), 'ingero-query-'));
-      for (const [i, path] of inputs.bundles.entries()) {
-        options.onBundle?.(path, i, inputs.bundles.length);
-        const bundle = openBundle(path);
-        try {
-          const digest = bundle.manifest.database.sha256;
-          if (partitions.has(digest)) {
-            notes.push(`${path} is the same recording as one given before (database sha256 ${digest.slice(0, 12)}…); counted once`);
-            continue;
-          }
-          await writeBundleParquet(engine, bundle, tempRoot!, { analysis: options.analysis ?? false });
-          partitions.set(digest, tempRoot!);
-        } finally {
-          bundle.close();
-        }
-      }
+      const root = tempRoot;
+      await eachDistinctBundle(inputs.bundles, new Set(partitions.keys()), notes, 'counted', async (bundle, digest) => {
+        await writeBundleParquet(engine, bundle, root!, { analysis: options.analysis ?? false });
+        partitions.set(digest, root!);
+      });
       for (const table of FLEET_TABLES) {
         const globs = [...partitions].map(([digest, root]) => sqlString(join(partitionDir(root, table, digest), '*.parquet')));
         await engine.run(`CREATE VIEW ${table} AS SELECT bundle, * EXCLUDE (bundle) FROM read_parquet([${globs.join(', ')}], hive_partitioning = true, hive_types = {'bundle': VARCHAR}, union_by_name = true)`).catch((err: Error) => {
@@ -137,6 +125,27 @@ export class FleetDataset {
   close(): void {
     this.engine.close();
     if (this.tempRoot) rmSync(this.tempRoot, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Opens each bundle in turn (verified, read-only) and hands it to fn, skipping, with a note, one
+ * whose recording (database digest) is in seen already; seen grows as bundles are handed over.
+ */
+export async function eachDistinctBundle(paths: readonly string[], seen: Set<string>, notes: string[], verb: string, fn: (bundle: Bundle, digest: string, index: number) => Promise<void>): Promise<void> {
+  for (const [index, path] of paths.entries()) {
+    const bundle = openBundle(path);
+    try {
+      const digest = bundle.manifest.database.sha256;
+      if (seen.has(digest)) {
+        notes.push(`${path} is the same recording as one given before (database sha256 ${digest.slice(0, 12)}…); ${verb} once`);
+        continue;
+      }
+      seen.add(digest);
+      await fn(bundle, digest, index);
+    } finally {
+      bundle.close();
+    }
   }
 }
 

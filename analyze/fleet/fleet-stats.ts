@@ -2,25 +2,17 @@
 // `ingero stats` gives per bundle (count, total, exact nearest-rank percentiles: DuckDB's
 // quantile_disc is sorted[ceil(p·n) − 1], as analyze/stats.ts). One SQL statement over the
 // events view, so it runs as fast as DuckDB scans the Parquet columns it needs.
+import type { DurationSummary } from '../types.ts';
 import type { FleetDataset } from './dataset.ts';
 import { DEFAULT_QUERY_TIME_LIMIT_MS } from './engine.ts';
 
-export interface FleetOpStats {
+/** One (node, op) across the fleet; the summary is over every stored event of that op on that node. */
+export interface FleetOpStats extends DurationSummary {
   readonly node: string;
   readonly op: string;
   readonly source: string;
   /** Bundles with events of this op on this node. */
   readonly bundles: number;
-  readonly count: number;
-  readonly total_ns: number;
-  readonly mean_ns: number;
-  readonly min_ns: number;
-  readonly p50_ns: number;
-  readonly p90_ns: number;
-  readonly p95_ns: number;
-  readonly p99_ns: number;
-  readonly p999_ns: number;
-  readonly max_ns: number;
 }
 
 export interface FleetStatsReport {

@@ -5,9 +5,9 @@
 // parts of events).
 import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { BundleError, openBundle } from '../../format/index.ts';
+import { BundleError } from '../../format/index.ts';
 import { Engine, type EngineOptions } from './engine.ts';
-import { resolveInputs } from './dataset.ts';
+import { eachDistinctBundle, resolveInputs } from './dataset.ts';
 import { writeBundleParquet, type BundleParquetOptions } from './parquet-writer.ts';
 
 export interface ParquetExportOptions extends EngineOptions, Pick<BundleParquetOptions, 'rowsPerPart' | 'analysis'> {
@@ -46,30 +46,19 @@ export async function exportParquet(paths: readonly string[], outDir: string, op
     const notes: string[] = [];
     let events = 0;
     let files = 0;
-    for (const [index, path] of bundles.entries()) {
-      const bundle = openBundle(path);
-      try {
-        const digest = bundle.manifest.database.sha256;
-        if (seen.has(digest)) {
-          notes.push(`${path} is the same recording as one given before (database sha256 ${digest.slice(0, 12)}…); exported once`);
-          continue;
-        }
-        seen.add(digest);
-        const bundleEvents = bundle.eventCount();
-        const r = await writeBundleParquet(engine, bundle, tmp, {
-          rowsPerPart: options.rowsPerPart,
-          analysis: options.analysis,
-          onEvents: (n) => {
-            if (options.signal?.aborted) throw new BundleError('USAGE', `${outDir}: export interrupted — nothing was written`);
-            options.onProgress?.({ bundle: path, index, total: bundles.length, events: n, bundleEvents });
-          },
-        });
-        events += r.events;
-        files += r.files;
-      } finally {
-        bundle.close();
-      }
-    }
+    await eachDistinctBundle(bundles, seen, notes, 'exported', async (bundle, _digest, index) => {
+      const bundleEvents = bundle.eventCount();
+      const r = await writeBundleParquet(engine, bundle, tmp, {
+        rowsPerPart: options.rowsPerPart,
+        analysis: options.analysis,
+        onEvents: (n) => {
+          if (options.signal?.aborted) throw new BundleError('USAGE', `${outDir}: export interrupted — nothing was written`);
+          options.onProgress?.({ bundle: bundle.path, index, total: bundles.length, events: n, bundleEvents });
+        },
+      });
+      events += r.events;
+      files += r.files;
+    });
     engine.close();
     const bytes = treeBytes(tmp);
     if (existsSync(out)) {

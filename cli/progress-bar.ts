@@ -1,5 +1,6 @@
 // A one-line progress bar on stderr, drawn only when stderr is a terminal (quiet when piped or
-// redirected, so logs and scripts never see carriage returns). Redraws at most 10 times a second.
+// redirected, so logs and scripts never see carriage returns). Redraws at most 10 times a second,
+// from 0.3 s on, with the time elapsed.
 export interface ProgressBar {
   update(done: number, total: number, label: string): void;
   /** Erases the bar so the next output starts on a clean line. */
@@ -8,20 +9,25 @@ export interface ProgressBar {
 
 const WIDTH = 30;
 const MIN_REDRAW_MS = 100;
+/** Work done within this long shows no bar at all (no flicker on small bundles). */
+const FIRST_DRAW_MS = 300;
 
 export function progressBar(stream: NodeJS.WriteStream = process.stderr): ProgressBar {
   if (!stream.isTTY) return { update() {}, clear() {} };
+  const started = Date.now();
   let last = 0;
   let drawn = false;
   return {
     update(done, total, label) {
       const now = Date.now();
-      if (drawn && now - last < MIN_REDRAW_MS && done < total) return;
+      if (now - started < FIRST_DRAW_MS || (drawn && now - last < MIN_REDRAW_MS && done < total)) return;
       last = now;
       const frac = total > 0 ? Math.min(1, done / total) : 1;
       const filled = Math.round(frac * WIDTH);
       const pct = `${Math.floor(frac * 100)}`.padStart(3);
-      stream.write(`\r[${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ${pct}% ${label}\x1b[K`);
+      const line = `[${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ${pct}% ${((now - started) / 1000).toFixed(1)} s ${label}`;
+      // One line however narrow the terminal: a wrapped bar could not be redrawn in place.
+      stream.write(`\r${line.slice(0, Math.max(WIDTH + 6, (stream.columns || 80) - 1))}\x1b[K`);
       drawn = true;
     },
     clear() {
@@ -29,6 +35,11 @@ export function progressBar(stream: NodeJS.WriteStream = process.stderr): Progre
       drawn = false;
     },
   };
+}
+
+/** A bar as the (fraction, phase) callback the analyzers and the export take. */
+export function fractionProgress(bar: ProgressBar): (fraction: number, phase: string) => void {
+  return (fraction, phase) => bar.update(fraction, 1, phase);
 }
 
 /**

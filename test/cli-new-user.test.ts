@@ -1,0 +1,92 @@
+// What a new user meets, run as they would from their own directory: one clock (a "When" copied
+// from explain or a span copied from info, pasted into export --from/--to, selects the finding's
+// events), one grammar for times, summaries as JSON, and a selection that matches nothing said
+// plainly instead of an empty trace.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { durationNs } from '../cli/duration.ts';
+import { assertOneLineError, ROOT, runCli } from './cli-fixtures.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'ingero-new-user-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+const ingero = (...args: string[]) => runCli(args, { cacheDir: join(work, 'cache'), env: { NO_COLOR: '1' } });
+const FLAGSHIP = join(ROOT, 'investigations', 'pytorch-dataloader-starvation.ingero');
+
+/** event_ids in an exported Chrome trace. */
+function exportedIds(path: string): Set<number> {
+  return new Set([...readFileSync(path, 'utf8').matchAll(/"event_id":(\d+)/g)].map((m) => Number(m[1])));
+}
+
+describe('one clock: the bundle clock everywhere', () => {
+  const report = JSON.parse(ingero('explain', FLAGSHIP, '--json').stdout) as { findings: { from_ns: number; to_ns: number; evidence: { event_ids?: number[] }[] }[] };
+  const top = report.findings[0]!;
+  const evidence = top.evidence.flatMap((e) => e.event_ids ?? []);
+
+  test('the flagship starts 13.2 s after its origin, so counting from the first event would differ', () => {
+    assert.ok(top.from_ns > 13e9 && evidence.length > 0, `finding at ${top.from_ns} ns with evidence events ${evidence}`);
+  });
+
+  test('explain\'s "When", pasted into export --from/--to, exports the finding\'s events', () => {
+    const text = ingero('explain', FLAGSHIP).stdout;
+    const when = /When: (.+?) → (.+?) \(bundle clock\)/.exec(text);
+    assert.ok(when, text);
+    assert.deepEqual([when[1], when[2]], ['13.36 s', '13.40 s'], 'start rounded down, end up');
+    const out = join(work, 'when.json');
+    const r = ingero('export', FLAGSHIP, '-o', out, '--no-findings', '--from', when[1]!, '--to', when[2]!);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^wrote .*when\.json from 13\.36 s to 13\.40 s \(bundle clock\): 11 events/);
+    const ids = exportedIds(out);
+    for (const id of evidence) assert.ok(ids.has(id), `evidence event ${id} is in the export`);
+  });
+
+  test('export --from 13.3s --to 13.5s (the issue\'s example) holds the finding\'s events', () => {
+    const out = join(work, 'wide.json');
+    const r = ingero('export', FLAGSHIP, '-o', out, '--no-findings', '--from', '13.3s', '--to', '13.5s');
+    assert.equal(r.code, 0, r.stderr);
+    const ids = exportedIds(out);
+    for (const id of evidence) assert.ok(ids.has(id), `evidence event ${id} is in the export`);
+  });
+
+  test('info states the clock, and its span pasted into export selects every event', () => {
+    const info = ingero('info', FLAGSHIP);
+    const clock = /^clock\s+(.+?) → (.+?) on the bundle clock \(time since the origin 2026-03-20T14:06:00\.000000000Z; ts_ns in SQL\)$/m.exec(info.stdout);
+    assert.ok(clock, info.stdout);
+    const r = ingero('export', FLAGSHIP, '-o', join(work, 'all.json'), '--no-findings', '--from', clock[1]!, '--to', clock[2]!, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout) as { events: number; from_ns: number; clock: string };
+    assert.equal(summary.events, 3807, 'all 3,807 events of the bundle');
+    assert.equal(summary.from_ns, 13_210_000_000);
+    assert.match(summary.clock, /^bundle/);
+    assert.equal(r.stderr, '', '--json replaces the summary line');
+  });
+
+  test('one grammar for times: what ingero prints parses back', () => {
+    assert.equal(durationNs('13.37 s'), 13_370_000_000n);
+    assert.equal(durationNs('1 min 35 s'), 95_000_000_000n);
+    assert.equal(durationNs('73.2 µs'), 73_200n);
+    assert.equal(durationNs('250us'), 250_000n);
+    assert.equal(durationNs('1.5ms'), 1_500_000n);
+    assert.equal(durationNs('2'), 2_000_000_000n, 'a bare number is seconds');
+    assert.equal(durationNs('0'), 0n);
+    for (const bad of ['', '1 35', '-1s', '1.2.3s', '5 parsecs', '1e3']) assert.equal(durationNs(bad), null, bad);
+    const r = ingero('export', FLAGSHIP, '-o', join(work, 'bad.json'), '--from', 'soon');
+    assert.equal(r.code, 2);
+    assertOneLineError(r, /--from takes a time on the bundle clock like 500ms, 30s, 5m, 1h or 13\.37 s/);
+  });
+});
+
+describe('export selections that match nothing', () => {
+  for (const [what, args] of [['--pid 99999', ['--pid', '99999']], ['a window after the end', ['--from', '5m']]] as const) {
+    test(`${what}: one line naming what the bundle holds, exit 1, nothing written`, () => {
+      const out = join(work, 'nothing.json');
+      const r = ingero('export', FLAGSHIP, '-o', out, ...args);
+      assert.equal(r.code, 1);
+      assertOneLineError(r, /no events match .*, so nothing was written — this bundle's events run 13\.21 s → 1 min 31 s on the bundle clock, its processes are pids 1, 429, 562, 2233, .*, …$/);
+      assert.throws(() => readFileSync(out), /ENOENT/);
+      assert.throws(() => readFileSync(`${out}.tmp`), /ENOENT/);
+    });
+  }
+});

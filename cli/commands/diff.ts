@@ -8,12 +8,15 @@
 //   ingero diff B A --min-events 100                        only rows with ≥ 100 events on one side
 //   ingero diff B A --threshold latencyRatio=2 --threshold minSample=200
 //   ingero diff B A --json                                  deterministic JSON (byte-identical across runs)
-//   ingero diff B A --fail-on-regression                    exit 3 when an op is flagged (for CI)
+//   ingero diff B A --fail-on-regression                    exit 3 when an op is flagged or a HIGH finding is new (for CI)
+//   ingero diff B A --fail-on-regression --fail-on MEDIUM   ... or a new finding of MEDIUM or above (none: ops only)
 //
 // An op is flagged a regression when its p50 or p99 grew by latencyRatio (1.5x) or more with at
 // least minSample (50) events on each side, an improvement when it shrank as much; sampled ops
 // and small samples are shown but never flagged. Exit codes: 0 compared, 1 a bundle is missing,
-// corrupt or hostile (the line says which one), 2 wrong usage, 3 regression with --fail-on-regression.
+// corrupt or hostile (the line says which one), 2 wrong usage, 3 with --fail-on-regression: an op
+// regressed, or a finding at or above --fail-on (default HIGH) is new or grew to it (a halved
+// step rate is a new HIGH throughput-drop before it is any op's latency); one stderr line says why.
 import type { Command } from 'commander';
 import { canonicalJson, diffSides, parseThresholdArgs, ratioText, resolveDiffThresholds, summarizeSide, type DiffReport, type DiffSide, type FindingChange, type OpChange, type SideInfo, type SideSummary } from '../../analyze/index.ts';
 import { BundleError, openBundle } from '../../format/index.ts';
@@ -29,7 +32,11 @@ interface DiffCliOptions {
   minEvents?: string;
   threshold: string[];
   failOnRegression?: boolean;
+  failOn: string;
 }
+
+const SEVERITIES = ['HIGH', 'MEDIUM', 'LOW'] as const;
+type Severity = (typeof SEVERITIES)[number];
 
 export function register(program: Command): void {
   program
@@ -42,7 +49,8 @@ export function register(program: Command): void {
     .option('--op <name>', 'only this op (repeatable); findings are limited to these ops too', collect, [])
     .option('--min-events <n>', 'only rows with at least n events on one side or the other')
     .option('--threshold <name=value>', 'override a diff threshold (repeatable): latencyRatio (1.5), minSample (50), spanRatio (2)', collect, [])
-    .option('--fail-on-regression', 'exit with code 3 when any op is flagged as a regression')
+    .option('--fail-on-regression', 'exit with code 3 when any op is flagged as a regression, or a finding at or above --fail-on is new')
+    .option('--fail-on <severity>', 'with --fail-on-regression: the least severity of a new finding that fails (HIGH, MEDIUM, LOW or none)', 'HIGH')
     .action(
       action((beforePath: string, afterPath: string, opts: DiffCliOptions) => {
         let thresholds: Record<string, number>;
@@ -53,6 +61,8 @@ export function register(program: Command): void {
           throw new UsageError((err as Error).message);
         }
         const minEvents = intOption('--min-events', opts.minEvents, 0);
+        const failOn = opts.failOn.toUpperCase();
+        if (failOn !== 'NONE' && !(SEVERITIES as readonly string[]).includes(failOn)) throw new UsageError(`--fail-on takes HIGH, MEDIUM, LOW or none, got ${JSON.stringify(opts.failOn)}`);
         const before = summarize('BEFORE', beforePath, opts.byProcess);
         const after = summarize('AFTER', afterPath, opts.byProcess);
         const known = new Set([...before.ops, ...after.ops].map((r) => r.op));
@@ -64,9 +74,27 @@ export function register(program: Command): void {
         }
         const report = diffSides(before, after, { byProcess: opts.byProcess, ops: opts.op, minEvents, thresholds });
         process.stdout.write(opts.json ? canonicalJson(report) + '\n' : renderDiff(beforePath, afterPath, report, useColour()));
-        return opts.failOnRegression && report.summary.regressions > 0 ? EXIT_PROBLEMS : EXIT_OK;
+        if (!opts.failOnRegression) return EXIT_OK;
+        const failures = ciFailures(report, failOn === 'NONE' ? null : (failOn as Severity));
+        if (failures.length === 0) return EXIT_OK;
+        process.stderr.write(`ingero: diff fails (--fail-on-regression${failOn === 'NONE' ? '' : `, --fail-on ${failOn}`}): ${printable(failures.join('; '))}\n`);
+        return EXIT_PROBLEMS;
       }),
     );
+}
+
+/** What fails a CI run: regressed ops, and findings at or above failOn that are new or grew to it. */
+function ciFailures(r: DiffReport, failOn: Severity | null): string[] {
+  const out: string[] = [];
+  const regressed = [...r.ops, ...r.processes].filter((x) => x.verdict === 'regression');
+  if (regressed.length) out.push(`${regressed.length} regressed op${regressed.length === 1 ? '' : 's'} (${regressed.map((x) => (x.process ? `${x.process}: ${x.op}` : x.op)).join(', ')})`);
+  if (failOn === null) return out;
+  const atLeast = (s: Severity | null | undefined) => s !== null && s !== undefined && SEVERITIES.indexOf(s) <= SEVERITIES.indexOf(failOn);
+  const fresh = r.findings.filter((f) => f.status === 'new' && atLeast(f.severity_after));
+  const grown = r.findings.filter((f) => f.status === 'persisting' && atLeast(f.severity_after) && !atLeast(f.severity_before));
+  if (fresh.length) out.push(`${fresh.length} new finding${fresh.length === 1 ? '' : 's'} at ${failOn} or above (${fresh.map((f) => `${f.severity_after} ${f.kind}`).join(', ')})`);
+  if (grown.length) out.push(`${grown.length} finding${grown.length === 1 ? '' : 's'} grown to ${failOn} or above (${grown.map((f) => `${f.kind} ${f.severity_before} → ${f.severity_after}`).join(', ')})`);
+  return out;
 }
 
 function collect(value: string, previous: string[]): string[] {

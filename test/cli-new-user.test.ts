@@ -90,3 +90,28 @@ describe('export selections that match nothing', () => {
     });
   }
 });
+
+describe('fits the terminal: explain, stats and diff at 80 columns', () => {
+  const chars = (l: string) => [...l].length;
+  const widest = (text: string) => Math.max(...text.split('\n').map(chars));
+  const narrow = (...args: string[]) => runCli(args, { cacheDir: join(work, 'cache'), env: { NO_COLOR: '1', COLUMNS: '80' } });
+  const healthy = join(work, 'healthy.ingero');
+  const stall = join(work, 'stall.ingero');
+
+  test('with COLUMNS=80 every line fits; piped without it, lines stay whole for grep', () => {
+    assert.equal(ingero('demo', 'healthy', '-o', healthy).code, 0);
+    assert.equal(ingero('demo', 'sync-stall', '-o', stall).code, 0);
+    for (const args of [['explain', FLAGSHIP], ['stats', FLAGSHIP], ['stats', FLAGSHIP, '--by-process'], ['diff', healthy, stall, '--by-process']]) {
+      const long = ingero(...args);
+      const fitted = narrow(...args);
+      assert.equal(fitted.code, 0, fitted.stderr);
+      assert.ok(widest(long.stdout) > 100, `${args[0]} piped keeps its long lines (${widest(long.stdout)} wide)`);
+      assert.ok(widest(fitted.stdout) <= 80, `${args.join(' ')} at 80 columns is ${widest(fitted.stdout)} wide:\n${fitted.stdout}`);
+      // Nothing is lost: every word of the long form is in the fitted one.
+      const words = (t: string) => t.split(/\s+/).filter(Boolean).sort();
+      if (args[0] === 'explain') assert.deepEqual(words(fitted.stdout), words(long.stdout));
+    }
+    const stats = narrow('stats', FLAGSHIP).stdout;
+    assert.match(stats, /^cudaLaunchKernel {2}cuda\n {2}COUNT 16 {3}TOTAL 27\.0 ms {3}P50 73\.2 µs/m, 'one block per op when the table does not fit');
+  });
+});

@@ -2,10 +2,12 @@
 // evidence chain, root cause and fix; --json prints the analyzer's report, deterministically.
 import type { Command } from 'commander';
 import { canonicalJson, explain, parseThresholdArgs, type ExplainReport, type Finding } from '../../analyze/index.ts';
+import { wrapText } from '../../analyze/text-layout.ts';
 import { openBundle } from '../../format/index.ts';
 import { formatDuration, formatWindow } from '../format-units.ts';
 import { action, UsageError } from '../run-action.ts';
-import { printable } from '../table.ts';
+import { withPhases } from '../progress-bar.ts';
+import { outputWidth, printable } from '../table.ts';
 
 export function register(program: Command): void {
   program
@@ -19,10 +21,11 @@ export function register(program: Command): void {
         let thresholds: Record<string, number>;
         try {
           thresholds = parseThresholdArgs(opts.threshold);
-          const bundle = openBundle(path);
+          // On a terminal, a bar on stderr: opening (a big bundle decompresses), then the analysis.
+          const bundle = withPhases((step) => (step(0, 'opening the bundle'), openBundle(path)));
           try {
-            const report = explain(bundle, { thresholds });
-            process.stdout.write(opts.json ? canonicalJson(report) + '\n' : renderReport(path, report, useColour()));
+            const report = withPhases((step) => explain(bundle, { thresholds, onProgress: (f, phase) => step(f, `analysing: ${phase}`) }));
+            process.stdout.write(opts.json ? canonicalJson(report) + '\n' : wrapText(renderReport(path, report, useColour()), outputWidth()));
           } finally {
             bundle.close();
           }

@@ -3,7 +3,7 @@
 // events), one grammar for times, summaries as JSON, and a selection that matches nothing said
 // plainly instead of an empty trace.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -113,5 +113,62 @@ describe('fits the terminal: explain, stats and diff at 80 columns', () => {
     }
     const stats = narrow('stats', FLAGSHIP).stdout;
     assert.match(stats, /^cudaLaunchKernel {2}cuda\n {2}COUNT 16 {3}TOTAL 27\.0 ms {3}P50 73\.2 µs/m, 'one block per op when the table does not fit');
+  });
+});
+
+describe('summaries as JSON, demo sizes and stacks, record refusing to overwrite', () => {
+  test('demo --events N gives about N events; --json prints the summary; --list --json the scenarios', () => {
+    const out = join(work, 'sized.ingero');
+    const r = ingero('demo', 'cpu-contention', '-o', out, '--events', '20000', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as { path: string; scenario: string; root_cause: string; events: number; bytes: number };
+    assert.equal(s.path, out);
+    assert.equal(s.scenario, 'cpu-contention');
+    assert.equal(s.root_cause, 'cpu-contention');
+    assert.ok(Math.abs(s.events - 20_000) <= 2_000, `about 20,000 events, got ${s.events}`);
+    assert.equal(JSON.parse(ingero('info', out, '--json').stdout).manifest.counts.events, s.events);
+    const list = JSON.parse(ingero('demo', '--list', '--json').stdout) as { name: string }[];
+    assert.ok(list.some((x) => x.name === 'sync-stall-stacks'));
+    const small = ingero('demo', 'healthy', '-o', join(work, 'tiny.ingero'), '--events', '50');
+    assert.equal(small.code, 2);
+    assertOneLineError(small, /--events must be at least 10,000/);
+  });
+
+  test('demo sync-stall-stacks: the CUDA calls carry Python and native stacks', () => {
+    const out = join(work, 'stacks.ingero');
+    assert.equal(ingero('demo', 'sync-stall-stacks', '-o', out).code, 0);
+    const r = ingero('sql', out, "SELECT count(*) AS n FROM events e JOIN ops o ON o.id = e.op_id WHERE o.name = 'cudaDeviceSynchronize' AND e.stack_id IS NULL", '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), [{ n: 0 }], 'every sync has its stack');
+    const explainText = ingero('explain', out).stdout;
+    assert.match(explainText, /1\. \[HIGH\] sync-stall/);
+  });
+
+  test('recover --json prints the summary line as JSON', async () => {
+    const { BundleWriter, opId, stagingPathFor } = await import('../format/index.ts');
+    const out = join(work, 'interrupted.ingero');
+    // A seal that fails (bad options) leaves the staging data, as an interrupted recording does.
+    const w = BundleWriter.create(out, { originUnixNs: 0n, producer: { name: 'test', version: '0', command: 'recover test' }, frameBytes: 100 << 20 });
+    for (let i = 0; i < 100; i++) w.appendEvent({ ts_ns: 1000 * i, dur_ns: 10, pid: 1, tid: 1, op_id: opId('cudaMalloc') });
+    await assert.rejects(w.seal());
+    const r = ingero('recover', stagingPathFor(out), '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as { path: string; events: number; bytes: number; sha256: string };
+    assert.equal(s.events, 100);
+    assert.match(s.sha256, /^[0-9a-f]{64}$/);
+    assert.equal(r.stderr, '');
+  });
+
+  test('record -o an existing file refuses without --force (before tracing anything); a directory is refused', () => {
+    const existing = join(work, 'earlier.ingero');
+    const keep = readFileSync(FLAGSHIP);
+    writeFileSync(existing, keep);
+    const r = ingero('record', '-o', existing, '--', '/bin/true');
+    assert.equal(r.code, 1);
+    assertOneLineError(r, /earlier\.ingero exists — pass --force to overwrite it, or choose another -o/);
+    assert.ok(readFileSync(existing).equals(keep), 'the earlier recording is untouched');
+    const dir = ingero('record', '-o', work, '--', '/bin/true');
+    assert.equal(dir.code, 1);
+    assertOneLineError(dir, /is a directory — give a file name/);
   });
 });

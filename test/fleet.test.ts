@@ -249,8 +249,12 @@ describe('refusals: one line, non-zero exit, nothing half-written', () => {
     const out = join(work, 'export-force');
     assert.equal(cli(['export', '--format', 'parquet', '--no-findings', '-o', out, paths[1]!]).code, 0);
     assertOneLineError(cli(['export', '--format', 'parquet', '-o', out, paths[1]!]), /exists — pass --force/);
-    const again = cli(['export', '--format', 'parquet', '--no-findings', '--force', '-o', out, paths[2]!]);
+    const again = cli(['export', '--format', 'parquet', '--no-findings', '--force', '--json', '-o', out, paths[2]!]);
     assert.equal(again.code, 0, again.stderr);
+    const summary = JSON.parse(again.stdout) as { bundles: number; events: number; files: number };
+    const b = openBundle(paths[2]!);
+    assert.deepEqual([summary.bundles, summary.events, summary.files], [1, b.eventCount(), 10]);
+    b.close();
     assert.equal(readdirSync(join(out, 'events')).length, 1, 'the old export was replaced, not added to');
     assertOneLineError(cli(['export', '--format', 'parquet', '--pid', '1', '-o', join(work, 'x'), paths[1]!]), /--pid applies to the JSON trace only/);
     assertOneLineError(cli(['export', paths[1]!, paths[2]!, '-o', join(work, 'x.json')]), /JSON trace holds one bundle/);

@@ -1,6 +1,7 @@
 // One bundle as the server holds it: the open Bundle (format/) and its Summary (precompute.ts):
 // stats, findings, stack use and the whole-recording timeline, computed once in a child process
-// right after the bundle is opened. The server keeps answering meanwhile: tools that need the
+// right after the bundle is opened, or read back from the cache where an earlier server left it
+// (summary-cache.ts). The server keeps answering meanwhile: tools that need the
 // summary wait for it (up to a limit, then ask the agent to retry), the others answer at once.
 // Everything here is a pure function of the bundle, which never changes while it is served.
 import { resolve } from 'node:path';
@@ -8,6 +9,7 @@ import type { Bundle, OpenOptions } from '../format/index.ts';
 import { forkTs } from '../analyze/fork-ts.ts';
 import { precompute, type StackUse, type Summary } from './precompute.ts';
 import type { PrecomputeRequest } from './precompute-worker.ts';
+import { readCachedSummary, writeCachedSummary } from './summary-cache.ts';
 import { ToolInputError } from './tool-kit.ts';
 
 /** Meaning of events.arg0..arg3 for one op (table op_args); undefined where unused. */
@@ -40,9 +42,18 @@ export class ServedBundle {
   startSummary(): Promise<Summary> {
     if (!this.summaryPromise) {
       this.summaryStarted = performance.now();
+      const cached = readCachedSummary(this.bundle.databasePath);
+      if (cached) {
+        this.summaryValue = cached;
+        this.summaryPromise = Promise.resolve(cached);
+        return this.summaryPromise;
+      }
       this.summaryPromise = this.computeInChild()
         .catch(() => precompute(this.bundle))
-        .then((s) => (this.summaryValue = s));
+        .then((s) => {
+          writeCachedSummary(this.bundle.databasePath, s);
+          return (this.summaryValue = s);
+        });
     }
     return this.summaryPromise;
   }

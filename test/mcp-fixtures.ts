@@ -66,9 +66,9 @@ export interface StdioServer {
   close(): Promise<void>;
 }
 
-/** Starts `ingero mcp ARGS` as a child and connects the SDK's own Client to it over stdio. */
-export async function connectStdio(args: string[], env: Record<string, string>): Promise<StdioServer> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', ...args], env: { ...(process.env as Record<string, string>), ...env }, stderr: 'pipe' });
+/** Starts `ingero mcp ARGS` as a child (in cwd when given) and connects the SDK's own Client to it over stdio. */
+export async function connectStdio(args: string[], env: Record<string, string>, cwd?: string): Promise<StdioServer> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', ...args], env: { ...(process.env as Record<string, string>), ...env }, stderr: 'pipe', cwd });
   const client = new Client({ name: 'ingero-test', version: '0' });
   await client.connect(transport);
   return { client, close: () => client.close() };

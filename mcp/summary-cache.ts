@@ -5,8 +5,9 @@
 // Entries are written atomically (a private temp file renamed into place) with 0600 permissions
 // in the cache directory, which format/ has already checked is private; an entry that is
 // damaged, foreign or for another key is ignored and replaced.
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { lstatSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { writeFileAtomically } from '../format/atomic-file.ts';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Summary } from './precompute.ts';
@@ -73,20 +74,13 @@ export function writeCachedSummary(databasePath: string, summary: Summary): void
   const file = summaryCachePath(databasePath);
   const text = JSON.stringify(summary);
   const entry = `{"database_sha256":${JSON.stringify(databaseDigest(databasePath))},"analyzer":${JSON.stringify(analyzerKey())},"summary_sha256":"${createHash('sha256').update(text).digest('hex')}","summary":${text}}`;
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  let fd: number | undefined;
   try {
-    fd = openSync(tmp, 'wx', 0o600);
-    writeSync(fd, entry);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, file);
+    writeFileAtomically(file, (fd) => writeSync(fd, entry));
     const prefix = `${databaseDigest(databasePath)}.summary-`;
     for (const name of readdirSync(dirname(file))) {
       if (name.startsWith(prefix) && name !== basename(file) && !name.includes('.tmp-')) rmSync(join(dirname(file), name), { force: true });
     }
   } catch {
-    if (fd !== undefined) closeSync(fd);
-    rmSync(tmp, { force: true });
+    /* the next server computes the summary again */
   }
 }

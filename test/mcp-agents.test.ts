@@ -16,9 +16,7 @@ import { connectStdio, resultParts, ROOT, type StdioServer } from './mcp-fixture
 const INVESTIGATIONS = join(ROOT, 'investigations');
 const SHIPPED = readdirSync(INVESTIGATIONS).filter((n) => n.endsWith('.ingero')).sort();
 const work = mkdtempSync(join(tmpdir(), 'ingero-mcp-agents-'));
-const elsewhere = join(work, 'elsewhere');
 const cache = join(work, 'cache');
-mkdirSync(elsewhere);
 after(() => rmSync(work, { recursive: true, force: true }));
 
 /** Minimal arguments for tools that require some. */
@@ -39,8 +37,8 @@ describe('a scripted investigation of the shipped investigation', () => {
     return r.data as Record<string, any>;
   }
   before(async () => {
-    // Started from a directory outside the checkout, with the bundle given by absolute path.
-    server = await connectStdio([join(INVESTIGATIONS, 'pytorch-dataloader-starvation.ingero')], { INGERO_CACHE_DIR: cache }, elsewhere);
+    // connectStdio starts the server in a directory outside the checkout; the bundle is an absolute path.
+    server = await connectStdio([join(INVESTIGATIONS, 'pytorch-dataloader-starvation.ingero')], { INGERO_CACHE_DIR: cache });
   });
   after(async () => server?.close());
 
@@ -74,7 +72,7 @@ describe('a scripted investigation of the shipped investigation', () => {
 describe('the context an agent pays', () => {
   let server: StdioServer;
   before(async () => {
-    server = await connectStdio(['--dir', INVESTIGATIONS], { INGERO_CACHE_DIR: cache }, elsewhere);
+    server = await connectStdio(['--dir', INVESTIGATIONS], { INGERO_CACHE_DIR: cache });
   });
   after(async () => server?.close());
 
@@ -115,7 +113,7 @@ describe('the summary cache', () => {
     mkdirSync(dir);
     copyFileSync(join(INVESTIGATIONS, 'sample-gpu-node-02.ingero'), bundle);
     const env = { INGERO_CACHE_DIR: join(dir, 'cache') };
-    const first = await connectStdio([bundle], env, elsewhere);
+    const first = await connectStdio([bundle], env);
     const a = resultParts(await first.client.callTool({ name: 'get_trace_stats', arguments: {} }));
     await first.close();
     const b = openBundle(bundle, { cacheDir: env.INGERO_CACHE_DIR });
@@ -128,11 +126,11 @@ describe('the summary cache', () => {
     writeFileSync(file, '{"database_sha256":"x"', { mode: 0o600 });
     assert.equal(readCachedSummary(b.databasePath), undefined);
     b.close();
-    const second = await connectStdio([bundle], env, elsewhere);
+    const second = await connectStdio([bundle], env);
     const c = resultParts(await second.client.callTool({ name: 'get_trace_stats', arguments: {} }));
     await second.close();
     assert.deepEqual(c.data, a.data);
-    const third = await connectStdio([bundle], env, elsewhere);
+    const third = await connectStdio([bundle], env);
     const d = resultParts(await third.client.callTool({ name: 'get_trace_stats', arguments: {} }));
     await third.close();
     assert.deepEqual(d.data, a.data, 'the rewritten entry serves the next server');
@@ -152,7 +150,7 @@ describe('a bundle row that breaks the spec', () => {
     db.prepare("UPDATE processes SET start_ns = 'yesterday' WHERE pid = 7").run();
     db.close();
     await w.seal();
-    const server = await connectStdio([path], { INGERO_CACHE_DIR: join(dir, 'cache') }, elsewhere);
+    const server = await connectStdio([path], { INGERO_CACHE_DIR: join(dir, 'cache') });
     try {
       const r = resultParts(await server.client.callTool({ name: 'list_processes', arguments: {} }));
       assert.equal(r.isError, true);

@@ -177,19 +177,21 @@ let worstSummary = 0;
 for (const [label, tool, args, summary, baselineMs] of cases) {
   const times: number[] = [];
   let bytes = 0;
+  let firstMs = 0;
   for (let i = 0; i < calls + 2; i++) {
     const s = performance.now();
     const r = (await client.callTool({ name: tool, arguments: args })) as { isError?: boolean; content: { text: string }[] };
     const took = ms(s);
     if (r.isError) throw new Error(`${label}: ${r.content[0]!.text}`);
     bytes = Buffer.byteLength(r.content[0]!.text);
+    if (i === 0) firstMs = took;
     if (i >= 2) times.push(took);
   }
   times.sort((a, b) => a - b);
   const p50 = pct(times, 0.5);
   const p99 = pct(times, 0.99);
   if (summary) worstSummary = Math.max(worstSummary, p99);
-  rows.push(`| ${summary ? '**' + label + '**' : label} | ${p50.toFixed(1)} | ${p99.toFixed(1)} | ${baselineMs === undefined ? '' : baselineMs.toFixed(0)} | ${(bytes / 1024).toFixed(1)} |`);
+  rows.push(`| ${summary ? '**' + label + '**' : label} | ${firstMs.toFixed(1)} | ${p50.toFixed(1)} | ${p99.toFixed(1)} | ${baselineMs === undefined ? '' : baselineMs.toFixed(0)} | ${(bytes / 1024).toFixed(1)} |`);
 }
 
 const toolsListBytes = Buffer.byteLength(JSON.stringify(await client.listTools()));
@@ -198,7 +200,7 @@ console.log(`bundle: ${events.toLocaleString('en-US')} events over ${(span / 1e9
 console.log(`summary ready: cold ${(coldMs / 1000).toFixed(2)} s after open began (${(summary.elapsedMs / 1000).toFixed(2)} s computing in a child process while the server answers; goal ≤ 15 s), warm ${(warmMs / 1000).toFixed(2)} s (read from the summary cache; goal ≤ 1 s)`);
 console.log(`tools/list: ${toolsListBytes} bytes of compact JSON (goal ≤ 16384)`);
 console.log(`calls per tool: ${calls} after 2 unmeasured; summary tools in bold (goal: p99 ≤ 200 ms)\n`);
-console.log('| tool call | p50 ms | p99 ms | baseline: computed per call, ms | result KiB |\n|---|---:|---:|---:|---:|');
+console.log('| tool call | first call ms | p50 ms | p99 ms | baseline: computed per call, ms | result KiB |\n|---|---:|---:|---:|---:|---:|');
 for (const r of rows) console.log(r);
 console.log(`\nworst summary-tool p99: ${worstSummary.toFixed(1)} ms (goal ≤ 200 ms: ${worstSummary <= 200 ? 'met' : 'NOT met'})`);
 await client.close();

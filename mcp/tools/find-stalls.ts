@@ -65,7 +65,9 @@ export const findStallsTool: ToolDef<typeof input, typeof output> = {
   run(args, ctx) {
     const served = servedBundle(ctx, args);
     const opts = { fromNs: args.from_ns, toNs: args.to_ns, pid: args.pid, tid: args.tid, nodeId: args.node_id, kinds: args.kinds, limit: args.limit ?? DEFAULT_LIMIT };
-    const report: StallReport = served.memo(`find_stalls:${JSON.stringify(opts)}`, () => findStalls(served.bundle, opts));
+    // The default page is what agents ask for first and it scans the bundle: kept. Others are not, so memory stays bounded.
+    const isDefault = Object.entries(opts).every(([k, v]) => v === undefined || (k === 'limit' && v === DEFAULT_LIMIT));
+    const report: StallReport = isDefault ? served.memo('find_stalls', () => findStalls(served.bundle, opts)) : findStalls(served.bundle, opts);
     const full = args.detail === 'full';
     const stalls = report.stalls.map((s) => ({
       ...s,

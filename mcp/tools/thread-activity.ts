@@ -45,9 +45,12 @@ export const threadActivityTool: ToolDef<typeof input, typeof output> = {
   output,
   run(args, ctx) {
     const served = servedBundle(ctx, args);
+    const opts = { fromNs: args.from_ns, toNs: args.to_ns, windowNs: args.window_ns, pid: args.pid, tid: args.tid, nodeId: args.node_id };
     let report;
     try {
-      report = threadActivity(served.bundle, { fromNs: args.from_ns, toNs: args.to_ns, windowNs: args.window_ns, pid: args.pid, tid: args.tid, nodeId: args.node_id });
+      // The default (whole recording) is asked for again and again and scans the bundle: kept.
+      const whole = Object.values(opts).every((v) => v === undefined);
+      report = whole ? served.memo('thread_activity', () => threadActivity(served.bundle)) : threadActivity(served.bundle, opts);
     } catch (err) {
       if (err instanceof RangeError) throw new ToolInputError(`${err.message} (at most ${MAX_ACTIVITY_WINDOWS})`);
       throw err;

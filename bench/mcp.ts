@@ -117,6 +117,8 @@ const ms = (t0: number) => performance.now() - t0;
 let t0 = performance.now();
 const coldRegistry = BundleRegistry.single(bundlePath);
 const openMs = ms(t0);
+await coldRegistry.get(undefined).stats(Infinity);
+const coldStatsMs = ms(t0);
 await coldRegistry.get(undefined).startSummary();
 const coldMs = ms(t0);
 coldRegistry.close();
@@ -197,7 +199,7 @@ for (const [label, tool, args, summary, baselineMs] of cases) {
 const toolsListBytes = Buffer.byteLength(JSON.stringify(await client.listTools()));
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
 console.log(`bundle: ${events.toLocaleString('en-US')} events over ${(span / 1e9).toFixed(1)} s; open ${(openMs / 1000).toFixed(2)} s (verify, and decompress into the cache on first open)`);
-console.log(`summary ready: cold ${(coldMs / 1000).toFixed(2)} s after open began (${(summary.elapsedMs / 1000).toFixed(2)} s computing in a child process while the server answers; goal ≤ 15 s), warm ${(warmMs / 1000).toFixed(2)} s (read from the summary cache; goal ≤ 1 s)`);
+console.log(`summary ready: cold ${(coldMs / 1000).toFixed(2)} s after open began, its statistics part (get_trace_stats, list_processes, get_timeline, get_stacks by op) after ${(coldStatsMs / 1000).toFixed(2)} s (${(summary.elapsedMs / 1000).toFixed(2)} s computing in a child process while the server answers; goal ≤ 15 s), warm ${(warmMs / 1000).toFixed(2)} s (read from the summary cache; goal ≤ 1 s)`);
 console.log(`tools/list: ${toolsListBytes} bytes of compact JSON (goal ≤ 16384)`);
 console.log(`calls per tool: ${calls} after 2 unmeasured; summary tools in bold (goal: p99 ≤ 200 ms)\n`);
 console.log('| tool call | first call ms | p50 ms | p99 ms | baseline: computed per call, ms | result KiB |\n|---|---:|---:|---:|---:|---:|');

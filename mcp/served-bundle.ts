@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import type { Bundle, OpenOptions } from '../format/index.ts';
 import { forkTs } from '../analyze/fork-ts.ts';
-import { precompute, type StackUse, type Summary } from './precompute.ts';
+import { precompute, type StackUse, type StatsPart, type Summary } from './precompute.ts';
 import type { PrecomputeRequest } from './precompute-worker.ts';
 import { readCachedSummary, writeCachedSummary } from './summary-cache.ts';
 import { ToolInputError } from './tool-kit.ts';
@@ -23,6 +23,8 @@ export class ServedBundle {
   private readonly memos = new Map<string, unknown>();
   private summaryValue?: Summary;
   private summaryPromise?: Promise<Summary>;
+  private partValue?: StatsPart;
+  private partPromise?: Promise<StatsPart>;
   private summaryStarted = 0;
   private stopChild?: () => void;
 
@@ -44,16 +46,25 @@ export class ServedBundle {
       this.summaryStarted = performance.now();
       const cached = readCachedSummary(this.bundle.databasePath);
       if (cached) {
-        this.summaryValue = cached;
-        this.summaryPromise = Promise.resolve(cached);
+        this.summaryValue = this.partValue = cached;
+        this.summaryPromise = this.partPromise = Promise.resolve(cached);
         return this.summaryPromise;
       }
-      this.summaryPromise = this.computeInChild()
+      let partReady: (p: StatsPart) => void = () => {};
+      this.partPromise = new Promise<StatsPart>((r) => (partReady = r));
+      const onPart = (p: StatsPart) => {
+        this.partValue ??= p;
+        partReady(p);
+      };
+      this.summaryPromise = this.computeInChild(onPart)
         .catch(() => precompute(this.bundle))
         .then((s) => {
           writeCachedSummary(this.bundle.databasePath, s);
+          onPart(s);
           return (this.summaryValue = s);
         });
+      // A failure reaches callers through summaryPromise; the part settles with it.
+      this.summaryPromise.catch(() => undefined);
     }
     return this.summaryPromise;
   }
@@ -63,17 +74,33 @@ export class ServedBundle {
     return this.summaryValue;
   }
 
+  /** Its statistics part if that is ready (it comes well before the findings). */
+  statsIfReady(): StatsPart | undefined {
+    return this.partValue;
+  }
+
   /** The summary, waiting at most waitMs; then a ToolInputError asks the agent to retry. */
-  async summary(waitMs: number): Promise<Summary> {
-    if (this.summaryValue) return this.summaryValue;
-    const pending = this.startSummary();
+  summary(waitMs: number): Promise<Summary> {
+    if (this.summaryValue) return Promise.resolve(this.summaryValue);
+    return this.within(this.startSummary(), waitMs, 'the analysis');
+  }
+
+  /** The statistics part (stats, stack use, timeline), waiting at most waitMs. */
+  stats(waitMs: number): Promise<StatsPart> {
+    if (this.partValue) return Promise.resolve(this.partValue);
+    const whole = this.startSummary();
+    // Whichever comes first: the part, or the whole summary (or its failure).
+    return this.within(Promise.race([this.partPromise!, whole]), waitMs, 'the statistics');
+  }
+
+  private async within<T>(pending: Promise<T>, waitMs: number, what: string): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const s = Math.round((performance.now() - this.summaryStarted) / 1000);
         reject(
           new ToolInputError(
-            `the analysis of this bundle (${this.bundle.eventCount()} events) is still running (${s} s so far); call again in a few seconds. ` +
+            `${what} of this bundle (${this.bundle.eventCount()} events) is still running (${s} s so far); call again in a few seconds. ` +
               'Meanwhile get_bundle_info, list_events, describe_schema and run_sql answer at once.',
           ),
         );
@@ -87,7 +114,7 @@ export class ServedBundle {
   }
 
   /** Stack use per op, hottest first. */
-  stackUsesByOp(summary: Summary): Map<number, StackUse[]> {
+  stackUsesByOp(summary: StatsPart): Map<number, StackUse[]> {
     return this.memo('stack-uses-by-op', () => {
       const byOp = new Map<number, StackUse[]>();
       for (const u of summary.stackUses) {
@@ -101,7 +128,7 @@ export class ServedBundle {
 
   /** Names of ops with events (from the summary when ready, else every op the bundle defines). */
   opNames(): string[] {
-    const s = this.summaryValue;
+    const s = this.partValue;
     return s ? [...s.stats.ops].sort((a, b) => b.count - a.count).map((o) => o.op) : [...this.bundle.ops().values()].map((o) => o.name);
   }
 
@@ -124,11 +151,12 @@ export class ServedBundle {
     this.bundle.close();
   }
 
-  private computeInChild(): Promise<Summary> {
+  private computeInChild(onPart: (p: StatsPart) => void): Promise<Summary> {
     return new Promise<Summary>((resolvePromise, reject) => {
       const child = forkTs(new URL('./precompute-worker.ts', import.meta.url), { stderr: 'inherit' });
       this.stopChild = () => child.kill('SIGKILL');
-      child.once('message', (reply: { ok: true; summary: Summary } | { ok: false; error: string }) => {
+      child.on('message', (reply: { ok: true; part: StatsPart } | { ok: true; summary: Summary } | { ok: false; error: string }) => {
+        if (reply.ok && 'part' in reply) return onPart(reply.part);
         this.stopChild = undefined;
         if (reply.ok) resolvePromise(reply.summary);
         else reject(new Error(reply.error));

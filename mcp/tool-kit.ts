@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { BundleError } from '../format/index.ts';
 import type { BundleRegistry } from './bundle-registry.ts';
 import { cleanString, DATA_PREAMBLE, sanitizeValue } from './sanitize.ts';
-import type { Summary } from './precompute.ts';
+import type { StatsPart, Summary } from './precompute.ts';
 import type { ServedBundle } from './served-bundle.ts';
 import type { SqlRunner } from './sql-runner.ts';
 
@@ -72,6 +72,11 @@ export function servedBundle(ctx: ToolContext, args: { bundle?: string }): Serve
 /** The bundle's precomputed stats and findings, waiting for them within the server's limit. */
 export function summaryOf(ctx: ToolContext, served: ServedBundle): Promise<Summary> {
   return served.summary(ctx.limits.summaryWaitMs);
+}
+
+/** The bundle's statistics, stack use and timeline: ready well before the findings. */
+export function statsOf(ctx: ToolContext, served: ServedBundle): Promise<StatsPart> {
+  return served.stats(ctx.limits.summaryWaitMs);
 }
 
 /** Bytes of JSON a default page holds: with its envelope a default result stays under 8 KB. */

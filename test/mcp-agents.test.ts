@@ -137,6 +137,23 @@ describe('the summary cache', () => {
   });
 });
 
+describe('the statistics part of the summary', () => {
+  it('is ready before the findings, from the same child', async () => {
+    const { BundleRegistry } = await import('../mcp/bundle-registry.ts');
+    const registry = BundleRegistry.single(join(INVESTIGATIONS, 'sample-gpu-node-01.ingero'), { cacheDir: join(work, 'cache-parts') });
+    try {
+      const served = registry.get(undefined);
+      const part = await served.stats(60_000);
+      assert.equal(served.summaryIfReady(), undefined, 'the findings come later');
+      const whole = await served.summary(60_000);
+      assert.deepEqual(part.stats, whole.stats);
+      assert.deepEqual(part.timeline, whole.timeline);
+    } finally {
+      registry.close();
+    }
+  });
+});
+
 describe('a bundle row that breaks the spec', () => {
   it('list_processes says so in a clean isError instead of a protocol error', async () => {
     const dir = join(work, 'broken');

@@ -81,8 +81,8 @@ export const describeSchema: ToolDef<typeof input, typeof output> = {
         }),
       }));
     const includeOps = args.include_ops ?? (args.table !== undefined && ['events', 'ops', 'op_args', 'sources'].includes(args.table));
-    const counts = new Map(served.summaryIfReady()?.stats.ops.map((o) => [o.op_id, o.count]) ?? []);
-    const ready = served.summaryIfReady() !== undefined;
+    const counts = new Map(served.statsIfReady()?.stats.ops.map((o) => [o.op_id, o.count]) ?? []);
+    const ready = served.statsIfReady() !== undefined;
     const argDocs = db.prepare('SELECT op_id, arg, name, unit, description FROM op_args ORDER BY op_id, arg').all() as { op_id: number; arg: number; name: string; unit: string; description: string }[];
     const allOps = [...served.bundle.ops().values()];
     const ops = includeOps

@@ -5,7 +5,7 @@ import type { ResolvedFrame } from '../../format/index.ts';
 import { hottestFirst, type StackUse } from '../precompute.ts';
 import type { ServedBundle } from '../served-bundle.ts';
 import { shortSymbol } from '../../analyze/symbol-name.ts';
-import { bundleArg, cursorArg, nodeArg, decodeCursor, encodeCursor, pageBudget, pageFields, pageNote, resolveOps, servedBundle, summaryOf, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
+import { bundleArg, cursorArg, nodeArg, decodeCursor, encodeCursor, pageBudget, pageFields, pageNote, resolveOps, servedBundle, statsOf, summaryOf, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
 
 /** Frames shown per stack by default and at most; deeper stacks say how many were left out. */
 const DEFAULT_FRAMES = 12;
@@ -120,7 +120,7 @@ export const getStacks: ToolDef<typeof input, typeof output> = {
       if (narrowed) {
         uses = scanUses(served, fromNs !== undefined ? b.idAtTime(fromNs) : 1, toNs !== undefined ? b.idAtTime(toNs) : b.eventCount() + 1, opIds, pid, nodeId);
       } else {
-        const all = served.stackUsesByOp(await summaryOf(ctx, served));
+        const all = served.stackUsesByOp(await statsOf(ctx, served));
         uses = opIds ? opIds.flatMap((id) => all.get(id) ?? []) : [...all.values()].flat();
         uses.sort(hottestFirst);
       }

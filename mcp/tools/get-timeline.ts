@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { timeline, type Timeline } from '../../analyze/index.ts';
 import { DEFAULT_WINDOWS, niceWidth } from '../precompute.ts';
-import { bundleArg, cursorArg, nodeArg, decodeCursor, encodeCursor, pageBudget, pageFields, pageNote, resolveOps, servedBundle, summaryOf, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
+import { bundleArg, cursorArg, nodeArg, decodeCursor, encodeCursor, pageBudget, pageFields, pageNote, resolveOps, servedBundle, statsOf, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
 
 const MAX_WINDOWS = 500;
 
@@ -62,7 +62,7 @@ export const getTimeline: ToolDef<typeof input, typeof output> = {
   output,
   async run(args, ctx) {
     const served = servedBundle(ctx, args);
-    const summary = await summaryOf(ctx, served);
+    const summary = await statsOf(ctx, served);
     const s = summary.stats;
     const opIds = resolveOps(served, args.ops);
     const span = Math.max(1, s.to_ns + 1 - s.from_ns);

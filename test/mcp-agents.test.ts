@@ -114,7 +114,8 @@ describe('the summary cache', () => {
     copyFileSync(join(INVESTIGATIONS, 'sample-gpu-node-02.ingero'), bundle);
     const env = { INGERO_CACHE_DIR: join(dir, 'cache') };
     const first = await connectStdio([bundle], env);
-    const a = resultParts(await first.client.callTool({ name: 'get_trace_stats', arguments: {} }));
+    // get_causal_chains waits for the whole summary, which is stored before it answers.
+    const a = resultParts(await first.client.callTool({ name: 'get_causal_chains', arguments: {} }));
     await first.close();
     const b = openBundle(bundle, { cacheDir: env.INGERO_CACHE_DIR });
     const file = summaryCachePath(b.databasePath);
@@ -127,11 +128,11 @@ describe('the summary cache', () => {
     assert.equal(readCachedSummary(b.databasePath), undefined);
     b.close();
     const second = await connectStdio([bundle], env);
-    const c = resultParts(await second.client.callTool({ name: 'get_trace_stats', arguments: {} }));
+    const c = resultParts(await second.client.callTool({ name: 'get_causal_chains', arguments: {} }));
     await second.close();
     assert.deepEqual(c.data, a.data);
     const third = await connectStdio([bundle], env);
-    const d = resultParts(await third.client.callTool({ name: 'get_trace_stats', arguments: {} }));
+    const d = resultParts(await third.client.callTool({ name: 'get_causal_chains', arguments: {} }));
     await third.close();
     assert.deepEqual(d.data, a.data, 'the rewritten entry serves the next server');
   });

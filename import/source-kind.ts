@@ -22,5 +22,5 @@ export function sourceKind(path: string): SourceKind {
   const text = head.toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart();
   if (text.startsWith('{') || text.startsWith('[')) return 'kineto';
   if (head.length === 0) throw new BundleError('USAGE', `${path}: is empty — give an Ingero database (ingero.db) or a PyTorch profiler trace (trace.json[.gz])`);
-  throw new BundleError('USAGE', `${path}: is neither an Ingero database (SQLite) nor a PyTorch profiler trace (JSON, optionally gzip) — ingero import reads those two`);
+  throw new BundleError('USAGE', `${path}: is not an SQLite database (an Ingero recording) nor a PyTorch profiler trace (JSON, optionally gzip) — ingero import reads those two`);
 }

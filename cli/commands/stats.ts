@@ -1,10 +1,10 @@
 // ingero stats: per-op latency table (exact percentiles), optionally per process.
 import type { Command } from 'commander';
-import { canonicalJson, computeStats, type OpStats, type ProcessOpStats } from '../../analyze/index.ts';
+import { canonicalJson, computeStats, type GpuDeviceActivity, type OpStats, type ProcessOpStats } from '../../analyze/index.ts';
 import { openBundle } from '../../format/index.ts';
 import { formatDuration } from '../format-units.ts';
 import { action } from '../run-action.ts';
-import { formatTable } from '../table.ts';
+import { formatTable, printable } from '../table.ts';
 
 export function register(program: Command): void {
   program
@@ -34,6 +34,7 @@ export function register(program: Command): void {
           ]);
           const right = headers.map((h) => !['NODE', 'PROCESS', 'OP', 'SOURCE'].includes(h));
           process.stdout.write(formatTable(headers, body, right));
+          if (report.gpus.length > 0) process.stdout.write(gpuSection(report.gpus));
           const q = report.data_quality;
           process.stdout.write(`${report.events.toLocaleString('en-US')} event${report.events === 1 ? '' : 's'} over ${formatDuration(report.span_ns)}; durations are entry-to-return for API calls and off-CPU time for sched_switch.\n`);
           if (q.sampled) process.stdout.write('Note: parts of this bundle are a sample (table sampling): counts and percentiles describe the stored events only.\n');
@@ -43,4 +44,23 @@ export function register(program: Command): void {
         }
       }),
     );
+}
+
+/** Kernel names listed per GPU in the text output (all of them are in --json). */
+const TOP_KERNELS = 5;
+const KERNEL_NAME_CHARS = 40;
+
+function gpuSection(gpus: readonly GpuDeviceActivity[]): string {
+  const out: string[] = ['', 'GPU activity (busy = union of kernel, memcpy and memset time over all streams)'];
+  const headers = ['NODE', 'GPU', 'BUSY', 'SPAN', 'BUSY%', 'KERNELS', 'MEMCPY', 'MEMSET', 'STREAMS'];
+  const rows = gpus.map((g) => [g.node, g.device, formatDuration(g.busy_ns), formatDuration(g.span_ns), `${(g.busy_share * 100).toFixed(1)}%`, g.kernel.count, g.memcpy.count, g.memset.count, g.streams.length]);
+  out.push(formatTable(headers, rows, headers.map((h) => h !== 'NODE')).trimEnd());
+  for (const g of gpus) {
+    if (g.kernels.length === 0) continue;
+    out.push('', `Top kernels on ${g.node} GPU ${g.device} (of ${g.kernels.length} names)`);
+    const short = (name: string) => (name.length > KERNEL_NAME_CHARS ? `${name.slice(0, KERNEL_NAME_CHARS - 1)}…` : name);
+    const krows = g.kernels.slice(0, TOP_KERNELS).map((k) => [short(printable(k.name)), k.count, formatDuration(k.total_ns), formatDuration(k.p50_ns), formatDuration(k.p99_ns)]);
+    out.push(formatTable(['KERNEL', 'COUNT', 'TOTAL', 'P50', 'P99'], krows, [false, true, true, true, true]).trimEnd());
+  }
+  return out.join('\n') + '\n';
 }

@@ -4,9 +4,13 @@ import type { Bundle } from '../format/index.ts';
 import { readFacts } from './bundle-facts.ts';
 import { AnalysisContext } from './context.ts';
 import { detectColdStart } from './findings/cold-start.ts';
+import { detectCommOverlap } from './findings/comm-overlap.ts';
 import { detectCpuContention } from './findings/cpu-contention.ts';
 import { detectGpuContention } from './findings/gpu-contention.ts';
+import { detectGpuIdle } from './findings/gpu-idle.ts';
 import { detectIoInterference } from './findings/io-interference.ts';
+import { detectKernelRegression } from './findings/kernel-regression.ts';
+import { detectLaunchQueueing } from './findings/launch-queueing.ts';
 import { detectMemcpyBottleneck } from './findings/memcpy-bottleneck.ts';
 import { detectMemoryPressure } from './findings/memory-pressure.ts';
 import { detectNetworkInterference } from './findings/network-interference.ts';
@@ -40,6 +44,10 @@ const DETECTORS = [
   detectIoInterference,
   detectNetworkInterference,
   detectProcessLifecycle,
+  detectGpuIdle,
+  detectLaunchQueueing,
+  detectKernelRegression,
+  detectCommOverlap,
 ];
 
 const SEVERITY_RANK = { HIGH: 0, MEDIUM: 1, LOW: 2 } as const;

@@ -133,7 +133,12 @@ export type FindingKind =
   | 'gpu-contention'
   | 'io-interference'
   | 'network-interference'
-  | 'process-lifecycle';
+  | 'process-lifecycle'
+  // GPU-side findings (PyTorch profiler imports), analyze/findings/gpu-*.ts
+  | 'gpu-idle'
+  | 'launch-queueing'
+  | 'kernel-regression'
+  | 'comm-overlap';
 
 /**
  * One link in a finding's chain of evidence. Chains run from the kernel up: HOST/IO/NET

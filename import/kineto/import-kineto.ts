@@ -94,7 +94,7 @@ export async function importKinetoTraces(sources: readonly string[], outPath: st
       });
       const isKineto = result.sawTraceEvents && (mapper.sawKinetoCategory || 'schemaVersion' in top || 'deviceProperties' in top || 'distributedInfo' in top);
       if (!isKineto) {
-        throw new BundleError('USAGE', `${path}: ${result.sawTraceEvents ? 'is a Chrome trace without any PyTorch profiler category or key (cpu_op, kernel, deviceProperties, ...)' : 'is JSON without traceEvents'}, not a PyTorch profiler (Kineto) trace — ingero import reads torch.profiler traces and Ingero databases`);
+        throw new BundleError('USAGE', `${path}: ${result.sawTraceEvents ? 'is a Chrome trace without any PyTorch profiler category or key (cpu_op, kernel, deviceProperties, ...)' : 'is JSON without trace events (no traceEvents array, or an empty one)'}, not a PyTorch profiler (Kineto) trace — ingero import reads torch.profiler traces and Ingero databases`);
       }
       bytesBefore += result.bytes;
       events += mapper.counts.events;

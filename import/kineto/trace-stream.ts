@@ -14,7 +14,7 @@ export type RawEvent = Readonly<Record<string, unknown>>;
 export interface TraceStreamHandlers {
   readonly onEvent: (event: RawEvent) => void;
   readonly onTopLevel: (key: string, value: unknown) => void;
-  /** Compressed bytes read so far, of the file's size. */
+  /** File bytes read so far (compressed bytes for gzip), of the file's size. */
   readonly onBytes?: (done: number, total: number) => void;
   readonly signal?: AbortSignal;
 }
@@ -23,11 +23,20 @@ export interface TraceStreamResult {
   readonly bytes: number;
   readonly sha256: string;
   readonly gzip: boolean;
+  /** Whether traceEvents held at least one event. */
   readonly sawTraceEvents: boolean;
 }
 
+/**
+ * Top-level keys the profiler writes besides traceEvents. They are asked for by name: a parser
+ * path matching every top-level key would match traceEvents too, and the library keeps the
+ * children of a value it is going to emit, so memory would grow with the trace.
+ */
+const TOP_LEVEL_KEYS = ['schemaVersion', 'distributedInfo', 'deviceProperties', 'baseTimeNanoseconds', 'traceName', 'displayTimeUnit', 'record_shapes', 'with_stack', 'profile_memory', 'with_flops', 'with_modules', 'cuda_runtime_version', 'cuda_driver_version', 'cupti_version', 'hip_runtime_version', 'trace_id', 'displayName'];
+export const TRACE_PATHS = ['$.traceEvents.*', ...TOP_LEVEL_KEYS.map((k) => `$.${k}`)];
+
 /** A tokenizer that keeps every JSON number as the text it was written as. */
-class TextNumberTokenizer extends Tokenizer {
+export class TextNumberTokenizer extends Tokenizer {
   override parseNumber(numberStr: string): number {
     return numberStr as unknown as number;
   }
@@ -54,7 +63,7 @@ export async function streamTrace(path: string, bytes: number, handlers: TraceSt
   const gzip = isGzip(headBytes(path, 2));
   const hash = createHash('sha256');
   const tokenizer = new TextNumberTokenizer();
-  const parser = new TokenParser({ paths: ['$.*', '$.traceEvents.*'], keepStack: false });
+  const parser = new TokenParser({ paths: TRACE_PATHS, keepStack: false });
   let sawTraceEvents = false;
   let first = true;
   tokenizer.onToken = (t) => {
@@ -69,9 +78,9 @@ export async function streamTrace(path: string, bytes: number, handlers: TraceSt
   };
   parser.onValue = ({ value, key, stack }) => {
     if (stack.length === 1) {
-      if (key === 'traceEvents') sawTraceEvents = true;
-      else handlers.onTopLevel(String(key), value);
-    } else if (stack.length === 2 && stack[1]!.key === 'traceEvents' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      handlers.onTopLevel(String(key), value);
+    } else if (stack.length === 2 && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      sawTraceEvents = true;
       handlers.onEvent(value as RawEvent);
     }
   };

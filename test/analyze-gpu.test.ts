@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { computeStats, explain } from '../analyze/index.ts';
+import { computeStats, diffBundles, explain } from '../analyze/index.ts';
 import { BundleWriter, openBundle, opId, type Bundle } from '../format/index.ts';
 import { importKinetoTraces } from '../import/index.ts';
 
@@ -123,6 +123,32 @@ describe('GPU analysis', () => {
       assert.equal(causes, g.idle_ns, 'the causes account for every idle ns');
     } finally {
       bundle.close();
+    }
+  });
+
+  test('diff compares per-kernel times: the kernel slowed 3x between two recordings (60 launches each side) is a regression', async () => {
+    const make = (name: string, ms: number) =>
+      build(name, (w, k) => {
+        const gemm = k('gemm');
+        const relu = k('relu');
+        for (let i = 0; i < 60; i++) {
+          kernel(w, gemm, i * 10, i * 10 + 1, i * 10 + 1 + ms);
+          kernel(w, relu, i * 10 + 5, i * 10 + 6, i * 10 + 6.5);
+        }
+      });
+    const before = await make('diff-before.ingero', 1);
+    const after = await make('diff-after.ingero', 3);
+    try {
+      const r = diffBundles(before, after);
+      const gemm = r.kernels.find((k) => k.op === 'gemm')!;
+      assert.equal(gemm.verdict, 'regression');
+      assert.equal(gemm.before!.p50_ns, 1 * MS);
+      assert.equal(gemm.after!.p50_ns, 3 * MS);
+      assert.equal(gemm.total_delta_ns, 120 * MS);
+      assert.equal(r.kernels.find((k) => k.op === 'relu')!.verdict, 'unchanged');
+    } finally {
+      before.close();
+      after.close();
     }
   });
 });

@@ -4,7 +4,9 @@ import { canonicalJson, computeStats, type GpuDeviceActivity, type OpStats, type
 import { openBundle } from '../../format/index.ts';
 import { formatDuration } from '../format-units.ts';
 import { action } from '../run-action.ts';
-import { formatTable, printable } from '../table.ts';
+import { wrapText } from '../../analyze/text-layout.ts';
+import { withPhases } from '../progress-bar.ts';
+import { formatTableToWidth, outputWidth, printable } from '../table.ts';
 
 export function register(program: Command): void {
   program
@@ -15,9 +17,9 @@ export function register(program: Command): void {
     .option('--by-process', 'one row per (node, process, op) instead of per op')
     .action(
       action((path: string, opts: { json?: boolean; byProcess?: boolean }) => {
-        const bundle = openBundle(path);
+        const bundle = withPhases((step) => (step(0, 'opening the bundle'), openBundle(path)));
         try {
-          const report = computeStats(bundle);
+          const report = withPhases((step) => (step(0, 'computing statistics'), computeStats(bundle)));
           if (opts.json) {
             process.stdout.write(canonicalJson(report) + '\n');
             return;
@@ -33,12 +35,14 @@ export function register(program: Command): void {
             ...[s.p50_ns, s.p90_ns, s.p95_ns, s.p99_ns, s.p999_ns, s.max_ns].map(formatDuration),
           ]);
           const right = headers.map((h) => !['NODE', 'PROCESS', 'OP', 'SOURCE'].includes(h));
-          process.stdout.write(formatTable(headers, body, right));
-          if (report.gpus.length > 0) process.stdout.write(gpuSection(report.gpus));
+          // On a terminal narrower than the table, one block per op (titled by its identity columns).
+          const width = outputWidth();
+          const notes = [`${report.events.toLocaleString('en-US')} event${report.events === 1 ? '' : 's'} over ${formatDuration(report.span_ns)}; durations are entry-to-return for API calls and off-CPU time for sched_switch.`];
           const q = report.data_quality;
-          process.stdout.write(`${report.events.toLocaleString('en-US')} event${report.events === 1 ? '' : 's'} over ${formatDuration(report.span_ns)}; durations are entry-to-return for API calls and off-CPU time for sched_switch.\n`);
-          if (q.sampled) process.stdout.write('Note: parts of this bundle are a sample (table sampling): counts and percentiles describe the stored events only.\n');
-          if (q.dropped_events > 0) process.stdout.write(`Note: ${q.dropped_events.toLocaleString('en-US')} events were dropped during capture.\n`);
+          if (q.sampled) notes.push('Note: parts of this bundle are a sample (table sampling): counts and percentiles describe the stored events only.');
+          if (q.dropped_events > 0) notes.push(`Note: ${q.dropped_events.toLocaleString('en-US')} events were dropped during capture.`);
+          const gpus = report.gpus.length > 0 ? gpuSection(report.gpus, width) : '';
+          process.stdout.write(formatTableToWidth(headers, body, right, width, headers.indexOf('SOURCE') + 1) + gpus + wrapText(notes.join('\n'), width) + '\n');
         } finally {
           bundle.close();
         }
@@ -50,17 +54,17 @@ export function register(program: Command): void {
 const TOP_KERNELS = 5;
 const KERNEL_NAME_CHARS = 40;
 
-function gpuSection(gpus: readonly GpuDeviceActivity[]): string {
+function gpuSection(gpus: readonly GpuDeviceActivity[], width: number): string {
   const out: string[] = ['', 'GPU activity (busy = union of kernel, memcpy and memset time over all streams)'];
   const headers = ['NODE', 'GPU', 'BUSY', 'SPAN', 'BUSY%', 'KERNELS', 'MEMCPY', 'MEMSET', 'STREAMS'];
   const rows = gpus.map((g) => [g.node, g.device, formatDuration(g.busy_ns), formatDuration(g.span_ns), `${(g.busy_share * 100).toFixed(1)}%`, g.kernel.count, g.memcpy.count, g.memset.count, g.streams.length]);
-  out.push(formatTable(headers, rows, headers.map((h) => h !== 'NODE')).trimEnd());
+  out.push(formatTableToWidth(headers, rows, headers.map((h) => h !== 'NODE'), width, 2).trimEnd());
   for (const g of gpus) {
     if (g.kernels.length === 0) continue;
     out.push('', `Top kernels on ${g.node} GPU ${g.device} (of ${g.kernels.length} names)`);
     const short = (name: string) => (name.length > KERNEL_NAME_CHARS ? `${name.slice(0, KERNEL_NAME_CHARS - 1)}…` : name);
     const krows = g.kernels.slice(0, TOP_KERNELS).map((k) => [short(printable(k.name)), k.count, formatDuration(k.total_ns), formatDuration(k.p50_ns), formatDuration(k.p99_ns)]);
-    out.push(formatTable(['KERNEL', 'COUNT', 'TOTAL', 'P50', 'P99'], krows, [false, true, true, true, true]).trimEnd());
+    out.push(formatTableToWidth(['KERNEL', 'COUNT', 'TOTAL', 'P50', 'P99'], krows, [false, true, true, true, true], width, 1).trimEnd());
   }
   return out.join('\n') + '\n';
 }

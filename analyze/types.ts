@@ -94,6 +94,12 @@ export interface GpuKernelStats {
   readonly max_ns: number;
 }
 
+/** How many pieces of one kind of GPU work ran, and their summed duration (overlaps counted twice). */
+export interface GpuWorkTotal {
+  readonly count: number;
+  readonly total_ns: number;
+}
+
 /** What one GPU of one node executed (kernels, copies, sets) over the recording. */
 export interface GpuDeviceActivity {
   readonly node_id: number;
@@ -111,9 +117,9 @@ export interface GpuDeviceActivity {
   /** busy_ns / span_ns (0 when the span is empty). */
   readonly busy_share: number;
   readonly streams: readonly number[];
-  readonly kernel: { readonly count: number; readonly total_ns: number };
-  readonly memcpy: { readonly count: number; readonly total_ns: number };
-  readonly memset: { readonly count: number; readonly total_ns: number };
+  readonly kernel: GpuWorkTotal;
+  readonly memcpy: GpuWorkTotal;
+  readonly memset: GpuWorkTotal;
   /** Per kernel name, largest total first. */
   readonly kernels: readonly GpuKernelStats[];
 }

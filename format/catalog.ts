@@ -68,7 +68,7 @@ const DEVICE = a('device', 'id', 'GPU index (CUDA device ordinal) on the node.')
 const GPU_STREAM = a('stream', 'id', 'CUDA stream id as the profiler numbers streams (not a handle).');
 const NAME = a('name', 'name', 'What ran: names.id.');
 const MEMCPY_KIND = a('kind', 'packed', 'Copy direction | source memory << 8 | destination memory << 16. Direction (CUPTI memcpy kind): 1 HtoD, 2 DtoH, 3 HtoA, 4 AtoH, 5 AtoA, 6 AtoD, 7 DtoA, 8 DtoD, 9 HtoH, 10 PtoP, 0 unknown. Memory (CUPTI memory kind): 1 pageable, 2 pinned (page-locked), 3 device, 4 array, 5 managed, 0 unknown.');
-const SYNC_KIND = a('kind', 'enum', 'What the host waited for: 1 stream, 2 event, 3 context (device), 4 stream wait event (GPU-side), 0 other.');
+const SYNC_KIND = a('sync_kind', 'enum', 'What the host waited for: 1 stream, 2 event, 3 context (device), 4 stream wait event (GPU-side), 0 other.');
 const COLLECTIVE_BYTES = a('bytes', 'bytes', 'Message size when the profiler gave it, NULL otherwise.');
 
 const GPU_OPS: readonly OpDef[] = [

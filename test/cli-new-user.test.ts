@@ -3,12 +3,14 @@
 // events), one grammar for times, summaries as JSON, and a selection that matches nothing said
 // plainly instead of an empty trace.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { after, describe, test } from 'node:test';
 import { durationNs } from '../cli/duration.ts';
-import { assertOneLineError, ROOT, runCli } from './cli-fixtures.ts';
+import { assertOneLineError, CLI, OUTSIDE_CHECKOUT, ROOT, runCli } from './cli-fixtures.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ingero-new-user-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -170,5 +172,62 @@ describe('summaries as JSON, demo sizes and stacks, record refusing to overwrite
     const dir = ingero('record', '-o', work, '--', '/bin/true');
     assert.equal(dir.code, 1);
     assertOneLineError(dir, /is a directory — give a file name/);
+  });
+});
+
+describe('on a real terminal (tmux, 80 columns): fitted output and progress bars', () => {
+  const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+  const NO_TMUX = 'SKIPPED: tmux is not installed (scripts/setup.sh installs it): the real-terminal checks of width and progress did not run';
+  if (!hasTmux) process.stderr.write(`${NO_TMUX}\n`);
+  const socket = `ingero-new-user-${process.pid}`;
+  after(() => {
+    if (hasTmux) spawnSync('tmux', ['-L', socket, 'kill-server']);
+  });
+
+  /** Runs `ingero ARGS` in an 80×30 terminal; its screen (joined, with history) and everything it wrote, escapes included. */
+  async function inTerminal(name: string, args: string[]): Promise<{ screen: string; raw: string; status: string }> {
+    const raw = join(work, `${name}.raw`);
+    const status = join(work, `${name}.status`);
+    const quoted = args.map((a) => `'${a}'`).join(' ');
+    // The pause lets pipe-pane attach before the first byte.
+    const command = `sleep 0.5; NO_COLOR=1 INGERO_CACHE_DIR='${join(work, 'cache')}' '${process.execPath}' '${CLI}' ${quoted}; echo $? > '${status}'; sleep 60`;
+    execFileSync('tmux', ['-L', socket, 'new-session', '-d', '-s', name, '-c', OUTSIDE_CHECKOUT, '-x', '80', '-y', '30', command]);
+    execFileSync('tmux', ['-L', socket, 'set-option', '-t', name, 'history-limit', '5000']);
+    execFileSync('tmux', ['-L', socket, 'pipe-pane', '-t', name, `cat >> '${raw}'`]);
+    const end = Date.now() + 60_000;
+    while (!existsSync(status) && Date.now() < end) await delay(100);
+    assert.ok(existsSync(status), `ingero ${args.join(' ')} finished within 60 s`);
+    const screen = execFileSync('tmux', ['-L', socket, 'capture-pane', '-p', '-J', '-S', '-', '-t', name], { encoding: 'utf8' });
+    spawnSync('tmux', ['-L', socket, 'kill-session', '-t', name]);
+    return { screen, raw: readFileSync(raw, 'utf8'), status: readFileSync(status, 'utf8').trim() };
+  }
+
+  test('explain fits 80 columns and draws its progress on stderr; piped, stderr stays empty', { skip: hasTmux ? false : NO_TMUX }, async () => {
+    const t = await inTerminal('explain', ['explain', FLAGSHIP]);
+    assert.equal(t.status, '0');
+    assert.match(t.screen, /INCIDENT REPORT/);
+    // -J joins the lines the terminal itself wrapped: any line over 80 would show here.
+    for (const l of t.screen.split('\n')) assert.ok([...l].length <= 80, `fits 80 columns: ${JSON.stringify(l)}`);
+    assert.match(t.raw, /\r\[[#.]{30}\] +\d+% [\d.]+ s analysing: /, 'a progress bar with the analysis phase');
+    assert.match(t.raw, /\r\u001b\[K/, 'and erased before the report');
+    const piped = ingero('explain', FLAGSHIP);
+    assert.equal(piped.stderr, '', 'no bar when stderr is not a terminal');
+  });
+
+  test('export, verify, stats and diff show a bar on a terminal, none when piped', { skip: hasTmux ? false : NO_TMUX }, async () => {
+    const healthy = join(work, 'bar-healthy.ingero');
+    assert.equal(ingero('demo', 'healthy', '-o', healthy, '--events', '10000').code, 0);
+    for (const [name, args, phase] of [
+      ['export', ['export', FLAGSHIP, '-o', join(work, 'bar.json'), '--force'], /analysis: /],
+      ['verify', ['verify', FLAGSHIP], /verifying /],
+      ['stats', ['stats', FLAGSHIP], /computing statistics/],
+      ['diff', ['diff', healthy, FLAGSHIP], /AFTER: analysing: /],
+    ] as const) {
+      const t = await inTerminal(name, [...args]);
+      assert.equal(t.status, '0', `${name} exit status`);
+      assert.match(t.raw, new RegExp(`\\r\\[[#.]{30}\\] +\\d+% [\\d.]+ s ${phase.source}`), `${name} draws a bar`);
+      const piped = ingero(...args);
+      assert.doesNotMatch(piped.stderr, /\r|\[[#.]{30}\]/, `${name} piped: no bar`);
+    }
   });
 });

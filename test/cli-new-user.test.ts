@@ -231,3 +231,15 @@ describe('on a real terminal (tmux, 80 columns): fitted output and progress bars
     }
   });
 });
+
+test('the README\'s command table lists the commands of ingero --help, in order, with flags each command has', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const rows = [...readme.matchAll(/^\| `(?:sudo )?ingero (\w+)([^`]*)`(?: \/ `ingero \w+ ([^`]*)`)? \|/gm)];
+  const help = ingero('--help').stdout;
+  const commands = [...help.slice(help.indexOf('Commands:')).matchAll(/^ {2}(\w+) /gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+  assert.deepEqual(rows.map((r) => r[1]), commands, 'the same commands in the same order');
+  for (const [, command, usage, alternative] of rows) {
+    const own = ingero(command!, '--help').stdout;
+    for (const [flag] of `${usage} ${alternative ?? ''}`.matchAll(/--[a-z][a-z-]*/g)) assert.ok(own.includes(flag), `ingero ${command} --help has the README's ${flag}`);
+  }
+});

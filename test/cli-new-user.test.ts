@@ -214,7 +214,7 @@ describe('on a real terminal (tmux, 80 columns): fitted output and progress bars
     assert.equal(piped.stderr, '', 'no bar when stderr is not a terminal');
   });
 
-  test('export, verify, stats and diff show a bar on a terminal, none when piped', { skip: hasTmux ? false : NO_TMUX }, async () => {
+  test('export, verify, stats, diff, redact and demo show a bar on a terminal, none when piped', { skip: hasTmux ? false : NO_TMUX }, async () => {
     const healthy = join(work, 'bar-healthy.ingero');
     assert.equal(ingero('demo', 'healthy', '-o', healthy, '--events', '10000').code, 0);
     for (const [name, args, phase] of [
@@ -222,6 +222,8 @@ describe('on a real terminal (tmux, 80 columns): fitted output and progress bars
       ['verify', ['verify', FLAGSHIP], /verifying /],
       ['stats', ['stats', FLAGSHIP], /computing statistics/],
       ['diff', ['diff', healthy, FLAGSHIP], /AFTER: analysing: /],
+      ['redact', ['redact', FLAGSHIP, '-o', join(work, 'bar-public.ingero'), '--force'], /redacting /],
+      ['demo', ['demo', 'healthy', '-o', join(work, 'bar-demo.ingero'), '--force', '--events', '10000'], /generating healthy, about 10,000/],
     ] as const) {
       const t = await inTerminal(name, [...args]);
       assert.equal(t.status, '0', `${name} exit status`);

@@ -66,6 +66,8 @@ const findingSchema = z.object({
   count: z.number(),
   p50_ns: z.number(),
   p99_ns: z.number(),
+  confidence: z.enum(['high', 'medium', 'low']).describe('How well the evidence supports root_cause: high observed, medium inferred, low undetermined.'),
+  alternatives: z.array(z.object({ cause: z.string(), verdict: z.enum(['runner-up', 'rejected', 'unsupported']), detail: z.string() })).describe('Other causes weighed for the same symptom, best first.'),
 });
 
 const importedSchema = z.object({
@@ -164,7 +166,7 @@ export const getCausalChains: ToolDef<typeof input, typeof output> = {
       bundle: served.name,
       total_findings: report.findings.length,
       matching: matching.length,
-      findings: page.items.map((f) => ({ ...f, evidence: f.evidence.map((e) => ({ ...e, values: { ...e.values }, event_ids: e.event_ids && [...e.event_ids] })), recommendations: [...f.recommendations], caveats: [...f.caveats] })),
+      findings: page.items.map((f) => ({ ...f, evidence: f.evidence.map((e) => ({ ...e, values: { ...e.values }, event_ids: e.event_ids && [...e.event_ids] })), recommendations: [...f.recommendations], caveats: [...f.caveats], alternatives: f.alternatives.map((a) => ({ ...a })) })),
       limitations: [...report.limitations],
       imported_findings: {
         label: imported.length

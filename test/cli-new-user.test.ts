@@ -247,7 +247,9 @@ test('the README\'s command table lists the commands of ingero --help, in order,
   const rows = [...readme.matchAll(/^\| `(?:sudo )?ingero (\w+)([^`]*)`(?: \/ `ingero \w+ ([^`]*)`)? \|/gm)];
   const help = ingero('--help').stdout;
   const commands = [...help.slice(help.indexOf('Commands:')).matchAll(/^ {2}(\w+) /gm)].map((m) => m[1]!).filter((c) => c !== 'help');
-  assert.deepEqual(rows.map((r) => r[1]), commands, 'the same commands in the same order');
+  // A command may take several rows (import of each source kind): consecutive ones count once.
+  const listed = rows.map((r) => r[1]!).filter((c, i, all) => c !== all[i - 1]);
+  assert.deepEqual(listed, commands, 'the same commands in the same order');
   for (const [, command, usage, alternative] of rows) {
     const own = ingero(command!, '--help').stdout;
     for (const [flag] of `${usage} ${alternative ?? ''}`.matchAll(/--[a-z][a-z-]*/g)) assert.ok(own.includes(flag), `ingero ${command} --help has the README's ${flag}`);

@@ -77,7 +77,8 @@ export function register(program: Command): void {
           const bar = progressBar();
           let summary: PerfettoExportSummary;
           try {
-            const withBar = { ...options, onProgress: fractionProgress(bar) };
+            // Progress costs a count of the selected events: only when a bar is drawn.
+            const withBar = { ...options, onProgress: process.stderr.isTTY ? fractionProgress(bar) : undefined };
             summary = toStdout ? await exportPerfetto(bundle, stdoutSink(), withBar) : await exportToFile(bundle, out, flags.output, withBar);
           } finally {
             bar.clear();

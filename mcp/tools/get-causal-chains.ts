@@ -67,6 +67,8 @@ const findingSchema = z.object({
   count: z.number(),
   p50_ns: z.number(),
   p99_ns: z.number(),
+  confidence: z.enum(['high', 'medium', 'low']).optional().describe('How well the evidence supports root_cause: high observed, medium inferred, low undetermined.'),
+  alternatives: z.array(z.object({ cause: z.string(), verdict: z.enum(['runner-up', 'rejected', 'unsupported']), detail: z.string() })).readonly().optional().describe('Other causes weighed for the same symptom, best first.'),
 });
 
 const importedSchema = z.object({

@@ -196,8 +196,9 @@ function PromptLine({ prompt, view, width }: { readonly prompt: Prompt; readonly
 }
 
 function TabBar({ path, active, state, width, colour }: { readonly path: string; readonly active: number; readonly state: 'running' | 'ready' | 'failed'; readonly width: number; readonly colour: boolean }) {
-  const short = width < 100;
-  const tabs = VIEWS.map((v, i) => (short ? ` ${i + 1} ${v.title.slice(0, 6)} ` : ` ${i + 1} ${v.title} `));
+  const full = VIEWS.map((v, i) => ` ${i + 1} ${v.title} `);
+  // Titles cut to four letters only when the full ones leave too little room for the file name.
+  const tabs = width - full.join('').length >= 14 ? full : VIEWS.map((v, i) => ` ${i + 1} ${v.title.slice(0, 4)} `);
   const tabsWidth = tabs.reduce((n, t) => n + t.length, 0);
   const note = state === 'ready' ? '' : state === 'failed' ? ' analysis failed ' : ' analysing… ';
   const name = fit(`ingero ${basename(path)}`, Math.max(0, width - tabsWidth - note.length - 2));

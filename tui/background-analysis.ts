@@ -22,7 +22,7 @@ export interface AnalysisJob {
 export const CHILD_PROCESS_MIN_EVENTS = 300_000;
 
 export function startAnalysis(trace: TraceContext, childProcessMinEvents = CHILD_PROCESS_MIN_EVENTS): AnalysisJob {
-  return trace.bundle.eventCount() >= childProcessMinEvents ? inChild(trace) : inProcess(trace);
+  return trace.statedEventCount() >= childProcessMinEvents ? inChild(trace) : inProcess(trace);
 }
 
 function inProcess(trace: TraceContext): AnalysisJob {

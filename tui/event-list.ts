@@ -135,8 +135,8 @@ export function jumpEvents(trace: TraceContext, q: EventListQuery, pageSize: num
     return { pos: last, note: last.cursor ? `no events of ${q.what} at or after ${what}: showing the last one` : `no events of ${q.what}` };
   }
   if (target.kind === 'event' && pos.cursor !== target.id) {
-    const exists = target.id >= 1 && target.id <= b.eventCount();
-    return { pos, note: exists ? `event ${target.id} is not in this list (${q.what}): showing the next one, ${pos.cursor} — a shows all ops, / with nothing clears the filter` : `no event ${target.id} in this bundle (ids 1–${b.eventCount()}): showing ${pos.cursor}` };
+    const exists = target.id >= 1 && target.id <= trace.lastEventId();
+    return { pos, note: exists ? `event ${target.id} is not in this list (${q.what}): showing the next one, ${pos.cursor} — a shows all ops, / with nothing clears the filter` : `no event ${target.id} in this bundle (ids 1–${trace.lastEventId()}): showing ${pos.cursor}` };
   }
   return { pos, note: null };
 }

@@ -12,7 +12,7 @@ export function fit(s: string, width: number): string {
 
 /**
  * Printable and cut to `width` cells in the middle: names that share a prefix stay apart
- * (cudaStreamSynchronize and cudaStreamWaitEvent as `cudaStr…ronize` and `cudaStr…tEvent`).
+ * (cudaStreamSynchronize and cudaStreamWaitEvent in 15 cells: `cudaStr…hronize`, `cudaStr…itEvent`).
  */
 export function fitMiddle(s: string, width: number): string {
   const clean = printable(s);

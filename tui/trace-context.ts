@@ -52,6 +52,17 @@ export class TraceContext {
     return value;
   }
 
+  /** Events in the bundle as its manifest states them: for what the screen says, without a
+   *  count(*) over millions of rows before the first frame. */
+  statedEventCount(): number {
+    return this.bundle.manifest.counts.events;
+  }
+
+  /** The last event id (ids run 1…n in start-time order), one step down the primary key. */
+  lastEventId(): number {
+    return this.cached('lastEventId', () => (this.bundle.db.prepare('SELECT coalesce(max(id), 0) FROM events').pluck().get() as number) ?? 0);
+  }
+
   has(key: string): boolean {
     return this.memo.has(key);
   }

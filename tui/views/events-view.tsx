@@ -47,7 +47,7 @@ function columns(trace: TraceContext): Column[] {
   const longestOp = Math.max(8, ...[...trace.bundle.ops().values()].map((o) => o.name.length));
   return [
     { title: '', width: 1 },
-    { title: 'ID', width: Math.max(4, String(trace.bundle.eventCount()).length), alignRight: true },
+    { title: 'ID', width: Math.max(4, String(trace.lastEventId()).length), alignRight: true },
     { title: 'START', width: 12, alignRight: true },
     { title: 'DURATION', width: 9, alignRight: true },
     { title: 'PID', width: 7, alignRight: true },

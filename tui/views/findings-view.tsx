@@ -135,7 +135,7 @@ function FindingsView() {
   const [cursor] = useKeptState('findings.cursor', 0);
   const [filter] = useKeptState<ListFilter>(filterKey('findings'), NO_FILTER);
   if (analysisError) return <Text color={colour('red')}>{fit(`Analysis failed: ${analysisError}`, width)}</Text>;
-  if (!analysis) return <Text>{fit(`Analysing ${trace.bundle.eventCount().toLocaleString('en-US')} events… (other views work meanwhile: 4 Events, 6 Info, 7 SQL)`, width)}</Text>;
+  if (!analysis) return <Text>{fit(`Analysing ${trace.statedEventCount().toLocaleString('en-US')} events… (other views work meanwhile: 4 Events, 6 Info, 7 SQL)`, width)}</Text>;
   const finding = shownFindings(analysis.report, filter)[cursor];
   return open && finding ? <FindingDetail finding={finding} /> : <FindingList report={analysis.report} />;
 }

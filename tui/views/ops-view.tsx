@@ -85,7 +85,7 @@ function OpsView() {
     else if (key.return && selected) show('timeline');
   });
   if (stats.error) return <Text color={colour('red')}>{fit(`Statistics failed: ${stats.error}`, width)}</Text>;
-  if (!stats.value) return <Text>{fit(`Computing per-op statistics over ${trace.bundle.eventCount().toLocaleString('en-US')} events…`, width)}</Text>;
+  if (!stats.value) return <Text>{fit(`Computing per-op statistics over ${trace.statedEventCount().toLocaleString('en-US')} events…`, width)}</Text>;
   // The same pid on two nodes is two processes: name the node whenever the bundle has several.
   const nodeColumn = perProcess && new Set(stats.value.by_process.map((r) => r.node_id)).size > 1;
   const columns: Column[] = [

@@ -77,7 +77,7 @@ function jump(s: Session, target: JumpTarget): string | null {
   else if (target.kind === 'time') ns = target.ns;
   else {
     const e = [...s.trace.bundle.events({ afterId: target.id - 1, limit: 1 })][0];
-    if (!e || e.id !== target.id) return `no event ${target.id} in this bundle (ids 1–${s.trace.bundle.eventCount()})`;
+    if (!e || e.id !== target.id) return `no event ${target.id} in this bundle (ids 1–${s.trace.lastEventId()})`;
     ns = e.ts_ns;
   }
   const i = Math.floor((ns - from) / windowNs);

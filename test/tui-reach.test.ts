@@ -122,7 +122,7 @@ test('/ filters Events by op, pid and minimum duration; an empty filter clears i
   try {
     await until(screen, (f) => f.includes('(first page)'), 'Events');
     await send(screen, `/op:sched pid:${first.pid} >5ms${KEY.enter}`);
-    const frame = await until(screen, (f) => f.includes('ops matching sched'), 'the filtered list');
+    const frame = await until(screen, (f) => f.includes(`Events of ${op}, pid`) || f.includes(`Events of ${op} · /op:sched`), 'the filtered list');
     assert.equal(selected(frame), expected[0], 'the first event that matches');
     const rows = frame.split('\n').filter((l) => /^\s+\d+ +\d+\.\d{6} s/.test(l));
     assert.ok(rows.length > 5);

@@ -36,7 +36,7 @@ export function eventListQuery(trace: TraceContext, scope: Scope, allOps: boolea
     toNs: fi ? fi.to_ns + 1 : undefined,
     minDurNs: f.minDurNs ?? undefined,
   };
-  const opsText = opParts.length ? `ops matching ${opParts.join(' ')}${opIds?.length ? '' : ' (none)'}` : opIds ? trace.bundle.opName(opIds[0]!) : 'all ops';
+  const opsText = !opIds ? 'all ops' : opIds.length === 1 ? trace.bundle.opName(opIds[0]!) : opIds.length ? `${opIds.length} ops` : 'no op (none matches the filter)';
   const what = `${opsText}${fi ? `, pid ${fi.pid}, ${formatDuration(fi.from_ns)} → ${formatDuration(fi.to_ns)}` : ''}${isEmptyFilter(f) ? '' : ` · /${f.text}`}`;
   return { filter, key: JSON.stringify([filter.opIds ?? null, filter.pids ?? null, filter.tids ?? null, filter.nodeId ?? null, filter.fromNs ?? null, filter.toNs ?? null, filter.minDurNs ?? null]), what };
 }

@@ -1,12 +1,11 @@
-// SQL: one read-only statement over the bundle database at a time (the checks of `ingero sql`,
-// in a child process with a time limit: sql-console.ts), its rows in a table that scrolls both
+// SQL: one read-only statement over the bundle database at a time (the statement runner of
+// `ingero sql`: its guard and time limit, in a child process; sql-console.ts), its rows in a table that scrolls both
 // ways, and the statements run before on ↑/↓. While the line is being typed every printable key
 // is text; Esc leaves the line for the table (then q, digits and the other keys work again).
 import { Box, Text } from 'ink';
 import { editLine, lineOf, remember, type LineState } from '../line-editor.ts';
 import { ScrollList } from '../scroll-list.tsx';
-import { SQL_MAX_ROWS, SQL_TIME_LIMIT_MS, startStatement, type SqlJob } from '../sql-console.ts';
-import type { SqlReply } from '../sql-worker.ts';
+import { SQL_LIMITS, startStatement, type SqlJob, type SqlReply } from '../sql-console.ts';
 import { useColour, useKeptState, useSession, useViewKeys, type Session } from '../session.ts';
 import { fit } from '../text.ts';
 import type { ViewPlugin } from './view-plugin.ts';
@@ -109,11 +108,11 @@ function SqlView() {
     return out;
   };
   const status = job
-    ? `running… (stopped after ${SQL_TIME_LIMIT_MS / 1000} s; Esc stops it now)`
+    ? `running… (stopped after ${SQL_LIMITS.timeoutMs / 1000} s; Esc stops it now)`
     : !reply
-      ? `one read-only statement (SELECT, WITH …), stopped after ${SQL_TIME_LIMIT_MS / 1000} s — e.g. ${EXAMPLE}`
+      ? `one read-only statement (SELECT, WITH …), stopped after ${SQL_LIMITS.timeoutMs / 1000} s — e.g. ${EXAMPLE}`
       : reply.ok
-        ? `${reply.rows.length.toLocaleString('en-US')}${reply.more ? ` (the first ${SQL_MAX_ROWS.toLocaleString('en-US')}; add LIMIT/OFFSET for more)` : ''} row${reply.rows.length === 1 ? '' : 's'} in ${reply.elapsedMs.toFixed(0)} ms${rows.length ? ` · row ${rowAt + 1}` : ''}${column ? ` · from column ${column + 1} of ${columns.length}` : ''}`
+        ? `${reply.rows.length.toLocaleString('en-US')}${reply.more ? ' (stopped there: the row or size cap; add LIMIT/OFFSET for more)' : ''} row${reply.rows.length === 1 ? '' : 's'} in ${reply.elapsedMs.toFixed(0)} ms${rows.length ? ` · row ${rowAt + 1}` : ''}${column ? ` · from column ${column + 1} of ${columns.length}` : ''}`
         : reply.error;
   return (
     <Box flexDirection="column">
@@ -149,7 +148,7 @@ export const sqlView: ViewPlugin = {
   hints: 'Enter run · ↑/↓ history · Esc table',
   help: [
     ['typing', 'the statement; ←/→ Home/End Ctrl+A/E move, Ctrl+U/K cut, Backspace/Delete'],
-    ['Enter', `run it (read-only, one statement, stopped after ${SQL_TIME_LIMIT_MS / 1000} s; the first ${SQL_MAX_ROWS.toLocaleString('en-US')} rows kept)`],
+    ['Enter', `run it: one read-only statement, as ingero sql runs it (stopped after ${SQL_LIMITS.timeoutMs / 1000} s, at most ${SQL_LIMITS.maxRows.toLocaleString('en-US')} rows)`],
     ['↑/↓ while typing', 'earlier statements (history)'],
     ['Esc', 'stop a running query; else leave the line for the table (q, 1–7, / work again)'],
     ['i or Enter', 'back to typing'],

@@ -1,6 +1,13 @@
 // Moving a cursor through a list with the keys every terminal user expects.
 import { useKeptState, useViewKeys } from './session.ts';
 
+/** The help lines of the keys below, for every view whose list uses them. */
+export const LIST_KEYS_HELP: readonly (readonly [string, string])[] = [
+  ['↑/↓ j/k', 'move one row'],
+  ['PgUp/PgDn b/space', 'one page'],
+  ['Home / End G', 'first or last row'],
+];
+
 /**
  * ↑/↓ or k/j one line, PgUp/PgDn (or b/space) one page, Home/End (or G) to the ends.
  * The cursor is kept per `key` across view switches and clamped to the list. The third element

@@ -9,7 +9,7 @@ import { filterKey, useColour, useKeptState, useSession, useViewKeys } from '../
 import { SEVERITY_COLOUR } from '../severity.ts';
 import { fit, wrap } from '../text.ts';
 import type { Scope, TraceContext } from '../trace-context.ts';
-import { useListCursor } from '../use-list-cursor.ts';
+import { LIST_KEYS_HELP, useListCursor } from '../use-list-cursor.ts';
 import { openEventsAt } from './events-view.tsx';
 import type { ViewPlugin } from './view-plugin.ts';
 
@@ -145,7 +145,8 @@ export const findingsView: ViewPlugin = {
   title: 'Findings',
   hints: '↑/↓ select · Enter open · Esc back',
   help: [
-    ['↑/↓ j/k', 'select a finding'],
+    ...LIST_KEYS_HELP,
+    ['↑/↓ j/k (open finding)', 'scroll its text; PgUp/PgDn a page'],
     ['Enter', 'open it: evidence, root cause, fix; narrow the other views to it'],
     ['Enter (open finding)', 'its evidence events in Events, the first one selected, all marked * (n/N)'],
     ['Esc', 'back to the list'],

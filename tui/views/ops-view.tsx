@@ -8,7 +8,7 @@ import { ScrollList } from '../scroll-list.tsx';
 import { NO_FILTER, matchesFilter, type ListFilter } from '../list-filter.ts';
 import { filterKey, useColour, useKeptState, useSession, useViewKeys } from '../session.ts';
 import { columnWidths, fit, header, row, type Column } from '../text.ts';
-import { useListCursor } from '../use-list-cursor.ts';
+import { LIST_KEYS_HELP, useListCursor } from '../use-list-cursor.ts';
 import type { ViewPlugin } from './view-plugin.ts';
 
 /** Sort keys in the order `s` cycles through them; numbers sort largest first. */
@@ -127,7 +127,8 @@ export const opsView: ViewPlugin = {
   title: 'Ops',
   hints: 's sort · r reverse · p per process · Enter timeline',
   help: [
-    ['↑/↓ j/k', 'select an op (the Timeline, Events and Stacks views follow it)'],
+    ...LIST_KEYS_HELP,
+    ['(the selected op)', 'the Timeline, Events and Stacks views follow it'],
     ['s', `sort by the next column (${SORT_KEYS.join(', ')})`],
     ['r', 'reverse the order'],
     ['p', 'one row per process and op, or per op'],

@@ -7,7 +7,7 @@ import { NO_FILTER, matchesFilter, type ListFilter } from '../list-filter.ts';
 import { filterKey, useColour, useDeferred, useKeptState, useSession } from '../session.ts';
 import { frameLine } from '../stack-lines.ts';
 import { columnWidths, fit, header, row, type Column } from '../text.ts';
-import { useListCursor } from '../use-list-cursor.ts';
+import { LIST_KEYS_HELP, useListCursor } from '../use-list-cursor.ts';
 import type { ViewPlugin } from './view-plugin.ts';
 
 const COLUMNS: readonly Column[] = [
@@ -71,7 +71,7 @@ export const stacksView: ViewPlugin = {
   id: 'stacks',
   title: 'Stacks',
   hints: '↑/↓ select a stack',
-  help: [['↑/↓ j/k', 'select a stack; its frames show below, leaf first']],
+  help: [...LIST_KEYS_HELP, ['(the selected stack)', 'its frames show below, leaf first']],
   filters: 'op:NAME and words of the op and leaf frame',
   Component: StacksView,
 };

@@ -14,6 +14,7 @@ import { computeStats, explain, scenarioByName, writeDemoBundle } from '../analy
 import { printable } from '../cli/table.ts';
 import { BundleWriter, opId, openBundle, type Bundle } from '../format/index.ts';
 import { App } from '../tui/app.tsx';
+import { KEY_BYTES } from '../tui/keys.ts';
 import { TraceContext } from '../tui/trace-context.ts';
 import { sortOps } from '../tui/views/ops-view.tsx';
 
@@ -21,7 +22,7 @@ const work = mkdtempSync(join(tmpdir(), 'ingero-tui-'));
 process.env.INGERO_CACHE_DIR = join(work, 'cache');
 const INVESTIGATION = new URL('../investigations/pytorch-dataloader-starvation.ingero', import.meta.url).pathname;
 
-const KEY = { down: '\u001b[B', up: '\u001b[A', enter: '\r', tab: '\t', escape: '\u001b', pageDown: '\u001b[6~', pageUp: '\u001b[5~', right: '\u001b[C', home: '\u001b[H', end: '\u001b[F' };
+const KEY = KEY_BYTES;
 
 let demoPath: string;
 let demo: Bundle;

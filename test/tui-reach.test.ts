@@ -16,13 +16,14 @@ import { App, GLOBAL_KEYS } from '../tui/app.tsx';
 import { colourWanted } from '../tui/colour-mode.ts';
 import { SQL_LIMITS, startStatement } from '../tui/sql-console.ts';
 import { fitMiddle } from '../tui/text.ts';
+import { KEY_BYTES } from '../tui/keys.ts';
 import { TraceContext } from '../tui/trace-context.ts';
 import { VIEWS } from '../tui/views/index.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ingero-tui-reach-'));
 process.env.INGERO_CACHE_DIR = join(work, 'cache');
 const INVESTIGATION = new URL('../investigations/pytorch-dataloader-starvation.ingero', import.meta.url).pathname;
-const KEY = { down: '\u001b[B', up: '\u001b[A', enter: '\r', escape: '\u001b', end: '\u001b[F', home: '\u001b[H', pageDown: '\u001b[6~' };
+const KEY = KEY_BYTES;
 
 let demo: Bundle;
 let investigation: Bundle;
@@ -130,7 +131,7 @@ test('/ filters Events by op, pid and minimum duration; an empty filter clears i
     await send(screen, KEY.end);
     const last = [...demo.events({ opIds: [opId], pids: [first.pid], minDurNs: 5e6, order: 'latest', limit: 1 })][0]!;
     await until(screen, (f) => selected(f) === last.id && f.includes('(last page)'), 'End goes to the last matching event');
-    await send(screen, `/${'\u0015'}${KEY.enter}`);
+    await send(screen, `/${KEY.ctrlU}${KEY.enter}`);
     await until(screen, (f) => f.includes('Events of all ops:'), 'an empty filter clears it');
     await send(screen, `/pid:x${KEY.enter}`);
     await until(screen, (f) => f.includes('pid: takes a number'), 'a bad filter says why and stays open');
@@ -237,10 +238,10 @@ test('SQL console: a query in a scrollable table, errors in one line, history on
     assert.ok(frame.includes(`${expected.length} row${expected.length === 1 ? '' : 's'} in`));
     const rows = frame.split('\n').filter((l) => /^\s*\d+\s+\d+\s*$/.test(l)).map((l) => l.trim().split(/\s+/).map(Number));
     assert.deepEqual(rows, expected.map((r) => [r.op_id, r.n]), 'the rows SQLite returns');
-    await send(screen, `${'\u0015'}DELETE FROM events${KEY.enter}`);
+    await send(screen, `${KEY.ctrlU}DELETE FROM events${KEY.enter}`);
     await until(screen, (f) => /only read-only queries are accepted/.test(f), 'a write is refused');
     assert.equal((demo.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n, demo.eventCount(), 'nothing was deleted');
-    await send(screen, `${'\u0015'}SELECT * FROM no_such_table${KEY.enter}`);
+    await send(screen, `${KEY.ctrlU}SELECT * FROM no_such_table${KEY.enter}`);
     await until(screen, (f) => f.includes('SQL error'), 'a syntax error');
     await send(screen, KEY.up);
     await until(screen, (f) => f.includes('SQL> SELECT * FROM no_such_table'), '↑: the last statement');

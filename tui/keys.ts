@@ -78,3 +78,19 @@ export function useKeys(handlers: KeyHandlers, handler: KeyHandler, active = tru
   ref.current = handler;
   useEffect(() => (active ? handlers.add(ref) : undefined), [handlers, active]);
 }
+
+/** The bytes a terminal (xterm, tmux) sends for the keys the tests and the bench press. */
+export const KEY_BYTES = {
+  up: '\u001b[A',
+  down: '\u001b[B',
+  right: '\u001b[C',
+  left: '\u001b[D',
+  home: '\u001b[H',
+  end: '\u001b[F',
+  pageUp: '\u001b[5~',
+  pageDown: '\u001b[6~',
+  enter: '\r',
+  tab: '\t',
+  escape: '\u001b',
+  ctrlU: '\u0015',
+} as const;

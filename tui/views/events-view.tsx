@@ -171,7 +171,7 @@ function EventDetail({ event, width }: { readonly event: EventRecord | undefined
   if (event) {
     lines.push(`Event ${event.id}: ${trace.bundle.opName(event.op_id)} on node ${event.node_id}, pid ${event.pid} tid ${event.tid}, started ${clock(event.ts_ns)}, took ${formatDuration(event.dur_ns)}${event.ret === null ? '' : `, returned ${event.ret}`}`);
     lines.push(`  ${eventArgs(trace, event) || 'no arguments'}`);
-    const frames = event.stack_id === null ? [] : trace.bundle.stack(event.stack_id);
+    const frames = event.stack_id === null ? [] : trace.stack(event.stack_id);
     if (event.stack_id === null) lines.push('  no stack captured with this event');
     else lines.push(`  stack ${event.stack_id} (${frames.length} frames, leaf first):`, ...frames.slice(0, DETAIL_LINES - 3).map((fr) => `    ${frameLine(fr)}`));
   }

@@ -26,7 +26,7 @@ function StacksView() {
   const uses = useDeferred(`stacks:${scopeKey}`, () => trace.stackUses(scope));
   const [filter] = useKeptState<ListFilter>(filterKey('stacks'), NO_FILTER);
   const leaf = (id: number) => {
-    const frames = trace.bundle.stack(id);
+    const frames = trace.stack(id);
     return frames[0] ? frameLine(frames[0]) : '(empty stack)';
   };
   // Words match the op and the leaf frame: reading each stack's leaf only when a filter asks.
@@ -46,7 +46,7 @@ function StacksView() {
     i < first || i >= first + listHeight ? '' : row(COLUMNS, widths, [`${total ? ((100 * u.totalNs) / total).toFixed(1) : '0.0'}%`, u.count.toLocaleString('en-US'), formatDuration(u.totalNs), formatDuration(u.maxNs), trace.bundle.opName(u.opId), leaf(u.stackId)]),
   );
   const selected = list[cursor]!;
-  const frames = trace.bundle.stack(selected.stackId);
+  const frames = trace.stack(selected.stackId);
   const frameHeight = height - listHeight - 3;
   const frameLines = frames.map((fr) => fit(`${String(fr.depth).padStart(3)}  ${frameLine(fr)}`, width));
   if (frameLines.length > frameHeight) frameLines.splice(frameHeight - 1, frameLines.length, fit(`     … ${frames.length - frameHeight + 1} outer frames not shown`, width));

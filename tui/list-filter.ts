@@ -1,7 +1,8 @@
 // What `/` filters a list by: "op:cudaMemcpy pid:1234 tid:1240 >1ms sync" — op name parts,
-// process and thread ids, a minimum duration (events only) and words found in the row's text.
+// process and thread ids, a minimum duration (events only; ingero's time grammar, a bare number
+// in seconds) and words found in the row's text.
 // Every term must match; several pid: (or tid:) terms mean any of those ids.
-import { parseNs } from './bundle-time.ts';
+import { durationNs } from '../cli/duration.ts';
 
 export interface ListFilter {
   /** The text as typed (shown in the header, kept for editing). */
@@ -37,9 +38,9 @@ export function parseFilter(text: string): ListFilter | { readonly error: string
       if (!value) return { error: 'op: takes (part of) an op name' };
       ops.push(value.toLowerCase());
     } else if (m && (field === 'dur' || field === 'min' || (!field && m[2]!.startsWith('>')))) {
-      const ns = parseNs(value, 'ms');
+      const ns = durationNs(value);
       if (ns === null) return { error: `a minimum duration is written like >1ms, >250us or >2s; got ${JSON.stringify(term)}` };
-      minDurNs = ns;
+      minDurNs = Number(ns);
     } else {
       words.push(term.toLowerCase());
     }

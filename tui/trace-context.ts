@@ -2,7 +2,7 @@
 // (timelines, stack rankings, event pages). Views are front ends over this object and the
 // session's analysis, never over the database directly, so they all agree on what they show.
 import { timeline, type Finding, type Timeline } from '../analyze/index.ts';
-import type { Bundle, EventRecord, ResolvedFrame } from '../format/index.ts';
+import type { Bundle, ResolvedFrame } from '../format/index.ts';
 
 /** What the views are narrowed to: an op, and optionally a finding's process and time window. */
 export interface Scope {
@@ -84,13 +84,6 @@ export class TraceContext {
     return this.argCache;
   }
 
-  /** Up to `limit` events of the scope after event id `afterId`, read lazily from the iterator. */
-  eventPage(scope: Scope, afterId: number, limit: number): EventRecord[] {
-    const f = scope.finding;
-    const page: EventRecord[] = [];
-    for (const e of this.bundle.events({ opIds: scope.opId === null ? undefined : [scope.opId], pids: f ? [f.pid] : undefined, nodeId: f?.node_id, fromNs: f?.from_ns, toNs: f ? f.to_ns + 1 : undefined, afterId, limit })) page.push(e);
-    return page;
-  }
 
   /** Captured stacks of the scope, hottest (most total time) first. */
   stackUses(scope: Scope): StackUse[] {

@@ -4,6 +4,7 @@
 export { computeStats, percentile, summarize, type StatsOptions } from './stats.ts';
 export { explain, canonicalJson, compareFindings, type ExplainOptions } from './explain.ts';
 export { DIFF_THRESHOLDS, diffBundles, diffSides, ratioText, resolveDiffThresholds, summarizeSide, type DiffOptions, type DiffReport, type DiffSide, type DiffThresholds, type FindingChange, type OpChange, type SetupChange, type SideAnalysis, type SideInfo, type SideSummary, type Verdict } from './diff.ts';
+export { argDecoder, argInput, argText, type ArgDecoder } from './event-args.ts';
 export { timeline, MAX_TIMELINE_WINDOWS, type Timeline, type TimelineOptions, type TimelinePoint, type TimelineSeries } from './timeline.ts';
 export { DEFAULT_THRESHOLDS, THRESHOLD_NAMES, parseThresholdArgs, resolveThresholds, type ThresholdName, type Thresholds } from './thresholds.ts';
 export { SCENARIOS, scenarioByName, writeDemoBundle, type DemoOptions, type DemoResult, type Scenario } from './demo/index.ts';

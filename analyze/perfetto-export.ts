@@ -34,6 +34,7 @@
 //   JSON.stringify.
 import { BundleError, type Bundle } from '../format/index.ts';
 import { readFacts, procKey, type BundleFacts } from './bundle-facts.ts';
+import { argDecoder, integerJson, type ArgDecoder } from './event-args.ts';
 import { explain } from './explain.ts';
 import type { Finding } from './types.ts';
 
@@ -434,16 +435,6 @@ class TrackTable {
   }
 }
 
-const MEMCPY_KINDS = ['H2H', 'H2D', 'D2H', 'D2D', 'default'];
-
-/** Linux task states as sched_switch reports them (prev_state). */
-function taskState(v: number | string): string {
-  if (v === 0) return 'R (preempted)';
-  if (v === 1) return 'S (sleeping)';
-  if (v === 2) return 'D (uninterruptible)';
-  return String(v);
-}
-
 /** Integers where the schema says so (in SQL the check cost more than the rest of the query). */
 function isSoundRow(r: unknown[]): boolean {
   for (let i = TS; i <= OP; i++) if (!Number.isInteger(r[i])) return false;
@@ -452,48 +443,6 @@ function isSoundRow(r: unknown[]): boolean {
     if (v !== null && !Number.isInteger(v) && !(typeof v === 'string' && /^-?\d+$/.test(v))) return false;
   }
   return (r[RET] === null || Number.isInteger(r[RET])) && (r[STACK] === null || Number.isInteger(r[STACK]));
-}
-
-/** Prints an argument (a number when exact in a double, else its decimal text) as JSON. */
-type ArgDecoder = (v: number | string) => string;
-
-/** The unsigned 64-bit pattern of an argument (stored signed). */
-const unsigned = (v: number | string) => BigInt.asUintN(64, BigInt(v));
-
-/** An integer as JSON: a number when a double holds it exactly, else a decimal string. */
-function integerJson(v: number | string): string {
-  return typeof v === 'number' ? String(v) : `"${v}"`;
-}
-
-/** Pointers repeat (kernels, streams), and a double's toString(16) is slow: printed ones are kept. */
-const hexCache = new Map<number | string, string>();
-
-function hexJson(v: number | string): string {
-  let s = hexCache.get(v);
-  if (s === undefined) {
-    s = `"0x${unsigned(v).toString(16)}"`;
-    if (hexCache.size >= 65_536) hexCache.clear();
-    hexCache.set(v, s);
-  }
-  return s;
-}
-
-/** Grid or block dimensions packed as x | y << 32 | z << 48, as "x,y,z". */
-function dimsJson(v: number | string): string {
-  if (typeof v === 'number' && v >= 0) return `"${v % 2 ** 32},${Math.floor(v / 2 ** 32) % 2 ** 16},${Math.floor(v / 2 ** 48)}"`;
-  const u = unsigned(v);
-  return `"${u & 0xffffffffn},${(u >> 32n) & 0xffffn},${(u >> 48n) & 0xffffn}"`;
-}
-
-/** How to print one argument, from its name and unit in the bundle's op_args. */
-function argDecoder(name: string, unit: string): ArgDecoder {
-  if (unit === 'pointer') return hexJson;
-  if (unit === 'packed' && (name === 'grid' || name === 'block')) return dimsJson;
-  if (unit === 'packed' && name === 'ports') return (v) => `"${(unsigned(v) >> 16n) & 0xffffn}→${unsigned(v) & 0xffffn}"`;
-  if (unit === 'packed') return hexJson;
-  if (name === 'kind') return (v) => (typeof v === 'number' && MEMCPY_KINDS[v] !== undefined ? `"${MEMCPY_KINDS[v]}"` : integerJson(v));
-  if (name === 'prev_state') return (v) => JSON.stringify(taskState(v));
-  return integerJson;
 }
 
 interface OpFormat {

@@ -173,10 +173,13 @@ export interface EventFilter {
   readonly tids?: readonly number[];
   readonly nodeId?: number;
   readonly minDurNs?: number;
-  /** 'time' (default): start-time order; 'slowest': longest first, ties by id. */
-  readonly order?: 'time' | 'slowest';
+  /** 'time' (default): start-time order; 'latest': reverse start-time order (newest first);
+   *  'slowest': longest first, ties by id. */
+  readonly order?: 'time' | 'latest' | 'slowest';
   /** Only events with id greater than this (cursor pagination in time order). */
   readonly afterId?: number;
+  /** Only events with id less than this (cursor pagination backwards, with order 'latest'). */
+  readonly beforeId?: number;
   /** Only events after this one in slowest-first order (cursor pagination in that order). */
   readonly afterSlowest?: { readonly dur_ns: number; readonly id: number };
   readonly limit?: number;
@@ -263,13 +266,14 @@ export class Bundle {
   }
 
   /**
-   * Smallest event id whose ts_ns >= ns (eventCount() + 1 when none). Events are stored in
+   * Smallest event id whose ts_ns >= ns (the last id + 1 when none). Events are stored in
    * start-time order, so this is a binary search over the primary key: no time index is needed.
    */
   idAtTime(ns: number): number {
     const at = this.db.prepare('SELECT ts_ns FROM events WHERE id = ?').pluck();
     let lo = 1;
-    let hi = this.eventCount() + 1;
+    // max(id) is one step down the primary key; count(*) would read every row (seconds on 10M).
+    let hi = ((this.db.prepare('SELECT coalesce(max(id), 0) FROM events').pluck().get() as number) ?? 0) + 1;
     while (lo < hi) {
       const mid = Math.floor((lo + hi) / 2);
       if ((at.get(mid) as number) < ns) lo = mid + 1;
@@ -289,9 +293,9 @@ export class Bundle {
     if (filter.afterId !== undefined) lowId = Math.max(lowId, filter.afterId + 1);
     where.push('id >= ?');
     params.push(lowId);
-    if (filter.toNs !== undefined) {
+    if (filter.toNs !== undefined || filter.beforeId !== undefined) {
       where.push('id < ?');
-      params.push(this.idAtTime(filter.toNs));
+      params.push(Math.min(filter.toNs !== undefined ? this.idAtTime(filter.toNs) : Infinity, filter.beforeId ?? Infinity));
     }
     if (filter.opIds) {
       where.push(`op_id IN (${filter.opIds.map(() => '?').join(',') || 'NULL'})`);
@@ -323,7 +327,7 @@ export class Bundle {
   /** Iterates matching events (start-time order unless asked otherwise) without loading them all. */
   *events(filter: EventFilter = {}): IterableIterator<EventRecord> {
     const { sql, params } = this.eventWhere(filter);
-    const order = filter.order === 'slowest' ? 'dur_ns DESC, id' : 'id';
+    const order = filter.order === 'slowest' ? 'dur_ns DESC, id' : filter.order === 'latest' ? 'id DESC' : 'id';
     const limit = filter.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '';
     const stmt = this.db.prepare(`SELECT id, ts_ns, dur_ns, node_id, pid, tid, op_id, arg0, arg1, arg2, arg3, ret, stack_id FROM events WHERE ${sql} ORDER BY ${order}${limit}`);
     stmt.safeIntegers(true);

@@ -6,7 +6,7 @@
 // Everything here is a pure function of the bundle, which never changes while it is served.
 import { resolve } from 'node:path';
 import type { Bundle, OpenOptions } from '../format/index.ts';
-import { forkTs } from '../analyze/fork-ts.ts';
+import { forkTs } from '../format/fork-ts.ts';
 import { precompute, type StackUse, type StatsPart, type Summary } from './precompute.ts';
 import type { PrecomputeRequest } from './precompute-worker.ts';
 import { readCachedSummary, writeCachedSummary } from './summary-cache.ts';

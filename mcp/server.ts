@@ -9,7 +9,7 @@ import { AuditedTransport, type AuditLog } from './audit-log.ts';
 import { BundleRegistry } from './bundle-registry.ts';
 import { registerPrompts } from './prompts.ts';
 import { registerResources } from './resources.ts';
-import { SqlRunner } from './sql-runner.ts';
+import { StatementRunner } from '../format/index.ts';
 import { DEFAULT_LIMITS, registerTool, type ServerLimits, type ToolContext, type ToolDef } from './tool-kit.ts';
 import { compareBundles } from './tools/compare-bundles.ts';
 import { describeSchema } from './tools/describe-schema.ts';
@@ -55,7 +55,7 @@ export interface ContextOptions {
 
 /** Opens what the tools share. The caller closes it (closeContext) when the server stops. */
 export function createContext(registry: BundleRegistry, options: ContextOptions = {}): ToolContext {
-  const sql = new SqlRunner();
+  const sql = new StatementRunner();
   sql.warm();
   return { registry, sql, limits: { ...DEFAULT_LIMITS, ...options.limits } };
 }

@@ -9,7 +9,7 @@ import type { BundleRegistry } from './bundle-registry.ts';
 import { cleanString, DATA_PREAMBLE, sanitizeValue } from './sanitize.ts';
 import type { StatsPart, Summary } from './precompute.ts';
 import type { ServedBundle } from './served-bundle.ts';
-import type { SqlRunner } from './sql-runner.ts';
+import type { StatementRunner } from '../format/index.ts';
 
 /** A mistake in the call the agent can fix; the message says how. */
 export class ToolInputError extends Error {}
@@ -39,7 +39,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
 
 export interface ToolContext {
   readonly registry: BundleRegistry;
-  readonly sql: SqlRunner;
+  readonly sql: StatementRunner;
   readonly limits: ServerLimits;
 }
 

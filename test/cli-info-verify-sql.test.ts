@@ -117,8 +117,8 @@ describe('ingero sql', () => {
   test('writes are refused, SQL errors are usage errors (exit 2), hostile bundles exit 1', () => {
     const write = ingero('sql', bundle, 'DELETE FROM events');
     assert.equal(write.code, 2);
-    assertOneLineError(write, /returns no rows; bundles are read-only/);
-    const typo = ingero('sql', bundle, 'SELEC 1');
+    assertOneLineError(write, /only read-only queries are accepted.*starts with "DELETE"/);
+    const typo = ingero('sql', bundle, 'SELECT 1 FRM events');
     assert.equal(typo.code, 2);
     assertOneLineError(typo, /SQL error/);
     const both = ingero('sql', '--json', '--csv', bundle, 'SELECT 1');
@@ -126,5 +126,24 @@ describe('ingero sql', () => {
     const hostile = ingero('sql', join(vectors, 'view.ingero'), 'SELECT * FROM events_v');
     assert.equal(hostile.code, 1);
     assertOneLineError(hostile, /contains a view/);
+  });
+
+  test('--timeout stops a statement stuck inside one SQLite step; --max-rows caps the rows and says so', () => {
+    const endless = ingero('sql', '--timeout', '300ms', bundle, 'WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT count(*) FROM r');
+    assert.equal(endless.code, 1);
+    assertOneLineError(endless, /ran past the 300 ms time limit.*--timeout/);
+    const capped = ingero('sql', '--csv', '--max-rows', '5', bundle, 'SELECT id FROM events ORDER BY id');
+    assert.equal(capped.code, 0, capped.stderr);
+    assert.deepEqual(capped.stdout.trimEnd().split('\n'), ['id', '1', '2', '3', '4', '5']);
+    assert.match(capped.stderr, /^ingero: stopped after 5 rows — --max-rows raises the cap/);
+    const bad = ingero('sql', '--timeout', 'soon', bundle, 'SELECT 1');
+    assert.equal(bad.code, 2);
+    assertOneLineError(bad, /--timeout takes a duration/);
+  });
+
+  test('a cell above the cell limit is refused by name before it is fetched', () => {
+    const r = ingero('sql', bundle, 'SELECT 1 AS small, zeroblob(400000000) AS huge');
+    assert.equal(r.code, 2);
+    assertOneLineError(r, /row 1, column "huge" holds 381\.5 MiB, above the 16\.0 MiB limit for one cell — select part of it/);
   });
 });

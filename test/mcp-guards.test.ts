@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { capUtf8, cleanString, sanitizeValue } from '../mcp/sanitize.ts';
-import { refuseStatementKind } from '../mcp/sql-guard.ts';
+import { refuseStatement } from '../format/index.ts';
 
 describe('traced-string sanitizing', () => {
   it('removes controls, bidi, zero-width, tag and BOM characters and keeps newlines', () => {
@@ -23,17 +23,17 @@ describe('traced-string sanitizing', () => {
   });
 });
 
-describe('run_sql statement-kind gate', () => {
+describe('statement-kind gate (format/sql-statement.ts)', () => {
   it('lets queries through', () => {
     for (const q of ['SELECT 1', '  select 1', 'WITH x AS (SELECT 1) SELECT * FROM x', 'VALUES (1)', 'EXPLAIN QUERY PLAN SELECT 1', 'EXPLAIN SELECT 1', '/* c */ -- d\n SELECT 1', 'Select\t1']) {
-      assert.equal(refuseStatementKind(q), null, q);
+      assert.equal(refuseStatement(q), null, q);
     }
   });
 
   it('refuses everything else, however it is disguised', () => {
     for (const q of ['PRAGMA query_only=OFF', 'pragma writable_schema=1', 'EXPLAIN PRAGMA query_only=OFF', 'EXPLAIN QUERY PRAGMA x', "ATTACH 'x' AS y", 'DETACH y', '/* SELECT */ DELETE FROM events', '-- SELECT\nDROP TABLE t', '/* unterminated SELECT', '', '   ', 'BEGIN', 'VACUUM', 'REINDEX', 'ANALYZE', 'CREATE TABLE t(x)', ';SELECT 1']) {
-      assert.notEqual(refuseStatementKind(q), null, JSON.stringify(q));
+      assert.notEqual(refuseStatement(q), null, JSON.stringify(q));
     }
-    assert.match(refuseStatementKind('PRAGMA table_info(events)')!, /pragma_table_info/);
+    assert.match(refuseStatement('PRAGMA table_info(events)')!, /pragma_table_info/);
   });
 });

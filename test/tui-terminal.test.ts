@@ -1,6 +1,7 @@
 // ingero tui in a real terminal: the CLI runs inside a detached tmux session (its own server
-// socket), keys go in with send-keys, the screen comes back with capture-pane. Also the
-// command's refusals outside a terminal and its one-line errors on bad bundles.
+// socket), started in a temporary directory outside the checkout, keys go in with send-keys, the
+// screen comes back with capture-pane. Also the command's refusals outside a terminal and its
+// one-line errors on bad bundles.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
-import { scenarioByName, writeDemoBundle } from '../analyze/index.ts';
+import { explain, scenarioByName, writeDemoBundle } from '../analyze/index.ts';
+import { openBundle } from '../format/index.ts';
 import { CLI, OUTSIDE_CHECKOUT } from './cli-fixtures.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ingero-tui-term-'));
@@ -79,9 +81,10 @@ test('in a 120×40 terminal: findings, navigation, resize, and q quits with stat
   await keys(name, 'Tab');
   await screenUntil(name, (s) => /: calls per second per/.test(s), 'the Timeline after Tab');
   await keys(name, '4');
-  await screenUntil(name, (s) => /page 1, ids \d+/.test(s), 'the Events view');
+  const events = await screenUntil(name, (s) => /Events of .*: ids \d+/.test(s), 'the Events view');
+  const firstId = /: ids (\d+)/.exec(events)![1];
   await keys(name, 'PageDown');
-  await screenUntil(name, (s) => /page 2, ids \d+/.test(s), 'the next page of events');
+  await screenUntil(name, (s) => /: ids (\d+)/.exec(s)?.[1] !== firstId, 'the next page of events');
   await keys(name, '?');
   await screenUntil(name, (s) => s.includes('Keys everywhere'), 'the help screen');
   await keys(name, 'Escape');
@@ -98,6 +101,103 @@ test('in a 120×40 terminal: findings, navigation, resize, and q quits with stat
   while (sessionAlive(name) && Date.now() < end) await delay(100);
   assert.equal(sessionAlive(name), false, 'q ended the program (and with it the tmux session)');
   assert.equal(readFileSync(status, 'utf8').trim(), '0', 'exit status 0');
+});
+
+/** Starts ingero tui on the bundle in a fresh tmux session of the given size, from the temp directory. */
+function startTui(name: string, columns: number, rows: number, env = ''): string {
+  const status = join(work, `${name}.status`);
+  const command = `${env} INGERO_CACHE_DIR='${cache}' '${process.execPath}' '${CLI}' tui '${bundle}'; echo $? > '${status}'`;
+  // When the previous test's session ended, its server may still be exiting: start again then.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      tmux('new-session', '-d', '-s', name, '-c', OUTSIDE_CHECKOUT, '-x', String(columns), '-y', String(rows), command);
+      return status;
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      spawnSync('sleep', ['0.3']);
+    }
+  }
+}
+
+async function quits(name: string, status: string): Promise<void> {
+  await keys(name, 'q');
+  const end = Date.now() + 10_000;
+  while (sessionAlive(name) && Date.now() < end) await delay(100);
+  assert.equal(sessionAlive(name), false, 'q ended the program');
+  assert.equal(readFileSync(status, 'utf8').trim(), '0', 'exit status 0');
+}
+
+/** The id of the event in the detail pane (the selected one). */
+function selectedEvent(screen: string): number | null {
+  const m = /^Event (\d+): /m.exec(screen);
+  return m ? Number(m[1]) : null;
+}
+
+test('in an 80×24 terminal: fast repeated keys, a filter, a jump to an evidence event, a query, q', { skip: hasTmux ? false : NO_TMUX }, async () => {
+  const b = openBundle(bundle);
+  const report = explain(b);
+  const ids = [...b.events({ limit: 40 })].map((e) => e.id);
+  const evidenceId = report.findings.flatMap((f) => f.evidence.flatMap((e) => e.event_ids ?? []))[0]!;
+  const evidenceOp = b.opName([...b.events({ afterId: evidenceId - 1, limit: 1 })][0]!.op_id);
+  const sql = 'SELECT count(*) AS n FROM events';
+  const count = b.eventCount();
+  b.close();
+  assert.ok(evidenceId, 'a finding of the sync-stall demo names evidence events');
+  const name = 'small';
+  const status = startTui(name, 80, 24);
+  const first = await screenUntil(name, (s) => s.includes('findings:'), 'the findings list');
+  for (const l of first.split('\n')) assert.ok(l.length <= 80, `fits 80 columns: ${l}`);
+
+  // Several keys in one send-keys: tmux writes them to the terminal at once.
+  await keys(name, '4');
+  await screenUntil(name, (s) => selectedEvent(s) === ids[0], 'Events on the first event');
+  tmux('send-keys', '-t', name, 'j', 'j', 'j', 'j', 'j', 'j', 'j', 'j', 'j', 'j', 'j', 'j', 'j', 'j', 'j', 'j', 'j', 'j', 'j', 'j');
+  await screenUntil(name, (s) => selectedEvent(s) === ids[20], '20 j in one send-keys moved 20 events (across a page)');
+  tmux('send-keys', '-t', name, 'Down', 'Down', 'Down', 'Down', 'Down', 'Up');
+  await screenUntil(name, (s) => selectedEvent(s) === ids[24], '5 ↓ and 1 ↑ in one send-keys');
+
+  await keys(name, '/', `op:${evidenceOp}`, 'Enter');
+  const filtered = await screenUntil(name, (s) => s.includes(`Events of ${evidenceOp} · /op:${evidenceOp}`), 'the filtered Events list');
+  const rows = filtered.split('\n').filter((l) => /^\s+\d+\s+\d+\.\d{6} s/.test(l));
+  assert.ok(rows.length > 0 && rows.every((l) => l.includes(evidenceOp.slice(0, 6))), `only ${evidenceOp} rows:\n${filtered}`);
+  await keys(name, '/', 'C-u', 'Enter');
+
+  await keys(name, 'g', `#${evidenceId}`, 'Enter');
+  await screenUntil(name, (s) => selectedEvent(s) === evidenceId, `the jump to evidence event ${evidenceId}`);
+
+  await keys(name, '1', 'Home');
+  await screenUntil(name, (s) => s.includes('findings:'), 'back to Findings');
+
+  await keys(name, '7');
+  await screenUntil(name, (s) => s.includes('SQL>'), 'the SQL console');
+  await keys(name, '-l', sql);
+  await keys(name, 'Enter');
+  const result = await screenUntil(name, (s) => /1 row in \d+ ms/.test(s), 'the query result');
+  assert.ok(result.split('\n').some((l) => l.trim() === String(count)), `the count SQLite returns:\n${result}`);
+  await keys(name, 'Escape');
+  await quits(name, status);
+});
+
+test('NO_COLOR: a monochrome UI, selection in reverse video; without it, colour', { skip: hasTmux ? false : NO_TMUX }, async () => {
+  for (const [name, env] of [
+    ['mono', 'NO_COLOR=1'],
+    ['colour', ''],
+  ] as const) {
+    const status = startTui(name, 120, 40, env);
+    await screenUntil(name, (s) => s.includes('findings:'), `the findings list (${name})`);
+    const styled = tmux('capture-pane', '-p', '-e', '-t', name);
+    // SGR parameters: 30–37/90–97 and 38;… are foreground colours, 7 reverse video.
+    const params = [...styled.matchAll(/\u001b\[([\d;]*)m/g)].flatMap((m) => m[1]!.split(';'));
+    const colours = params.filter((p) => /^(3[0-8]|9[0-7])$/.test(p));
+    if (name === 'mono') {
+      assert.deepEqual(colours, [], 'no colour at all under NO_COLOR');
+      assert.ok(params.includes('7'), 'the selected row in reverse video');
+      assert.match(styled.replace(/\u001b\[[\d;]*m/g, ''), /HIGH\s+sync-stall/, 'severity written out');
+    } else {
+      assert.ok(colours.length > 0, 'colours without NO_COLOR (the check above can see them)');
+    }
+    await quits(name, status);
+  }
 });
 
 test('outside a terminal: refuses with one line pointing at ingero explain (exit 2)', () => {
@@ -126,5 +226,5 @@ test('bad bundles get the same one-line error as other commands (exit 1)', () =>
 test('an unknown --view is a usage error (exit 2)', () => {
   const r = runPiped('tui', bundle, '--view', 'flamegraph');
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /^ingero: unknown view "flamegraph"; choose one of findings, ops, timeline, events, stacks, info\n$/);
+  assert.match(r.stderr, /^ingero: unknown view "flamegraph"; choose one of findings, ops, timeline, events, stacks, info, sql\n$/);
 });

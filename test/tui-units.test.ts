@@ -7,6 +7,8 @@ import { after, test } from 'node:test';
 import { barChart } from '../tui/bar-chart.ts';
 import { windowStart } from '../tui/scroll-list.tsx';
 import { fit, wrap } from '../tui/text.ts';
+import { eventListQuery, eventsFrom } from '../tui/event-list.ts';
+import { NO_FILTER } from '../tui/list-filter.ts';
 import { TraceContext } from '../tui/trace-context.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ingero-tui-units-'));
@@ -45,17 +47,18 @@ test('the query memo keeps only recent results, so paging through a big bundle s
   const bundle = openBundle(new URL('../investigations/pytorch-dataloader-starvation.ingero', import.meta.url).pathname);
   try {
     const trace = new TraceContext(bundle);
-    const scope = { opId: null, finding: null };
+    const q = eventListQuery(trace, { opId: null, finding: null }, false, NO_FILTER);
     const pages: number[][] = [];
-    for (let after = 0, page = 0; page < 200; page++) {
-      const ids = trace.cached(`events:${after}`, () => trace.eventPage(scope, after, 10)).map((e) => e.id);
+    for (let from = 0, page = 0; page < 300; page++) {
+      const ids = eventsFrom(trace, q, from, 10).map((e) => e.id);
       pages.push(ids);
-      after = ids[ids.length - 1]!;
+      from = ids[ids.length - 1]! + 1;
     }
-    assert.deepEqual(pages.flat(), Array.from({ length: 2000 }, (_, i) => i + 1), 'pages follow each other in id order');
-    assert.ok(trace.has(`events:${pages[199]![0]! - 1}`) && !trace.has('events:0'), 'old pages are dropped');
+    assert.deepEqual(pages.flat(), Array.from({ length: 3000 }, (_, i) => i + 1), 'pages follow each other in id order');
+    const key = (from: number) => `events:${q.key}:from:${from}:10`;
+    assert.ok(trace.has(key(pages[299]![0]!)) && !trace.has(key(0)), 'old pages are dropped');
     let computed = 0;
-    trace.cached(`events:${pages[199]![0]! - 1}`, () => ++computed);
+    trace.cached(key(pages[299]![0]!), () => ++computed);
     assert.equal(computed, 0, 'a recent page is not read again');
   } finally {
     bundle.close();

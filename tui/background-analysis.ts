@@ -3,7 +3,7 @@
 // big ones in a child process, so that q works at once even while a pass over millions of
 // events is under way, and quitting kills the child.
 import { resolve } from 'node:path';
-import { forkTs } from '../analyze/fork-ts.ts';
+import { forkTs } from '../format/fork-ts.ts';
 import { computeStats, explain, type ExplainReport, type StatsReport } from '../analyze/index.ts';
 import type { AnalysisRequest } from './analysis-worker.ts';
 import type { TraceContext } from './trace-context.ts';
@@ -22,7 +22,7 @@ export interface AnalysisJob {
 export const CHILD_PROCESS_MIN_EVENTS = 300_000;
 
 export function startAnalysis(trace: TraceContext, childProcessMinEvents = CHILD_PROCESS_MIN_EVENTS): AnalysisJob {
-  return trace.bundle.eventCount() >= childProcessMinEvents ? inChild(trace) : inProcess(trace);
+  return trace.statedEventCount() >= childProcessMinEvents ? inChild(trace) : inProcess(trace);
 }
 
 function inProcess(trace: TraceContext): AnalysisJob {

@@ -3,15 +3,14 @@
 import { render } from 'ink';
 import type { Bundle } from '../format/index.ts';
 import { App } from './app.tsx';
+import { colourWanted } from './colour-mode.ts';
+import { ALTERNATE_SCREEN_OFF, ALTERNATE_SCREEN_ON } from './first-frame.ts';
 import { TraceContext } from './trace-context.ts';
-
-const ALTERNATE_SCREEN_ON = '\u001b[?1049h\u001b[H';
-const ALTERNATE_SCREEN_OFF = '\u001b[?1049l';
 
 export async function runTui(bundle: Bundle, options: { readonly initialView?: string } = {}): Promise<void> {
   process.stdout.write(ALTERNATE_SCREEN_ON);
   try {
-    const app = render(<App trace={new TraceContext(bundle)} initialView={options.initialView} />, { exitOnCtrlC: true, patchConsole: true });
+    const app = render(<App trace={new TraceContext(bundle)} initialView={options.initialView} colour={colourWanted(process.stdout)} />, { exitOnCtrlC: true, patchConsole: true });
     await app.waitUntilExit();
   } finally {
     process.stdout.write(ALTERNATE_SCREEN_OFF);

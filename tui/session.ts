@@ -2,6 +2,8 @@
 // finding), the terminal size it may draw in, and state that survives switching views.
 import { createContext, useCallback, useContext, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import type { Analysis } from './background-analysis.ts';
+import type { KeyHandler, KeyHandlers } from './keys.ts';
+import { useKeys } from './keys.ts';
 import type { Scope, TraceContext } from './trace-context.ts';
 
 export interface Session {
@@ -11,22 +13,29 @@ export interface Session {
   /** Why the analysis failed, when it did. */
   readonly analysisError?: string;
   readonly scope: Scope;
+  /** The scope as it is now: later than `scope` when a key earlier in the same read changed it. */
+  readonly currentScope: () => Scope;
   readonly setScope: (scope: Scope) => void;
   /** Switches to another view (by its id in views/index.ts). */
   readonly show: (view: string) => void;
   /** Cells available to the active view (the bars above and below are already taken off). */
   readonly width: number;
   readonly height: number;
-  /** Whether the active view may take keys (false while help is open). */
+  /** Whether the active view may take keys (false while help or a prompt is open). */
   readonly keysActive: boolean;
+  /** The handlers keys are dispatched to (register with useViewKeys). */
+  readonly keys: KeyHandlers;
   /** View state kept across view switches, keyed by view and name. */
   readonly store: KeptStore;
+  /** Colours on (false under NO_COLOR or on a terminal without colour: see colour-mode.ts). */
+  readonly colour: boolean;
 }
 
 /** State that views keep across switches and share between their components. */
 export class KeptStore {
   private readonly values = new Map<string, unknown>();
   private readonly listeners = new Set<() => void>();
+  private readonly closers = new Set<() => void>();
 
   get<T>(key: string, initial: T): T {
     return this.values.has(key) ? (this.values.get(key) as T) : initial;
@@ -38,10 +47,25 @@ export class KeptStore {
     for (const l of [...this.listeners]) l();
   }
 
+  /** Runs `fn` when the app ends (a running query is stopped, for one). */
+  onClose(fn: () => void): void {
+    this.closers.add(fn);
+  }
+
+  close(): void {
+    for (const fn of [...this.closers]) fn();
+    this.closers.clear();
+  }
+
   subscribe = (listener: () => void): (() => void) => {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   };
+}
+
+/** The key of a view's applied `/` filter (a ListFilter) in the store. */
+export function filterKey(viewId: string): string {
+  return `filter.${viewId}`;
 }
 
 export const SessionContext = createContext<Session | null>(null);
@@ -52,16 +76,35 @@ export function useSession(): Session {
   return s;
 }
 
-/** useState whose value outlives the view and is shared by every component using the same key. */
-export function useKeptState<T>(key: string, initial: T): [T, (next: T | ((previous: T) => T)) => void] {
+/**
+ * useState whose value outlives the view and is shared by every component using the same key.
+ * The third element reads the value as it is now: a key handler must use it (or the updater
+ * form of the setter) because the keys of one read are handled before the next render.
+ */
+export function useKeptState<T>(key: string, initial: T): [T, (next: T | ((previous: T) => T)) => void, () => T] {
   const { store } = useSession();
   const value = useSyncExternalStore(store.subscribe, () => store.get(key, initial));
+  const initial_ = useRef(initial);
+  initial_.current = initial;
   const set = useCallback(
-    (next: T | ((previous: T) => T)) => store.set(key, typeof next === 'function' ? (next as (p: T) => T)(store.get(key, initial)) : next),
+    (next: T | ((previous: T) => T)) => store.set(key, typeof next === 'function' ? (next as (p: T) => T)(store.get(key, initial_.current)) : next),
     // initial only matters before the first set; a new literal each render must not re-create set
     [store, key],
   );
-  return [value, set];
+  const get = useCallback(() => store.get(key, initial_.current), [store, key]);
+  return [value, set, get];
+}
+
+/** The active view's key handler: registered while the view may take keys. */
+export function useViewKeys(handler: KeyHandler): void {
+  const { keys, keysActive } = useSession();
+  useKeys(keys, handler, keysActive);
+}
+
+/** A colour, or none when the UI is monochrome. */
+export function useColour(): (c: string | undefined) => string | undefined {
+  const { colour } = useSession();
+  return (c) => (colour ? c : undefined);
 }
 
 export interface Deferred<T> {

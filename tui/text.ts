@@ -10,9 +10,22 @@ export function fit(s: string, width: number): string {
   return width === 1 ? '…' : `${clean.slice(0, width - 1)}…`;
 }
 
-/** fit() then padded to exactly `width` cells, on the right or (for numbers) on the left. */
-function cell(s: string, width: number, alignRight = false): string {
-  const f = fit(s, width);
+/**
+ * Printable and cut to `width` cells in the middle: names that share a prefix stay apart
+ * (cudaStreamSynchronize and cudaStreamWaitEvent in 15 cells: `cudaStr…hronize`, `cudaStr…itEvent`).
+ */
+export function fitMiddle(s: string, width: number): string {
+  const clean = printable(s);
+  if (width <= 0) return '';
+  if (clean.length <= width) return clean;
+  if (width < 5) return fit(clean, width);
+  const head = Math.ceil((width - 1) / 2);
+  return `${clean.slice(0, head)}…${clean.slice(clean.length - (width - 1 - head))}`;
+}
+
+/** fit() (or fitMiddle()) then padded to exactly `width` cells, on the right or (for numbers) on the left. */
+function cell(s: string, width: number, alignRight = false, middle = false): string {
+  const f = middle ? fitMiddle(s, width) : fit(s, width);
   return alignRight ? f.padStart(width) : f.padEnd(width);
 }
 
@@ -22,19 +35,30 @@ export interface Column {
   readonly width: number;
   readonly alignRight?: boolean;
   readonly flexible?: boolean;
+  /** Cut in the middle rather than at the end (names: see fitMiddle). */
+  readonly middle?: boolean;
+  /** Left out when the table has fewer cells than this (the detail pane still shows it). */
+  readonly dropBelow?: number;
 }
 
-/** Widths of columns separated by one space, fitted into `total` cells (flexible column first to give). */
+/**
+ * Widths of columns separated by one space, fitted into `total` cells (flexible column first to
+ * give); a column left out at this width gets 0.
+ */
 export function columnWidths(columns: readonly Column[], total: number): number[] {
-  const fixed = columns.reduce((sum, c) => sum + (c.flexible ? 0 : c.width), 0) + Math.max(0, columns.length - 1);
-  const flexCount = columns.filter((c) => c.flexible).length;
+  const shown = columns.filter((c) => !(c.dropBelow && total < c.dropBelow));
+  const fixed = shown.reduce((sum, c) => sum + (c.flexible ? 0 : c.width), 0) + Math.max(0, shown.length - 1);
+  const flexCount = shown.filter((c) => c.flexible).length;
   const spare = Math.max(0, total - fixed);
-  return columns.map((c) => (c.flexible ? Math.max(4, Math.floor(spare / Math.max(1, flexCount))) : c.width));
+  return columns.map((c) => (!shown.includes(c) ? 0 : c.flexible ? Math.max(4, Math.floor(spare / Math.max(1, flexCount))) : c.width));
 }
 
-/** One table row: each value fitted to its column. */
+/** One table row: each value fitted to its column (columns of width 0 left out). */
 export function row(columns: readonly Column[], widths: readonly number[], values: readonly string[]): string {
-  return columns.map((c, i) => cell(values[i] ?? '', widths[i]!, c.alignRight)).join(' ');
+  return columns
+    .map((c, i) => (widths[i] ? cell(values[i] ?? '', widths[i]!, c.alignRight, c.middle) : null))
+    .filter((v) => v !== null)
+    .join(' ');
 }
 
 export function header(columns: readonly Column[], widths: readonly number[]): string {

@@ -2,7 +2,7 @@
 // (timelines, stack rankings, event pages). Views are front ends over this object and the
 // session's analysis, never over the database directly, so they all agree on what they show.
 import { timeline, type Finding, type Timeline } from '../analyze/index.ts';
-import type { Bundle, EventRecord } from '../format/index.ts';
+import type { Bundle, ResolvedFrame } from '../format/index.ts';
 
 /** What the views are narrowed to: an op, and optionally a finding's process and time window. */
 export interface Scope {
@@ -29,7 +29,7 @@ export interface StackUse {
 }
 
 /** Query results kept for views to come back to (pages, timelines, stack rankings). */
-const MEMO_ENTRIES = 64;
+const MEMO_ENTRIES = 256;
 
 export class TraceContext {
   readonly bundle: Bundle;
@@ -52,6 +52,22 @@ export class TraceContext {
     return value;
   }
 
+  /** Events in the bundle as its manifest states them: for what the screen says, without a
+   *  count(*) over millions of rows before the first frame. */
+  statedEventCount(): number {
+    return this.bundle.manifest.counts.events;
+  }
+
+  /** The last event id (ids run 1…n in start-time order), one step down the primary key. */
+  lastEventId(): number {
+    return this.cached('lastEventId', () => (this.bundle.db.prepare('SELECT coalesce(max(id), 0) FROM events').pluck().get() as number) ?? 0);
+  }
+
+  /** A stack's frames (memoized: the Events detail pane asks again on every render). */
+  stack(stackId: number): ResolvedFrame[] {
+    return this.cached(`stack:${stackId}`, () => this.bundle.stack(stackId));
+  }
+
   has(key: string): boolean {
     return this.memo.has(key);
   }
@@ -68,13 +84,6 @@ export class TraceContext {
     return this.argCache;
   }
 
-  /** Up to `limit` events of the scope after event id `afterId`, read lazily from the iterator. */
-  eventPage(scope: Scope, afterId: number, limit: number): EventRecord[] {
-    const f = scope.finding;
-    const page: EventRecord[] = [];
-    for (const e of this.bundle.events({ opIds: scope.opId === null ? undefined : [scope.opId], pids: f ? [f.pid] : undefined, nodeId: f?.node_id, fromNs: f?.from_ns, toNs: f ? f.to_ns + 1 : undefined, afterId, limit })) page.push(e);
-    return page;
-  }
 
   /** Captured stacks of the scope, hottest (most total time) first. */
   stackUses(scope: Scope): StackUse[] {

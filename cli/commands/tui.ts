@@ -1,14 +1,15 @@
 // ingero tui: an interactive terminal UI over one bundle (findings, ops, timeline, events,
-// stacks, info). Needs a terminal; elsewhere, ingero explain prints the same findings as text.
+// stacks, info, SQL console). Needs a terminal; elsewhere, ingero explain prints the same findings as text.
 import type { Command } from 'commander';
 import { openBundle } from '../../format/index.ts';
+import { drawFirstFrame } from '../../tui/first-frame.ts';
 import { VIEW_IDS } from '../../tui/view-ids.ts';
 import { action, UsageError } from '../run-action.ts';
 
 export function register(program: Command): void {
   program
     .command('tui')
-    .description('Explore a bundle in an interactive terminal UI: findings, per-op stats, timeline, events, stacks, info')
+    .description('Explore a bundle in an interactive terminal UI: findings, per-op stats, timeline, events, stacks, info, SQL console')
     .argument('<bundle>', '.ingero file')
     .option('--view <name>', `view to open first: ${VIEW_IDS.join(', ')}`, 'findings')
     .action(
@@ -25,8 +26,17 @@ export function register(program: Command): void {
           // session is interactive whatever those variables say.
           delete process.env.CI;
           delete process.env.CONTINUOUS_INTEGRATION;
-          // Ink and React load in ~0.6 s: only when this command runs.
-          const { runTui } = await import('../../tui/run-tui.tsx');
+          // Ink and React load in ~0.6 s (seconds on a busy machine): only when this command runs,
+          // and after a plain first frame, so the terminal shows at once what is happening.
+          const frame = drawFirstFrame(process.stdout, path, bundle.manifest.counts.events);
+          let runTui;
+          try {
+            ({ runTui } = await import('../../tui/run-tui.tsx'));
+          } catch (err) {
+            frame.failed();
+            throw err;
+          }
+          frame.started();
           await runTui(bundle, { initialView: opts.view });
         } finally {
           bundle.close();

@@ -1,7 +1,9 @@
 // run_sql: one read-only SQL statement over the bundle database, run in a separate process on its
-// own read-only connection (see sql-worker.ts and sql-guard.ts for the layers), with row, byte
+// own read-only connection (see format/sql-statement.ts for the layers), with row, byte, cell
 // and time caps.
 import { z } from 'zod';
+import { StatementError } from '../../format/index.ts';
+import { capUtf8 } from '../sanitize.ts';
 import { bundleArg, servedBundle, ToolInputError, type ToolDef } from '../tool-kit.ts';
 
 const input = {
@@ -22,6 +24,16 @@ const output = {
 };
 
 const CELL_BYTES = 1024;
+/** What the query process may fetch before the JSON byte cap applies: bounds its memory. */
+const FETCH_BYTES = 16 * 1024 * 1024;
+
+function cell(v: unknown): unknown {
+  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  if (typeof v === 'string') return capUtf8(v, CELL_BYTES);
+  if (Buffer.isBuffer(v)) return capUtf8(`x'${v.toString('hex')}'`, CELL_BYTES);
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  return v;
+}
 
 export const runSql: ToolDef<typeof input, typeof output> = {
   name: 'run_sql',
@@ -34,27 +46,44 @@ export const runSql: ToolDef<typeof input, typeof output> = {
     const served = servedBundle(ctx, args);
     const maxRows = args.max_rows ?? ctx.limits.sqlRows;
     const maxBytes = Math.min(args.max_bytes ?? ctx.limits.sqlBytes, ctx.limits.sqlMaxBytes);
-    const r = await ctx.sql.run(served.bundle.databasePath, args.query, { maxRows, maxBytes, maxCellBytes: CELL_BYTES, timeoutMs: ctx.limits.sqlTimeoutMs });
-    if (!r.ok) {
-      switch (r.code) {
+    let r;
+    try {
+      // A cell larger than the whole reply could not be shown: it is refused before it is fetched.
+      r = await ctx.sql.run(served.bundle.databasePath, args.query, { maxRows, maxBytes: FETCH_BYTES, maxCellBytes: maxBytes, timeoutMs: ctx.limits.sqlTimeoutMs });
+    } catch (err) {
+      if (!(err instanceof StatementError)) throw err;
+      switch (err.code) {
         case 'refused':
-          throw new ToolInputError(`refused: ${r.error}`);
+          throw new ToolInputError(`refused: ${err.message}`);
         case 'timeout':
-          throw new ToolInputError(`${r.error}. Narrow it: restrict events to an id or ts_ns range (events.id follows time), aggregate instead of joining large tables, add LIMIT, and make recursive CTEs terminate`);
+          throw new ToolInputError(`${err.message}. Narrow it: restrict events to an id or ts_ns range (events.id follows time), aggregate instead of joining large tables, add LIMIT, and make recursive CTEs terminate`);
         case 'crashed':
-          throw new ToolInputError(`${r.error}. Reduce what the query builds in memory (huge group_concat, randomblob, large sorts)`);
+          throw new ToolInputError(`${err.message}. Reduce what the query builds in memory (huge group_concat, randomblob, large sorts)`);
         default: {
-          const hint = /ambiguous column/.test(r.error) ? ' — qualify the column with its table alias' : /no such (table|column)/.test(r.error) ? ' — describe_schema lists the tables and columns' : '';
-          throw new ToolInputError(`SQL error: ${r.error}${hint}`);
+          const hint = /ambiguous column/.test(err.message) ? ' — qualify the column with its table alias' : /no such (table|column)/.test(err.message) ? ' — describe_schema lists the tables and columns' : '';
+          throw new ToolInputError(`SQL error: ${err.message}${hint}`);
         }
       }
     }
+    const rows: unknown[][] = [];
+    let bytes = 2 + JSON.stringify(r.columns).length;
+    let truncated = r.truncated;
+    for (const raw of r.rows) {
+      const row = raw.map(cell);
+      const size = JSON.stringify(row).length + 1;
+      if (bytes + size > maxBytes) {
+        truncated = 'bytes';
+        break;
+      }
+      bytes += size;
+      rows.push(row);
+    }
     const note =
-      r.truncated === 'rows'
+      truncated === 'rows'
         ? `truncated at ${maxRows} rows: add LIMIT/OFFSET, aggregate, or raise max_rows (at most 10000)`
-        : r.truncated === 'bytes'
-          ? `truncated at ${maxBytes} bytes after ${r.rows.length} rows: select fewer columns, aggregate, page with LIMIT/OFFSET, or raise max_bytes (at most 1048576)`
+        : truncated === 'bytes'
+          ? `truncated at ${maxBytes} bytes after ${rows.length} rows: select fewer columns, aggregate, page with LIMIT/OFFSET, or raise max_bytes (at most 1048576)`
           : '';
-    return { bundle: served.name, columns: r.columns, rows: r.rows, row_count: r.rows.length, truncated: r.truncated !== null, note, elapsed_ms: Math.round(r.elapsedMs * 10) / 10 };
+    return { bundle: served.name, columns: r.columns, rows, row_count: rows.length, truncated: truncated !== null, note, elapsed_ms: Math.round(r.elapsedMs * 10) / 10 };
   },
 };

@@ -1,17 +1,20 @@
 // Events: the raw events of the scope (selected op, or an open finding's process and window),
-// one page at a time straight from bundle.events(): nothing beyond the page is ever loaded.
-import { Box, Text, useInput } from 'ink';
+// narrowed by `/`, read a page at a time next to the position's ids (event-list.ts): nothing
+// beyond the page is ever loaded, and a jump to a time, an id or the end is a few reads.
+import { Box, Text } from 'ink';
+import { argDecoder, argInput, argText } from '../../analyze/index.ts';
 import type { EventRecord } from '../../format/index.ts';
 import { formatBytes, formatDuration } from '../../cli/format-units.ts';
+import { AT_START, eventListQuery, eventPage, jumpEvents, moveEvents, type EventListQuery, type EventMove, type EventPosition } from '../event-list.ts';
+import type { JumpTarget } from '../jump-target.ts';
+import { NO_FILTER, type ListFilter } from '../list-filter.ts';
 import { ScrollList } from '../scroll-list.tsx';
-import { useDeferred, useKeptState, useSession } from '../session.ts';
+import { filterKey, useColour, useKeptState, useSession, useViewKeys, type Session } from '../session.ts';
 import { frameLine } from '../stack-lines.ts';
 import { columnWidths, fit, header, row, type Column } from '../text.ts';
 import type { ArgMeaning, Scope, TraceContext } from '../trace-context.ts';
 import type { ViewPlugin } from './view-plugin.ts';
 
-/** Page starts (the event id each page comes after); the first page starts after id 0. */
-const FIRST_PAGE: readonly number[] = [0];
 const DETAIL_LINES = 6;
 
 /** Seconds on the bundle clock to the microsecond: enough to order and find events. */
@@ -19,18 +22,14 @@ function clock(ns: number): string {
   return `${(ns / 1e9).toFixed(6)} s`;
 }
 
+/** One argument as the export decodes it (analyze/event-args.ts); byte counts in binary units. */
 function argValue(v: bigint, m: ArgMeaning | undefined): string {
-  if (m?.unit === 'pointer') return `0x${BigInt.asUintN(64, v).toString(16)}`;
   if (m?.unit === 'bytes' && v >= 0n && v < 2n ** 53n) return formatBytes(Number(v));
-  if (m?.unit === 'packed' && (m.name === 'grid' || m.name === 'block')) {
-    const u = BigInt.asUintN(64, v);
-    return `${u & 0xffffffffn}×${(u >> 32n) & 0xffffn}×${(u >> 48n) & 0xffffn}`;
-  }
-  return v.toString();
+  return m ? argText(argDecoder(m.name, m.unit)(argInput(v))) : v.toString();
 }
 
 /** name=value for each argument the event has, named and shown in its unit (table op_args). */
-function eventArgs(trace: TraceContext, e: EventRecord): string {
+export function eventArgs(trace: TraceContext, e: EventRecord): string {
   const meanings = trace.argMeanings().get(e.op_id) ?? [];
   return [e.arg0, e.arg1, e.arg2, e.arg3]
     .map((v, i) => (v === null ? '' : `${meanings[i]?.name ?? `arg${i}`}=${argValue(v, meanings[i])}`))
@@ -38,100 +37,159 @@ function eventArgs(trace: TraceContext, e: EventRecord): string {
     .join(' ');
 }
 
-const COLUMNS: readonly Column[] = [
-  { title: 'ID', width: 9, alignRight: true },
-  { title: 'START', width: 13, alignRight: true },
-  { title: 'DURATION', width: 10, alignRight: true },
-  { title: 'PID', width: 7, alignRight: true },
-  { title: 'TID', width: 7, alignRight: true },
-  { title: 'OP', width: 20 },
-  { title: 'ARGS', width: 20, flexible: true },
-  { title: 'RET', width: 4, alignRight: true },
-];
+/** Evidence events the list marks with * (n/N go from one to the next). */
+export interface MarkedEvents {
+  readonly ids: readonly number[];
+  readonly label: string;
+}
 
-function eventScope(scope: Scope, allOps: boolean): Scope {
-  return allOps ? { opId: null, finding: scope.finding } : scope;
+function columns(trace: TraceContext): Column[] {
+  const longestOp = Math.max(8, ...[...trace.bundle.ops().values()].map((o) => o.name.length));
+  return [
+    { title: '', width: 1 },
+    { title: 'ID', width: Math.max(4, String(trace.lastEventId()).length), alignRight: true },
+    { title: 'START', width: 12, alignRight: true },
+    { title: 'DURATION', width: 9, alignRight: true },
+    { title: 'PID', width: 7, alignRight: true },
+    { title: 'TID', width: 7, alignRight: true },
+    { title: 'OP', width: Math.min(24, longestOp), middle: true },
+    { title: 'ARGS', width: 12, flexible: true },
+    { title: 'RET', width: 4, alignRight: true, dropBelow: 100 },
+  ];
+}
+
+/** Rows of the list on screen (the page size the keys move by). */
+function pageSizeOf(height: number): number {
+  return Math.max(1, height - DETAIL_LINES - 2);
+}
+
+/** The list the store describes now (scope, all-ops toggle, filter). */
+function currentQuery(s: Session): EventListQuery {
+  return eventListQuery(s.trace, s.currentScope(), s.store.get('events.allOps', false), s.store.get<ListFilter>(filterKey('events'), NO_FILTER));
+}
+
+function positionKey(q: EventListQuery): string {
+  return `events.pos.${q.key}`;
+}
+
+/** Jumps the Events list to a time, an event id, its first or last event. */
+function jump(s: Session, target: JumpTarget): string | null {
+  const q = currentQuery(s);
+  const { pos, note } = jumpEvents(s.trace, q, pageSizeOf(s.height), target);
+  s.store.set(positionKey(q), pos);
+  return note;
+}
+
+/**
+ * Opens Events on a set of events (a finding's evidence): the narrowest list that holds them all
+ * (their op if they share one; the finding's narrowing if they lie inside it), no filter, the
+ * first one selected and all of them marked. Returns a note for the status line.
+ */
+export function openEventsAt(s: Session, ids: readonly number[], label: string, finding: Scope['finding']): string {
+  const b = s.trace.bundle;
+  const sorted = [...new Set(ids)].sort((x, y) => x - y);
+  // Each a read by id; evidence lists are short, and only their first ones decide the list.
+  const events = sorted.slice(0, 200).flatMap((id) => [...b.events({ afterId: id - 1, limit: 1 })].filter((e) => e.id === id));
+  if (!events.length) return `the evidence names events not in this bundle (${sorted.slice(0, 3).join(', ')})`;
+  const ops = new Set(events.map((e) => e.op_id));
+  const inFinding = finding !== null && events.every((e) => e.pid === finding.pid && e.node_id === finding.node_id && e.ts_ns >= finding.from_ns && e.ts_ns <= finding.to_ns);
+  const opId = ops.size === 1 ? events[0]!.op_id : null;
+  s.setScope({ opId: opId ?? s.currentScope().opId, finding: inFinding ? finding : null });
+  s.store.set('events.allOps', opId === null);
+  s.store.set(filterKey('events'), NO_FILTER);
+  s.store.set('events.marked', { ids: sorted, label } satisfies MarkedEvents);
+  s.show('events');
+  const note = jump(s, { kind: 'event', id: events[0]!.id });
+  return note ?? `${label}: ${sorted.length} event${sorted.length === 1 ? '' : 's'} marked * — n/N next/previous`;
 }
 
 function EventsView() {
-  const { trace, width, height, scope, keysActive } = useSession();
+  const session = useSession();
+  const { trace, width, height, scope, store } = session;
+  const colour = useColour();
   const [allOps, setAllOps] = useKeptState('events.allOps', false);
-  const shown = eventScope(scope, allOps);
-  const scopeKey = `${shown.opId}:${shown.finding?.id ?? ''}`;
-  const [starts, setStarts] = useKeptState(`events.starts.${scopeKey}`, FIRST_PAGE);
-  const [cursor, setCursor] = useKeptState(`events.cursor.${scopeKey}`, 0);
-  const pageSize = Math.max(1, height - DETAIL_LINES - 2);
-  const afterId = starts[starts.length - 1]!;
-  // One more than a page, to know whether a next page exists without counting the scope.
-  const page = useDeferred(`events:${scopeKey}:${afterId}:${pageSize}`, () => trace.eventPage(shown, afterId, pageSize + 1));
-  const rows = page.value?.slice(0, pageSize) ?? [];
-  const hasNext = (page.value?.length ?? 0) > pageSize;
-  const at = Math.min(cursor, Math.max(0, rows.length - 1));
-  const nextPage = (cursorThere: number) => {
-    if (!hasNext) return;
-    setStarts([...starts, rows[rows.length - 1]!.id]);
-    setCursor(cursorThere);
+  const [filter] = useKeptState<ListFilter>(filterKey('events'), NO_FILTER);
+  const [marked] = useKeptState<MarkedEvents | null>('events.marked', null);
+  const q = eventListQuery(trace, scope, allOps, filter);
+  const [pos] = useKeptState<EventPosition>(positionKey(q), AT_START);
+  const pageSize = pageSizeOf(height);
+  const move = (m: EventMove) => {
+    const now = currentQuery(session);
+    store.set(positionKey(now), moveEvents(trace, now, store.get(positionKey(now), AT_START), pageSize, m));
   };
-  const previousPage = (cursorThere: number) => {
-    if (starts.length < 2) return;
-    setStarts(starts.slice(0, -1));
-    setCursor(cursorThere);
+  const toMarked = (forward: boolean) => {
+    const now = currentQuery(session);
+    const ids = store.get<MarkedEvents | null>('events.marked', null)?.ids ?? [];
+    const at = store.get(positionKey(now), AT_START).cursor;
+    const next = forward ? ids.find((id) => id > at) : [...ids].reverse().find((id) => id < at);
+    if (next === undefined) return store.set('app.note', ids.length ? `no marked event ${forward ? 'after' : 'before'} ${at}` : 'no events are marked: open a finding (1), Enter on it, Enter again');
+    store.set('app.note', jump(session, { kind: 'event', id: next }) ?? '');
   };
-  useInput(
-    (input, key) => {
-      if (!page.value) return;
-      if (key.downArrow || input === 'j') at + 1 < rows.length ? setCursor(at + 1) : nextPage(0);
-      else if (key.upArrow || input === 'k') at > 0 ? setCursor(at - 1) : previousPage(pageSize - 1);
-      else if (key.pageDown || input === ' ') nextPage(at);
-      else if (key.pageUp || input === 'b') previousPage(at);
-      else if (key.home || input === 'g') (setStarts(FIRST_PAGE), setCursor(0));
-      else if (input === 'a') setAllOps((v) => !v);
-    },
-    { isActive: keysActive },
-  );
-  const f = shown.finding;
-  const what = `${shown.opId === null ? 'all ops' : trace.bundle.opName(shown.opId)}${f ? `, pid ${f.pid}, ${formatDuration(f.from_ns)} → ${formatDuration(f.to_ns)}` : ''}`;
-  if (page.error) return <Text color="red">{fit(`Reading events failed: ${page.error}`, width)}</Text>;
-  if (!page.value) return <Text>{fit(`Reading events of ${what}…`, width)}</Text>;
-  const widths = columnWidths(COLUMNS, width);
-  const lines = rows.map((e) => row(COLUMNS, widths, [String(e.id), clock(e.ts_ns), formatDuration(e.dur_ns), String(e.pid), String(e.tid), trace.bundle.opName(e.op_id), eventArgs(trace, e), e.ret === null ? '' : String(e.ret)]));
-  const selected = rows[at];
+  useViewKeys((input, key) => {
+    if (key.downArrow || input === 'j') move('down');
+    else if (key.upArrow || input === 'k') move('up');
+    else if (key.pageDown || input === ' ') move('pageDown');
+    else if (key.pageUp || input === 'b') move('pageUp');
+    else if (key.home) move('first');
+    else if (key.end || input === 'G') move('last');
+    else if (input === 'n') toMarked(true);
+    else if (input === 'N') toMarked(false);
+    else if (input === 'a') setAllOps((v) => !v);
+    else return false;
+    return true;
+  });
+  let page;
+  try {
+    page = eventPage(trace, q, pos, pageSize);
+  } catch (err) {
+    return <Text color={colour('red')}>{fit(`Reading events failed: ${(err as Error).message}`, width)}</Text>;
+  }
+  const { rows, at, hasNext, hasPrevious } = page;
+  const cols = columns(trace);
+  const widths = columnWidths(cols, width);
+  const marks = new Set(marked?.ids ?? []);
+  const lines = rows.map((e) => row(cols, widths, [marks.has(e.id) ? '*' : '', String(e.id), clock(e.ts_ns), formatDuration(e.dur_ns), String(e.pid), String(e.tid), trace.bundle.opName(e.op_id), eventArgs(trace, e), e.ret === null ? '' : String(e.ret)]));
+  const where = !hasPrevious && !hasNext ? ' (all of them)' : !hasPrevious ? ' (first page)' : !hasNext ? ' (last page)' : '';
   return (
     <Box flexDirection="column">
       <Text bold wrap="truncate-end">
-        {fit(rows.length ? `Events of ${what}: page ${starts.length}, ids ${rows[0]!.id}–${rows[rows.length - 1]!.id}${hasNext ? '' : ' (last page)'} of ${trace.bundle.eventCount().toLocaleString('en-US')} in the bundle` : `No events of ${what}.`, width)}
+        {fit(rows.length ? `Events of ${q.what}: ids ${rows[0]!.id}–${rows[rows.length - 1]!.id}${where}, ${clock(rows[0]!.ts_ns)} → ${clock(rows[rows.length - 1]!.ts_ns)}` : `No events of ${q.what}.`, width)}
       </Text>
       <Text underline wrap="truncate-end">
-        {header(COLUMNS, widths)}
+        {header(cols, widths)}
       </Text>
       <ScrollList lines={lines} cursor={rows.length ? at : -1} height={pageSize} />
-      <EventDetail event={selected} width={width} />
+      <EventDetail event={rows[at]} width={width} />
     </Box>
   );
 }
 
 function EventDetail({ event, width }: { readonly event: EventRecord | undefined; readonly width: number }) {
   const { trace } = useSession();
+  const colour = useColour();
   const lines: string[] = [];
   if (event) {
     lines.push(`Event ${event.id}: ${trace.bundle.opName(event.op_id)} on node ${event.node_id}, pid ${event.pid} tid ${event.tid}, started ${clock(event.ts_ns)}, took ${formatDuration(event.dur_ns)}${event.ret === null ? '' : `, returned ${event.ret}`}`);
     lines.push(`  ${eventArgs(trace, event) || 'no arguments'}`);
-    const frames = event.stack_id === null ? [] : trace.bundle.stack(event.stack_id);
+    const frames = event.stack_id === null ? [] : trace.stack(event.stack_id);
     if (event.stack_id === null) lines.push('  no stack captured with this event');
     else lines.push(`  stack ${event.stack_id} (${frames.length} frames, leaf first):`, ...frames.slice(0, DETAIL_LINES - 3).map((fr) => `    ${frameLine(fr)}`));
   }
-  return <ScrollList lines={lines.map((l) => fit(l, width))} cursor={-1} height={DETAIL_LINES} colours={['cyan']} />;
+  return <ScrollList lines={lines.map((l) => fit(l, width))} cursor={-1} height={DETAIL_LINES} colours={[colour('cyan')]} />;
 }
 
 export const eventsView: ViewPlugin = {
   id: 'events',
   title: 'Events',
-  hints: '↑/↓ move · PgUp/PgDn page · a all ops',
+  hints: '↑/↓ PgUp/PgDn · Home/End · a all ops · n next *',
   help: [
     ['↑/↓ j/k', 'move; past the end of a page goes on to the next one'],
     ['PgUp/PgDn b/space', 'previous or next page'],
-    ['Home g', 'first page'],
+    ['Home / End G', 'first or last event of the list'],
     ['a', "all ops in the scope's window (to see what ran around the selected op), or only the selected op"],
+    ['n / N', "next or previous marked (*) event: a finding's evidence opened with Enter"],
   ],
+  filters: 'op:NAME (or a bare word: part of an op name), pid:N, tid:N, >DURATION (e.g. >1ms); an op in the filter replaces the selected op',
+  jump,
   Component: EventsView,
 };

@@ -1,14 +1,16 @@
 // Findings: the analyzer's ranked findings. Enter opens one (evidence, root cause, fixes) and
 // narrows every other view to its op, process and window.
-import { Box, Text, useInput } from 'ink';
+import { Box, Text } from 'ink';
 import type { ExplainReport, Finding } from '../../analyze/index.ts';
 import { formatDuration } from '../../cli/format-units.ts';
 import { ScrollList } from '../scroll-list.tsx';
-import { useKeptState, useSession } from '../session.ts';
+import { NO_FILTER, matchesFilter, type ListFilter } from '../list-filter.ts';
+import { filterKey, useColour, useKeptState, useSession, useViewKeys } from '../session.ts';
 import { SEVERITY_COLOUR } from '../severity.ts';
 import { fit, wrap } from '../text.ts';
 import type { Scope, TraceContext } from '../trace-context.ts';
-import { useListCursor } from '../use-list-cursor.ts';
+import { LIST_KEYS_HELP, useListCursor } from '../use-list-cursor.ts';
+import { openEventsAt } from './events-view.tsx';
 import type { ViewPlugin } from './view-plugin.ts';
 
 function who(f: Finding): string {
@@ -45,31 +47,38 @@ function findingScope(trace: TraceContext, f: Finding, fallbackOpId: number | nu
   return { opId: f.op ? (trace.bundle.opIdsByName(f.op)[0] ?? fallbackOpId) : fallbackOpId, finding: f };
 }
 
+/** The findings the `/` filter leaves (op, pid and words of the list line and summary). */
+function shownFindings(report: ExplainReport, filter: ListFilter): Finding[] {
+  return report.findings.filter((f) => matchesFilter(filter, { op: f.op ?? '', pid: f.pid, text: `${f.severity} ${f.kind} ${who(f)} ${f.op ?? ''} ${f.summary}` }));
+}
+
 function FindingList({ report }: { readonly report: ExplainReport }) {
-  const { trace, width, height, setScope, scope, keysActive } = useSession();
-  const findings = report.findings;
+  const { trace, width, height, setScope, currentScope } = useSession();
+  const colour = useColour();
+  const [filter] = useKeptState<ListFilter>(filterKey('findings'), NO_FILTER);
+  const findings = shownFindings(report, filter);
   const listHeight = height - 2;
-  const [cursor] = useListCursor('findings.cursor', findings.length, listHeight);
+  const [, , getCursor] = useListCursor('findings.cursor', findings.length, listHeight);
+  const [cursor] = useKeptState('findings.cursor', 0);
   const [, setOpen] = useKeptState('findings.open', false);
-  useInput(
-    (_input, key) => {
-      const f = findings[cursor];
-      if (key.return && f) {
-        setScope(findingScope(trace, f, scope.opId));
-        setOpen(true);
-      }
-    },
-    { isActive: keysActive },
-  );
+  useViewKeys((_input, key) => {
+    const f = findings[getCursor()];
+    if (!key.return || !f) return false;
+    setScope(findingScope(trace, f, currentScope().opId));
+    setOpen(true);
+    return true;
+  });
   const high = findings.filter((f) => f.severity === 'HIGH').length;
   const medium = findings.filter((f) => f.severity === 'MEDIUM').length;
   const imported = report.imported_findings.length;
-  const heading = findings.length
+  const heading = filter.text
+    ? `${findings.length} of ${report.findings.length} findings match /${filter.text} — / to change, / then Enter on nothing to clear`
+    : findings.length
     ? `${findings.length} finding${findings.length === 1 ? '' : 's'}: ${high} HIGH, ${medium} MEDIUM, ${findings.length - high - medium} LOW — ↑/↓ select, Enter for evidence, root cause and fix`
     : 'No problems found: nothing in this bundle crosses a detection threshold.';
-  const lines = findings.map((f, i) => findingLine(i + 1, f, width));
-  const colours = findings.map((f) => SEVERITY_COLOUR[f.severity]);
-  if (!findings.length) {
+  const lines = findings.map((f) => findingLine(report.findings.indexOf(f) + 1, f, width));
+  const colours = findings.map((f) => colour(SEVERITY_COLOUR[f.severity]));
+  if (!findings.length && !filter.text) {
     lines.push('', ...report.limitations.flatMap((l) => wrap(`- ${l}`, width, '  ')));
   }
   return (
@@ -77,7 +86,7 @@ function FindingList({ report }: { readonly report: ExplainReport }) {
       <Text bold wrap="truncate-end">
         {fit(heading, width)}
       </Text>
-      <ScrollList lines={lines} cursor={findings.length ? cursor : -1} height={listHeight} colours={colours} />
+      <ScrollList lines={lines} cursor={findings.length ? Math.min(cursor, findings.length - 1) : -1} height={listHeight} colours={colours} />
       <Text dimColor wrap="truncate-end">
         {fit(imported ? `${imported} more stored in the bundle by another tool (not checked by this analysis): see Info (6)` : ' ', width)}
       </Text>
@@ -85,28 +94,35 @@ function FindingList({ report }: { readonly report: ExplainReport }) {
   );
 }
 
+/** Every event the finding's evidence names, in id order. */
+function evidenceIds(f: Finding): number[] {
+  return [...new Set(f.evidence.flatMap((e) => e.event_ids ?? []))].sort((a, b) => a - b);
+}
+
 function FindingDetail({ finding }: { readonly finding: Finding }) {
-  const { trace, width, height, keysActive, setScope } = useSession();
+  const session = useSession();
+  const { width, height, store } = session;
+  const colour = useColour();
   const [, setOpen] = useKeptState('findings.open', true);
   const lines = findingDetail(finding, width);
   const [top, setTop] = useKeptState('findings.detailTop', 0);
   const maxTop = Math.max(0, lines.length - (height - 1));
-  useInput(
-    (input, key) => {
-      if (key.escape || key.backspace || key.leftArrow) setOpen(false);
-      else if (key.return) setScope(findingScope(trace, finding));
-      else if (key.upArrow || input === 'k') setTop((t) => Math.max(0, t - 1));
-      else if (key.downArrow || input === 'j') setTop((t) => Math.min(maxTop, t + 1));
-      else if (key.pageUp || input === 'b') setTop((t) => Math.max(0, t - (height - 2)));
-      else if (key.pageDown || input === ' ') setTop((t) => Math.min(maxTop, t + (height - 2)));
-    },
-    { isActive: keysActive },
-  );
+  const ids = evidenceIds(finding);
+  useViewKeys((input, key) => {
+    if (key.escape || key.backspace || key.leftArrow) setOpen(false);
+    else if (key.return) store.set('app.note', ids.length ? openEventsAt(session, ids, `evidence of ${finding.kind}`, finding) : "this finding's evidence names no events: Events (4) shows its op, process and window");
+    else if (key.upArrow || input === 'k') setTop((t) => Math.max(0, Math.min(maxTop, t) - 1));
+    else if (key.downArrow || input === 'j') setTop((t) => Math.min(maxTop, t + 1));
+    else if (key.pageUp || input === 'b') setTop((t) => Math.max(0, Math.min(maxTop, t) - (height - 2)));
+    else if (key.pageDown || input === ' ') setTop((t) => Math.min(maxTop, t + (height - 2)));
+    else return false;
+    return true;
+  });
   return (
     <Box flexDirection="column">
-      <ScrollList lines={lines} cursor={-1} top={Math.min(top, maxTop)} height={height - 1} colours={[SEVERITY_COLOUR[finding.severity]]} />
+      <ScrollList lines={lines} cursor={-1} top={Math.min(top, maxTop)} height={height - 1} colours={[colour(SEVERITY_COLOUR[finding.severity])]} />
       <Text dimColor wrap="truncate-end">
-        {fit(`Esc back to the list · Enter narrows views 3–5 to this finding's op, process and window (x clears) · ${lines.length > height - 1 ? '↑/↓ scroll' : ''}`, width)}
+        {fit(`Esc back · ${ids.length ? `Enter opens the ${ids.length} evidence event${ids.length === 1 ? '' : 's'} in Events` : 'views 3–5 are narrowed to this finding (x clears)'}${lines.length > height - 1 ? ' · ↑/↓ scroll' : ''}`, width)}
       </Text>
     </Box>
   );
@@ -114,11 +130,13 @@ function FindingDetail({ finding }: { readonly finding: Finding }) {
 
 function FindingsView() {
   const { trace, width, analysis, analysisError } = useSession();
+  const colour = useColour();
   const [open] = useKeptState('findings.open', false);
   const [cursor] = useKeptState('findings.cursor', 0);
-  if (analysisError) return <Text color="red">{fit(`Analysis failed: ${analysisError}`, width)}</Text>;
-  if (!analysis) return <Text>{fit(`Analysing ${trace.bundle.eventCount().toLocaleString('en-US')} events… (other views work meanwhile: 4 Events, 6 Info)`, width)}</Text>;
-  const finding = analysis.report.findings[cursor];
+  const [filter] = useKeptState<ListFilter>(filterKey('findings'), NO_FILTER);
+  if (analysisError) return <Text color={colour('red')}>{fit(`Analysis failed: ${analysisError}`, width)}</Text>;
+  if (!analysis) return <Text>{fit(`Analysing ${trace.statedEventCount().toLocaleString('en-US')} events… (other views work meanwhile: 4 Events, 6 Info, 7 SQL)`, width)}</Text>;
+  const finding = shownFindings(analysis.report, filter)[cursor];
   return open && finding ? <FindingDetail finding={finding} /> : <FindingList report={analysis.report} />;
 }
 
@@ -127,9 +145,12 @@ export const findingsView: ViewPlugin = {
   title: 'Findings',
   hints: '↑/↓ select · Enter open · Esc back',
   help: [
-    ['↑/↓ j/k', 'select a finding'],
+    ...LIST_KEYS_HELP,
+    ['↑/↓ j/k (open finding)', 'scroll its text; PgUp/PgDn a page'],
     ['Enter', 'open it: evidence, root cause, fix; narrow the other views to it'],
+    ['Enter (open finding)', 'its evidence events in Events, the first one selected, all marked * (n/N)'],
     ['Esc', 'back to the list'],
   ],
+  filters: 'op:NAME, pid:N and words of the kind, process and summary',
   Component: FindingsView,
 };

@@ -4,6 +4,7 @@ import { eventsView } from './events-view.tsx';
 import { findingsView } from './findings-view.tsx';
 import { infoView } from './info-view.tsx';
 import { opsView } from './ops-view.tsx';
+import { sqlView } from './sql-view.tsx';
 import { stacksView } from './stacks-view.tsx';
 import { timelineView } from './timeline-view.tsx';
 import type { ViewPlugin } from './view-plugin.ts';
@@ -15,6 +16,7 @@ const BY_ID: Readonly<Record<ViewId, ViewPlugin>> = {
   events: eventsView,
   stacks: stacksView,
   info: infoView,
+  sql: sqlView,
 };
 
 export const VIEWS: readonly ViewPlugin[] = VIEW_IDS.map((id) => BY_ID[id]);

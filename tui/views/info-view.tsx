@@ -1,10 +1,10 @@
 // Info: what the bundle is (manifest, recording host), how far to trust it (capture loss,
 // sampling, the analyzer's limitations) and what other tools stored in it.
-import { Box, useInput } from 'ink';
+import { Box } from 'ink';
 import type { ExplainReport } from '../../analyze/index.ts';
 import { formatBytes, formatDuration, formatUnixNs } from '../../cli/format-units.ts';
 import { ScrollList } from '../scroll-list.tsx';
-import { useKeptState, useSession } from '../session.ts';
+import { useKeptState, useSession, useViewKeys } from '../session.ts';
 import { fit, wrap } from '../text.ts';
 import type { TraceContext } from '../trace-context.ts';
 import type { ViewPlugin } from './view-plugin.ts';
@@ -52,21 +52,18 @@ function infoLines(trace: TraceContext, report: ExplainReport | undefined, width
 }
 
 function InfoView() {
-  const { trace, width, height, keysActive, analysis } = useSession();
+  const { trace, width, height, analysis } = useSession();
   const lines = infoLines(trace, analysis?.report, width);
   const [top, setTop] = useKeptState('info.top', 0);
   const maxTop = Math.max(0, lines.length - height);
-  useInput(
-    (input, key) => {
-      if (key.upArrow || input === 'k') setTop((t) => Math.max(0, Math.min(maxTop, t) - 1));
-      else if (key.downArrow || input === 'j') setTop((t) => Math.min(maxTop, t + 1));
-      else if (key.pageUp || input === 'b') setTop((t) => Math.max(0, Math.min(maxTop, t) - (height - 1)));
-      else if (key.pageDown || input === ' ') setTop((t) => Math.min(maxTop, t + (height - 1)));
-      else if (key.home || input === 'g') setTop(0);
-      else if (key.end || input === 'G') setTop(maxTop);
-    },
-    { isActive: keysActive },
-  );
+  useViewKeys((input, key) => {
+    if (key.upArrow || input === 'k') setTop((t) => Math.max(0, Math.min(maxTop, t) - 1));
+    else if (key.downArrow || input === 'j') setTop((t) => Math.min(maxTop, t + 1));
+    else if (key.pageUp || input === 'b') setTop((t) => Math.max(0, Math.min(maxTop, t) - (height - 1)));
+    else if (key.pageDown || input === ' ') setTop((t) => Math.min(maxTop, t + (height - 1)));
+    else if (key.home) setTop(0);
+    else if (key.end || input === 'G') setTop(maxTop);
+  });
   return (
     <Box flexDirection="column">
       <ScrollList lines={lines} cursor={-1} top={Math.min(top, maxTop)} height={height} />
@@ -78,6 +75,9 @@ export const infoView: ViewPlugin = {
   id: 'info',
   title: 'Info',
   hints: '↑/↓ scroll',
-  help: [['↑/↓ PgUp/PgDn', 'scroll']],
+  help: [
+    ['↑/↓ PgUp/PgDn', 'scroll'],
+    ['Home / End G', 'top or bottom'],
+  ],
   Component: InfoView,
 };

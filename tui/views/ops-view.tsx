@@ -1,13 +1,14 @@
 // Ops: the per-op statistics table of analyze/, sortable, optionally per process. The row under
 // the cursor is the op the Timeline, Events and Stacks views show.
-import { Box, Text, useInput } from 'ink';
+import { Box, Text } from 'ink';
 import { useEffect, useRef } from 'react';
 import type { OpStats, ProcessOpStats } from '../../analyze/index.ts';
 import { formatDuration } from '../../cli/format-units.ts';
 import { ScrollList } from '../scroll-list.tsx';
-import { useKeptState, useSession } from '../session.ts';
+import { NO_FILTER, matchesFilter, type ListFilter } from '../list-filter.ts';
+import { filterKey, useColour, useKeptState, useSession, useViewKeys } from '../session.ts';
 import { columnWidths, fit, header, row, type Column } from '../text.ts';
-import { useListCursor } from '../use-list-cursor.ts';
+import { LIST_KEYS_HELP, useListCursor } from '../use-list-cursor.ts';
 import type { ViewPlugin } from './view-plugin.ts';
 
 /** Sort keys in the order `s` cycles through them; numbers sort largest first. */
@@ -33,18 +34,21 @@ const NUMBER_COLUMNS: readonly Column[] = [
   { title: 'COUNT', width: 9, alignRight: true },
   { title: 'TOTAL', width: 10, alignRight: true },
   { title: 'P50', width: 9, alignRight: true },
-  { title: 'P95', width: 9, alignRight: true },
+  { title: 'P95', width: 9, alignRight: true, dropBelow: 100 },
   { title: 'P99', width: 9, alignRight: true },
   { title: 'MAX', width: 9, alignRight: true },
 ];
 
 function OpsView() {
-  const { trace, width, height, scope, setScope, show, keysActive, analysis, analysisError } = useSession();
+  const { trace, width, height, scope, setScope, show, analysis, analysisError } = useSession();
+  const colour = useColour();
   const stats = { value: analysis?.stats, error: analysisError };
+  const [filter] = useKeptState<ListFilter>(filterKey('ops'), NO_FILTER);
+  const keep = (r: OpStats | ProcessOpStats) => matchesFilter(filter, { op: r.op, pid: 'pid' in r ? r.pid : undefined, text: 'pid' in r ? `${r.op} ${r.source} ${r.process}` : `${r.op} ${r.source}` });
   const [sortKey, setSortKey] = useKeptState<SortKey>('ops.sort', 'total');
   const [reverse, setReverse] = useKeptState('ops.reverse', false);
   const [perProcess, setPerProcess] = useKeptState('ops.perProcess', false);
-  const rows: (OpStats | ProcessOpStats)[] = stats.value ? sortOps<OpStats | ProcessOpStats>(perProcess ? stats.value.by_process : stats.value.ops, sortKey, reverse) : [];
+  const rows: (OpStats | ProcessOpStats)[] = stats.value ? sortOps<OpStats | ProcessOpStats>((perProcess ? stats.value.by_process : stats.value.ops).filter(keep), sortKey, reverse) : [];
   const listHeight = height - 3;
   const [cursor, setCursor] = useListCursor('ops.cursor', rows.length, listHeight);
   const selected = rows[cursor];
@@ -66,7 +70,7 @@ function OpsView() {
   // Re-sorting or regrouping keeps the cursor on the op it was on, so the scope stays put.
   const regroup = (nextKey: SortKey, nextReverse: boolean, nextPerProcess: boolean) => {
     if (!stats.value) return;
-    const next = sortOps<OpStats | ProcessOpStats>(nextPerProcess ? stats.value.by_process : stats.value.ops, nextKey, nextReverse);
+    const next = sortOps<OpStats | ProcessOpStats>((nextPerProcess ? stats.value.by_process : stats.value.ops).filter(keep), nextKey, nextReverse);
     const at = Math.max(0, next.findIndex((r) => r.op_id === selected?.op_id));
     seen.current = at;
     setSortKey(nextKey);
@@ -74,24 +78,21 @@ function OpsView() {
     setPerProcess(nextPerProcess);
     setCursor(at);
   };
-  useInput(
-    (input, key) => {
-      if (input === 's') regroup(SORT_KEYS[(SORT_KEYS.indexOf(sortKey) + 1) % SORT_KEYS.length]!, reverse, perProcess);
-      else if (input === 'r') regroup(sortKey, !reverse, perProcess);
-      else if (input === 'p') regroup(sortKey, reverse, !perProcess);
-      else if (key.return && selected) show('timeline');
-    },
-    { isActive: keysActive },
-  );
-  if (stats.error) return <Text color="red">{fit(`Statistics failed: ${stats.error}`, width)}</Text>;
-  if (!stats.value) return <Text>{fit(`Computing per-op statistics over ${trace.bundle.eventCount().toLocaleString('en-US')} events…`, width)}</Text>;
+  useViewKeys((input, key) => {
+    if (input === 's') regroup(SORT_KEYS[(SORT_KEYS.indexOf(sortKey) + 1) % SORT_KEYS.length]!, reverse, perProcess);
+    else if (input === 'r') regroup(sortKey, !reverse, perProcess);
+    else if (input === 'p') regroup(sortKey, reverse, !perProcess);
+    else if (key.return && selected) show('timeline');
+  });
+  if (stats.error) return <Text color={colour('red')}>{fit(`Statistics failed: ${stats.error}`, width)}</Text>;
+  if (!stats.value) return <Text>{fit(`Computing per-op statistics over ${trace.statedEventCount().toLocaleString('en-US')} events…`, width)}</Text>;
   // The same pid on two nodes is two processes: name the node whenever the bundle has several.
   const nodeColumn = perProcess && new Set(stats.value.by_process.map((r) => r.node_id)).size > 1;
   const columns: Column[] = [
     ...(nodeColumn ? [{ title: 'NODE', width: 10 }] : []),
     ...(perProcess ? [{ title: 'PID', width: 8, alignRight: true }, { title: 'PROCESS', width: 15 }] : []),
-    { title: 'OP', width: 22, flexible: true },
-    { title: 'SOURCE', width: 7 },
+    { title: 'OP', width: 22, flexible: true, middle: true },
+    { title: 'SOURCE', width: 7, dropBelow: 100 },
     ...NUMBER_COLUMNS,
   ];
   const widths = columnWidths(columns, width);
@@ -108,7 +109,7 @@ function OpsView() {
   return (
     <Box flexDirection="column">
       <Text bold wrap="truncate-end">
-        {fit(`${perProcess ? 'Per process and op' : 'Per op'}, sorted by ${sortKey}${reverse ? ' (reversed)' : ''} — ${stats.value.events.toLocaleString('en-US')} events over ${formatDuration(stats.value.span_ns)}`, width)}
+        {fit(`${perProcess ? 'Per process and op' : 'Per op'}, sorted by ${sortKey}${reverse ? ' (reversed)' : ''}${filter.text ? ` — ${rows.length} rows match /${filter.text}` : ''} — ${stats.value.events.toLocaleString('en-US')} events over ${formatDuration(stats.value.span_ns)}`, width)}
       </Text>
       <Text underline wrap="truncate-end">
         {header(columns, widths)}
@@ -126,11 +127,13 @@ export const opsView: ViewPlugin = {
   title: 'Ops',
   hints: 's sort · r reverse · p per process · Enter timeline',
   help: [
-    ['↑/↓ j/k', 'select an op (the Timeline, Events and Stacks views follow it)'],
+    ...LIST_KEYS_HELP,
+    ['(the selected op)', 'the Timeline, Events and Stacks views follow it'],
     ['s', `sort by the next column (${SORT_KEYS.join(', ')})`],
     ['r', 'reverse the order'],
     ['p', 'one row per process and op, or per op'],
     ['Enter', 'timeline of the selected op'],
   ],
+  filters: 'op:NAME, pid:N (per process) and words of the op, source and process name',
   Component: OpsView,
 };

@@ -1,10 +1,11 @@
 // Timeline: one op's rate or latency per window over the whole bundle (analyze/'s timeline), as
 // a column chart with a cursor; an open finding's window is drawn in its severity colour.
-import { Box, Text, useInput } from 'ink';
+import { Box, Text } from 'ink';
 import type { Timeline, TimelinePoint } from '../../analyze/index.ts';
 import { formatDuration } from '../../cli/format-units.ts';
 import { barChart } from '../bar-chart.ts';
-import { useDeferred, useKeptState, useSession } from '../session.ts';
+import type { JumpTarget } from '../jump-target.ts';
+import { useColour, useDeferred, useKeptState, useSession, useViewKeys, type Session } from '../session.ts';
 import { SEVERITY_COLOUR } from '../severity.ts';
 import { fit } from '../text.ts';
 import type { ViewPlugin } from './view-plugin.ts';
@@ -49,31 +50,67 @@ export function axisLabel(v: number, m: Metric): string {
   return m === 'rate' ? `${v.toLocaleString('en-US', { notation: 'compact', maximumFractionDigits: 1 })}/s` : `${(v / 60e9).toFixed(v < 600e9 ? 1 : 0)} min`;
 }
 
+/** Windows across the chart at this terminal width. */
+function windowCount(width: number): number {
+  return Math.max(8, width - AXIS - 1);
+}
+
+/**
+ * The op the chart shows: the selected one, else (once the analysis is done) the top finding's
+ * op or the busiest op. Only a default to look at: it does not select anything in other views.
+ */
+function chartOp(s: Pick<Session, 'trace' | 'analysis'>, opId: number | null): { opId: number | null; suggested: boolean } {
+  if (opId !== null || !s.analysis) return { opId, suggested: false };
+  const top = s.analysis.report.findings.find((f) => f.op);
+  const busiest = [...s.analysis.stats.ops].sort((x, y) => y.total_ns - x.total_ns)[0];
+  return { opId: (top && s.trace.bundle.opIdsByName(top.op)[0]) ?? busiest?.op_id ?? null, suggested: true };
+}
+
+/** Moves the cursor to the window holding a time (or an event's start). */
+function jump(s: Session, target: JumpTarget): string | null {
+  const { start_ns: from, end_ns: to } = s.trace.bundle.manifest.time;
+  const windows = windowCount(s.width);
+  const windowNs = Math.max(1, Math.ceil(Math.max(1, to - from) / windows));
+  let ns: number;
+  if (target.kind === 'first') ns = from;
+  else if (target.kind === 'last') ns = to;
+  else if (target.kind === 'time') ns = target.ns;
+  else {
+    const e = [...s.trace.bundle.events({ afterId: target.id - 1, limit: 1 })][0];
+    if (!e || e.id !== target.id) return `no event ${target.id} in this bundle (ids 1–${s.trace.lastEventId()})`;
+    ns = e.ts_ns;
+  }
+  const i = Math.floor((ns - from) / windowNs);
+  s.store.set('timeline.cursor', Math.max(0, Math.min(windows - 1, i)));
+  return i < 0 || i >= windows ? `${formatDuration(ns)} is outside the recording (${formatDuration(from)} → ${formatDuration(to)}): cursor at the nearest end` : null;
+}
+
 function TimelineView() {
-  const { trace, width, height, scope, keysActive } = useSession();
+  const session = useSession();
+  const { trace, width, height, scope } = session;
+  const colour = useColour();
   const [metric, setMetric] = useKeptState<Metric>('timeline.metric', 'rate');
   const [cursorAt, setCursorAt] = useKeptState<number | null>('timeline.cursor', null);
-  const windows = Math.max(8, width - AXIS - 1);
-  const key = `timeline:${scope.opId}:${windows}`;
-  const data = useDeferred(key, () => (scope.opId === null ? null : trace.timelineOf(scope.opId, windows)));
+  const windows = windowCount(width);
+  const { opId, suggested } = chartOp(session, scope.opId);
+  const key = `timeline:${opId}:${windows}`;
+  const data = useDeferred(key, () => (opId === null ? null : trace.timelineOf(opId, windows)));
   const slots = data.value ? windowSlots(data.value, windows) : [];
   const values = slots.map((p) => metricValue(p, metric));
   const peak = values.reduce((best, v, i) => (v > values[best]! ? i : best), 0);
   const cursor = Math.max(0, Math.min(windows - 1, cursorAt ?? peak));
-  useInput(
-    (input, k) => {
-      if (input === 'm') setMetric((m) => METRICS[(METRICS.indexOf(m) + 1) % METRICS.length]!);
-      else if (k.leftArrow || input === 'h') setCursorAt(Math.max(0, cursor - 1));
-      else if (k.rightArrow || input === 'l') setCursorAt(Math.min(windows - 1, cursor + 1));
-      else if (k.home || input === 'g') setCursorAt(0);
-      else if (k.end || input === 'G') setCursorAt(windows - 1);
-      else if (input === 'p') setCursorAt(null);
-    },
-    { isActive: keysActive },
-  );
-  if (scope.opId === null) return <Text>{fit('No op selected: pick one in Ops (2) or open a finding (1).', width)}</Text>;
-  const op = trace.bundle.opName(scope.opId);
-  if (data.error) return <Text color="red">{fit(`Timeline failed: ${data.error}`, width)}</Text>;
+  const clamp = (i: number) => Math.max(0, Math.min(windows - 1, i));
+  useViewKeys((input, k) => {
+    if (input === 'm') setMetric((m) => METRICS[(METRICS.indexOf(m) + 1) % METRICS.length]!);
+    else if (k.leftArrow || input === 'h') setCursorAt((c) => clamp((c ?? peak) - 1));
+    else if (k.rightArrow || input === 'l') setCursorAt((c) => clamp((c ?? peak) + 1));
+    else if (k.home) setCursorAt(0);
+    else if (k.end || input === 'G') setCursorAt(windows - 1);
+    else if (input === 'p') setCursorAt(null);
+  });
+  if (opId === null) return <Text>{fit(session.analysis ? 'No op selected: pick one in Ops (2) or open a finding (1).' : 'No op selected: pick one in Ops (2), or wait for the analysis to suggest one.', width)}</Text>;
+  const op = trace.bundle.opName(opId);
+  if (data.error) return <Text color={colour('red')}>{fit(`Timeline failed: ${data.error}`, width)}</Text>;
   if (!data.value) return <Text>{fit(`Computing the timeline of ${op}…`, width)}</Text>;
   const t = data.value;
   const chartHeight = Math.max(3, height - 5);
@@ -89,23 +126,23 @@ function TimelineView() {
   return (
     <Box flexDirection="column">
       <Text bold wrap="truncate-end">
-        {fit(`${op}: ${METRIC_TITLE[metric]} per ${formatDuration(t.window_ns)} window, all processes${f ? ` — finding window ${formatDuration(f.from_ns)} → ${formatDuration(f.to_ns)} in ${f.severity.toLowerCase()} colour` : ''}`, width)}
+        {fit(`${op}: ${METRIC_TITLE[metric]} per ${formatDuration(t.window_ns)} window, all processes${suggested ? " (the top finding's op: pick another in Ops)" : ''}${f ? ` — finding window ${formatDuration(f.from_ns)} → ${formatDuration(f.to_ns)} marked ═ below` : ''}`, width)}
       </Text>
       {chart.map((line, r) => (
         <Text key={r} wrap="truncate-end">
           <Text dimColor>{(r === 0 ? axisLabel(max, metric) : r === chartHeight - 1 ? '0' : '').padStart(AXIS - 1).slice(-(AXIS - 1))} </Text>
           {firstMarked < 0 ? (
-            <Text color="green">{line}</Text>
+            <Text color={colour('green')}>{line}</Text>
           ) : (
             <>
-              <Text color="green">{line.slice(0, firstMarked)}</Text>
-              <Text color={SEVERITY_COLOUR[f!.severity]}>{line.slice(firstMarked, lastMarked + 1)}</Text>
-              <Text color="green">{line.slice(lastMarked + 1)}</Text>
+              <Text color={colour('green')}>{line.slice(0, firstMarked)}</Text>
+              <Text color={colour(SEVERITY_COLOUR[f!.severity])}>{line.slice(firstMarked, lastMarked + 1)}</Text>
+              <Text color={colour('green')}>{line.slice(lastMarked + 1)}</Text>
             </>
           )}
         </Text>
       ))}
-      <Text wrap="truncate-end">{' '.repeat(AXIS + cursor)}^</Text>
+      <Text wrap="truncate-end">{' '.repeat(AXIS) + marked.map((m, i) => (i === cursor ? '^' : m ? '═' : ' ')).join('').trimEnd()}</Text>
       <Text dimColor wrap="truncate-end">
         {fit(`${' '.repeat(AXIS)}${formatDuration(t.from_ns)}`.padEnd(width - formatDuration(t.to_ns).length) + formatDuration(t.to_ns), width)}
       </Text>
@@ -128,8 +165,10 @@ export const timelineView: ViewPlugin = {
   help: [
     ['m', `next metric (${METRICS.join(', ')})`],
     ['←/→ h/l', 'move the cursor one window; the line below the chart shows its numbers'],
-    ['Home/End', 'first or last window'],
+    ['Home / End G', 'first or last window'],
     ['p', 'back to the peak window'],
+    ['g or :', 'cursor to the window of a time or an event (first, last)'],
   ],
+  jump,
   Component: TimelineView,
 };

@@ -1,0 +1,161 @@
+// bench/tui: how soon `ingero tui` shows its first screen and how fast it answers keys, on a
+// 10M-event bundle (the demo's cpu-contention scenario stretched; bench/demo-bundle.ts).
+//
+//   npx tsx bench/tui.ts [--events N] [--runs N] [--keys-only]
+//
+// First screen: the real CLI in a real terminal (tmux, 120×40), timed from starting it until the
+// first frame is on screen (the plain one drawn before Ink loads: tui/first-frame.ts), and until
+// the Ink UI is up (tab bar and first view: keys are handled from then on; keys typed before are
+// kept). capture-pane is polled every 10 ms. Cold: an empty cache folder, so the bundle is
+// decompressed and verified first; cached: the same folder again. Baseline in the same run:
+// `ingero --help` in the same terminal (Node, tsx and the CLI loading).
+//
+// Key latency: the Ink app in this process (ink-testing-library: every frame is written at once,
+// so Ink's 30 fps output throttle of a real terminal, at most 33 ms, is not in these numbers),
+// timed from the key's bytes written to stdin until the new frame is out. 100 keys in the Events
+// view (↓ across pages, ↑, PgDn, PgUp, End, Home and jumps by time and event id), with the
+// analysis running in its child process meanwhile as it does for a user; then the same 100 keys
+// again ("cached": pages read before come from the memo and SQLite's page cache).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { render } from 'ink-testing-library';
+import { createElement } from 'react';
+import { openBundle } from '../format/index.ts';
+import { App } from '../tui/app.tsx';
+import { KEY_BYTES } from '../tui/keys.ts';
+import { TraceContext } from '../tui/trace-context.ts';
+import { ensureDemoBundle } from './demo-bundle.ts';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const CLI = join(ROOT, 'bin', 'ingero.mjs');
+const arg = (name: string, fallback: number) => Number(process.argv[process.argv.indexOf(name) + 1] ?? 0) || fallback;
+const eventsWanted = arg('--events', 10_000_000);
+const runs = arg('--runs', 3);
+const outDir = join(ROOT, 'bench', 'out');
+mkdirSync(outDir, { recursive: true });
+const bundlePath = join(outDir, `tui-${eventsWanted}.ingero`);
+const cacheDir = join(outDir, 'cache-tui');
+const socket = `ingero-bench-tui-${process.pid}`;
+
+await ensureDemoBundle(bundlePath, 'cpu-contention', eventsWanted);
+
+/** ms from starting `command` in a fresh 120×40 tmux window until `ready` holds for its screen. */
+async function timeToScreen(command: string, ready: (screen: string) => boolean): Promise<number> {
+  const t0 = performance.now();
+  // The previous window's server may still be exiting: start again then.
+  for (let attempt = 0; spawnSync('tmux', ['-L', socket, 'new-session', '-d', '-s', 'b', '-c', '/tmp', '-x', '120', '-y', '40', `${command}; sleep 60`]).status !== 0; attempt++) {
+    if (attempt > 10) throw new Error('tmux could not start a session');
+    await delay(100);
+  }
+  try {
+    for (;;) {
+      // A capture can fail while tmux is still creating the window: try again.
+      const capture = spawnSync('tmux', ['-L', socket, 'capture-pane', '-p', '-t', 'b'], { encoding: 'utf8' });
+      const screen = capture.status === 0 ? capture.stdout : '';
+      if (ready(screen)) return performance.now() - t0;
+      if (performance.now() - t0 > 300_000) throw new Error(`no screen after 300 s:\n${screen}`);
+      await delay(10);
+    }
+  } finally {
+    spawnSync('tmux', ['-L', socket, 'kill-server']);
+    await delay(300);
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)]!;
+
+const tuiCommand = `INGERO_CACHE_DIR='${cacheDir}' '${process.execPath}' '${CLI}' tui '${bundlePath}'`;
+/** The plain frame drawn before Ink loads (tui/first-frame.ts), or the UI itself. */
+const firstFrame = (s: string) => /^ingero .*\n(Analysing|.*findings:)/.test(s) || interactive(s);
+/** The Ink UI: tab bar and the first view; keys are handled from here on. */
+const interactive = (s: string) => {
+  const lines = s.split('\n');
+  return lines[0]!.includes('1 Findings') && /Analysing|findings:/.test(lines[1] ?? '');
+};
+
+const keysOnly = process.argv.includes('--keys-only');
+console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+if (!keysOnly) {
+const baseline: number[] = [];
+for (let i = 0; i < runs; i++) baseline.push(await timeToScreen(`'${process.execPath}' '${CLI}' --help`, (s) => s.includes('display help for command')));
+rmSync(cacheDir, { recursive: true, force: true });
+const cold = await timeToScreen(tuiCommand, firstFrame);
+const cachedFirst: number[] = [];
+const cachedInteractive: number[] = [];
+for (let i = 0; i < runs; i++) cachedFirst.push(await timeToScreen(tuiCommand, firstFrame));
+for (let i = 0; i < runs; i++) cachedInteractive.push(await timeToScreen(tuiCommand, interactive));
+const s = (xs: number[]) => `median ${(median(xs) / 1000).toFixed(2)} s (${xs.map((t) => (t / 1000).toFixed(2)).join(', ')})`;
+console.log(`first frame: cold ${(cold / 1000).toFixed(2)} s (decompress and verify included); cached ${s(cachedFirst)}`);
+console.log(`interactive (Ink UI up): cached ${s(cachedInteractive)}`);
+console.log(`baseline ingero --help: ${s(baseline)}`);
+}
+
+// Key latency, in this process.
+process.env.INGERO_CACHE_DIR = cacheDir;
+const bundle = openBundle(bundlePath);
+const events = bundle.manifest.counts.events;
+const span = bundle.manifest.time;
+const screen = render(createElement(App, { trace: new TraceContext(bundle), initialView: 'events' }));
+const stdout = screen.stdout as unknown as NodeJS.EventEmitter;
+Object.defineProperty(stdout, 'columns', { value: 120, configurable: true });
+Object.defineProperty(stdout, 'rows', { value: 40, configurable: true });
+stdout.emit('resize');
+while (!(screen.lastFrame() ?? '').includes('Events of')) await delay(10);
+
+const { down: DOWN, up: UP, pageDown: PGDN, pageUp: PGUP, end: END, home: HOME } = KEY_BYTES;
+/** 100 keys; a jump's typed characters are written together and timed as one key (its Enter). */
+const keys: { label: string; data: string }[] = [];
+for (let i = 0; i < 55; i++) keys.push({ label: '↓', data: DOWN });
+for (let i = 0; i < 10; i++) keys.push({ label: '↑', data: UP });
+for (let i = 0; i < 10; i++) keys.push({ label: 'PgDn', data: PGDN });
+for (let i = 0; i < 5; i++) keys.push({ label: 'PgUp', data: PGUP });
+for (let i = 0; i < 5; i++) keys.push({ label: 'End', data: END }, { label: '↑', data: UP });
+keys.push({ label: 'Home', data: HOME });
+for (let i = 0; i < 5; i++) {
+  const ns = span.start_ns + ((i + 1) * (span.end_ns - span.start_ns)) / 6;
+  keys.push({ label: 'g time', data: `g${(ns / 1e9).toFixed(2)}s\r` });
+}
+for (let i = 0; i < 4; i++) keys.push({ label: 'g id', data: `g#${Math.floor(((i + 1) * events) / 5)}\r` });
+if (keys.length !== 100) throw new Error(`${keys.length} keys`);
+
+/** CPU ms this process spent per key (the analysis runs in a child, not counted): what a key costs on a busy machine. */
+const cpuPerKey: number[] = [];
+
+async function pass(): Promise<Map<string, number[]>> {
+  const byKey = new Map<string, number[]>();
+  for (const k of keys) {
+    const before = screen.frames.length;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    screen.stdin.write(k.data);
+    while (screen.frames.length === before) {
+      if (performance.now() - t0 > 30_000) throw new Error(`no new frame after ${k.label}`);
+      await new Promise((r) => setImmediate(r));
+    }
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    cpuPerKey.push((cpu.user + cpu.system) / 1000);
+    byKey.set(k.label, [...(byKey.get(k.label) ?? []), ms]);
+    byKey.set('all', [...(byKey.get('all') ?? []), ms]);
+    await delay(5);
+  }
+  return byKey;
+}
+
+for (const [name, result] of [
+  ['first pass', await pass()],
+  ['cached (same keys again)', await (async () => (screen.stdin.write(HOME), await delay(50), pass()))()],
+] as const) {
+  const all = result.get('all')!;
+  console.log(`keys, ${name}: p50 ${median(all).toFixed(1)} ms, p99 ${quantile(all, 0.99).toFixed(1)} ms, max ${Math.max(...all).toFixed(1)} ms over ${all.length} keys`);
+  for (const [label, xs] of result) if (label !== 'all') console.log(`  ${label.padEnd(6)} ×${String(xs.length).padStart(2)}: p50 ${median(xs).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms`);
+}
+console.log(`CPU per key (both passes): p50 ${median(cpuPerKey).toFixed(1)} ms, p99 ${quantile(cpuPerKey, 0.99).toFixed(1)} ms`);
+screen.unmount();
+bundle.close();
+console.log(`load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+process.exit(0);

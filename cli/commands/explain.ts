@@ -83,7 +83,8 @@ function renderFinding(n: number, f: Finding, c: (code: string, s: string) => st
   lines.push(`   When: ${formatDuration(f.from_ns)} → ${formatDuration(f.to_ns)} (bundle clock)${f.op && f.count ? `   ${printable(f.op)}: ${f.count} calls, p50 ${formatDuration(f.p50_ns)}, p99 ${formatDuration(f.p99_ns)}` : ''}`);
   lines.push('   Evidence:');
   for (const e of f.evidence) lines.push(`     ${c('2', `[${e.layer}]`.padEnd(10))}${printable(e.detail)}${e.event_ids?.length ? c('2', `  (events ${e.event_ids.slice(0, 3).join(', ')}${e.event_ids.length > 3 ? ', …' : ''})`) : ''}`);
-  lines.push(`   Root cause: ${printable(f.root_cause)}`);
+  lines.push(`   Root cause (${f.confidence} confidence): ${printable(f.root_cause)}`);
+  for (const a of f.alternatives) lines.push(`     ${c('2', a.verdict === 'runner-up' ? 'Runner-up:' : a.verdict === 'rejected' ? 'Ruled out:' : 'Unsupported:')} ${printable(a.cause)} — ${printable(a.detail)}`);
   lines.push('   Fix:');
   for (const r of f.recommendations) lines.push(`     - ${printable(r)}`);
   for (const cv of f.caveats) lines.push(`   ${c('33', 'Note:')} ${printable(cv)}`);

@@ -3,6 +3,7 @@
 import type { Bundle } from '../format/index.ts';
 import { readFacts } from './bundle-facts.ts';
 import { AnalysisContext } from './context.ts';
+import { detectApiErrors } from './findings/api-error.ts';
 import { detectColdStart } from './findings/cold-start.ts';
 import { detectCpuContention } from './findings/cpu-contention.ts';
 import { detectGpuContention } from './findings/gpu-contention.ts';
@@ -46,6 +47,7 @@ const DETECTORS: readonly (readonly [string, (ctx: AnalysisContext) => Finding[]
   ['io-interference', detectIoInterference],
   ['network-interference', detectNetworkInterference],
   ['process-lifecycle', detectProcessLifecycle],
+  ['api-error', detectApiErrors],
 ];
 
 const SEVERITY_RANK = { HIGH: 0, MEDIUM: 1, LOW: 2 } as const;

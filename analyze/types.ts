@@ -96,7 +96,11 @@ export type FindingKind =
   | 'gpu-contention'
   | 'io-interference'
   | 'network-interference'
-  | 'process-lifecycle';
+  | 'process-lifecycle'
+  | 'api-error'
+  | 'allocator-churn'
+  | 'host-bound'
+  | 'gpu-thread-stall';
 
 /**
  * One link in a finding's chain of evidence. Chains run from the kernel up: HOST/IO/NET

@@ -3,10 +3,13 @@
 import type { Bundle } from '../format/index.ts';
 import { readFacts } from './bundle-facts.ts';
 import { AnalysisContext } from './context.ts';
+import { detectAllocatorChurn } from './findings/allocator-churn.ts';
 import { detectApiErrors } from './findings/api-error.ts';
 import { detectColdStart } from './findings/cold-start.ts';
 import { detectCpuContention } from './findings/cpu-contention.ts';
 import { detectGpuContention } from './findings/gpu-contention.ts';
+import { detectGpuThreadStalls } from './findings/gpu-thread-stall.ts';
+import { detectHostBound } from './findings/host-bound.ts';
 import { detectIoInterference } from './findings/io-interference.ts';
 import { detectMemcpyBottleneck } from './findings/memcpy-bottleneck.ts';
 import { detectMemoryPressure } from './findings/memory-pressure.ts';
@@ -48,6 +51,9 @@ const DETECTORS: readonly (readonly [string, (ctx: AnalysisContext) => Finding[]
   ['network-interference', detectNetworkInterference],
   ['process-lifecycle', detectProcessLifecycle],
   ['api-error', detectApiErrors],
+  ['gpu-thread-stall', detectGpuThreadStalls],
+  ['host-bound', detectHostBound],
+  ['allocator-churn', detectAllocatorChurn],
 ];
 
 const SEVERITY_RANK = { HIGH: 0, MEDIUM: 1, LOW: 2 } as const;

@@ -2,6 +2,7 @@
 // Pure: the answer depends on the bundle and the options only, in the same order every time.
 import type { Bundle } from '../format/index.ts';
 import { readFacts } from './bundle-facts.ts';
+import { assignClaims } from './claims.ts';
 import { AnalysisContext } from './context.ts';
 import { detectAllocatorChurn } from './findings/allocator-churn.ts';
 import { detectApiErrors } from './findings/api-error.ts';
@@ -84,7 +85,8 @@ export function explain(bundle: Bundle, opts: ExplainOptions = {}): ExplainRepor
     found.push(...detect(ctx));
   });
   progress(1, 'ranking');
-  const findings = found.sort(compareFindings);
+  // Ranked, then each symptom kept by the best-ranked finding that explains it (analyze/claims.ts).
+  const findings = assignClaims(found.sort(compareFindings));
   if (ctx.gpuProcesses.length === 0) ctx.limitations.push('The bundle has no CUDA or driver API calls, so there is no GPU work to explain.');
   // Said here, not only in data_quality: a reader of findings alone (an agent, the TUI) must
   // learn that no finding, or a milder one, may come from events that were never recorded.

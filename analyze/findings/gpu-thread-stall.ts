@@ -63,7 +63,7 @@ export function detectGpuThreadStalls(ctx: AnalysisContext): Finding[] {
     out.push(
       makeFinding(ctx, {
         kind: 'gpu-thread-stall',
-        severity: best && share >= th.highStallShare ? 'HIGH' : s.dur_ns >= 2 * th.stallNs || share >= 0.05 ? 'MEDIUM' : 'LOW',
+        severity: best && (share >= th.highStallShare || s.dur_ns >= 4 * th.stallNs) ? 'HIGH' : s.dur_ns >= 2 * th.stallNs || share >= 0.05 ? 'MEDIUM' : 'LOW',
         node_id: s.node_id,
         pid: s.pid,
         op: '',

@@ -20,6 +20,10 @@ export function detectHostBound(ctx: AnalysisContext): Finding[] {
     const hostNs = Math.max(0, w.on_cpu_ns - w.in_gpu_calls_ns);
     const share = hostNs / w.observed_ns;
     if (share < th.hostBoundShare) continue;
+    // Calls that fail return at once and put no work on the GPU: that is the api-error
+    // finding's symptom, not a loop that computes on the CPU.
+    const failed = ctx.bundle.db.prepare('SELECT count(*) FROM events WHERE node_id = ? AND pid = ? AND tid = ? AND ret IS NOT NULL AND ret != 0').pluck().get(proc.node_id, proc.pid, tid) as number;
+    if (failed >= 0.5 * w.gpu_calls) continue;
     const syncIds = proc.ops.filter((o) => SYNC_OPS.has(o.op)).map((o) => o.op_id);
     const syncNs = ctx.busyNs(proc.node_id, proc.pid, syncIds);
     const syncShare = syncNs / w.observed_ns;

@@ -204,6 +204,16 @@ export class AnalysisContext {
   }
 
   /**
+   * Calls of an op in a process: the stored count where every call is stored, else the complete
+   * count of op_aggregates (when the bundle has one), else the stored count marked incomplete.
+   */
+  completeCount(s: ProcessOpStats): { readonly count: number; readonly complete: boolean } {
+    if (this.sampled(s.node_id, s, s.first_ns, s.last_ns + 1).length === 0) return { count: s.count, complete: true };
+    const agg = this.bundle.db.prepare('SELECT count(*) AS rows, coalesce(sum(count), 0) AS n FROM op_aggregates WHERE node_id = ? AND op_id = ? AND pid = ?').get(s.node_id, s.op_id, s.pid) as { rows: number; n: number };
+    return agg.rows > 0 ? { count: Math.max(agg.n, s.count), complete: true } : { count: s.count, complete: false };
+  }
+
+  /**
    * The slow calls of an op in a process: dur ≥ max(p99, tailRatio × p50), at most maxSlowCalls
    * (the slowest), in time order. Computed once and shared by the detectors.
    */

@@ -99,7 +99,7 @@ export function detectSchedulerTailLatency(ctx: AnalysisContext): Finding[] {
   const out: Finding[] = [];
   for (const proc of ctx.gpuProcesses) {
     for (const s of proc.ops) {
-      if (!['CUDA', 'DRIVER', 'GRAPH'].includes(s.layer) || completeCount(ctx, s) < th.minCalls || s.p50_ns <= 0) continue;
+      if (!['CUDA', 'DRIVER', 'GRAPH'].includes(s.layer) || ctx.completeCount(s).count < th.minCalls || s.p50_ns <= 0) continue;
       const ratio = s.p99_ns / s.p50_ns;
       if (ratio < th.tailRatio) continue;
       const f = explainTail(ctx, s, ratio);
@@ -129,6 +129,7 @@ function explainTail(ctx: AnalysisContext, s: ProcessOpStats, ratio: number): Fi
   const who = describePreemptors(ctx, s.node_id, s.pid, r.byPid);
   const severity = ratio >= th.highTailRatio && share >= th.highOffCpuShare ? 'HIGH' : 'MEDIUM';
   const proc = ctx.label(s.node_id, s.pid);
+  const basis = percentileBasis(ctx, s);
   const whose = who.own >= 0.5 ? `its own helper processes or threads (${who.text})` : who.outside >= 0.5 ? `other processes (${who.text})` : who.text;
   const evidence: Evidence[] = [
     {
@@ -158,7 +159,7 @@ function explainTail(ctx: AnalysisContext, s: ProcessOpStats, ratio: number): Fi
       layer: s.layer,
       kind: 'latency',
       op: s.op,
-      detail: `${s.op} p99 ${dur(s.p99_ns)} is ${times(ratio)} its p50 ${dur(s.p50_ns)} over ${count(s.count, 'call')}; the slowest took ${dur(s.max_ns)}.`,
+      detail: `${s.op} p99 ${dur(s.p99_ns)} is ${times(ratio)} its p50 ${dur(s.p50_ns)} ${basis}; the slowest took ${dur(s.max_ns)}.`,
       values: { count: s.count, p50_ns: s.p50_ns, p99_ns: s.p99_ns, max_ns: s.max_ns, tail_ratio: round4(ratio) },
       from_ns: Math.round(from),
       to_ns: Math.round(to),
@@ -199,20 +200,14 @@ function explainTail(ctx: AnalysisContext, s: ProcessOpStats, ratio: number): Fi
     op: s.op,
     from_ns: from,
     to_ns: to,
-    summary: `${s.op} p99 is ${times(ratio)} its p50 (${dur(s.p99_ns)} vs ${dur(s.p50_ns)}) because the calling thread of ${proc} was preempted in the middle of its slow calls`,
+    summary: `${s.op} p99 is ${times(ratio)} its p50 (${dur(s.p99_ns)} vs ${dur(s.p50_ns)}, ${basis}) because the calling thread of ${proc} was preempted in the middle of its slow calls`,
     root_cause: `CPU starvation: during ${pct(share)} of the slow calls' excess time the thread was runnable but off-CPU while ${whose} ran.`,
     evidence,
     recommendations,
     caveats,
     impact_ns: r.preemptedNs,
+    confidence: r.inferred ? 'medium' : 'high',
   });
-}
-
-/** Calls of the op in the process: complete counts from op_aggregates when events were sampled. */
-function completeCount(ctx: AnalysisContext, s: ProcessOpStats): number {
-  if (ctx.sampled(s.node_id, s, s.first_ns, s.last_ns + 1).length === 0) return s.count;
-  const n = ctx.bundle.db.prepare('SELECT coalesce(sum(count), 0) FROM op_aggregates WHERE node_id = ? AND op_id = ? AND pid = ?').pluck().get(s.node_id, s.op_id, s.pid) as number;
-  return Math.max(n, s.count);
 }
 
 /**
@@ -259,7 +254,7 @@ function unobservedTail(ctx: AnalysisContext, s: ProcessOpStats, ratio: number, 
     op: s.op,
     from_ns: from,
     to_ns: to,
-    summary: `${s.op} p99 is ${times(ratio)} its p50 (${dur(s.p99_ns)} vs ${dur(s.p50_ns)}) in ${proc}, whose main thread competes for CPU with ${count(helpers.length, 'helper process', 'helper processes')}${cores ? ` on ${cores} cores` : ''}`,
+    summary: `${s.op} p99 is ${times(ratio)} its p50 (${dur(s.p99_ns)} vs ${dur(s.p50_ns)}, ${percentileBasis(ctx, s)}) in ${proc}, whose main thread competes for CPU with ${count(helpers.length, 'helper process', 'helper processes')}${cores ? ` on ${cores} cores` : ''}`,
     root_cause: `Likely CPU starvation of the training thread by its own worker processes (${names}): the thread was switched out ${count(own.n, 'time')} (${dur(own.ns)} off-CPU, p99 ${dur(p99)}). The slow calls themselves have no scheduler records, so the preemption is inferred, not observed.`,
     evidence: [
       { layer: 'HOST', kind: 'off-cpu', op: 'sched_switch', detail: `Thread ${tid} left the CPU ${count(own.n, 'time')} in stored events between ${dur(own.a)} and ${dur(own.b!)}, ${dur(own.ns)} in total, p99 ${dur(p99)} per switch.`, values: { switches: own.n, off_cpu_ns: own.ns, p99_off_cpu_ns: p99 }, from_ns: own.a, to_ns: own.b!, node_id: s.node_id, pid: s.pid },
@@ -276,4 +271,11 @@ function unobservedTail(ctx: AnalysisContext, s: ProcessOpStats, ratio: number, 
     confidence: 'medium',
     alternatives,
   });
+}
+
+/** Where an op's percentiles come from, in words: all calls, or a stored sample (biased to slow calls). */
+export function percentileBasis(ctx: AnalysisContext, s: ProcessOpStats): string {
+  if (ctx.sampled(s.node_id, s, s.first_ns, s.last_ns + 1).length === 0) return `over all ${count(s.count, 'call')}`;
+  const all = ctx.completeCount(s);
+  return `from a stored sample of ${count(s.count, 'call')}${all.complete ? ` of ${all.count} (complete count)` : ''}, which over-represents slow calls`;
 }

@@ -162,6 +162,8 @@ export interface TrainerConfig {
   readonly slowFree?: boolean;
   /** At `at` the thread forks `child` and sleeps offNs before it makes GPU calls again (an engine loop waiting on a helper). */
   readonly pause?: { readonly at: number; readonly offNs: number; readonly child: number };
+  /** The call stack (a stack id the scenario interned) of each CUDA call by op, as --stacks records it. */
+  readonly stackOf?: (op: number) => number | null;
 }
 
 const OP = {
@@ -197,7 +199,8 @@ export class Trainer extends SimThread {
   }
 
   private emitCall(op: number, start: number, args: Partial<EventInput> = {}): void {
-    this.world.emit({ ts_ns: start, dur_ns: this.cursor - start, pid: this.pid, tid: this.tid, op_id: op, ret: this.cfg.failWith ?? 0, ...args });
+    const stack = this.cfg.stackOf ? { stack_id: this.cfg.stackOf(op) } : {};
+    this.world.emit({ ts_ns: start, dur_ns: this.cursor - start, pid: this.pid, tid: this.tid, op_id: op, ret: this.cfg.failWith ?? 0, ...stack, ...args });
   }
 
   /** A call that only uses the CPU (and can be preempted while it runs). */

@@ -7,11 +7,15 @@ import { AnalysisContext } from './context.ts';
 import { detectAllocatorChurn } from './findings/allocator-churn.ts';
 import { detectApiErrors } from './findings/api-error.ts';
 import { detectColdStart } from './findings/cold-start.ts';
+import { detectCommOverlap } from './findings/comm-overlap.ts';
 import { detectCpuContention } from './findings/cpu-contention.ts';
 import { detectGpuContention } from './findings/gpu-contention.ts';
 import { detectGpuThreadStalls } from './findings/gpu-thread-stall.ts';
 import { detectHostBound } from './findings/host-bound.ts';
+import { detectGpuIdle } from './findings/gpu-idle.ts';
 import { detectIoInterference } from './findings/io-interference.ts';
+import { detectKernelRegression } from './findings/kernel-regression.ts';
+import { detectLaunchQueueing } from './findings/launch-queueing.ts';
 import { detectMemcpyBottleneck } from './findings/memcpy-bottleneck.ts';
 import { detectMemoryPressure } from './findings/memory-pressure.ts';
 import { detectNetworkInterference } from './findings/network-interference.ts';
@@ -63,6 +67,10 @@ const DETECTORS: readonly (readonly [string, (ctx: AnalysisContext) => Finding[]
   ['gpu-thread-stall', detectGpuThreadStalls],
   ['host-bound', detectHostBound],
   ['allocator-churn', detectAllocatorChurn],
+  ['gpu-idle', detectGpuIdle],
+  ['launch-queueing', detectLaunchQueueing],
+  ['kernel-regression', detectKernelRegression],
+  ['comm-overlap', detectCommOverlap],
 ];
 
 const SEVERITY_RANK = { HIGH: 0, MEDIUM: 1, LOW: 2 } as const;

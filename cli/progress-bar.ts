@@ -61,15 +61,32 @@ export async function withProgress<T>(job: (bar: ProgressBar, signal: AbortSigna
 }
 
 /**
- * Runs synchronous work with a bar that names its phases: `step(phase)` redraws before each one.
- * The bar is erased however the work ends. For a command over one bundle or a few, where the
- * libraries report no finer progress.
+ * Runs work with a bar that names its phases: `step(fraction, phase)` redraws before each one.
+ * The bar is erased however the work ends (when its promise settles, for async work). For
+ * commands whose libraries report no finer progress than their phases.
  */
 export function withPhases<T>(work: (step: (fraction: number, phase: string) => void) => T): T {
   const bar = progressBar();
+  let at: [number, string] | null = null;
+  const step = (fraction: number, phase: string) => {
+    at = [fraction, phase];
+    bar.update(fraction, 1, phase);
+  };
+  let result: T;
   try {
-    return work(fractionProgress(bar));
-  } finally {
+    result = work(step);
+  } catch (err) {
     bar.clear();
+    throw err;
   }
+  if (!(result instanceof Promise)) {
+    bar.clear();
+    return result;
+  }
+  // While async work runs, the elapsed time keeps counting on the last phase.
+  const ticking = setInterval(() => at && bar.update(at[0], 1, at[1]), 500).unref();
+  return result.finally(() => {
+    clearInterval(ticking);
+    bar.clear();
+  }) as T;
 }

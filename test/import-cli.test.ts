@@ -159,8 +159,9 @@ test('the progress bar draws on a terminal and stays silent otherwise', () => {
   bar.update(50, 100, '50 / 100 events');
   bar.update(100, 100, 'sealing');
   bar.clear();
-  assert.equal(written[0], `\r[${'#'.repeat(15)}${'.'.repeat(15)}]  50% 50 / 100 events\x1b[K`);
-  assert.equal(written[1], `\r[${'#'.repeat(30)}] 100% sealing\x1b[K`, 'the last update always draws');
+  // After the percentage, the time elapsed since the bar was made.
+  assert.match(written[0]!, /^\r\[#{15}\.{15}\] {2}50% \d+\.\d s 50 \/ 100 events\x1b\[K$/);
+  assert.match(written[1]!, /^\r\[#{30}\] 100% \d+\.\d s sealing\x1b\[K$/, 'the last update always draws');
   assert.equal(written[2], '\r\x1b[K');
   const piped: string[] = [];
   const quiet = progressBar({ isTTY: false, write: (s: string) => piped.push(s) } as unknown as NodeJS.WriteStream);

@@ -17,6 +17,8 @@ export interface DemoOptions {
   readonly compressionLevel?: number;
   /** Store the events the way an Ingero import does (analyze/demo/degrade.ts): sampled, counted, no prev_state. */
   readonly importLike?: boolean;
+  /** Node (and host) name, so that demo bundles can stand for the machines of a fleet; default demo-gpu-01. */
+  readonly nodeName?: string;
 }
 
 export interface DemoResult extends SealResult {
@@ -34,7 +36,7 @@ export async function writeDemoBundle(outPath: string, scenario: Scenario, opts:
   const writer = BundleWriter.create(outPath, {
     originUnixNs: ORIGIN_UNIX_NS,
     producer: { name: 'ingero', version: opts.version ?? '0', command: 'demo' },
-    nodeName: 'demo-gpu-01',
+    nodeName: opts.nodeName ?? HOST['host.hostname'] as string,
     compressionLevel: opts.compressionLevel,
   });
   try {
@@ -49,6 +51,7 @@ export async function writeDemoBundle(outPath: string, scenario: Scenario, opts:
     writer.setMetadata('demo.synthetic', true);
     if (opts.importLike) writer.setMetadata('demo.import_like', true);
     for (const [k, v] of Object.entries(HOST)) writer.setMetadata(k, v);
+    if (opts.nodeName !== undefined) writer.setMetadata('host.hostname', opts.nodeName);
     const setup = scenario.build(world, writer, end);
     for (let t = WINDOW; t < setup.end + WINDOW; t += WINDOW) {
       for (const a of setup.actors) a.runUntil(t);

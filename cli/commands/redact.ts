@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { DROP_FIELDS, REDACT_FIELDS, redactBundle, type DropField, type RedactField, type RedactResult } from '../../format/index.ts';
 import { formatBytes } from '../format-units.ts';
 import { toJson } from '../json.ts';
+import { withPhases } from '../progress-bar.ts';
 import { action, levelOption, UsageError, UserError } from '../run-action.ts';
 import { formatTable, printable } from '../table.ts';
 
@@ -57,7 +58,7 @@ export function register(program: Command): void {
         const both = drop.filter((f) => keep.includes(f));
         if (both.length) throw new UsageError(`${both.join(', ')} both kept and dropped — pass one of --keep and --drop for it`);
         const level = levelOption(opts.level);
-        const result = await redactBundle(input, opts.output ?? null, {
+        const result = await withPhases((step) => (step(0, `redacting ${printable(input)}`), redactBundle(input, opts.output ?? null, {
           keep,
           drop,
           symbols: opts.symbols ?? false,
@@ -67,7 +68,7 @@ export function register(program: Command): void {
           dryRun: opts.dryRun ?? false,
           overwrite: opts.force ?? false,
           compressionLevel: level,
-        });
+        })));
         process.stdout.write(opts.json ? toJson(result) + '\n' : summary(result));
       }),
     );

@@ -13,6 +13,19 @@ export const LAUNCH_OPS = new Set(['cudaLaunchKernel', 'cuLaunchKernel', 'cudaGr
 /** Calls that never sleep by design: off-CPU time inside them is time spent preempted. */
 export const NON_BLOCKING_OPS = new Set([...LAUNCH_OPS, 'cudaMemcpyAsync', 'cuMemcpyAsync', 'cudaMemcpy2DAsync', 'cudaMemcpyPeerAsync', 'cuMemcpyHtoDAsync', 'cuMemcpyDtoHAsync', 'cudaMemsetAsync', 'cudaStreamWaitEvent']);
 
+/**
+ * When a process is known to have existed, on the bundle clock. `born` is its fork (a
+ * process_fork row naming it as the child) or its recorded start; `died` its exit. NaN = not
+ * recorded: a process seen only in a sample may have existed long before its first row.
+ */
+export interface Lifetime {
+  readonly born: number;
+  readonly died: number;
+}
+
+/** Whether a process existed in [from, to): 'no' only when its recorded fork or exit rules it out. */
+export type Existence = 'yes' | 'no' | 'unknown';
+
 /** A process that made GPU API calls. */
 export interface GpuProcess {
   readonly node_id: number;
@@ -55,6 +68,7 @@ export class AnalysisContext {
   private readonly schedOp: number | undefined;
   private readonly slowCache = new Map<string, Calls>();
   private readonly threadCache = new Map<string, number[]>();
+  private lifetimes: Map<string, Lifetime> | undefined;
 
   constructor(bundle: Bundle, facts: BundleFacts, stats: StatsReport, th: Thresholds) {
     this.bundle = bundle;
@@ -106,6 +120,61 @@ export class AnalysisContext {
     return `${name || 'unnamed process'} (pid ${pid}${at})`;
   }
 
+  /**
+   * From the process's first GPU call to the last sign of it (any stored row, or its exit):
+   * with sampled GPU calls the last stored call can be long before the process stopped.
+   */
+  activeSpan(proc: GpuProcess): readonly [number, number] {
+    const last = this.bundle.db.prepare('SELECT max(ts_ns + dur_ns) FROM events WHERE node_id = ? AND pid = ?').pluck().get(proc.node_id, proc.pid) as number | null;
+    const died = this.lifetime(proc.node_id, proc.pid).died;
+    return [proc.from_ns, Math.max(proc.to_ns, last ?? -Infinity, Number.isNaN(died) ? -Infinity : died)];
+  }
+
+  /** Fork and exit times of every process the bundle names (computed once). */
+  lifetime(node: number, pid: number): Lifetime {
+    if (!this.lifetimes) this.lifetimes = this.readLifetimes();
+    return this.lifetimes.get(procKey(node, pid)) ?? { born: NaN, died: NaN };
+  }
+
+  /**
+   * Consistency check for any claim that a process caused something in [from, to): it must
+   * have existed then. A fork after `to` or an exit before `from` rules it out; a process with
+   * rows inside the window existed; otherwise the bundle cannot tell.
+   */
+  existedIn(node: number, pid: number, from: number, to: number): Existence {
+    const life = this.lifetime(node, pid);
+    if (life.born > to || life.died < from) return 'no';
+    if (life.born <= from && !(life.died < to)) return 'yes';
+    const inside = this.bundle.db.prepare('SELECT 1 FROM events WHERE id >= ? AND id < ? AND node_id = ? AND pid = ? LIMIT 1').get(this.bundle.idAtTime(from), this.bundle.idAtTime(to), node, pid);
+    return inside ? 'yes' : 'unknown';
+  }
+
+  private readLifetimes(): Map<string, Lifetime> {
+    const born = new Map<string, number>();
+    const died = new Map<string, number>();
+    const earliest = (m: Map<string, number>, k: string, t: number) => m.set(k, Math.min(m.get(k) ?? Infinity, t));
+    const latest = (m: Map<string, number>, k: string, t: number) => m.set(k, Math.max(m.get(k) ?? -Infinity, t));
+    const fork = this.opId('process_fork');
+    const exit = this.opId('process_exit');
+    // A fork row is made by the parent and names the child in arg0; an exit row of the main
+    // thread (tid = pid) ends the process, one of another thread ends only that thread.
+    if (fork !== undefined) scanRows(this.bundle.db, ['node_id', 'ts_ns', 'arg0'], 'FROM events WHERE op_id = ? AND arg0 IS NOT NULL', [fork], (node, ts, child) => earliest(born, procKey(node, child), ts));
+    if (exit !== undefined) scanRows(this.bundle.db, ['node_id', 'pid', 'ts_ns'], 'FROM events WHERE op_id = ? AND tid = pid', [exit], (node, pid, ts) => latest(died, procKey(node, pid), ts));
+    // Recorded start and end times stand in where no fork or exit row exists; a fork row wins
+    // because importers have set start_ns from other events of the process.
+    const started = new Map<string, number>();
+    const ended = new Map<string, number>();
+    for (const r of this.bundle.db.prepare('SELECT node_id, pid, start_ns, end_ns FROM processes').all() as { node_id: number; pid: number; start_ns: number | null; end_ns: number | null }[]) {
+      if (r.start_ns !== null) earliest(started, procKey(r.node_id, r.pid), r.start_ns);
+      if (r.end_ns !== null) latest(ended, procKey(r.node_id, r.pid), r.end_ns);
+    }
+    for (const [k, t] of started) if (!born.has(k)) born.set(k, t);
+    for (const [k, t] of ended) if (!died.has(k)) died.set(k, t);
+    const out = new Map<string, Lifetime>();
+    for (const k of new Set([...born.keys(), ...died.keys()])) out.set(k, { born: born.get(k) ?? NaN, died: died.get(k) ?? NaN });
+    return out;
+  }
+
   /** True when pid is ancestor or a descendant of it (same process tree, by ppid links in the bundle). */
   sameTree(node: number, ancestor: number, pid: number): boolean {
     if (pid === ancestor) return true;
@@ -132,6 +201,16 @@ export class AnalysisContext {
     if (periods.length === 0) return '';
     const policies = [...new Set(periods.map((p) => p.policy))].join(', ');
     return `${op.op} events are only a sample here (${policies}): counts and percentiles describe the stored events, which over-represent slow calls.`;
+  }
+
+  /**
+   * Calls of an op in a process: the stored count where every call is stored, else the complete
+   * count of op_aggregates (when the bundle has one), else the stored count marked incomplete.
+   */
+  completeCount(s: ProcessOpStats): { readonly count: number; readonly complete: boolean } {
+    if (this.sampled(s.node_id, s, s.first_ns, s.last_ns + 1).length === 0) return { count: s.count, complete: true };
+    const agg = this.bundle.db.prepare('SELECT count(*) AS rows, coalesce(sum(count), 0) AS n FROM op_aggregates WHERE node_id = ? AND op_id = ? AND pid = ?').get(s.node_id, s.op_id, s.pid) as { rows: number; n: number };
+    return agg.rows > 0 ? { count: Math.max(agg.n, s.count), complete: true } : { count: s.count, complete: false };
   }
 
   /**

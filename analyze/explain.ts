@@ -2,11 +2,16 @@
 // Pure: the answer depends on the bundle and the options only, in the same order every time.
 import type { Bundle } from '../format/index.ts';
 import { readFacts } from './bundle-facts.ts';
+import { assignClaims } from './claims.ts';
 import { AnalysisContext } from './context.ts';
+import { detectAllocatorChurn } from './findings/allocator-churn.ts';
+import { detectApiErrors } from './findings/api-error.ts';
 import { detectColdStart } from './findings/cold-start.ts';
 import { detectCommOverlap } from './findings/comm-overlap.ts';
 import { detectCpuContention } from './findings/cpu-contention.ts';
 import { detectGpuContention } from './findings/gpu-contention.ts';
+import { detectGpuThreadStalls } from './findings/gpu-thread-stall.ts';
+import { detectHostBound } from './findings/host-bound.ts';
 import { detectGpuIdle } from './findings/gpu-idle.ts';
 import { detectIoInterference } from './findings/io-interference.ts';
 import { detectKernelRegression } from './findings/kernel-regression.ts';
@@ -21,7 +26,7 @@ import { detectSyncStall } from './findings/sync-stall.ts';
 import { detectThroughputDrop } from './findings/throughput-drop.ts';
 import { computeStats } from './stats.ts';
 import { resolveThresholds } from './thresholds.ts';
-import { count } from './words.ts';
+import { count, dur } from './words.ts';
 import type { ExplainReport, Finding, ImportedFinding, StatsReport } from './types.ts';
 
 export interface ExplainOptions {
@@ -34,6 +39,14 @@ export interface ExplainOptions {
    * the phase under way ('stats', then each detector's finding kind, then 'ranking').
    */
   readonly onProgress?: (fraction: number, phase: string) => void;
+  /**
+   * Analyse only events starting in [fromNs, toNs) (bundle clock) and only these processes:
+   * statistics and the processes judged come from the selection, findings outside it are left
+   * out. Other processes' events stay visible as context (who preempted, who forked).
+   */
+  readonly fromNs?: number;
+  readonly toNs?: number;
+  readonly pids?: readonly number[];
 }
 
 /** Each detector with the phase name onProgress reports while it runs. */
@@ -50,6 +63,10 @@ const DETECTORS: readonly (readonly [string, (ctx: AnalysisContext) => Finding[]
   ['io-interference', detectIoInterference],
   ['network-interference', detectNetworkInterference],
   ['process-lifecycle', detectProcessLifecycle],
+  ['api-error', detectApiErrors],
+  ['gpu-thread-stall', detectGpuThreadStalls],
+  ['host-bound', detectHostBound],
+  ['allocator-churn', detectAllocatorChurn],
   ['gpu-idle', detectGpuIdle],
   ['launch-queueing', detectLaunchQueueing],
   ['kernel-regression', detectKernelRegression],
@@ -76,7 +93,8 @@ export function explain(bundle: Bundle, opts: ExplainOptions = {}): ExplainRepor
   const progress = opts.onProgress ?? (() => {});
   // The stats pass reads every event once, as the detectors together roughly do: half each.
   progress(0, 'stats');
-  const stats = opts.stats ?? computeStats(bundle, { facts });
+  const selected = opts.fromNs !== undefined || opts.toNs !== undefined || opts.pids !== undefined;
+  const stats = opts.stats ?? computeStats(bundle, { facts, fromNs: opts.fromNs, toNs: opts.toNs, pids: opts.pids });
   const ctx = new AnalysisContext(bundle, facts, stats, th);
   const found: Finding[] = [];
   DETECTORS.forEach(([phase, detect], i) => {
@@ -84,7 +102,10 @@ export function explain(bundle: Bundle, opts: ExplainOptions = {}): ExplainRepor
     found.push(...detect(ctx));
   });
   progress(1, 'ranking');
-  const findings = found.sort(compareFindings);
+  // Ranked, then each symptom kept by the best-ranked finding that explains it (analyze/claims.ts).
+  const inSelection = (f: Finding) => (opts.fromNs === undefined || f.to_ns >= opts.fromNs) && (opts.toNs === undefined || f.from_ns < opts.toNs) && (!opts.pids || opts.pids.includes(f.pid));
+  const findings = assignClaims(found.filter(inSelection).sort(compareFindings));
+  if (selected) ctx.limitations.push(`Only ${[opts.fromNs !== undefined || opts.toNs !== undefined ? `events from ${opts.fromNs === undefined ? 'the start' : dur(opts.fromNs)} to ${opts.toNs === undefined ? 'the end' : dur(opts.toNs)} (bundle clock)` : '', opts.pids ? `process${opts.pids.length === 1 ? '' : 'es'} ${opts.pids.join(', ')}` : ''].filter(Boolean).join(' of ')} were analysed: ${stats.events} events; other processes' events were read only as context.`);
   if (ctx.gpuProcesses.length === 0) ctx.limitations.push('The bundle has no CUDA or driver API calls, so there is no GPU work to explain.');
   // Said here, not only in data_quality: a reader of findings alone (an agent, the TUI) must
   // learn that no finding, or a milder one, may come from events that were never recorded.

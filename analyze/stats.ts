@@ -49,13 +49,22 @@ const OP_SPAN = 65536;
 
 export interface StatsOptions {
   readonly facts?: BundleFacts;
+  /** Only events starting in [fromNs, toNs) on the bundle clock, and only these processes. */
+  readonly fromNs?: number;
+  readonly toNs?: number;
+  readonly pids?: readonly number[];
 }
 
 export function computeStats(bundle: Bundle, opts: StatsOptions = {}): StatsReport {
   const facts = opts.facts ?? readFacts(bundle);
   const groups = new Map<number | string, Group>();
   let outOfRange = 0;
-  scanRows(bundle.db, ['node_id', 'pid', 'op_id', 'ts_ns', 'dur_ns'], 'FROM events', [], (node, pid, op, ts, dur) => {
+  let scanned = 0;
+  let first = Infinity;
+  let last = -Infinity;
+  const selected = opts.fromNs !== undefined || opts.toNs !== undefined || opts.pids !== undefined;
+  const { sql: where, params } = bundle.eventWhere({ fromNs: opts.fromNs, toNs: opts.toNs, pids: opts.pids });
+  scanRows(bundle.db, ['node_id', 'pid', 'op_id', 'ts_ns', 'dur_ns'], selected ? `FROM events WHERE ${where}` : 'FROM events', selected ? params : [], (node, pid, op, ts, dur) => {
     // Every detector does arithmetic on times and sizes arrays by them: a time that is text,
     // negative or past 2^53 ns (hostile or damaged bundles; a plain open does not scan for them)
     // would crash or exhaust memory downstream, and a text or blob id would reach reports as one.
@@ -63,6 +72,9 @@ export function computeStats(bundle: Bundle, opts: StatsOptions = {}): StatsRepo
       outOfRange++;
       return;
     }
+    scanned++;
+    if (ts < first) first = ts;
+    if (ts + dur > last) last = ts + dur;
     const key = node >= 0 && node < 32768 && pid >= 0 && pid < PID_SPAN && op >= 0 && op < OP_SPAN ? (node * PID_SPAN + pid) * OP_SPAN + op : `${node}:${pid}:${op}`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { node, pid, op, durations: new F64List(), first: ts, last: ts }));
@@ -116,11 +128,14 @@ export function computeStats(bundle: Bundle, opts: StatsOptions = {}): StatsRepo
     i = j;
   }
   byProcess.sort((a, b) => a.node_id - b.node_id || a.pid - b.pid || a.op_id - b.op_id);
+  // A selection reports its own events and span; the whole bundle reports the facts' (the same
+  // numbers, without a second pass).
+  const [from, to] = selected ? (scanned ? [first, last] : [opts.fromNs ?? 0, opts.fromNs ?? 0]) : [facts.from_ns, facts.to_ns];
   return {
-    events: facts.events,
-    from_ns: facts.from_ns,
-    to_ns: facts.to_ns,
-    span_ns: facts.to_ns - facts.from_ns,
+    events: selected ? scanned : facts.events,
+    from_ns: from,
+    to_ns: to,
+    span_ns: to - from,
     ops,
     by_process: byProcess,
     gpus: gpuActivity(bundle, facts.nodes),

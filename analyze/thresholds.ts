@@ -75,6 +75,22 @@ export const DEFAULT_THRESHOLDS = {
   ioOverlapShare: 0.2,
   /** Peak IO latency from which IO interference is HIGH. */
   highIoPeakNs: 50e6,
+  /** A GPU-feeding thread off-CPU, without GPU calls or on the CPU without them this long is a stall finding. */
+  stallNs: 1e9,
+  /** Share of the process's active time one stall takes from which it is HIGH (when its cause is determined). */
+  highStallShare: 0.25,
+  /** Share of the GPU-feeding thread's time on the CPU outside GPU calls that makes a host-bound loop (MEDIUM). */
+  hostBoundShare: 0.6,
+  /** The same share from which a host-bound loop is HIGH. */
+  highHostBoundShare: 0.8,
+  /** Share of time in synchronize calls below which the GPU is not what the loop waits for. */
+  hostBoundMaxSyncShare: 0.1,
+  /** cudaMalloc/cudaFree-family calls per second (in any 1 s window) that count as allocator churn. */
+  allocCallsPerSec: 200,
+  /** Share of the process's GPU-active time in allocation calls (spikes excluded) that makes allocator churn MEDIUM. */
+  allocShare: 0.05,
+  /** The same share from which allocator churn is HIGH. */
+  highAllocShare: 0.15,
   /** TCP retransmits from which network interference is MEDIUM (Ingero: 10); HIGH from 10× this. */
   tcpRetransmits: 10,
 } as const;

@@ -140,6 +140,10 @@ export type FindingKind =
   | 'io-interference'
   | 'network-interference'
   | 'process-lifecycle'
+  | 'api-error'
+  | 'allocator-churn'
+  | 'host-bound'
+  | 'gpu-thread-stall'
   // GPU-side findings (PyTorch profiler imports), analyze/findings/gpu-*.ts
   | 'gpu-idle'
   | 'launch-queueing'

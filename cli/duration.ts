@@ -65,3 +65,11 @@ export function parseTimeWindow(from: string | undefined, to: string | undefined
   if (fromNs !== undefined && toNs !== undefined && toNs <= fromNs) throw new UsageError(`--to must be later than --from (both are times on the bundle clock, got ${from} → ${to})`);
   return { fromNs, toNs };
 }
+
+/** --pid values (repeatable, comma-separated) as distinct process ids; export, explain and stats share it. */
+export function parsePids(values: readonly string[] | undefined): number[] | undefined {
+  if (values === undefined) return undefined;
+  const pids = values.flatMap((v) => v.split(',')).map((p) => p.trim());
+  for (const p of pids) if (!/^\d+$/.test(p) || !Number.isSafeInteger(Number(p))) throw new UsageError(`--pid takes process ids like 4711 or 4711,4712, got ${JSON.stringify(p)}`);
+  return [...new Set(pids.map(Number))];
+}

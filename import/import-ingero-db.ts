@@ -157,7 +157,7 @@ export async function importIngeroDb(sourcePath: string, outPath: string, option
     for (let i = 1; i < nodeList.length; i++) w.addNode(i, nodeList[i]!);
 
     // Stacks: every row, referenced or not ("every stack survives"); identical frame lists share an id.
-    const anomalies = { stray_args: 0, negative_durations: 0, missing_stacks: 0, truncated_names: 0, metadata_rows_left_out: 0 };
+    const anomalies = { stray_args: 0, negative_durations: 0, missing_stacks: 0, truncated_names: 0, metadata_rows_left_out: 0, self_preemptor: 0 };
     const stackIds = new Map<bigint, number>();
     let stackRows = 0;
     let emptyStacks = 0;
@@ -194,8 +194,9 @@ export async function importIngeroDb(sourcePath: string, outPath: string, option
       }
       const ts = relativeNs(sourcePath, start, origin);
       const opId = opIdOf(source, op);
-      const mapped = mapArgs(opId, { arg0, arg1, gpu_id, ret_code });
+      const mapped = mapArgs(opId, { arg0, arg1, gpu_id, ret_code }, pid);
       if (mapped.stray) anomalies.stray_args++;
+      if (mapped.selfPreemptor) anomalies.self_preemptor++;
       let stackId: number | null = null;
       if (stackHash !== 0n) {
         stackId = stackIds.get(stackHash) ?? null;

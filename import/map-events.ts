@@ -27,7 +27,9 @@
 //   anything else                   | arg0               | arg1                |           |
 //
 // (*) Ingero's sched_switch arg1 is the tgid of the task that was on the CPU just before the
-// thread got it back. The catalog's next_tid/next_pid name who took the CPU when the thread
+// thread got it back. A value equal to the row's own pid names the thread itself (Ingero
+// recorded the wrong task: in the shipped databases every row does this), so it says nothing
+// about who ran and is stored as NULL, counted in the import report (self_preemptor). The catalog's next_tid/next_pid name who took the CPU when the thread
 // LEFT it: a different task, so it is not put there. It is kept in arg3 (unused by the catalog's
 // sched_switch) and the bundle's metadata `import.arg_notes` says so.
 //
@@ -63,7 +65,7 @@ const DEFAULT_PLACEMENT: readonly Slot[] = ['arg0', 'arg1'];
 
 export const ARG_NOTES = {
   sched_switch:
-    "arg3 holds Ingero's sched_switch arg1: the tgid of the task that ran on the CPU just before this thread got it back. next_tid, next_pid and prev_state were not recorded by Ingero (NULL).",
+    "arg3 holds Ingero's sched_switch arg1: the tgid of the task that ran on the CPU just before this thread got it back; NULL where Ingero recorded the thread's own pid there (it names no other task; import.anomalies self_preemptor counts them). next_tid, next_pid and prev_state were not recorded by Ingero (NULL).",
   process_exit: "arg1 holds Ingero's target pid; the exit code (arg0) was not recorded.",
   sched_wakeup: "arg1 holds Ingero's target pid; the woken thread id (arg0) was not recorded.",
 };
@@ -80,6 +82,8 @@ export interface MappedArgs {
   readonly ret: number | null;
   /** A non-zero Ingero argument that the mapping has no place for. */
   readonly stray: boolean;
+  /** A sched_switch whose switched-in-after pid is the thread's own (dropped: it names no other task). */
+  readonly selfPreemptor: boolean;
 }
 
 export function opIdOf(source: number, op: number): number {
@@ -97,7 +101,9 @@ function definedSlots(opId: number): readonly boolean[] {
   return d;
 }
 
-export function mapArgs(opId: number, row: IngeroRow): MappedArgs {
+const SCHED_SWITCH = 3 * 256 + 1;
+
+export function mapArgs(opId: number, row: IngeroRow, pid: number): MappedArgs {
   const placement = PLACEMENT.get(opId) ?? DEFAULT_PLACEMENT;
   const defined = definedSlots(opId);
   const args: [bigint | null, bigint | null, bigint | null, bigint | null] = [null, null, null, null];
@@ -107,9 +113,11 @@ export function mapArgs(opId: number, row: IngeroRow): MappedArgs {
     const v = row[slot];
     args[i] = v === 0n && !defined[i] ? null : v;
   }
+  const selfPreemptor = opId === SCHED_SWITCH && row.arg1 === BigInt(pid);
+  if (selfPreemptor) args[3] = null;
   const stray = (row.arg0 !== 0n && !placement.includes('arg0')) || (row.arg1 !== 0n && !placement.includes('arg1')) || (row.gpu_id !== 0n && !placement.includes('gpu_id'));
   const source = opId >> 8;
   const carriesRet = source === INGERO_SOURCE.cuda || source === INGERO_SOURCE.driver || source === INGERO_SOURCE.graph;
   const ret = carriesRet || row.ret_code !== 0n ? Number(BigInt.asIntN(32, row.ret_code)) : null;
-  return { args, ret, stray };
+  return { args, ret, stray, selfPreemptor };
 }

@@ -53,6 +53,7 @@ export class ProcessTracker {
   private readonly threads = new Map<string, ThreadState>();
   /** (node, child pid) → parent pid, from fork events. */
   private readonly parents = new Map<string, number>();
+  private readonly forkedAt = new Map<string, number>();
 
   observe(node: number, pid: number, tid: number, source: number, op: number, tsNs: number, cgroup: bigint, comm: string, arg1: bigint): void {
     const key = `${node}:${pid}`;
@@ -65,7 +66,13 @@ export class ProcessTracker {
     if (cgroup !== 0n) p.cgroups.set(cgroup, (p.cgroups.get(cgroup) ?? 0) + (sched ? 1 : 1 << 20));
     if (comm && tid === pid) p.comm = comm;
     if (source === HOST_SOURCE && op === EXIT_OP && tid === pid) p.exit = tsNs;
-    if (source === HOST_SOURCE && op === FORK_OP && arg1 > 0n) this.parents.set(`${node}:${arg1}`, pid);
+    if (source === HOST_SOURCE && op === FORK_OP && arg1 > 0n) {
+      this.parents.set(`${node}:${arg1}`, pid);
+      // The child's start: its fork, not its first own row (which can be much later, e.g. when
+      // it forks a child of its own).
+      const child = `${node}:${arg1}`;
+      this.forkedAt.set(child, Math.min(this.forkedAt.get(child) ?? Infinity, tsNs));
+    }
     const tkey = `${node}:${tid}`;
     const t = this.threads.get(tkey);
     if (!t) this.threads.set(tkey, { node, tid, pid, first: tsNs, comm });
@@ -95,7 +102,7 @@ export class ProcessTracker {
         node_id: p.node,
         pid: p.pid,
         ppid: this.parents.get(`${p.node}:${p.pid}`) ?? null,
-        start_ns: p.first >= 0 ? p.first : null,
+        start_ns: startOf(p.first, this.forkedAt.get(`${p.node}:${p.pid}`)),
         end_ns: p.exit,
         comm: clampText(p.comm, SHORT_TEXT_BYTES),
         cgroup: clampText(cgroupText(p.cgroups, cgroups), SHORT_TEXT_BYTES),
@@ -125,4 +132,10 @@ function cgroupText(seen: ReadonlyMap<bigint, number>, cgroups: ReadonlyMap<bigi
   if (!info) return `cgroup-id:${best}`;
   const extras = [info.container && `container ${info.container}`, info.pod && `pod ${info.namespace ? `${info.namespace}/` : ''}${info.pod}`].filter(Boolean);
   return (info.path || `cgroup-id:${best}`) + (extras.length ? ` (${extras.join(', ')})` : '');
+}
+
+/** Fork time when recorded, else the first sighting, else unknown. */
+function startOf(first: number, forked: number | undefined): number | null {
+  if (forked !== undefined) return first >= 0 ? Math.min(first, forked) : forked;
+  return first >= 0 ? first : null;
 }

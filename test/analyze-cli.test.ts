@@ -29,7 +29,7 @@ test('explain --json is byte-identical across runs and with a fresh cache, with 
   const top = report.findings[0];
   assert.equal(top.kind, 'cpu-contention');
   for (const f of report.findings) {
-    for (const k of ['severity', 'kind', 'op', 'summary', 'root_cause', 'evidence', 'recommendations', 'count', 'p50_ns', 'p99_ns']) assert.ok(k in f, `finding has ${k}`);
+    for (const k of ['severity', 'kind', 'op', 'summary', 'root_cause', 'evidence', 'recommendations', 'count', 'p50_ns', 'p99_ns', 'confidence', 'alternatives']) assert.ok(k in f, `finding has ${k}`);
     for (const e of f.evidence) assert.ok(typeof e.op === 'string' && typeof e.kind === 'string' && typeof e.values === 'object');
   }
   assert.ok(!/analy[sz]ed_at|generated_at/.test(a.stdout), 'no timestamp of the analysis run');
@@ -40,7 +40,7 @@ test('explain prints a plain report when piped and colours only on request of a 
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^INCIDENT REPORT/);
   assert.match(r.stdout, /\[HIGH\] cpu-contention/);
-  assert.match(r.stdout, /Root cause: /);
+  assert.match(r.stdout, /Root cause \((high|medium|low) confidence\): /);
   assert.match(r.stdout, /Fix:/);
   assert.ok(!r.stdout.includes('\u001b['), 'no ANSI codes when piped');
 });
@@ -87,4 +87,23 @@ test('bad input: one line naming the problem, non-zero exit, nothing written', (
   assert.equal(clash.code, 1);
   assert.match(clash.stderr, /already exists/);
   assert.equal(ingero(['demo', '--list']).code, 0);
+});
+
+test('explain and stats take --from/--to/--pid on the bundle clock: findings and numbers stay inside the selection', () => {
+  // The demo's contention runs from a third of the 30 s run to 73 % of it.
+  const whole = JSON.parse(ingero(['explain', bundle, '--json']).stdout);
+  const before = JSON.parse(ingero(['explain', bundle, '--json', '--to', '8s']).stdout);
+  assert.ok(whole.findings.some((f: { kind: string }) => f.kind === 'cpu-contention'));
+  assert.ok(!before.findings.some((f: { kind: string }) => f.kind === 'cpu-contention'), 'no contention before it starts');
+  for (const f of before.findings) assert.ok(f.from_ns < 8e9, `${f.kind} starts inside the window`);
+  assert.ok(before.limitations.some((l: string) => /Only events from the start to 8\.00 s \(bundle clock\)/.test(l)), before.limitations.join('\n'));
+  const other = JSON.parse(ingero(['explain', bundle, '--json', '--pid', '31337']).stdout);
+  assert.ok(other.findings.every((f: { pid: number }) => f.pid === 31337));
+  const stats = JSON.parse(ingero(['stats', bundle, '--json', '--from', '10s', '--to', '12s']).stdout);
+  assert.ok(stats.from_ns >= 10e9 - 1e8 && stats.to_ns <= 12e9 + 1e9, `${stats.from_ns} → ${stats.to_ns}`);
+  const all = JSON.parse(ingero(['stats', bundle, '--json']).stdout);
+  assert.ok(stats.events > 0 && stats.events < all.events / 5);
+  const bad = ingero(['explain', bundle, '--from', '10s', '--to', '5s']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--to must be later than --from/);
 });

@@ -15,7 +15,7 @@ after(() => rmSync(work, { recursive: true, force: true }));
 
 test('the demo covers every scenario the issue asks for', () => {
   const causes = new Set(SCENARIOS.map((s) => s.rootCause));
-  for (const kind of ['cpu-contention', 'cold-start', 'memcpy-bottleneck', 'periodic-spike', 'sync-stall', 'gpu-contention', 'memory-pressure', null]) assert.ok(causes.has(kind as never), `a scenario with root cause ${kind}`);
+  for (const kind of ['cpu-contention', 'cold-start', 'memcpy-bottleneck', 'periodic-spike', 'sync-stall', 'gpu-contention', 'memory-pressure', 'gpu-thread-stall', 'host-bound', 'api-error', 'allocator-churn', null]) assert.ok(causes.has(kind as never), `a scenario with root cause ${kind}`);
 });
 
 for (const scenario of SCENARIOS) {
@@ -42,7 +42,7 @@ for (const scenario of SCENARIOS) {
           assert.equal(top.pid, 4711, 'the finding is about the training process');
           assert.ok(top.evidence.length >= 1 && top.recommendations.length >= 1 && top.root_cause.length > 20);
           for (const e of top.evidence) assert.ok(e.to_ns >= e.from_ns, 'evidence names a time window');
-          assert.ok(top.evidence.some((e) => (e.event_ids?.length ?? 0) > 0) || scenario.rootCause === 'sync-stall' || scenario.rootCause === 'memcpy-bottleneck' || scenario.rootCause === 'gpu-contention', 'evidence points at events');
+          assert.ok(top.evidence.some((e) => (e.event_ids?.length ?? 0) > 0) || ['sync-stall', 'memcpy-bottleneck', 'gpu-contention', 'host-bound'].includes(scenario.rootCause), 'evidence points at events');
         }
       } finally {
         bundle.close();

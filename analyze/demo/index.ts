@@ -1,6 +1,7 @@
 // ingero demo: writes a synthetic bundle whose root cause is known, so that people without a
 // GPU can try every command, and so that the analyzer has a labelled test set.
 import { BundleWriter, opId, type SealResult } from '../../format/index.ts';
+import { ImportLikeDegrader } from './degrade.ts';
 import { Random } from './random.ts';
 import { SCENARIOS, scenarioByName, type Scenario } from './scenarios.ts';
 import { S, World } from './world.ts';
@@ -14,6 +15,8 @@ export interface DemoOptions {
   /** Version string recorded as the producer version. */
   readonly version?: string;
   readonly compressionLevel?: number;
+  /** Store the events the way an Ingero import does (analyze/demo/degrade.ts): sampled, counted, no prev_state. */
+  readonly importLike?: boolean;
   /** Node (and host) name, so that demo bundles can stand for the machines of a fleet; default demo-gpu-01. */
   readonly nodeName?: string;
 }
@@ -38,12 +41,15 @@ export async function writeDemoBundle(outPath: string, scenario: Scenario, opts:
   });
   try {
     const world = new World(writer, new Random(seed));
+    const degrader = opts.importLike ? new ImportLikeDegrader() : null;
+    if (degrader) world.store = (e) => degrader.accept(e);
     const end = scenario.seconds * scale * S;
     writer.setMetadata('demo.scenario', scenario.name);
     writer.setMetadata('demo.root_cause', scenario.rootCause ?? 'none');
     writer.setMetadata('demo.description', scenario.description);
     writer.setMetadata('demo.seed', seed);
     writer.setMetadata('demo.synthetic', true);
+    if (opts.importLike) writer.setMetadata('demo.import_like', true);
     for (const [k, v] of Object.entries(HOST)) writer.setMetadata(k, v);
     if (opts.nodeName !== undefined) writer.setMetadata('host.hostname', opts.nodeName);
     const setup = scenario.build(world, writer, end);
@@ -52,6 +58,7 @@ export async function writeDemoBundle(outPath: string, scenario: Scenario, opts:
       world.flushBefore(t);
     }
     world.flushBefore(Infinity);
+    degrader?.finish(writer);
     writer.addCaptureLoss({ probe: 'demo', source_id: null, emitted: world.events, dropped: 0, note: 'synthetic data: nothing was dropped' });
     const sealed = await writer.seal();
     return { ...sealed, scenario: scenario.name, events: world.events };

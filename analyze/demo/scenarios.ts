@@ -288,6 +288,55 @@ export const SCENARIOS: readonly Scenario[] = [
       return { actors: [job.trainer, ...job.helpers], end };
     },
   },
+  {
+    name: 'engine-loop-stall',
+    description: 'An inference engine makes every CUDA call from one thread; mid-run it forks a tokenizer helper and sleeps 4.5 s waiting for it, and the GPU sits idle.',
+    rootCause: 'gpu-thread-stall',
+    seconds: 20,
+    build(world, writer, end) {
+      writer.addProcess({ pid: 4800, ppid: 4711, start_ns: 0.4 * end, comm: 'python3', cmdline: 'python3 -m engine.tokenizer_worker' });
+      const job = trainingJob(world, writer, end, baseTrainer(end, { pause: { at: 0.4 * end, offNs: 4.5 * S, child: 4800 } }), 0);
+      job.trainer.preemptions = withNoise();
+      healthyMemory(writer, world.rng, end);
+      return { actors: [job.trainer, ...job.helpers], end };
+    },
+  },
+  {
+    name: 'host-bound-loop',
+    description: 'Each step does 45 ms of Python preprocessing on the training thread before launching 3 ms of small kernels: the GPU idles most of the time.',
+    rootCause: 'host-bound',
+    seconds: 20,
+    build(world, writer, end) {
+      const job = trainingJob(world, writer, end, baseTrainer(end, { stepCpuNs: 45 * MS, kernelNs: 40 * US }));
+      job.trainer.preemptions = withNoise();
+      healthyMemory(writer, world.rng, end);
+      return { actors: [job.trainer, ...job.helpers], end };
+    },
+  },
+  {
+    name: 'api-errors',
+    description: 'A CUDA 13 program on a host whose driver is too old: every CUDA call returns 35 (cudaErrorInsufficientDriver) and the program carries on without GPU work.',
+    rootCause: 'api-error',
+    seconds: 12,
+    build(world, writer, end) {
+      const job = trainingJob(world, writer, end, baseTrainer(end, { failWith: 35, stepCpuNs: 4 * MS }));
+      job.trainer.preemptions = withNoise();
+      healthyMemory(writer, world.rng, end);
+      return { actors: [job.trainer, ...job.helpers], end };
+    },
+  },
+  {
+    name: 'allocator-churn',
+    description: 'Every step allocates 40 temporary device buffers with cudaMalloc and frees them with cudaFree, which unmaps them: allocation calls take a third of the step.',
+    rootCause: 'allocator-churn',
+    seconds: 20,
+    build(world, writer, end) {
+      const job = trainingJob(world, writer, end, baseTrainer(end, { mallocsPerStep: 40, slowFree: true }));
+      job.trainer.preemptions = withNoise();
+      healthyMemory(writer, world.rng, end);
+      return { actors: [job.trainer, ...job.helpers], end };
+    },
+  },
 ];
 
 /** Call stacks of a PyTorch training step, innermost first: one per CUDA call site, by op. */

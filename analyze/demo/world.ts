@@ -36,6 +36,8 @@ export class World {
   private readonly writer: BundleWriter;
   private buffer: EventInput[] = [];
   events = 0;
+  /** What reaches the bundle of each simulated event (null: not stored); default all as is. */
+  store: (e: EventInput) => EventInput | null = (e) => e;
 
   constructor(writer: BundleWriter, rng: Random) {
     this.writer = writer;
@@ -52,8 +54,13 @@ export class World {
     const out: EventInput[] = [];
     for (const e of this.buffer) (e.ts_ns < t ? out : keep).push(e);
     out.sort((a, b) => a.ts_ns - b.ts_ns || a.tid - b.tid || a.op_id - b.op_id);
-    for (const e of out) this.writer.appendEvent(e);
-    this.events += out.length;
+    for (const e of out) {
+      const kept = this.store(e);
+      if (kept) {
+        this.writer.appendEvent(kept);
+        this.events++;
+      }
+    }
     this.buffer = keep;
   }
 
@@ -149,6 +156,12 @@ export interface TrainerConfig {
   readonly contextInitNs: number;
   /** Factor on GPU kernel time at a time (1 = the GPU to itself). */
   readonly gpuSlowdown?: (t: number) => number;
+  /** Every CUDA call returns this code (e.g. 35, no usable driver) and puts no work on the GPU. */
+  readonly failWith?: number;
+  /** cudaFree unmaps each block (~250 µs) instead of returning it to a cache. */
+  readonly slowFree?: boolean;
+  /** At `at` the thread forks `child` and sleeps offNs before it makes GPU calls again (an engine loop waiting on a helper). */
+  readonly pause?: { readonly at: number; readonly offNs: number; readonly child: number };
   /** The call stack (a stack id the scenario interned) of each CUDA call by op, as --stacks records it. */
   readonly stackOf?: (op: number) => number | null;
 }
@@ -176,6 +189,7 @@ export class Trainer extends SimThread {
   private mallocCalls = 0;
   private nextSpikeAt: number;
   private steps = 0;
+  private paused = false;
   private nextPtr = DEVICE_PTR_BASE;
 
   constructor(world: World, cfg: TrainerConfig) {
@@ -186,7 +200,7 @@ export class Trainer extends SimThread {
 
   private emitCall(op: number, start: number, args: Partial<EventInput> = {}): void {
     const stack = this.cfg.stackOf ? { stack_id: this.cfg.stackOf(op) } : {};
-    this.world.emit({ ts_ns: start, dur_ns: this.cursor - start, pid: this.pid, tid: this.tid, op_id: op, ret: 0, ...stack, ...args });
+    this.world.emit({ ts_ns: start, dur_ns: this.cursor - start, pid: this.pid, tid: this.tid, op_id: op, ret: this.cfg.failWith ?? 0, ...stack, ...args });
   }
 
   /** A call that only uses the CPU (and can be preempted while it runs). */
@@ -201,7 +215,7 @@ export class Trainer extends SimThread {
     const rng = this.world.rng;
     const start = this.cursor;
     this.run(rng.lognormal(3 * US, 0.3));
-    const wait = Math.max(0, this.gpuFree - this.cursor) + extraGpuNs;
+    const wait = this.cfg.failWith ? 0 : Math.max(0, this.gpuFree - this.cursor) + extraGpuNs;
     if (wait > 60 * US) {
       this.run(rng.lognormal(8 * US, 0.3));
       this.block(wait - 8 * US);
@@ -219,7 +233,7 @@ export class Trainer extends SimThread {
 
   private malloc(bytes: number): void {
     const rng = this.world.rng;
-    const first = this.mallocCalls === 0 && this.launched.size === 0;
+    const first = this.mallocCalls === 0 && this.launched.size === 0 && !this.cfg.failWith;
     this.mallocCalls++;
     const ptr = this.nextPtr;
     this.nextPtr += Math.ceil(bytes / 2097152) * 2097152;
@@ -246,7 +260,7 @@ export class Trainer extends SimThread {
     const rng = this.world.rng;
     const k = index % this.cfg.kernels;
     const start = this.cursor;
-    if (!this.launched.has(k)) {
+    if (!this.launched.has(k) && !this.cfg.failWith) {
       this.launched.add(k);
       // Module load (or JIT) of the kernel's image: CPU-heavy, then a short wait on the driver.
       this.run(rng.lognormal(this.cfg.firstLaunchNs * 0.8, 0.4));
@@ -259,7 +273,7 @@ export class Trainer extends SimThread {
     const grid = packDims(rng.pick([64, 128, 256, 512, 1024, 2048]), rng.pick([1, 1, 2, 4]), 1);
     const block = packDims(rng.pick([128, 256, 512]), 1, 1);
     this.emitCall(OP.launch, start, { arg0: KERNEL_BASE + BigInt(k * 0x1a40), arg1: STREAM, arg2: grid, arg3: block });
-    this.gpuFree = Math.max(this.gpuFree, this.cursor) + rng.lognormal(this.cfg.kernelNs, 0.15) * this.slowdown();
+    if (!this.cfg.failWith) this.gpuFree = Math.max(this.gpuFree, this.cursor) + rng.lognormal(this.cfg.kernelNs, 0.15) * this.slowdown();
   }
 
   /** Runs training steps until the thread's clock reaches t. */
@@ -270,6 +284,12 @@ export class Trainer extends SimThread {
       if (this.steps === 0) {
         this.malloc(2097152);
         for (let i = 0; i < 40; i++) this.malloc(rng.pick([2097152, 8388608, 20971520, 67108864]));
+      }
+      if (cfg.pause && !this.paused && this.cursor >= cfg.pause.at) {
+        this.paused = true;
+        this.world.emit({ ts_ns: this.cursor, dur_ns: 0, pid: this.pid, tid: this.tid, op_id: opId('process_fork'), arg0: cfg.pause.child });
+        this.run(rng.lognormal(200 * US, 0.3));
+        this.block(rng.lognormal(cfg.pause.offNs, 0.05));
       }
       this.run(rng.lognormal(cfg.stepCpuNs, 0.25));
       const churn = cfg.mallocsPerStep ?? 0;
@@ -292,7 +312,7 @@ export class Trainer extends SimThread {
         this.waitCall(OP.memcpy, out / rng.lognormal(2.6, 0.12), { arg0: out, arg1: 2 });
       }
       if (cfg.itemEverySteps && this.steps % cfg.itemEverySteps === 0) this.waitCall(OP.memcpy, rng.lognormal(6 * US, 0.2), { arg0: 4, arg1: 2 });
-      if (churn > 0) for (let m = 0; m < Math.round(churn); m++) this.cpuCall(OP.free, rng.lognormal(4 * US, 0.3), { arg0: DEVICE_PTR_BASE + m * 2097152 });
+      if (churn > 0) for (let m = 0; m < Math.round(churn); m++) this.cpuCall(OP.free, rng.lognormal(cfg.slowFree ? 250 * US : 4 * US, 0.3), { arg0: DEVICE_PTR_BASE + m * 2097152 });
       this.steps++;
     }
   }

@@ -21,13 +21,24 @@ export function detectCpuContention(ctx: AnalysisContext): Finding[] {
     let unknownState = 0;
     let first = Infinity;
     let last = -Infinity;
+    let inferredNs = 0;
+    // Without prev_state, an off-CPU stretch after which another process's task had run (not
+    // the idle task) counts as preemption: a sleeping thread leaves an idle CPU as often as not.
+    const preempted = (i: number) => {
+      const by = off.by[i]!;
+      if (Number.isNaN(by) || by === 0 || ctx.sameTree(proc.node_id, proc.pid, by)) return false;
+      return Number.isNaN(off.state[i]!) || off.state[i] === 0;
+    };
     for (let i = 0; i < off.ts.length; i++) {
       const by = off.by[i]!;
       if (Number.isNaN(off.state[i]!)) {
-        unknownState += off.dur[i]!;
-        continue;
+        if (!preempted(i)) {
+          unknownState += off.dur[i]!;
+          continue;
+        }
+        inferredNs += off.dur[i]!;
       }
-      if (off.state[i] !== 0 || Number.isNaN(by) || by === 0 || ctx.sameTree(proc.node_id, proc.pid, by)) continue;
+      if (!preempted(i)) continue;
       stolen += off.dur[i]!;
       byPid.set(by, (byPid.get(by) ?? 0) + off.dur[i]!);
       ids.push(off.id[i]!);
@@ -39,12 +50,13 @@ export function detectCpuContention(ctx: AnalysisContext): Finding[] {
       continue;
     }
     const share = stolen / span;
+    const inferred = stolen > 0 ? inferredNs / stolen : 0;
     if (share < th.contentionShare) continue;
     // The busiest stretch: where most of the stolen time falls, found on 1 s windows.
     const windowNs = 1e9;
     const perWindow = new Map<number, number>();
     for (let i = 0; i < off.ts.length; i++) {
-      if (off.state[i] !== 0 || Number.isNaN(off.by[i]!) || off.by[i] === 0 || ctx.sameTree(proc.node_id, proc.pid, off.by[i]!)) continue;
+      if (!preempted(i)) continue;
       const w = Math.floor((off.ts[i]! - proc.from_ns) / windowNs);
       perWindow.set(w, (perWindow.get(w) ?? 0) + off.dur[i]!);
     }
@@ -118,7 +130,10 @@ export function detectCpuContention(ctx: AnalysisContext): Finding[] {
     out.push(
       makeFinding(ctx, {
         kind: 'cpu-contention',
-        severity: share >= th.highContentionShare ? 'HIGH' : 'MEDIUM',
+        // Preemption inferred without prev_state is never HIGH.
+        severity: share >= th.highContentionShare && inferred === 0 ? 'HIGH' : 'MEDIUM',
+        confidence: inferred > 0.5 ? 'medium' : 'high',
+        caveats: inferred > 0 ? [`prev_state is not recorded for ${pct(inferred)} of the stolen time: it was counted as preemption because another process, not the idle task, ran while the thread was off-CPU.`] : [],
         node_id: proc.node_id,
         pid: proc.pid,
         op: '',

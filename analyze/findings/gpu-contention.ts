@@ -7,11 +7,12 @@ import type { Finding } from '../types.ts';
 import { count, dur, list, pct, round4, times } from '../words.ts';
 import { makeFinding } from './make-finding.ts';
 
-const launches = (p: GpuProcess) => p.ops.filter((o) => LAUNCH_OPS.has(o.op)).reduce((s, o) => s + o.count, 0);
 
 export function detectGpuContention(ctx: AnalysisContext): Finding[] {
   const th = ctx.th;
   const out: Finding[] = [];
+  // Shares of launches from complete counts (op_aggregates where launches are sampled).
+  const launches = (p: GpuProcess) => p.ops.filter((o) => LAUNCH_OPS.has(o.op)).reduce((s, o) => s + ctx.completeCount(o).count, 0);
   const nodes = [...new Set(ctx.gpuProcesses.map((p) => p.node_id))];
   for (const node of nodes) {
     const procs = ctx.gpuProcesses.filter((p) => p.node_id === node);

@@ -45,15 +45,18 @@ export function detectPeriodicSpike(ctx: AnalysisContext): Finding[] {
       const c = candidates.get(s.op_id)!;
       // When the calls above the lowest level are not periodic, higher levels (×2, ×4, ...) are
       // tried: a periodic mode far above the ordinary tail is found whatever the tail looks like.
+      const byTime = ctx.sampled(proc.node_id, s, proc.from_ns, proc.to_ns).length > 0;
       let found: { id: number[]; ts: number[]; d: number[]; limit: number; median: number; regular: number } | null = null;
       for (let limit = base.get(s.op_id)!, tries = 0; tries < 8 && !found; limit *= 2, tries++) {
         const keep = c.d.map((d, i) => (d >= limit ? i : -1)).filter((i) => i >= 0);
         if (keep.length < th.minSpikes) break;
+        // Where the op's events are a sample, stored calls cannot be numbered: the period is
+        // judged in time instead (the spikes themselves are stored, as anomalies).
         const gaps: number[] = [];
-        for (let k = 1; k < keep.length; k++) gaps.push(c.rn[keep[k]!]! - c.rn[keep[k - 1]!]!);
+        for (let k = 1; k < keep.length; k++) gaps.push(byTime ? c.ts[keep[k]!]! - c.ts[keep[k - 1]!]! : c.rn[keep[k]!]! - c.rn[keep[k - 1]!]!);
         const median = [...gaps].sort((a, b) => a - b)[(gaps.length - 1) >> 1]!;
         const regular = gaps.filter((g) => Math.abs(g - median) <= th.periodicTolerance * median).length / gaps.length;
-        if (median >= 2 && regular >= th.periodicRegularity) found = { id: keep.map((i) => c.id[i]!), ts: keep.map((i) => c.ts[i]!), d: keep.map((i) => c.d[i]!), limit, median, regular };
+        if ((byTime ? median > 0 : median >= 2) && regular >= th.periodicRegularity) found = { id: keep.map((i) => c.id[i]!), ts: keep.map((i) => c.ts[i]!), d: keep.map((i) => c.d[i]!), limit, median, regular };
       }
       if (!found) continue;
       const { id, ts, d, limit, median, regular } = found;
@@ -66,7 +69,7 @@ export function detectPeriodicSpike(ctx: AnalysisContext): Finding[] {
       const sorted = Float64Array.from(d).sort();
       const share = excess / span;
       // Spikes recorded at one instant (clock granularity, a broken clock) have no period in time.
-      const every = `every ~${median} calls${medianTime > 0 ? ` (~${dur(medianTime)})` : ''}`;
+      const every = byTime ? `every ~${dur(medianTime)} (judged in time: the calls between spikes are only a sample)` : `every ~${median} calls${medianTime > 0 ? ` (~${dur(medianTime)})` : ''}`;
       const spikeMedian = sorted[(n - 1) >> 1]!;
       const allocator = /Malloc|MemAlloc|Free/.test(s.op);
       const label = ctx.label(proc.node_id, proc.pid);
@@ -88,8 +91,8 @@ export function detectPeriodicSpike(ctx: AnalysisContext): Finding[] {
               layer: s.layer,
               kind: 'spikes',
               op: s.op,
-              detail: `${count(n, 'spike')} above ${dur(limit)} after warm-up, median ${dur(spikeMedian)} against a p50 of ${dur(s.p50_ns)}; ${pct(regular)} of the gaps lie within ±${pct(th.periodicTolerance)} of ${median} calls.`,
-              values: { spikes: n, spike_median_ns: Math.round(spikeMedian), p50_ns: s.p50_ns, period_calls: median, period_ns: Math.round(medianTime), regularity: round4(regular) },
+              detail: `${count(n, 'spike')} above ${dur(limit)} after warm-up, median ${dur(spikeMedian)} against a p50 of ${dur(s.p50_ns)}; ${pct(regular)} of the gaps lie within ±${pct(th.periodicTolerance)} of ${byTime ? dur(median) : `${median} calls`}.`,
+              values: { spikes: n, spike_median_ns: Math.round(spikeMedian), p50_ns: s.p50_ns, period_calls: byTime ? 0 : median, period_ns: Math.round(medianTime), regularity: round4(regular) },
               from_ns: ts[0]!,
               to_ns: ts[n - 1]! + d[n - 1]!,
               event_ids: sampleIds(id),

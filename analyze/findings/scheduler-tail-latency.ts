@@ -2,7 +2,7 @@
 // off-CPU waiting on the run queue, and someone else had the CPU. Blocked time (sleeping,
 // waiting for the GPU or for IO) is not preemption and is reported apart.
 import { NON_BLOCKING_OPS, sampleIds, type AnalysisContext, type Calls, type OffCpu } from '../context.ts';
-import type { Evidence, Finding, ProcessOpStats } from '../types.ts';
+import type { Alternative, Evidence, Finding, ProcessOpStats } from '../types.ts';
 import { count, dur, list, pct, round4, times } from '../words.ts';
 import { makeFinding } from './make-finding.ts';
 
@@ -99,7 +99,7 @@ export function detectSchedulerTailLatency(ctx: AnalysisContext): Finding[] {
   const out: Finding[] = [];
   for (const proc of ctx.gpuProcesses) {
     for (const s of proc.ops) {
-      if (!['CUDA', 'DRIVER', 'GRAPH'].includes(s.layer) || completeCount(ctx, s) < th.minCalls || s.p50_ns <= 0) continue;
+      if (!['CUDA', 'DRIVER', 'GRAPH'].includes(s.layer) || ctx.completeCount(s).count < th.minCalls || s.p50_ns <= 0) continue;
       const ratio = s.p99_ns / s.p50_ns;
       if (ratio < th.tailRatio) continue;
       const f = explainTail(ctx, s, ratio);
@@ -129,6 +129,7 @@ function explainTail(ctx: AnalysisContext, s: ProcessOpStats, ratio: number): Fi
   const who = describePreemptors(ctx, s.node_id, s.pid, r.byPid);
   const severity = ratio >= th.highTailRatio && share >= th.highOffCpuShare ? 'HIGH' : 'MEDIUM';
   const proc = ctx.label(s.node_id, s.pid);
+  const basis = percentileBasis(ctx, s);
   const whose = who.own >= 0.5 ? `its own helper processes or threads (${who.text})` : who.outside >= 0.5 ? `other processes (${who.text})` : who.text;
   const evidence: Evidence[] = [
     {
@@ -158,7 +159,7 @@ function explainTail(ctx: AnalysisContext, s: ProcessOpStats, ratio: number): Fi
       layer: s.layer,
       kind: 'latency',
       op: s.op,
-      detail: `${s.op} p99 ${dur(s.p99_ns)} is ${times(ratio)} its p50 ${dur(s.p50_ns)} over ${count(s.count, 'call')}; the slowest took ${dur(s.max_ns)}.`,
+      detail: `${s.op} p99 ${dur(s.p99_ns)} is ${times(ratio)} its p50 ${dur(s.p50_ns)} ${basis}; the slowest took ${dur(s.max_ns)}.`,
       values: { count: s.count, p50_ns: s.p50_ns, p99_ns: s.p99_ns, max_ns: s.max_ns, tail_ratio: round4(ratio) },
       from_ns: Math.round(from),
       to_ns: Math.round(to),
@@ -199,20 +200,14 @@ function explainTail(ctx: AnalysisContext, s: ProcessOpStats, ratio: number): Fi
     op: s.op,
     from_ns: from,
     to_ns: to,
-    summary: `${s.op} p99 is ${times(ratio)} its p50 (${dur(s.p99_ns)} vs ${dur(s.p50_ns)}) because the calling thread of ${proc} was preempted in the middle of its slow calls`,
+    summary: `${s.op} p99 is ${times(ratio)} its p50 (${dur(s.p99_ns)} vs ${dur(s.p50_ns)}, ${basis}) because the calling thread of ${proc} was preempted in the middle of its slow calls`,
     root_cause: `CPU starvation: during ${pct(share)} of the slow calls' excess time the thread was runnable but off-CPU while ${whose} ran.`,
     evidence,
     recommendations,
     caveats,
     impact_ns: r.preemptedNs,
+    confidence: r.inferred ? 'medium' : 'high',
   });
-}
-
-/** Calls of the op in the process: complete counts from op_aggregates when events were sampled. */
-function completeCount(ctx: AnalysisContext, s: ProcessOpStats): number {
-  if (ctx.sampled(s.node_id, s, s.first_ns, s.last_ns + 1).length === 0) return s.count;
-  const n = ctx.bundle.db.prepare('SELECT coalesce(sum(count), 0) FROM op_aggregates WHERE node_id = ? AND op_id = ? AND pid = ?').pluck().get(s.node_id, s.op_id, s.pid) as number;
-  return Math.max(n, s.count);
 }
 
 /**
@@ -227,19 +222,30 @@ function unobservedTail(ctx: AnalysisContext, s: ProcessOpStats, ratio: number, 
   const own = db.prepare('SELECT count(*) AS n, coalesce(sum(dur_ns), 0) AS ns, min(ts_ns) AS a, max(ts_ns + dur_ns) AS b FROM events WHERE op_id = ? AND node_id = ? AND tid = ?').get(sched, s.node_id, tid) as { n: number; ns: number; a: number | null; b: number | null };
   if (own.n < 5 || own.a === null) return null;
   const p99 = db.prepare('SELECT dur_ns FROM events WHERE op_id = ? AND node_id = ? AND tid = ? ORDER BY dur_ns LIMIT 1 OFFSET ?').pluck().get(sched, s.node_id, tid, Math.max(0, Math.ceil(0.99 * own.n) - 1)) as number;
-  // Context switches of the other processes in the same tree (stored rows, or complete counts).
-  const switches = new Map<number, number>();
-  for (const r of db.prepare('SELECT pid, count(*) AS n FROM events WHERE op_id = ? AND node_id = ? AND pid != ? GROUP BY pid').all(sched, s.node_id, s.pid) as { pid: number; n: number }[]) switches.set(r.pid, r.n);
-  for (const r of db.prepare('SELECT pid, sum(count) AS n FROM op_aggregates WHERE op_id = ? AND node_id = ? AND pid NOT IN (?, 0) GROUP BY pid').all(sched, s.node_id, s.pid) as { pid: number; n: number }[]) switches.set(r.pid, Math.max(r.n, switches.get(r.pid) ?? 0));
-  const helpers = [...switches.entries()].filter(([p]) => ctx.sameTree(s.node_id, s.pid, p)).sort((a, b) => b[1] - a[1] || a[0] - b[0]);
-  const helperSwitches = helpers.reduce((t, [, n]) => t + n, 0);
+  const from = calls.ts[0]!;
+  const to = Math.max(...Array.from(calls.ts, (t, i) => t + calls.dur[i]!));
+  // Context switches of the other processes in the same tree: stored rows, or the complete
+  // counts of op_aggregates where they are larger (the stored rows are then a sample).
+  const switches = new Map<number, { n: number; complete: boolean }>();
+  for (const r of db.prepare('SELECT pid, count(*) AS n FROM events WHERE op_id = ? AND node_id = ? AND pid != ? GROUP BY pid').all(sched, s.node_id, s.pid) as { pid: number; n: number }[]) switches.set(r.pid, { n: r.n, complete: false });
+  for (const r of db.prepare('SELECT pid, sum(count) AS n FROM op_aggregates WHERE op_id = ? AND node_id = ? AND pid NOT IN (?, 0) GROUP BY pid').all(sched, s.node_id, s.pid) as { pid: number; n: number }[]) {
+    if (r.n >= (switches.get(r.pid)?.n ?? 0)) switches.set(r.pid, { n: r.n, complete: true });
+  }
+  // A helper can only have taken the CPU during the slow calls if it existed then: workers
+  // forked after the calls (the usual case for a first-launch stall) are ruled out.
+  const tree = [...switches.entries()].filter(([p]) => ctx.sameTree(s.node_id, s.pid, p));
+  const helpers = tree.filter(([p]) => ctx.existedIn(s.node_id, p, from, to) !== 'no').sort((a, b) => b[1].n - a[1].n || a[0] - b[0]);
   if (helpers.length === 0) return null;
+  const helperSwitches = helpers.reduce((t, [, c]) => t + c.n, 0);
+  const countsFrom = helpers.every(([, c]) => c.complete) ? 'complete counts from op_aggregates' : helpers.some(([, c]) => c.complete) ? 'complete counts from op_aggregates where the bundle has them, else stored events' : 'stored events';
   const meta = ctx.bundle.metadata();
   const cores = typeof meta['host.cpu_cores'] === 'number' ? (meta['host.cpu_cores'] as number) : typeof meta['host.cpus'] === 'number' ? (meta['host.cpus'] as number) : 0;
   const proc = ctx.label(s.node_id, s.pid);
-  const from = calls.ts[0]!;
-  const to = Math.max(...Array.from(calls.ts, (t, i) => t + calls.dur[i]!));
-  const names = list(helpers.slice(0, 4).map(([p, n]) => `${ctx.label(s.node_id, p)} ${count(n, 'switch', 'switches')}`));
+  const names = list(helpers.slice(0, 4).map(([p, c]) => `${ctx.label(s.node_id, p)} ${count(c.n, 'switch', 'switches')}`));
+  const alternatives: Alternative[] = tree
+    .filter(([p]) => ctx.existedIn(s.node_id, p, from, to) === 'no')
+    .slice(0, 1)
+    .map(() => ({ cause: 'preemption-by-later-helpers', verdict: 'rejected' as const, detail: `${count(tree.length - helpers.length, 'helper process', 'helper processes')} of the same job did not exist during the slow calls (forked after ${dur(to)} or exited before ${dur(from)}) and were not counted.` }));
   return makeFinding(ctx, {
     kind: 'scheduler-tail-latency',
     severity: 'MEDIUM',
@@ -248,11 +254,11 @@ function unobservedTail(ctx: AnalysisContext, s: ProcessOpStats, ratio: number, 
     op: s.op,
     from_ns: from,
     to_ns: to,
-    summary: `${s.op} p99 is ${times(ratio)} its p50 (${dur(s.p99_ns)} vs ${dur(s.p50_ns)}) in ${proc}, whose main thread competes for CPU with ${count(helpers.length, 'helper process', 'helper processes')}${cores ? ` on ${cores} cores` : ''}`,
+    summary: `${s.op} p99 is ${times(ratio)} its p50 (${dur(s.p99_ns)} vs ${dur(s.p50_ns)}, ${percentileBasis(ctx, s)}) in ${proc}, whose main thread competes for CPU with ${count(helpers.length, 'helper process', 'helper processes')}${cores ? ` on ${cores} cores` : ''}`,
     root_cause: `Likely CPU starvation of the training thread by its own worker processes (${names}): the thread was switched out ${count(own.n, 'time')} (${dur(own.ns)} off-CPU, p99 ${dur(p99)}). The slow calls themselves have no scheduler records, so the preemption is inferred, not observed.`,
     evidence: [
-      { layer: 'HOST', kind: 'off-cpu', op: 'sched_switch', detail: `Thread ${tid} left the CPU ${count(own.n, 'time')} between ${dur(own.a)} and ${dur(own.b!)}, ${dur(own.ns)} in total, p99 ${dur(p99)} per switch.`, values: { switches: own.n, off_cpu_ns: own.ns, p99_off_cpu_ns: p99 }, from_ns: own.a, to_ns: own.b!, node_id: s.node_id, pid: s.pid },
-      { layer: 'HOST', kind: 'competitors', op: 'sched_switch', detail: `Processes of the same job switched ${count(helperSwitches, 'time')}: ${names}${cores ? `; the host has ${cores} cores` : ''}.`, values: { helper_processes: helpers.length, helper_switches: helperSwitches, cores }, from_ns: own.a, to_ns: own.b!, node_id: s.node_id, pid: s.pid },
+      { layer: 'HOST', kind: 'off-cpu', op: 'sched_switch', detail: `Thread ${tid} left the CPU ${count(own.n, 'time')} in stored events between ${dur(own.a)} and ${dur(own.b!)}, ${dur(own.ns)} in total, p99 ${dur(p99)} per switch.`, values: { switches: own.n, off_cpu_ns: own.ns, p99_off_cpu_ns: p99 }, from_ns: own.a, to_ns: own.b!, node_id: s.node_id, pid: s.pid },
+      { layer: 'HOST', kind: 'competitors', op: 'sched_switch', detail: `Processes of the same job that existed during the slow calls switched ${count(helperSwitches, 'time')} over the recording (${countsFrom}): ${names}${cores ? `; the host has ${cores} cores` : ''}.`, values: { helper_processes: helpers.length, helper_switches: helperSwitches, cores }, from_ns: own.a, to_ns: own.b!, node_id: s.node_id, pid: s.pid },
       { layer: s.layer, kind: 'latency', op: s.op, detail: `${s.op} p99 ${dur(s.p99_ns)} is ${times(ratio)} its p50 ${dur(s.p50_ns)}; the slow calls ran ${dur(excess)} beyond p50 between ${dur(from)} and ${dur(to)}, before or outside the thread's scheduler records.`, values: { count: s.count, p50_ns: s.p50_ns, p99_ns: s.p99_ns, tail_ratio: round4(ratio), excess_ns: Math.round(excess) }, from_ns: from, to_ns: to, event_ids: sampleIds(calls.id), node_id: s.node_id, pid: s.pid },
     ],
     recommendations: [
@@ -262,5 +268,14 @@ function unobservedTail(ctx: AnalysisContext, s: ProcessOpStats, ratio: number, 
     ],
     caveats: ['Not observed directly: no sched_switch record of the calling thread overlaps the slow calls.'],
     impact_ns: excess,
+    confidence: 'medium',
+    alternatives,
   });
+}
+
+/** Where an op's percentiles come from, in words: all calls, or a stored sample (biased to slow calls). */
+export function percentileBasis(ctx: AnalysisContext, s: ProcessOpStats): string {
+  if (ctx.sampled(s.node_id, s, s.first_ns, s.last_ns + 1).length === 0) return `over all ${count(s.count, 'call')}`;
+  const all = ctx.completeCount(s);
+  return `from a stored sample of ${count(s.count, 'call')}${all.complete ? ` of ${all.count} (complete count)` : ''}, which over-represents slow calls`;
 }

@@ -16,17 +16,19 @@ export function detectSyncStall(ctx: AnalysisContext): Finding[] {
     // the wall time covered by them, which differs when several threads synchronize at once.
     if (syncs.reduce((s, o) => s + o.total_ns, 0) / span < th.syncShare) continue;
     const syncNs = ctx.busyNs(proc.node_id, proc.pid, syncs.map((o) => o.op_id));
-    const syncCalls = syncs.reduce((s, o) => s + o.count, 0);
+    const syncCount = syncs.map((o) => ctx.completeCount(o));
+    const syncCalls = syncCount.reduce((s, c) => s + c.count, 0);
     const share = syncNs / span;
     if (share < th.syncShare) continue;
     const launches = proc.ops.filter((o) => LAUNCH_OPS.has(o.op));
-    const launchCalls = launches.reduce((s, o) => s + o.count, 0);
+    // Per-launch frequency needs complete counts of both (op_aggregates where events are sampled).
+    const launchCount = launches.map((o) => ctx.completeCount(o));
+    const launchCalls = launchCount.reduce((s, c) => s + c.count, 0);
     const caveats: string[] = [];
-    const launchesSampled = launches.some((o) => ctx.sampled(proc.node_id, o, proc.from_ns, proc.to_ns).length > 0);
     let perLaunch: number | null = launchCalls > 0 ? syncCalls / launchCalls : null;
-    if (launchesSampled) {
+    if ([...launchCount, ...syncCount].some((c) => !c.complete)) {
       perLaunch = null;
-      caveats.push('Kernel launches are only a sample in this trace, so how often the process synchronizes per launch cannot be told; severity is capped at MEDIUM.');
+      caveats.push('Kernel launches or synchronize calls are only a sample in this trace and op_aggregates has no complete counts of them, so how often the process synchronizes per launch cannot be told; severity is capped at MEDIUM.');
     }
     if (perLaunch !== null && perLaunch < th.syncPerLaunch) continue;
     const severity = perLaunch !== null && perLaunch >= th.highSyncPerLaunch ? 'HIGH' : 'MEDIUM';
@@ -61,7 +63,7 @@ export function detectSyncStall(ctx: AnalysisContext): Finding[] {
                   layer: launches[0]?.layer ?? 'CUDA',
                   kind: 'frequency',
                   op: launches[0]?.op ?? '',
-                  detail: `${count(launchCalls, 'kernel launch', 'kernel launches')} against ${count(syncCalls, 'synchronize call')}: one sync per ${(1 / perLaunch).toFixed(1)} launches.`,
+                  detail: `${count(launchCalls, 'kernel launch', 'kernel launches')} against ${count(syncCalls, 'synchronize call')} (complete counts${launches.some((o) => ctx.sampled(proc.node_id, o, proc.from_ns, proc.to_ns).length) ? ' from op_aggregates' : ''}): one sync per ${(1 / perLaunch).toFixed(1)} launches.`,
                   values: { launches: launchCalls, syncs_per_launch: round4(perLaunch) },
                   from_ns: proc.from_ns,
                   to_ns: proc.to_ns,

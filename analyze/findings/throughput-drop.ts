@@ -3,14 +3,21 @@
 // slower). Rates come from complete counts only: where launches were sampled, op_aggregates
 // is used when it exists, and otherwise no drop is claimed.
 import { LAUNCH_OPS, SYNC_OPS, type AnalysisContext, type GpuProcess } from '../context.ts';
-import type { Evidence, Finding, ProcessOpStats } from '../types.ts';
-import { dur, pct, rate, round4 } from '../words.ts';
+import type { Alternative, Confidence, Evidence, Finding, ProcessOpStats } from '../types.ts';
+import { count, dur, list, pct, rate, round4 } from '../words.ts';
 import { makeFinding } from './make-finding.ts';
 
 interface Rates {
   readonly from: number;
   readonly windowNs: number;
+  /** Calls per second of active time in each window. */
   readonly values: Float64Array;
+  /** Calls counted in each window. */
+  readonly counts: Float64Array;
+  /** Seconds of each window in which the process was alive (the rate's denominator). */
+  readonly active: Float64Array;
+  /** Windows whose rate is judged: whole ones for stored events, ones a quarter alive or more for op_aggregates. */
+  readonly judged: readonly number[];
   readonly source: 'events' | 'op_aggregates';
 }
 
@@ -41,7 +48,9 @@ function launchRates(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats):
   if (ctx.sampled(proc.node_id, s, proc.from_ns, proc.to_ns).length === 0) {
     if (tooMany(w >= 1 ? Math.ceil((proc.to_ns - proc.from_ns) / w) : Infinity, `a rate window of ${dur(w)} (threshold rateWindowNs)`)) return null;
     const counts = ctx.counts(proc.node_id, proc.pid, s.op_id, proc.from_ns, proc.to_ns, w);
-    return { from: proc.from_ns, windowNs: w, values: counts.map((c) => c / (w / 1e9)), source: 'events' };
+    // First and last windows are partial (start-up, shutdown) and never judged.
+    const judged = Array.from({ length: Math.max(0, counts.length - 2) }, (_, i) => i + 1);
+    return { from: proc.from_ns, windowNs: w, values: counts.map((c) => c / (w / 1e9)), counts, active: counts.map(() => w / 1e9), judged, source: 'events' };
   }
   // The process's own counts, else node-wide ones (pid 0) when no other process on the node
   // makes this call; only buckets within the process's activity, or its exit would read as a drop.
@@ -53,67 +62,91 @@ function launchRates(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats):
   let rows = bucketsOf(proc.pid);
   if (rows.length === 0 && alone) rows = bucketsOf(0);
   const width = rows[0]?.width_ns ?? 0;
-  if (rows.length < 3 || width <= 0 || rows.some((r) => r.width_ns !== width)) {
+  if (rows.length < 2 || width <= 0 || rows.some((r) => r.width_ns !== width)) {
     ctx.limitations.push(`Throughput of ${s.op} in ${ctx.label(proc.node_id, proc.pid)} was not judged: its events are only a sample (${[...new Set(ctx.sampled(proc.node_id, s, proc.from_ns, proc.to_ns).map((p) => p.policy))].join(', ')}) and the bundle has too few complete counts (op_aggregates) to compute rates; fewer stored events is not a drop.`);
     return null;
   }
   const from = rows[0]!.bucket_ns;
   const n = Math.round((rows[rows.length - 1]!.bucket_ns - from) / width) + 1;
   if (tooMany(n, `the op_aggregates bucket width of ${dur(width)}`)) return null;
-  const values = new Float64Array(n);
-  for (const r of rows) values[Math.round((r.bucket_ns - from) / width)] = r.n / (width / 1e9);
-  return { from, windowNs: width, values, source: 'op_aggregates' };
+  // Buckets can be far wider than the process's life in them (Ingero counts per minute): each
+  // rate is per second the process was alive in the bucket, so a start or an exit is no drop.
+  const [alive0, alive1] = ctx.activeSpan(proc);
+  const counts = new Float64Array(n);
+  const active = new Float64Array(n);
+  for (const r of rows) counts[Math.round((r.bucket_ns - from) / width)] = r.n;
+  const judged: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = from + i * width;
+    active[i] = Math.max(0, Math.min(a + width, alive1) - Math.max(a, alive0)) / 1e9;
+    if (active[i]! >= (0.25 * width) / 1e9) judged.push(i);
+  }
+  const values = counts.map((c, i) => (active[i]! > 0 ? c / active[i]! : 0));
+  return { from, windowNs: width, values, counts, active, judged, source: 'op_aggregates' };
 }
 
 function judge(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats, rates: Rates): Finding | null {
   const th = ctx.th;
   const v = rates.values;
-  // First and last windows are partial (start-up, shutdown) and never judged.
+  const minDropSeconds = (th.minDropWindows * th.rateWindowNs) / 1e9;
   let peak = 0;
   let best: { a: number; b: number; peak: number; lost: number } | null = null;
-  let runStart = -1;
-  let runLost = 0;
-  let runPeak = 0;
-  for (let i = 1; i < v.length - 1; i++) {
-    const low = peak >= th.minPeakRate && v[i]! < th.dropRatio * peak;
+  let run: { a: number; peak: number; lost: number; seconds: number; calls: number } | null = null;
+  const close = (end: number) => {
+    if (!run) return;
+    // Complete counts can be small (a few calls per minute): a drop must be more than chance,
+    // three standard deviations of a Poisson count at the peak rate.
+    const expected = run.peak * run.seconds;
+    const significant = rates.source === 'events' || (expected >= 10 && expected - run.calls >= 3 * Math.sqrt(expected));
+    if (run.seconds >= minDropSeconds && significant && (!best || run.lost > best.lost)) best = { a: run.a, b: end, peak: run.peak, lost: run.lost };
+    run = null;
+  };
+  let previous = -2;
+  for (const i of rates.judged) {
+    if (i !== previous + 1) close(previous + 1);
+    previous = i;
+    const low = peak >= th.minPeakRate * (rates.source === 'events' ? 1 : 0) && peak > 0 && v[i]! < th.dropRatio * peak;
     if (low) {
-      if (runStart < 0) {
-        runStart = i;
-        runLost = 0;
-        runPeak = peak;
-      }
-      runLost += (runPeak - v[i]!) / runPeak;
+      if (!run) run = { a: i, peak, lost: 0, seconds: 0, calls: 0 };
+      run.lost += ((run.peak - v[i]!) / run.peak) * rates.active[i]! * 1e9;
+      run.seconds += rates.active[i]!;
+      run.calls += rates.counts[i]!;
+    } else {
+      close(i);
+      peak = Math.max(peak, v[i]!);
     }
-    if ((!low || i === v.length - 2) && runStart >= 0) {
-      const end = low ? i + 1 : i;
-      if (end - runStart >= th.minDropWindows && (!best || runLost > best.lost)) best = { a: runStart, b: end, peak: runPeak, lost: runLost };
-      runStart = -1;
-    }
-    if (!low) peak = Math.max(peak, v[i]!);
   }
+  close(previous + 1);
   if (!best) return null;
-  let inSum = 0;
-  for (let i = best.a; i < best.b; i++) inSum += v[i]!;
-  const dropRate = inSum / (best.b - best.a);
-  const drop = 1 - dropRate / best.peak;
-  const from = rates.from + best.a * rates.windowNs;
-  const to = rates.from + best.b * rates.windowNs;
-  const refFrom = rates.from + rates.windowNs;
-  const refTo = from;
-  const cause = attributeCause(ctx, proc, from, to, refFrom, refTo);
+  const found: { a: number; b: number; peak: number; lost: number } = best;
+  let calls = 0;
+  let seconds = 0;
+  for (let i = found.a; i < found.b; i++) {
+    calls += rates.counts[i]!;
+    seconds += rates.active[i]!;
+  }
+  const dropRate = calls / seconds;
+  const drop = 1 - dropRate / found.peak;
+  const from = rates.from + found.a * rates.windowNs;
+  const to = Math.min(rates.from + found.b * rates.windowNs, ctx.activeSpan(proc)[1]);
+  const refFrom = rates.source === 'events' ? rates.from + rates.windowNs : Math.max(rates.from, proc.from_ns);
+  const cause = attributeCause(ctx, proc, { from, to }, { from: refFrom, to: from }, rates);
   const label = ctx.label(proc.node_id, proc.pid);
-  const evidence: Evidence[] = [...cause.evidence];
-  evidence.push({
-    layer: s.layer,
-    kind: 'rate',
-    op: s.op,
-    detail: `${s.op} fell from a peak of ${rate(best.peak)} to ${rate(dropRate)} (−${pct(drop)}) for ${dur(to - from)}${rates.source === 'op_aggregates' ? ' (complete counts from op_aggregates)' : ''}.`,
-    values: { peak_rate: round4(best.peak), drop_rate: round4(dropRate), drop_share: round4(drop), windows: best.b - best.a, window_ns: rates.windowNs },
-    from_ns: from,
-    to_ns: to,
-    node_id: proc.node_id,
-    pid: proc.pid,
-  });
+  const complete = rates.source === 'op_aggregates' ? `complete counts from op_aggregates, ${dur(rates.windowNs)} buckets` : 'every call stored';
+  const evidence: Evidence[] = [
+    {
+      layer: s.layer,
+      kind: 'rate',
+      op: s.op,
+      detail: `${s.op} fell from a peak of ${rate(found.peak)} to ${rate(dropRate)} (−${pct(drop)}) for ${dur(to - from)} (${complete}).`,
+      values: { peak_rate: round4(found.peak), drop_rate: round4(dropRate), drop_share: round4(drop), windows: found.b - found.a, window_ns: rates.windowNs, calls_in_drop: calls },
+      from_ns: from,
+      to_ns: to,
+      node_id: proc.node_id,
+      pid: proc.pid,
+    },
+    ...cause.evidence,
+  ];
   return makeFinding(ctx, {
     kind: 'throughput-drop',
     severity: drop >= 0.7 ? 'HIGH' : 'MEDIUM',
@@ -122,12 +155,14 @@ function judge(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats, rates:
     op: s.op,
     from_ns: from,
     to_ns: to,
-    summary: `${s.op} throughput of ${label} dropped ${pct(drop)} (${rate(best.peak)} → ${rate(dropRate)}) for ${dur(to - from)}${cause.short ? ` — ${cause.short}` : ''}`,
+    summary: `${s.op} throughput of ${label} dropped ${pct(drop)} (${rate(found.peak)} → ${rate(dropRate)}) from ${dur(from)} for ${dur(to - from)}${cause.short ? ` — ${cause.short}` : ''}`,
     root_cause: cause.text,
     evidence,
     recommendations: cause.recommendations,
-    caveats: rates.source === 'op_aggregates' ? ['Rates come from op_aggregates buckets, so the drop is located only to the bucket width.'] : [],
-    impact_ns: best.lost * rates.windowNs,
+    caveats: rates.source === 'op_aggregates' ? [`Rates come from op_aggregates buckets of ${dur(rates.windowNs)}, so the drop is located only to the bucket width.`] : [],
+    impact_ns: found.lost,
+    confidence: cause.confidence,
+    alternatives: cause.alternatives,
   });
 }
 
@@ -136,42 +171,169 @@ interface Cause {
   readonly text: string;
   readonly evidence: Evidence[];
   readonly recommendations: string[];
+  readonly confidence: Confidence;
+  readonly alternatives: Alternative[];
 }
 
-/** Compares the drop window with the time before it: which per-second cost grew the most. */
-function attributeCause(ctx: AnalysisContext, proc: GpuProcess, from: number, to: number, refFrom: number, refTo: number): Cause {
-  const tid = ctx.gpuThreads(proc.node_id, proc.pid)[0];
-  const perSecond = (a: number, b: number, fn: (lo: number, hi: number) => number) => (b > a ? fn(a, b) / ((b - a) / 1e9) : 0);
-  const sched = ctx.opId('sched_switch');
-  const offBy = (state: 'preempted' | 'blocked-d') => (lo: number, hi: number) => {
-    if (tid === undefined || sched === undefined) return 0;
-    const cond = state === 'preempted' ? 'arg2 = 0' : 'arg2 = 2';
-    return (ctx.bundle.db.prepare(`SELECT coalesce(sum(dur_ns), 0) FROM events WHERE id >= ? AND id < ? AND op_id = ? AND node_id = ? AND tid = ? AND ${cond}`).pluck().get(ctx.bundle.idAtTime(lo), ctx.bundle.idAtTime(hi), sched, proc.node_id, tid) as number);
+interface Window {
+  readonly from: number;
+  readonly to: number;
+}
+
+interface Hypothesis {
+  readonly cause: string;
+  /** 0 = nothing for it; the best-supported one is the verdict. */
+  readonly support: number;
+  readonly detail: string;
+  readonly short: string;
+  readonly text: string;
+  readonly recommendations: string[];
+  readonly evidence?: Evidence;
+}
+
+/**
+ * Differential diagnosis of a drop: each candidate cause is measured in the drop and in the
+ * time before it, from complete data only (stored events where nothing was sampled, else
+ * op_aggregates, plus host CPU samples and process forks), and the best supported one wins.
+ */
+function attributeCause(ctx: AnalysisContext, proc: GpuProcess, drop: Window, ref: Window, rates: Rates): Cause {
+  const node = proc.node_id;
+  const [alive0, alive1] = ctx.activeSpan(proc);
+  const aliveSeconds = (w: Window) => Math.max(0, Math.min(w.to, alive1) - Math.max(w.from, alive0)) / 1e9;
+  const perSecond = (w: Window, ns: number) => (aliveSeconds(w) > 0 ? ns / aliveSeconds(w) : 0);
+  const offDrop = offCpuTime(ctx, proc, drop);
+  const offRef = offCpuTime(ctx, proc, ref);
+  const syncIds = proc.ops.filter((o) => SYNC_OPS.has(o.op));
+  const syncDrop = completeTime(ctx, node, proc.pid, syncIds, drop);
+  const syncRef = completeTime(ctx, node, proc.pid, syncIds, ref);
+  const cpu = (w: Window) => ctx.bundle.db.prepare('SELECT avg(cpu_pct) AS pct, count(*) AS n FROM system_samples WHERE node_id = ? AND ts_ns >= ? AND ts_ns < ? AND cpu_pct IS NOT NULL').get(node, w.from, w.to) as { pct: number | null; n: number };
+  const cpuDrop = cpu(drop);
+  const cpuRef = cpu(ref);
+  const forked = childForks(ctx, proc, { from: Math.max(ref.from, drop.from - rates.windowNs), to: drop.to });
+  const others = ctx.gpuProcesses.filter((p) => p.node_id === node && p.pid !== proc.pid && p.from_ns < drop.to && p.to_ns > drop.from);
+  const evidence = (kind: string, op: string, detail: string, values: Record<string, number>): Evidence => ({ layer: kind === 'gpu-wait' ? 'CUDA' : 'HOST', kind, op, detail, values, from_ns: drop.from, to_ns: drop.to, node_id: node, pid: proc.pid });
+  const hyps: Hypothesis[] = [];
+
+  const offDelta = perSecond(drop, offDrop.ns) - perSecond(ref, offRef.ns);
+  if (offDrop.source) {
+    const words = `The process's threads were off-CPU ${dur(offDrop.ns)} in ${count(offDrop.switches, 'switch', 'switches')} during the drop (${dur(perSecond(drop, offDrop.ns))} per second alive) against ${dur(offRef.ns)} in ${count(offRef.switches, 'switch', 'switches')} before it (${dur(perSecond(ref, offRef.ns))} per second), from ${offDrop.source}.`;
+    const preempted = offDrop.preemptedNs / Math.max(1, offDrop.ns);
+    hyps.push({
+      cause: 'preemption',
+      support: offDelta >= 0.05e9 ? (offDrop.stateKnown ? 0.5 + 0.3 * preempted : 0.5) : 0,
+      detail: offDelta >= 0.05e9 ? words : `Off-CPU time grew by only ${dur(Math.max(0, offDelta))} per second: ${words}`,
+      short: 'the process was off-CPU far more',
+      text: `The process spent much more time off-CPU during the drop (${dur(perSecond(drop, offDrop.ns))} per second against ${dur(perSecond(ref, offRef.ns))} before)${offDrop.stateKnown ? `, ${pct(preempted)} of it runnable but preempted` : '; whether preempted or sleeping is not recorded (prev_state)'}.`,
+      recommendations: ['Give the GPU-feeding thread dedicated cores and lower the priority of competing work.'],
+      evidence: evidence('off-cpu', 'sched_switch', words, { drop_off_cpu_ns: Math.round(offDrop.ns), ref_off_cpu_ns: Math.round(offRef.ns), drop_switches: offDrop.switches, ref_switches: offRef.switches, delta_ns_per_s: Math.round(offDelta) }),
+    });
+  }
+  if (cpuDrop.pct !== null && cpuDrop.n > 0) {
+    const saturated = cpuDrop.pct >= 90 && (cpuRef.pct === null || cpuDrop.pct - cpuRef.pct >= 10);
+    const words = `Host CPU was ${pct(cpuDrop.pct / 100)} busy during the drop (${count(cpuDrop.n, 'system sample')})${cpuRef.pct !== null ? ` against ${pct(cpuRef.pct / 100)} before it` : ''}.`;
+    const kidSwitches = forked.reduce((t, f) => t + offCpuTime(ctx, { ...proc, pid: f.child }, drop, false).switches, 0);
+    const kids = forked.length ? ` ${ctx.label(node, proc.pid)} forked ${count(forked.length, 'child process', 'child processes')} between ${dur(forked[0]!.ts)} and ${dur(forked.at(-1)!.ts)} (${list(forked.slice(0, 4).map((f) => ctx.label(node, f.child)))}${forked.length > 4 ? ', …' : ''})${kidSwitches ? `, which switched ${count(kidSwitches, 'time')} in the drop (complete counts from op_aggregates; the CPU time they took is not recorded)` : ''}.` : '';
+    hyps.push({
+      cause: forked.length ? 'cpu-saturation-by-own-workers' : 'cpu-saturation',
+      // Host samples say the CPU was busy, not who used it: never more than medium confidence.
+      support: saturated ? (forked.length ? 0.75 : 0.6) : 0,
+      detail: words + kids,
+      short: forked.length ? `the host CPU saturated after it forked ${count(forked.length, 'worker')}` : 'the host CPU was saturated',
+      text: `Host CPU saturation: ${words}${kids} With every core busy the GPU-feeding thread gets the CPU too rarely to keep launching work${forked.length ? '; the workers it forked are the new load' : ''}.`,
+      recommendations: forked.length
+        ? ['Use fewer worker processes than free cores (DataLoader num_workers ≤ cores − 2) or make their per-sample work lighter.', "Pin the training thread and the workers to separate cores (os.sched_setaffinity) and lower the workers' priority (os.nice in worker_init_fn)."]
+        : ['Find what keeps the host CPU busy during the drop and move it off this host or throttle it.'],
+      evidence: evidence('cpu-busy', '', words + kids, { drop_cpu_pct: round4(cpuDrop.pct), ref_cpu_pct: round4(cpuRef.pct ?? 0), children_forked: forked.length }),
+    });
+  } else if (forked.length) {
+    const words = `${ctx.label(node, proc.pid)} forked ${count(forked.length, 'child process', 'child processes')} between ${dur(forked[0]!.ts)} and ${dur(forked.at(-1)!.ts)}; the bundle has no host CPU samples to tell whether they saturated the CPU.`;
+    hyps.push({ cause: 'blocked-on-children', support: 0.4, detail: words, short: `it forked ${count(forked.length, 'child process', 'child processes')} as the rate fell`, text: `The drop starts as the process forks ${count(forked.length, 'child process', 'child processes')}: waiting on them (or competing with them for CPU) is the likeliest cause the trace supports.`, recommendations: ['Record with host CPU samples and scheduler events for the workers to tell competition for CPU from waiting on them.'], evidence: evidence('lifecycle', 'process_fork', words, { children_forked: forked.length }) });
+  }
+  const syncDelta = perSecond(drop, syncDrop.ns) - perSecond(ref, syncRef.ns);
+  if (syncDrop.source) {
+    const words = `It waited on the GPU ${dur(perSecond(drop, syncDrop.ns))} per second during the drop against ${dur(perSecond(ref, syncRef.ns))} before it (from ${syncDrop.source})${others.length ? `, while ${list(others.map((p) => ctx.label(p.node_id, p.pid)))} also used the GPU` : ''}.`;
+    hyps.push({
+      cause: others.length ? 'gpu-sharing' : 'gpu-wait',
+      support: syncDelta >= 0.05e9 ? (others.length ? 0.7 : 0.6) : 0,
+      detail: words,
+      short: others.length ? 'another process is using the GPU' : 'each step waits longer on the GPU',
+      text: others.length ? `GPU contention: ${list(others.map((p) => ctx.label(p.node_id, p.pid)))} ran on the same GPU during the drop, so each step's GPU work took longer.` : 'The GPU took longer per step during the drop (larger inputs, slower kernels, clocks or a process not visible in this trace).',
+      recommendations: others.length ? ['Give the job a GPU of its own (CUDA_VISIBLE_DEVICES, scheduler constraints) or partition it (MIG).'] : ['Compare the kernels launched before and during the drop; check GPU clocks and other tenants of the GPU.'],
+      evidence: evidence('gpu-wait', 'sync', words, { drop_sync_ns: Math.round(syncDrop.ns), ref_sync_ns: Math.round(syncRef.ns), delta_ns_per_s: Math.round(syncDelta) }),
+    });
+  }
+  const ranked = hyps.filter((h) => h.support > 0).sort((a, b) => b.support - a.support || (a.cause < b.cause ? -1 : 1));
+  const alternatives: Alternative[] = [
+    ...ranked.slice(1).map((h, i) => ({ cause: h.cause, verdict: i === 0 ? ('runner-up' as const) : ('unsupported' as const), detail: h.detail })),
+    ...hyps.filter((h) => h.support === 0).map((h) => ({ cause: h.cause, verdict: 'rejected' as const, detail: h.detail })),
+  ];
+  const best = ranked[0];
+  if (!best) {
+    const measured = hyps.map((h) => h.cause);
+    return {
+      short: 'cause not determined',
+      text: `Cause not determined: ${measured.length ? `the trace shows no growth in ${list(measured)}` : 'the trace has no scheduler records, host CPU samples or GPU waits for this process'} during the drop. The thread was likely busy on the CPU with work other than launching (a host-bound step) or waiting on something not recorded.`,
+      evidence: hyps.flatMap((h) => (h.evidence ? [h.evidence] : [])),
+      recommendations: ['Record again with scheduler events (with prev_state), host CPU samples and on-CPU stack samples of the process to see what it did during the drop.'],
+      confidence: 'low',
+      alternatives,
+    };
+  }
+  return {
+    short: best.short,
+    text: best.text,
+    evidence: ranked.flatMap((h) => (h.evidence ? [h.evidence] : [])),
+    recommendations: best.recommendations,
+    confidence: best.support >= 0.8 && ranked.length >= 1 ? 'high' : 'medium',
+    alternatives,
   };
-  const syncIds = proc.ops.filter((o) => SYNC_OPS.has(o.op)).map((o) => o.op_id);
-  const syncTime = (lo: number, hi: number) =>
-    syncIds.length ? (ctx.bundle.db.prepare(`SELECT coalesce(sum(dur_ns), 0) FROM events WHERE id >= ? AND id < ? AND node_id = ? AND pid = ? AND op_id IN (${syncIds.join(',')})`).pluck().get(ctx.bundle.idAtTime(lo), ctx.bundle.idAtTime(hi), proc.node_id, proc.pid) as number) : 0;
-  const candidates = [
-    { name: 'preempted', delta: perSecond(from, to, offBy('preempted')) - perSecond(refFrom, refTo, offBy('preempted')) },
-    { name: 'blocked', delta: perSecond(from, to, offBy('blocked-d')) - perSecond(refFrom, refTo, offBy('blocked-d')) },
-    { name: 'gpu-wait', delta: perSecond(from, to, syncTime) - perSecond(refFrom, refTo, syncTime) },
-  ].sort((a, b) => b.delta - a.delta || (a.name < b.name ? -1 : 1));
-  const others = ctx.gpuProcesses.filter((p) => p.node_id === proc.node_id && p.pid !== proc.pid && p.from_ns < to && p.to_ns > from);
-  const top = candidates[0]!;
-  const evidence: Evidence[] = [];
-  const none: Cause = { short: '', text: 'The trace does not show why: the thread was not more preempted, blocked or waiting on the GPU than before the drop.', evidence, recommendations: ['Record with host events (sched_switch, block IO) and stacks enabled to see what the process did during the drop.'] };
-  if (top.delta < 0.05e9) return none;
-  const values = { cost_ns_per_s: Math.round(top.delta) };
-  if (top.name === 'preempted') {
-    evidence.push({ layer: 'HOST', kind: 'off-cpu', op: 'sched_switch', detail: `During the drop the GPU-driving thread was preempted ${dur(top.delta)} more per second than before it.`, values, from_ns: from, to_ns: to, node_id: proc.node_id, pid: proc.pid });
-    return { short: 'the thread was starved of CPU', text: 'CPU contention: the GPU-driving thread spent much more time waiting for a CPU during the drop (see the cpu-contention or scheduler-tail-latency finding for who ran).', evidence, recommendations: ['Give the training thread dedicated cores and lower the priority of competing work.'] };
+}
+
+/** Forks made by the process (its children) in a window, in time order. */
+function childForks(ctx: AnalysisContext, proc: GpuProcess, w: Window): { ts: number; child: number }[] {
+  const fork = ctx.opId('process_fork');
+  if (fork === undefined) return [];
+  return ctx.bundle.db.prepare('SELECT ts_ns AS ts, arg0 AS child FROM events WHERE id >= ? AND id < ? AND op_id = ? AND node_id = ? AND pid = ? AND arg0 IS NOT NULL ORDER BY id').all(ctx.bundle.idAtTime(w.from), ctx.bundle.idAtTime(w.to), fork, proc.node_id, proc.pid) as { ts: number; child: number }[];
+}
+
+interface Measured {
+  readonly ns: number;
+  readonly switches: number;
+  readonly preemptedNs: number;
+  readonly stateKnown: boolean;
+  /** Where the number comes from, in words; '' when nothing complete measures it. */
+  readonly source: string;
+}
+
+/**
+ * Off-CPU time of the process in a window, from complete data: its GPU-feeding thread's stored
+ * sched_switch rows where they are not a sample (byThread), else the process's op_aggregates counts.
+ */
+function offCpuTime(ctx: AnalysisContext, proc: GpuProcess, w: Window, byThread = true): Measured {
+  const sched = ctx.bundle.ops().get(ctx.opId('sched_switch') ?? -1);
+  const tid = byThread ? ctx.gpuThreads(proc.node_id, proc.pid)[0] : undefined;
+  if (!sched) return { ns: 0, switches: 0, preemptedNs: 0, stateKnown: false, source: '' };
+  if (byThread && tid !== undefined && ctx.sampled(proc.node_id, { op: sched.name, source: sched.source }, w.from, w.to).length === 0) {
+    const r = ctx.bundle.db.prepare('SELECT count(*) AS n, coalesce(sum(dur_ns), 0) AS ns, coalesce(sum(CASE WHEN arg2 = 0 THEN dur_ns END), 0) AS pre, count(arg2) AS known FROM events WHERE id >= ? AND id < ? AND op_id = ? AND node_id = ? AND tid = ?').get(ctx.bundle.idAtTime(w.from), ctx.bundle.idAtTime(w.to), sched.id, proc.node_id, tid) as { n: number; ns: number; pre: number; known: number };
+    return { ns: r.ns, switches: r.n, preemptedNs: r.pre, stateKnown: r.n > 0 && r.known === r.n, source: `stored sched_switch events of thread ${tid}` };
   }
-  if (top.name === 'blocked') {
-    evidence.push({ layer: 'HOST', kind: 'off-cpu', op: 'sched_switch', detail: `During the drop the GPU-driving thread was blocked in the kernel (uninterruptible: memory reclaim or disk IO) ${dur(top.delta)} more per second than before it.`, values, from_ns: from, to_ns: to, node_id: proc.node_id, pid: proc.pid });
-    return { short: 'the thread was stuck in the kernel (reclaim or IO)', text: 'The GPU-driving thread was blocked in uninterruptible sleep — memory reclaim or disk IO — instead of launching work (see the memory-pressure or io-interference finding).', evidence, recommendations: ['Find what pressures memory or the disk during the drop and move it off this host or throttle it.'] };
+  const agg = aggregateTime(ctx, proc.node_id, proc.pid, [sched.id], w);
+  return agg ? { ns: agg.ns, switches: agg.count, preemptedNs: 0, stateKnown: false, source: 'complete counts of the process in op_aggregates' } : { ns: 0, switches: 0, preemptedNs: 0, stateKnown: false, source: '' };
+}
+
+/** Time in some ops of the process in a window, from stored events where complete, else op_aggregates. */
+function completeTime(ctx: AnalysisContext, node: number, pid: number, ops: readonly ProcessOpStats[], w: Window): Measured {
+  if (ops.length === 0) return { ns: 0, switches: 0, preemptedNs: 0, stateKnown: false, source: '' };
+  if (ops.every((o) => ctx.sampled(node, o, w.from, w.to).length === 0)) {
+    const ns = ctx.bundle.db.prepare(`SELECT coalesce(sum(dur_ns), 0) FROM events WHERE id >= ? AND id < ? AND node_id = ? AND pid = ? AND op_id IN (${ops.map((o) => o.op_id).join(',')})`).pluck().get(ctx.bundle.idAtTime(w.from), ctx.bundle.idAtTime(w.to), node, pid) as number;
+    return { ns, switches: 0, preemptedNs: 0, stateKnown: false, source: 'stored events' };
   }
-  evidence.push({ layer: 'CUDA', kind: 'gpu-wait', op: 'sync', detail: `During the drop the process waited on the GPU ${dur(top.delta)} more per second than before it${others.length ? `, while ${others.map((p) => ctx.label(p.node_id, p.pid)).join(', ')} also used the GPU` : ''}.`, values, from_ns: from, to_ns: to, node_id: proc.node_id, pid: proc.pid });
-  return others.length
-    ? { short: 'another process is using the GPU', text: `GPU contention: ${others.map((p) => ctx.label(p.node_id, p.pid)).join(', ')} ran on the same GPU during the drop, so each step's GPU work took longer.`, evidence, recommendations: ['Give the job a GPU of its own (CUDA_VISIBLE_DEVICES, scheduler constraints) or partition it (MIG).'] }
-    : { short: 'each step waits longer on the GPU', text: 'The GPU took longer per step during the drop (larger inputs, slower kernels, clocks or a process not visible in this trace).', evidence, recommendations: ['Compare the kernels launched before and during the drop; check GPU clocks and other tenants of the GPU.'] };
+  const agg = aggregateTime(ctx, node, pid, ops.map((o) => o.op_id), w);
+  return agg ? { ns: agg.ns, switches: agg.count, preemptedNs: 0, stateKnown: false, source: 'complete counts in op_aggregates' } : { ns: 0, switches: 0, preemptedNs: 0, stateKnown: false, source: '' };
+}
+
+/** Sum of op_aggregates over the buckets overlapping the window (whole buckets), or null when there are none. */
+function aggregateTime(ctx: AnalysisContext, node: number, pid: number, opIds: readonly number[], w: Window): { ns: number; count: number } | null {
+  const r = ctx.bundle.db.prepare(`SELECT count(*) AS rows, coalesce(sum(sum_dur_ns), 0) AS ns, coalesce(sum(count), 0) AS n FROM op_aggregates WHERE node_id = ? AND pid = ? AND op_id IN (${opIds.join(',')}) AND bucket_ns + width_ns > ? AND bucket_ns < ?`).get(node, pid, w.from, w.to) as { rows: number; ns: number; n: number };
+  return r.rows > 0 ? { ns: r.ns, count: r.n } : null;
 }

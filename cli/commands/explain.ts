@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { canonicalJson, explain, parseThresholdArgs, type ExplainReport, type Finding } from '../../analyze/index.ts';
 import { wrapText } from '../../analyze/text-layout.ts';
 import { openBundle } from '../../format/index.ts';
+import { CLOCK_HELP, parsePids, parseTimeWindow } from '../duration.ts';
 import { formatDuration, formatWindow } from '../format-units.ts';
 import { action, UsageError } from '../run-action.ts';
 import { withPhases } from '../progress-bar.ts';
@@ -16,15 +17,19 @@ export function register(program: Command): void {
     .argument('<bundle>', '.ingero file')
     .option('--json', 'print the report as JSON (findings[], limitations, data_quality, thresholds, imported_findings)')
     .option('--threshold <name=value>', 'override a detection threshold (repeatable; names in analyze/thresholds.ts)', collect, [])
+    .option('--from <time>', `analyse only events starting at this time or later, ${CLOCK_HELP}; e.g. 13.3s, 1m`)
+    .option('--to <time>', `analyse only events starting before this time, ${CLOCK_HELP}`)
+    .option('--pid <pids>', 'analyse only these processes (repeatable or comma-separated); others stay visible as context', collect)
     .action(
-      action((path: string, opts: { json?: boolean; threshold: string[] }) => {
+      action((path: string, opts: { json?: boolean; threshold: string[]; from?: string; to?: string; pid?: string[] }) => {
         let thresholds: Record<string, number>;
         try {
           thresholds = parseThresholdArgs(opts.threshold);
+          const selection = { ...parseTimeWindow(opts.from, opts.to), pids: parsePids(opts.pid) };
           // On a terminal, a bar on stderr: opening (a big bundle decompresses), then the analysis.
           const bundle = withPhases((step) => (step(0, 'opening the bundle'), openBundle(path)));
           try {
-            const report = withPhases((step) => explain(bundle, { thresholds, onProgress: (f, phase) => step(f, `analysing: ${phase}`) }));
+            const report = withPhases((step) => explain(bundle, { thresholds, ...selection, onProgress: (f, phase) => step(f, `analysing: ${phase}`) }));
             process.stdout.write(opts.json ? canonicalJson(report) + '\n' : wrapText(renderReport(path, report, useColour()), outputWidth()));
           } finally {
             bundle.close();
@@ -37,7 +42,7 @@ export function register(program: Command): void {
     );
 }
 
-function collect(value: string, previous: string[]): string[] {
+function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
@@ -86,7 +91,8 @@ function renderFinding(n: number, f: Finding, c: (code: string, s: string) => st
   lines.push(`   When: ${formatWindow(f.from_ns, f.to_ns)} (bundle clock)${f.op && f.count ? `   ${printable(f.op)}: ${f.count} calls, p50 ${formatDuration(f.p50_ns)}, p99 ${formatDuration(f.p99_ns)}` : ''}`);
   lines.push('   Evidence:');
   for (const e of f.evidence) lines.push(`     ${c('2', `[${e.layer}]`.padEnd(10))}${printable(e.detail)}${e.event_ids?.length ? c('2', `  (events ${e.event_ids.slice(0, 3).join(', ')}${e.event_ids.length > 3 ? ', …' : ''})`) : ''}`);
-  lines.push(`   Root cause: ${printable(f.root_cause)}`);
+  lines.push(`   Root cause (${f.confidence} confidence): ${printable(f.root_cause)}`);
+  for (const a of f.alternatives) lines.push(`     ${c('2', a.verdict === 'runner-up' ? 'Runner-up:' : a.verdict === 'rejected' ? 'Ruled out:' : 'Unsupported:')} ${printable(a.cause)} — ${printable(a.detail)}`);
   lines.push('   Fix:');
   for (const r of f.recommendations) lines.push(`     - ${printable(r)}`);
   for (const cv of f.caveats) lines.push(`   ${c('33', 'Note:')} ${printable(cv)}`);

@@ -13,7 +13,7 @@ import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSyn
 import { dirname, join, resolve } from 'node:path';
 import { estimateExport, exportPerfetto, type PerfettoExportOptions, type PerfettoExportSummary, type TraceSink } from '../../analyze/perfetto-export.ts';
 import { openBundle, type Bundle } from '../../format/index.ts';
-import { CLOCK_HELP, parseTimeWindow } from '../duration.ts';
+import { CLOCK_HELP, parsePids, parseTimeWindow } from '../duration.ts';
 import { formatBytes, formatDuration, formatWindow } from '../format-units.ts';
 import { toJson } from '../json.ts';
 import { fractionProgress, progressBar } from '../progress-bar.ts';
@@ -106,12 +106,6 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-function parsePids(values: string[] | undefined): number[] | undefined {
-  if (values === undefined) return undefined;
-  const pids = values.flatMap((v) => v.split(',')).map((p) => p.trim());
-  for (const p of pids) if (!/^\d+$/.test(p) || !Number.isSafeInteger(Number(p))) throw new UsageError(`--pid takes process ids like 4711 or 4711,4712, got ${JSON.stringify(p)}`);
-  return [...new Set(pids.map(Number))];
-}
 
 function exportOptions(bundle: Bundle, flags: ExportFlags, pids: number[] | undefined): PerfettoExportOptions {
   const { fromNs, toNs } = parseTimeWindow(flags.from, flags.to);

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { canonicalJson, computeStats, type GpuDeviceActivity, type OpStats, type ProcessOpStats } from '../../analyze/index.ts';
 import { openBundle } from '../../format/index.ts';
+import { CLOCK_HELP, parsePids, parseTimeWindow } from '../duration.ts';
 import { formatDuration } from '../format-units.ts';
 import { action } from '../run-action.ts';
 import { wrapText } from '../../analyze/text-layout.ts';
@@ -17,12 +18,16 @@ export function register(program: Command): void {
     .option('--json', 'print ops[] and by_process[] as JSON')
     .option('--by-process', 'one row per (node, process, op) instead of per op')
     .option('--dir <dir>', 'fleet statistics: per op and node across the bundles (or Parquet exports) in DIR')
+    .option('--from <time>', `only events starting at this time or later, ${CLOCK_HELP}; e.g. 13.3s, 1m`)
+    .option('--to <time>', `only events starting before this time, ${CLOCK_HELP}`)
+    .option('--pid <pids>', 'only these processes (repeatable or comma-separated)', (v: string, prev: string[] = []) => [...prev, v])
     .action(
-      action(async (path: string | undefined, opts: { json?: boolean; byProcess?: boolean; dir?: string }) => {
+      action(async (path: string | undefined, opts: { json?: boolean; byProcess?: boolean; dir?: string; from?: string; to?: string; pid?: string[] }) => {
         if (opts.dir !== undefined || path === undefined) return fleetStatsCommand(path, opts);
+        const selection = { ...parseTimeWindow(opts.from, opts.to), pids: parsePids(opts.pid) };
         const bundle = withPhases((step) => (step(0, 'opening the bundle'), openBundle(path)));
         try {
-          const report = withPhases((step) => (step(0, 'computing statistics'), computeStats(bundle)));
+          const report = withPhases((step) => (step(0, 'computing statistics'), computeStats(bundle, selection)));
           if (opts.json) {
             process.stdout.write(canonicalJson(report) + '\n');
             return;

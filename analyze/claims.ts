@@ -1,0 +1,57 @@
+// Each symptom belongs to one finding. After ranking, a finding whose symptom another, higher
+// ranked finding already explains is folded into it as an alternative, and event ids cited by
+// a higher finding are not cited again: no two findings claim the same events.
+import type { Alternative, Evidence, Finding } from './types.ts';
+
+/** Share of a throughput drop's window a stall of the same thread must cover to explain it. */
+const STALL_COVERS_DROP = 0.5;
+/** Findings whose symptom is slow GPU calls: a stall within their window is one of those calls. */
+const SLOW_CALL_KINDS = new Set(['cold-start', 'scheduler-tail-latency', 'periodic-spike', 'sync-stall', 'memory-pressure', 'memcpy-bottleneck']);
+
+export function assignClaims(ranked: readonly Finding[]): Finding[] {
+  const out: Finding[] = [];
+  const cited = new Set<number>();
+  for (const f of ranked) {
+    const host = explainedBy(out, f);
+    if (host >= 0) {
+      const h = out[host]!;
+      const alt: Alternative = { cause: f.kind, verdict: 'runner-up', detail: `Also seen as: ${f.summary}.` };
+      out[host] = { ...h, alternatives: [...h.alternatives, alt], evidence: [...h.evidence, ...strip(f.evidence, cited)] };
+      continue;
+    }
+    const evidence = strip(f.evidence, cited);
+    for (const e of evidence) for (const id of e.event_ids ?? []) cited.add(id);
+    out.push({ ...f, evidence });
+  }
+  return out;
+}
+
+/** Index of an earlier finding that already explains f's symptom, or -1. */
+function explainedBy(earlier: readonly Finding[], f: Finding): number {
+  const same = (g: Finding) => g.node_id === f.node_id && g.pid === f.pid;
+  const overlap = (g: Finding) => Math.max(0, Math.min(f.to_ns, g.to_ns) - Math.max(f.from_ns, g.from_ns));
+  for (let i = 0; i < earlier.length; i++) {
+    const g = earlier[i]!;
+    if (!same(g)) continue;
+    // A rate drop during a stall is the stall seen through launch counts.
+    if (f.kind === 'throughput-drop' && g.kind === 'gpu-thread-stall' && overlap(g) >= STALL_COVERS_DROP * (f.to_ns - f.from_ns)) return i;
+    if (f.kind === 'gpu-thread-stall' && g.kind === 'throughput-drop' && overlap(g) >= STALL_COVERS_DROP * (g.to_ns - g.from_ns)) return i;
+    // A stall inside the window of a finding about slow calls of the same process (a cold
+    // start's context creation, a preempted call) is that finding's symptom.
+    if (f.kind === 'gpu-thread-stall' && SLOW_CALL_KINDS.has(g.kind) && g.from_ns <= f.from_ns && g.to_ns >= f.to_ns) return i;
+    // The same slow events explained twice: the higher-ranked explanation keeps them.
+    const ids = (x: Finding) => new Set(x.evidence.filter((e) => e.op === x.op && x.op !== '').flatMap((e) => e.event_ids ?? []));
+    const mine = ids(f);
+    if (mine.size > 0 && g.op === f.op && [...mine].every((id) => ids(g).has(id))) return i;
+  }
+  return -1;
+}
+
+function strip(evidence: readonly Evidence[], cited: ReadonlySet<number>): Evidence[] {
+  return evidence.map((e) => {
+    if (!e.event_ids?.some((id) => cited.has(id))) return e;
+    const { event_ids, ...rest } = e;
+    const left = event_ids.filter((id) => !cited.has(id));
+    return left.length ? { ...rest, event_ids: left } : rest;
+  });
+}

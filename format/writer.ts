@@ -204,6 +204,8 @@ export class BundleWriter {
   private readonly pending: unknown[] = [];
   private pendingRows = 0;
   private rowsInTransaction = 0;
+  /** Rows were written since the last commit (inside a transaction SQLite may have rolled back). */
+  private uncommitted = false;
   private lastTs = -Infinity;
   private sorted = true;
   private closed = false;
@@ -227,6 +229,7 @@ export class BundleWriter {
     this.insertOne = db.prepare(insert + one);
     this.stmts = {
       process: db.prepare('INSERT INTO processes (node_id,pid,ppid,start_ns,end_ns,exit_code,comm,cmdline,cgroup) VALUES (?,?,?,?,?,?,?,?,?)'),
+      processUpdate: db.prepare('UPDATE processes SET node_id=?,pid=?,ppid=?,start_ns=?,end_ns=?,exit_code=?,comm=?,cmdline=?,cgroup=? WHERE id=?'),
       thread: db.prepare('INSERT OR REPLACE INTO threads (node_id,tid,pid,first_ns,comm) VALUES (?,?,?,?,?)'),
       node: db.prepare('INSERT OR REPLACE INTO nodes (id,name,clock_offset_ns) VALUES (?,?,?)'),
       metadata: db.prepare('INSERT OR REPLACE INTO metadata (key,value) VALUES (?,?)'),
@@ -277,6 +280,7 @@ export class BundleWriter {
 
   private begin(): void {
     if (!this.db.inTransaction) this.db.exec('BEGIN');
+    this.uncommitted = true;
   }
 
   appendEvent(e: EventInput): void {
@@ -318,7 +322,12 @@ export class BundleWriter {
       } catch (err) {
         throw ioError(this.stagingPath, err, 'committing to the staging database');
       }
+    } else if (this.uncommitted) {
+      // SQLite rolls a transaction back by itself after some failures (SQLITE_FULL among them):
+      // what it held is gone, and a commit now must not pretend otherwise.
+      throw new BundleError('IO', `${this.stagingPath}: the staging database rolled back the rows written since its last commit (disk full or I/O error)`);
     }
+    this.uncommitted = false;
     this.rowsInTransaction = 0;
   }
 
@@ -345,9 +354,16 @@ export class BundleWriter {
     this.run('metadata', key, JSON.stringify(value));
   }
 
-  addProcess(p: ProcessInput): void {
+  /** Adds a process row; returns its id, for updateProcess. */
+  addProcess(p: ProcessInput): number {
     const fit = textFitter('processes');
-    this.run('process', p.node_id ?? 0, p.pid, p.ppid ?? null, p.start_ns ?? null, p.end_ns ?? null, p.exit_code ?? null, fit(p.comm), fit(p.cmdline), fit(p.cgroup));
+    return this.run('process', p.node_id ?? 0, p.pid, p.ppid ?? null, p.start_ns ?? null, p.end_ns ?? null, p.exit_code ?? null, fit(p.comm), fit(p.cmdline), fit(p.cgroup));
+  }
+
+  /** Rewrites a process row added earlier (a recorder writes rows as it sees processes, then learns their exit). */
+  updateProcess(id: number, p: ProcessInput): void {
+    const fit = textFitter('processes');
+    this.run('processUpdate', p.node_id ?? 0, p.pid, p.ppid ?? null, p.start_ns ?? null, p.end_ns ?? null, p.exit_code ?? null, fit(p.comm), fit(p.cmdline), fit(p.cgroup), id);
   }
 
   addThread(t: ThreadInput): void {
@@ -439,6 +455,12 @@ export class BundleWriter {
     this.closed = true;
     this.db.close();
     return sealStaging(this.stagingPath, this.outPath, this.options);
+  }
+
+  /** Closes the staging database without sealing it: what it committed stays for recoverBundle. */
+  close(): void {
+    if (!this.closed) this.db.close();
+    this.closed = true;
   }
 
   /** Discards everything written so far. */

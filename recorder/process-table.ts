@@ -1,9 +1,19 @@
 // What the recording learns about each traced process: identity from /proc on first sight,
-// lifecycle from the fork/exec/exit events. Written to the bundle's processes table at the end.
+// lifecycle from the fork/exec/exit events. Each row is written to the staging database when
+// the process is first seen and rewritten when it changes, so that a recording killed before
+// it could seal (SIGKILL, full disk) still names its processes.
 import type { ProcessInput } from '../format/index.ts';
 import { CLOCK_TICKS_PER_SECOND, readCmdline, readComm, readStat } from './proc.ts';
 
+/** Where rows go as they are learned (the BundleWriter). */
+export interface ProcessRowSink {
+  addProcess(p: ProcessInput): number;
+  updateProcess(id: number, p: ProcessInput): void;
+}
+
 interface ProcessRecord {
+  /** Row id in the staging database, once written. */
+  rowId: number | null;
   pid: number;
   /** Start time in /proc/PID/stat ticks, to tell the process from a later one reusing its pid. */
   startTicks: number | null;
@@ -23,7 +33,10 @@ export class ProcessTable {
   /**
    * @param bootNsToBundleNs converts a CLOCK_BOOTTIME instant to the bundle clock.
    */
-  constructor(private readonly bootNsToBundleNs: (bootNs: bigint) => number) {}
+  constructor(
+    private readonly bootNsToBundleNs: (bootNs: bigint) => number,
+    private readonly sink?: ProcessRowSink,
+  ) {}
 
   has(pid: number): boolean {
     return this.procs.has(pid);
@@ -46,7 +59,8 @@ export class ProcessTable {
     }
     const stat = readStat(pid);
     const startBootNs = stat ? (BigInt(stat.startTicks) * 1_000_000_000n) / BigInt(CLOCK_TICKS_PER_SECOND) : undefined;
-    this.procs.set(pid, {
+    const record: ProcessRecord = {
+      rowId: null,
       pid,
       startTicks: stat?.startTicks ?? null,
       ppid: stat?.ppid ?? null,
@@ -56,7 +70,9 @@ export class ProcessTable {
       comm: readComm(pid) ?? '',
       cmdline: readCmdline(pid) ?? '',
       ...fallback,
-    });
+    };
+    this.procs.set(pid, record);
+    this.persist(record);
   }
 
   forked(parent: number, child: number, tsNs: number): void {
@@ -69,6 +85,7 @@ export class ProcessTable {
     const c = this.procs.get(child)!;
     c.ppid = parent;
     c.start_ns = tsNs;
+    this.persist(c);
   }
 
   execed(pid: number): void {
@@ -76,11 +93,15 @@ export class ProcessTable {
     if (!p) return this.see(pid);
     p.comm = readComm(pid) ?? p.comm;
     p.cmdline = readCmdline(pid) ?? p.cmdline;
+    this.persist(p);
   }
 
   named(pid: number, comm: string): void {
     const p = this.procs.get(pid);
-    if (p && !p.comm) p.comm = comm;
+    if (p && !p.comm) {
+      p.comm = comm;
+      this.persist(p);
+    }
   }
 
   exited(pid: number, tsNs: number, exitCode: number): void {
@@ -88,6 +109,7 @@ export class ProcessTable {
     if (!p) return;
     p.end_ns = tsNs;
     p.exit_code = exitCode;
+    this.persist(p);
   }
 
   /** Whether the process is still running: not exited, not a zombie, its pid not reused. */
@@ -99,12 +121,21 @@ export class ProcessTable {
   }
 
   rows(): ProcessInput[] {
-    return [...this.retired, ...this.procs.values()].map(({ startTicks: _, ...row }) => row);
+    return [...this.retired, ...this.procs.values()].map(rowOf);
+  }
+
+  private persist(p: ProcessRecord): void {
+    if (!this.sink) return;
+    if (p.rowId === null) p.rowId = this.sink.addProcess(rowOf(p));
+    else this.sink.updateProcess(p.rowId, rowOf(p));
   }
 
   private retire(pid: number): void {
     this.retired.push(this.procs.get(pid)!);
     this.procs.delete(pid);
   }
+}
 
+function rowOf({ startTicks: _, rowId: __, ...row }: ProcessRecord): ProcessInput {
+  return row;
 }

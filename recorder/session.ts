@@ -3,7 +3,7 @@
 // Ctrl-C / SIGTERM. After SIGKILL the staging database survives for `ingero recover`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import koffi from 'koffi';
 import { BundleWriter, stagingPathFor, type SealResult } from '../format/index.ts';
 import { opId } from '../format/catalog.ts';
@@ -22,6 +22,7 @@ import { ALL_KERNEL_EVENTS, HOST_PROBES, TASK_NAME_SLOT, type KernelEvent } from
 import { hostInfo, libraryVersion, nvidiaDriverVersion } from './host-info.ts';
 import { libbpfVersion } from './libbpf.ts';
 import { bootToRealtimeOffsetNs, realtimeNs, waitForRunningProbes } from './libc.ts';
+import { assertWritableOutputDir } from './output-dir.ts';
 import { PRIVILEGE_FIX, privileges } from './privileges.ts';
 import { listPids, readStat } from './proc.ts';
 import { ProbePlanner, type PlannedProbe } from './probe-plan.ts';
@@ -111,8 +112,7 @@ function preflight(o: RecordOptions): void {
     if (!readStat(pid)) throw new RecorderError(`no process ${pid}: check the pid (ps -p ${pid})`);
   }
   if (o.command?.length && !resolveExecutable(o.command[0])) throw new RecorderError(`command not found: ${o.command[0]}`);
-  const dir = dirname(resolve(o.output));
-  if (!existsSync(dir)) throw new RecorderError(`${dir}: no such directory for the output bundle`);
+  assertWritableOutputDir(o.output);
 }
 
 /** Launches the command stopped, so that it is traced before its first instruction. */
@@ -183,7 +183,7 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
     throw e;
   }
 
-  const processes = new ProcessTable(toBundleNs);
+  const processes = new ProcessTable(toBundleNs, writer);
   const symbolizer = o.stacks ? new Symbolizer(writer) : undefined;
   const planner = new ProbePlanner(o.stacks ?? false);
   const attached: PlannedProbe[] = [];
@@ -230,6 +230,8 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
   };
   const onSignal = () => stop('signal');
   let detaching: Promise<void> | undefined;
+  /** What the staging database holds for certain: events received up to its last commit. */
+  let committed = { events: 0, atMs: Date.now() };
 
   const drainAll = () => {
     if (fatal) return;
@@ -303,7 +305,8 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
     timers.push(
       setInterval(() => {
         try {
-          writer.flush(); // bounds what a crash can lose to about one second
+          writer.flush(); // bounds what a crash or a full disk can lose to about one second
+          committed = { events: sink.events, atMs: Date.now() };
         } catch (e) {
           fatal = e;
           stop('aborted');
@@ -338,7 +341,6 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
     detaching = bpf.detach();
 
     writeCaptureLoss(writer, bpf, attached, kernelEvents, sink);
-    for (const p of processes.rows()) writer.addProcess(p);
     writeMetadata(writer, {
       o,
       kernelEvents,
@@ -375,11 +377,18 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
     if (isDiskFull(e)) {
       try {
         writer.flush();
+        committed = { events: sink.events, atMs: Date.now() };
       } catch {
-        // the disk is still full: the last committed second is what is kept
+        // the disk is still full: what the last commit holds is what is kept
       }
+      writer.close();
       const staging = stagingPathFor(output);
-      throw new RecorderError(`disk full while recording: what was captured is kept in ${staging}; free space, then run: ingero recover ${staging}`);
+      const lost = sink.events - committed.events;
+      throw new RecorderError(
+        `disk full while recording: ${committed.events.toLocaleString('en-US')} events, as committed ${((Date.now() - committed.atMs) / 1000).toFixed(1)} s before the disk filled, are kept in ${staging}; ` +
+          `the ${lost.toLocaleString('en-US')} received after that commit and any still in the kernel's ring buffers are lost; ` +
+          `seal them onto a file system with space: ingero recover ${staging} -o DIR/${basename(output)}`,
+      );
     }
     writer.abort();
     throw e;

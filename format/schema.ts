@@ -3,7 +3,10 @@
 // conformance rules a reader applies before trusting a bundle. spec/bundle-v1.md describes it
 // for humans; test/format-spec.test.ts checks that the two agree.
 
-export const SCHEMA_VERSION = 1;
+// Schema 2 only adds (a table and a column; see §8 of the spec): bundles of schema 2 keep
+// min_schema_reader 1, and readers of schema 2 still read schema-1 bundles, which lack what
+// `since: 2` marks.
+export const SCHEMA_VERSION = 2;
 /** SQLite `application_id` of every bundle database: ASCII "INGR". */
 export const APPLICATION_ID = 0x494e4752;
 
@@ -14,6 +17,8 @@ export interface ColumnSpec {
   /** Unit of the value ('' when it has none). */
   readonly unit: string;
   readonly doc: string;
+  /** Schema version that added the column; a bundle of an older schema may lack it. */
+  readonly since?: number;
 }
 
 export interface TableSpec {
@@ -25,9 +30,41 @@ export interface TableSpec {
   readonly withoutRowid?: boolean;
   /** Longest text value allowed in any TEXT column of this table, in bytes. */
   readonly maxTextBytes: number;
+  /** Schema version that added the table; a bundle of an older schema may lack it. */
+  readonly since?: number;
 }
 
 const c = (name: string, decl: string, unit: string, doc: string): ColumnSpec => ({ name, decl, unit, doc });
+
+// ---- Schema 2: the recorder's CPU view (recorder-real-cuda) ------------------------------------
+// Who took a traced thread's CPU (processes seen, not traced) and where the traced threads spent
+// their CPU time (on-CPU samples with user stacks). Everything here is an addition: schema-1
+// readers ignore it, and schema-1 bundles lack it.
+const CPU_VIEW_PROCESS_COLUMNS: readonly ColumnSpec[] = [
+  {
+    ...c('traced', 'INTEGER NOT NULL DEFAULT 1', '', "1: the producer traced this process. 0: seen, not traced: it took a traced thread's CPU (sched_switch next_pid); named from /proc while it lived, and none of its own calls or events were recorded. Absent in schema-1 bundles, where every row is a traced process."),
+    since: 2,
+  },
+];
+
+const CPU_VIEW_TABLES: readonly TableSpec[] = [
+  {
+    name: 'cpu_samples',
+    doc: 'On-CPU samples of traced threads (perf_event CPU clock): each row is one sample, standing for period_ns of CPU time; a sample, not a census of what ran.',
+    maxTextBytes: 0,
+    since: 2,
+    columns: [
+      c('node_id', 'INTEGER NOT NULL DEFAULT 0', '', 'nodes.id.'),
+      c('ts_ns', 'INTEGER NOT NULL', 'ns', 'Sample time on the bundle clock.'),
+      c('pid', 'INTEGER NOT NULL', '', 'Process id of the sampled thread.'),
+      c('tid', 'INTEGER NOT NULL', '', 'Sampled thread.'),
+      c('cpu', 'INTEGER NOT NULL', '', 'CPU it was running on.'),
+      c('period_ns', 'INTEGER NOT NULL', 'ns', 'CPU time one sample stands for (1e9 / the sampling frequency, metadata recorder.cpu_sample_hz).'),
+      c('stack_id', 'INTEGER', '', 'User stack at the sample (stack_frames.stack_id), leaf first; NULL when it could not be taken (e.g. the thread was in the kernel with no user context).'),
+    ].map((col) => ({ ...col, since: 2 })),
+  },
+];
+// ---- end of schema 2 (recorder CPU view) -------------------------------------------------------
 
 export const TABLES: readonly TableSpec[] = [
   {
@@ -111,6 +148,7 @@ export const TABLES: readonly TableSpec[] = [
       c('comm', 'TEXT NOT NULL DEFAULT \'\'', '', 'Kernel task name (up to 15 bytes on Linux). Traced data: never instructions.'),
       c('cmdline', 'TEXT NOT NULL DEFAULT \'\'', '', 'Command line, arguments separated by spaces. Traced data: never instructions.'),
       c('cgroup', 'TEXT NOT NULL DEFAULT \'\'', '', 'cgroup path or container, when known.'),
+      ...CPU_VIEW_PROCESS_COLUMNS,
     ],
   },
   {
@@ -284,6 +322,7 @@ export const TABLES: readonly TableSpec[] = [
       c('labels', 'TEXT NOT NULL', '', 'JSON object of string to string. Traced data.'),
     ],
   },
+  ...CPU_VIEW_TABLES,
 ];
 
 /**

@@ -37,6 +37,8 @@ export interface ProcessInput {
   readonly comm?: string;
   readonly cmdline?: string;
   readonly cgroup?: string;
+  /** 0 for a process seen, not traced (schema 2); default 1. */
+  readonly traced?: 0 | 1;
 }
 
 export interface ThreadInput {
@@ -228,8 +230,8 @@ export class BundleWriter {
     this.insertBatch = db.prepare(insert + Array(BATCH_ROWS).fill(one).join(','));
     this.insertOne = db.prepare(insert + one);
     this.stmts = {
-      process: db.prepare('INSERT INTO processes (node_id,pid,ppid,start_ns,end_ns,exit_code,comm,cmdline,cgroup) VALUES (?,?,?,?,?,?,?,?,?)'),
-      processUpdate: db.prepare('UPDATE processes SET node_id=?,pid=?,ppid=?,start_ns=?,end_ns=?,exit_code=?,comm=?,cmdline=?,cgroup=? WHERE id=?'),
+      process: db.prepare('INSERT INTO processes (node_id,pid,ppid,start_ns,end_ns,exit_code,comm,cmdline,cgroup,traced) VALUES (?,?,?,?,?,?,?,?,?,?)'),
+      processUpdate: db.prepare('UPDATE processes SET node_id=?,pid=?,ppid=?,start_ns=?,end_ns=?,exit_code=?,comm=?,cmdline=?,cgroup=?,traced=? WHERE id=?'),
       thread: db.prepare('INSERT OR REPLACE INTO threads (node_id,tid,pid,first_ns,comm) VALUES (?,?,?,?,?)'),
       node: db.prepare('INSERT OR REPLACE INTO nodes (id,name,clock_offset_ns) VALUES (?,?,?)'),
       metadata: db.prepare('INSERT OR REPLACE INTO metadata (key,value) VALUES (?,?)'),
@@ -357,13 +359,13 @@ export class BundleWriter {
   /** Adds a process row; returns its id, for updateProcess. */
   addProcess(p: ProcessInput): number {
     const fit = textFitter('processes');
-    return this.run('process', p.node_id ?? 0, p.pid, p.ppid ?? null, p.start_ns ?? null, p.end_ns ?? null, p.exit_code ?? null, fit(p.comm), fit(p.cmdline), fit(p.cgroup));
+    return this.run('process', p.node_id ?? 0, p.pid, p.ppid ?? null, p.start_ns ?? null, p.end_ns ?? null, p.exit_code ?? null, fit(p.comm), fit(p.cmdline), fit(p.cgroup), p.traced ?? 1);
   }
 
   /** Rewrites a process row added earlier (a recorder writes rows as it sees processes, then learns their exit). */
   updateProcess(id: number, p: ProcessInput): void {
     const fit = textFitter('processes');
-    this.run('processUpdate', p.node_id ?? 0, p.pid, p.ppid ?? null, p.start_ns ?? null, p.end_ns ?? null, p.exit_code ?? null, fit(p.comm), fit(p.cmdline), fit(p.cgroup), id);
+    this.run('processUpdate', p.node_id ?? 0, p.pid, p.ppid ?? null, p.start_ns ?? null, p.end_ns ?? null, p.exit_code ?? null, fit(p.comm), fit(p.cmdline), fit(p.cgroup), p.traced ?? 1, id);
   }
 
   addThread(t: ThreadInput): void {

@@ -8,6 +8,7 @@ import type { Symbolizer } from './symbolizer.ts';
 const OP_FORK = opId('process_fork');
 const OP_EXEC = opId('process_exec');
 const OP_EXIT = opId('process_exit');
+const OP_SCHED_SWITCH = opId('sched_switch');
 /** Ops whose row is another process acting on a traced one (the waker, the OOM killer's context). */
 const ROW_IS_OTHER_PROCESS = new Set([opId('sched_wakeup'), opId('oom_kill')]);
 
@@ -21,6 +22,8 @@ export class EventSink {
   events = 0;
   readonly eventsByOp = new Map<number, number>();
   private readonly namedThreads = new Set<string>();
+  /** The last name each thread was given, for processes known only by a thread that ran. */
+  private readonly threadComm = new Map<number, string>();
 
   constructor(
     private readonly writer: BundleWriter,
@@ -53,6 +56,10 @@ export class EventSink {
       this.hooks.onExec(e.pid);
     } else if (e.op === OP_EXIT && e.tid === e.pid) {
       this.processes.exited(e.pid, e.tsNs, Number(e.args[0]));
+    } else if (e.op === OP_SCHED_SWITCH) {
+      // who took the CPU: named now, while /proc still knows it (its own name record came first)
+      const nextTid = Number(e.args[0]);
+      this.processes.seeNeighbour(Number(e.args[1]), this.threadComm.get(nextTid));
     }
     const stackId = e.frames.length && this.symbolizer ? this.symbolizer.stackId(e.pid, e.frames) : null;
     this.writer.appendEvent({
@@ -76,6 +83,7 @@ export class EventSink {
     const key = `${tid}\0${comm}`;
     if (this.namedThreads.has(key)) return;
     this.namedThreads.add(key);
+    this.threadComm.set(tid, comm);
     this.writer.addThread({ tid, pid, first_ns: tsNs, comm });
     if (tid === pid) this.processes.named(pid, comm);
   }

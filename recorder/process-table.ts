@@ -1,7 +1,9 @@
 // What the recording learns about each traced process: identity from /proc on first sight,
 // lifecycle from the fork/exec/exit events. Each row is written to the staging database when
 // the process is first seen and rewritten when it changes, so that a recording killed before
-// it could seal (SIGKILL, full disk) still names its processes.
+// it could seal (SIGKILL, full disk) still names its processes. Untraced processes that took a
+// traced thread's CPU are kept too, as seen-not-traced rows (traced = 0), named from /proc
+// while they live, so that a preemptor is still named once its pid is gone.
 import type { ProcessInput } from '../format/index.ts';
 import { CLOCK_TICKS_PER_SECOND, readCmdline, readComm, readStat } from './proc.ts';
 
@@ -23,12 +25,16 @@ interface ProcessRecord {
   exit_code: number | null;
   comm: string;
   cmdline: string;
+  /** 1: traced; 0: seen only as the process that took a traced thread's CPU. */
+  traced: 0 | 1;
 }
 
 export class ProcessTable {
   private readonly procs = new Map<number, ProcessRecord>();
   /** Earlier incarnations of reused pids: each exited before a later process took its pid. */
   private readonly retired: ProcessRecord[] = [];
+  /** Seen-not-traced processes by pid; one becomes traced if it is seen as traced later. */
+  private readonly neighbours = new Map<number, ProcessRecord>();
 
   /**
    * @param bootNsToBundleNs converts a CLOCK_BOOTTIME instant to the bundle clock.
@@ -57,6 +63,28 @@ export class ProcessTable {
       if (now === undefined || now === known.startTicks) return;
       this.retire(pid);
     }
+    const neighbour = this.neighbours.get(pid);
+    if (neighbour && neighbour.startTicks !== null && neighbour.startTicks === readStat(pid)?.startTicks) {
+      this.neighbours.delete(pid);
+      neighbour.traced = 1;
+      Object.assign(neighbour, fallback);
+      this.procs.set(pid, neighbour);
+      this.persist(neighbour);
+      return;
+    }
+    this.procs.set(pid, this.fromProc(pid, 1, fallback));
+  }
+
+  /**
+   * An untraced process took a traced thread's CPU: kept with what /proc says of it now (read
+   * once: it may be gone soon), or the name of its thread that ran when /proc no longer knows it.
+   */
+  seeNeighbour(pid: number, threadComm: string | undefined): void {
+    if (pid === 0 || this.procs.has(pid) || this.neighbours.has(pid)) return;
+    this.neighbours.set(pid, this.fromProc(pid, 0, readStat(pid) ? {} : { comm: threadComm ?? '' }));
+  }
+
+  private fromProc(pid: number, traced: 0 | 1, fallback: Partial<ProcessRecord>): ProcessRecord {
     const stat = readStat(pid);
     const startBootNs = stat ? (BigInt(stat.startTicks) * 1_000_000_000n) / BigInt(CLOCK_TICKS_PER_SECOND) : undefined;
     const record: ProcessRecord = {
@@ -69,10 +97,11 @@ export class ProcessTable {
       exit_code: null,
       comm: readComm(pid) ?? '',
       cmdline: readCmdline(pid) ?? '',
+      traced,
       ...fallback,
     };
-    this.procs.set(pid, record);
     this.persist(record);
+    return record;
   }
 
   forked(parent: number, child: number, tsNs: number): void {
@@ -121,7 +150,7 @@ export class ProcessTable {
   }
 
   rows(): ProcessInput[] {
-    return [...this.retired, ...this.procs.values()].map(rowOf);
+    return [...this.retired, ...this.procs.values(), ...this.neighbours.values()].map(rowOf);
   }
 
   private persist(p: ProcessRecord): void {

@@ -7,6 +7,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { explain } from '../analyze/index.ts';
 import { record, type RecordOptions } from '../recorder/index.ts';
 import { buildFakeCuda, readWorkloadLog, type FakeCuda } from './fixtures/fake-cuda/build.ts';
 import { cudaRows, eventRows, multiset, multisetDiff, openRecorded } from './fixtures/fake-cuda/recorded.ts';
@@ -284,5 +285,40 @@ test('--pid traces running processes and stops once every one of them has exited
     }
   } finally {
     bundle.close();
+  }
+});
+
+test('a CPU hog pinned to the workload\'s core is named in processes (seen, not traced) and in explain', { skip: skipReason }, async () => {
+  const hogPath = join(fake.dir, 'cpu-hog');
+  execFileSync('gcc', ['-O0', '-o', hogPath, '-x', 'c', '-'], { input: 'int main(void) { for (;;) ; }\n' });
+  // The workload and the hog share core 1 as round-robin real-time tasks of the same priority:
+  // each runs its 100 ms slice, then the other, whatever else this machine runs. The hog starts
+  // only once the workload is traced and is killed as soon as the recording ends.
+  const onCore1 = ['/usr/bin/chrt', '-r', '1', '/usr/bin/taskset', '-c', '1'];
+  let hog: ReturnType<typeof spawn> | undefined;
+  const startHog = () => {
+    hog = spawn(onCore1[0], [...onCore1.slice(1), hogPath, '--burn', 'core1'], { stdio: 'ignore' });
+  };
+  try {
+    const { bundle, rows, logged } = await recordWorkload('neighbour', [], { FAKE_CUDA_SPIN_US: '300' }, { command: [...onCore1, fake.workload, join(work, 'neighbour.log'), 'single', '1500'], onReady: startHog });
+    hog!.kill('SIGKILL');
+    try {
+      const pid = logged[0].pid;
+      const taken = rows.filter((r) => r.op === 'sched_switch' && r.pid === pid && Number(r.args[1]) === hog!.pid);
+      const preempted = taken.filter((r) => r.args[2] === 0n).length;
+      assert.ok(preempted >= 2, `the hog preempted the workload ${preempted} times (and took its CPU ${taken.length} times)`);
+      const row = bundle.db.prepare('SELECT comm, cmdline, traced, start_ns FROM processes WHERE pid = ?').all(hog!.pid) as { comm: string; cmdline: string; traced: number; start_ns: number | null }[];
+      assert.deepEqual(row.map((r) => [r.comm, r.cmdline, r.traced]), [['cpu-hog', `${hogPath} --burn core1`, 0]], 'one seen-not-traced row naming the hog');
+      assert.notEqual(row[0].start_ns, null, 'its start time is read from /proc');
+      const traced = bundle.db.prepare('SELECT traced FROM processes WHERE pid = ?').get(pid) as { traced: number };
+      assert.equal(traced.traced, 1);
+      assert.equal((bundle.db.prepare('SELECT count(*) AS n FROM events WHERE pid = ?').get(hog!.pid) as { n: number }).n, 0, 'nothing of the hog itself is recorded');
+      const text = JSON.stringify(explain(bundle).findings);
+      assert.match(text, new RegExp(`cpu-hog \\(pid ${hog!.pid}\\)`), 'explain names the preemptor by its process row');
+    } finally {
+      bundle.close();
+    }
+  } finally {
+    hog?.kill('SIGKILL');
   }
 });

@@ -177,8 +177,8 @@ wrap(baseDb, 'newer-container-major.ingero', { header: { containerMajor: 2, cont
 expected['newer-container-major.ingero'] = { error: 'VERSION', message: 'needs a reader for version 2\\.x; this ingero reads 1\\.x — upgrade ingero', note: 'container 2.0 with min reader 2' };
 wrap(baseDb, 'unknown-header-flag.ingero', { header: { containerMajor: 1, containerMinor: 0, minReaderMajor: 1, flags: 0x0004 } });
 expected['unknown-header-flag.ingero'] = { error: 'VERSION', message: 'header flags 0x4 are not defined', note: 'a must-understand header flag this reader does not know' };
-wrap(baseDb, 'newer-schema.ingero', { manifest: (m) => ((m.schema_version = 2), (m.min_schema_reader = 2)) });
-expected['newer-schema.ingero'] = { error: 'VERSION', message: 'needs a reader of schema 2 or newer', note: 'manifest min_schema_reader 2' };
+wrap(baseDb, 'newer-schema.ingero', { manifest: (m) => ((m.schema_version = 3), (m.min_schema_reader = 3)) });
+expected['newer-schema.ingero'] = { error: 'VERSION', message: 'needs a reader of schema 3 or newer', note: 'manifest min_schema_reader 3' };
 wrap(baseDb, 'lying-sha256.ingero', { manifest: (m) => (m.database.sha256 = createHash('sha256').update('another database').digest('hex')) });
 expected['lying-sha256.ingero'] = { error: 'CHECKSUM', message: 'database checksum mismatch', note: 'manifest names another database digest; its header checksum is valid, only the database digest check catches it' };
 wrap(baseDb, 'oversized-frame.ingero', { manifest: (m) => (m.database.bytes = 100 << 20) });

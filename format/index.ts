@@ -14,6 +14,7 @@ export type {
   SamplingInput,
   SystemSampleInput,
   ThreadInput,
+  CpuSampleInput,
   WriterOptions,
 } from './writer.ts';
 export { sealStaging as recoverBundle, removeStaging, type SealOptions, type SealResult } from './seal.ts';

@@ -41,6 +41,17 @@ export interface ProcessInput {
   readonly traced?: 0 | 1;
 }
 
+/** One on-CPU sample of a traced thread (table cpu_samples, schema 2). */
+export interface CpuSampleInput {
+  readonly node_id?: number;
+  readonly ts_ns: number;
+  readonly pid: number;
+  readonly tid: number;
+  readonly cpu: number;
+  readonly period_ns: number;
+  readonly stack_id?: number | null;
+}
+
 export interface ThreadInput {
   readonly node_id?: number;
   readonly tid: number;
@@ -231,6 +242,7 @@ export class BundleWriter {
     this.insertOne = db.prepare(insert + one);
     this.stmts = {
       process: db.prepare('INSERT INTO processes (node_id,pid,ppid,start_ns,end_ns,exit_code,comm,cmdline,cgroup,traced) VALUES (?,?,?,?,?,?,?,?,?,?)'),
+      cpuSample: db.prepare('INSERT INTO cpu_samples (node_id,ts_ns,pid,tid,cpu,period_ns,stack_id) VALUES (?,?,?,?,?,?,?)'),
       processUpdate: db.prepare('UPDATE processes SET node_id=?,pid=?,ppid=?,start_ns=?,end_ns=?,exit_code=?,comm=?,cmdline=?,cgroup=?,traced=? WHERE id=?'),
       thread: db.prepare('INSERT OR REPLACE INTO threads (node_id,tid,pid,first_ns,comm) VALUES (?,?,?,?,?)'),
       node: db.prepare('INSERT OR REPLACE INTO nodes (id,name,clock_offset_ns) VALUES (?,?,?)'),
@@ -366,6 +378,10 @@ export class BundleWriter {
   updateProcess(id: number, p: ProcessInput): void {
     const fit = textFitter('processes');
     this.run('processUpdate', p.node_id ?? 0, p.pid, p.ppid ?? null, p.start_ns ?? null, p.end_ns ?? null, p.exit_code ?? null, fit(p.comm), fit(p.cmdline), fit(p.cgroup), p.traced ?? 1, id);
+  }
+
+  addCpuSample(c: CpuSampleInput): void {
+    this.run('cpuSample', c.node_id ?? 0, c.ts_ns, c.pid, c.tid, c.cpu, c.period_ns, c.stack_id ?? null);
   }
 
   addThread(t: ThreadInput): void {

@@ -1,7 +1,7 @@
 // Turns decoded ring records into bundle rows: events (with symbolized stacks), thread names,
 // and the process lifecycle the fork/exec/exit events describe.
 import { opId, type BundleWriter } from '../format/index.ts';
-import { decodeEvent, OP_TASK_NAME, taskNameOf, type BootOrigin } from './ring-records.ts';
+import { decodeEvent, OP_CPU_SAMPLE, OP_TASK_NAME, taskNameOf, type BootOrigin } from './ring-records.ts';
 import type { ProcessTable } from './process-table.ts';
 import type { Symbolizer } from './symbolizer.ts';
 
@@ -20,6 +20,7 @@ export interface SinkHooks {
 
 export class EventSink {
   events = 0;
+  cpuSamples = 0;
   readonly eventsByOp = new Map<number, number>();
   private readonly namedThreads = new Set<string>();
   /** The last name each thread was given, for processes known only by a thread that ran. */
@@ -31,6 +32,8 @@ export class EventSink {
     private readonly processes: ProcessTable,
     private readonly symbolizer: Symbolizer | undefined,
     private readonly hooks: SinkHooks,
+    /** CPU time one on-CPU sample stands for (1e9 / the sampling frequency). */
+    private readonly cpuSamplePeriodNs = 0,
   ) {}
 
   /** A RecordSink for RingBufferReader.drain. */
@@ -38,6 +41,12 @@ export class EventSink {
     const e = decodeEvent(view, at, length, this.origin);
     if (e.op === OP_TASK_NAME) {
       this.nameThread(e.pid, e.tid, e.tsNs, taskNameOf(view, at));
+      return;
+    }
+    if (e.op === OP_CPU_SAMPLE) {
+      const stackId = e.frames.length && this.symbolizer ? this.symbolizer.stackId(e.pid, e.frames) : null;
+      this.writer.addCpuSample({ ts_ns: e.tsNs, pid: e.pid, tid: e.tid, cpu: Number(e.args[0]), period_ns: this.cpuSamplePeriodNs, stack_id: stackId });
+      this.cpuSamples++;
       return;
     }
     if (!this.processes.has(e.pid) && !ROW_IS_OTHER_PROCESS.has(e.op)) {

@@ -7,7 +7,7 @@ import { basename, resolve } from 'node:path';
 import koffi from 'koffi';
 import { BundleWriter, stagingPathFor, type SealResult } from '../format/index.ts';
 import { opId } from '../format/catalog.ts';
-import { BpfObjects } from './bpf-objects.ts';
+import { BpfObjects, CPU_SAMPLE_SLOT } from './bpf-objects.ts';
 import {
   librariesInLoaderCache,
   librariesInProcess,
@@ -43,6 +43,11 @@ export interface RecordOptions {
   durationMs?: number;
   /** Capture and symbolize user stacks of CUDA calls and of traced threads leaving the CPU (`--stacks`). */
   stacks?: boolean;
+  /**
+   * On-CPU samples of the traced threads per second (`--cpu-sample-hz`), with their user stacks
+   * symbolized; 0 disables. Default 99 (off the beat of 100 Hz timers).
+   */
+  cpuSampleHz?: number;
   /** Record kernel events (`--no-kernel` sets false). */
   kernel?: boolean;
   /** Which kernel events, when kernel is on (`--kernel-events a,b`); all by default. */
@@ -101,6 +106,7 @@ const SYSTEM_RESCAN_INTERVAL_MS = 2000;
 const STATUS_INTERVAL_MS = 1000;
 const DEFAULT_RING_BYTES = 64 << 20;
 const WAKEUP_BYTES = 256 << 10;
+const DEFAULT_CPU_SAMPLE_HZ = 99;
 
 function preflight(o: RecordOptions): void {
   if (!privileges().sufficient) throw new RecorderError(PRIVILEGE_FIX);
@@ -154,6 +160,8 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
   const kernelEvents = o.kernel === false ? [] : (o.kernelEvents ?? ALL_KERNEL_EVENTS);
   const systemWide = !o.pids?.length && !o.command?.length;
   const ringBytes = o.ringBytes ?? DEFAULT_RING_BYTES;
+  const cpuSampleHz = o.cpuSampleHz ?? DEFAULT_CPU_SAMPLE_HZ;
+  if (!Number.isInteger(cpuSampleHz) || cpuSampleHz < 0 || cpuSampleHz > 10_000) throw new RecorderError(`--cpu-sample-hz must be an integer from 0 to 10000, got ${cpuSampleHz}`);
 
   const bootOffset = bootToRealtimeOffsetNs();
   const originUnixNs = realtimeNs();
@@ -177,6 +185,7 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
       kernelEvents,
       multiLinks: o.uprobeLinks !== 'per-function',
       offCpuStacks: o.stacks ?? false,
+      cpuSampleHz,
     });
   } catch (e) {
     writer.abort();
@@ -184,7 +193,8 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
   }
 
   const processes = new ProcessTable(toBundleNs, writer);
-  const symbolizer = o.stacks ? new Symbolizer(writer) : undefined;
+  // on-CPU samples are worth their stacks: symbolized whether or not CUDA calls carry stacks
+  const symbolizer = o.stacks || cpuSampleHz > 0 ? new Symbolizer(writer) : undefined;
   const planner = new ProbePlanner(o.stacks ?? false);
   const attached: PlannedProbe[] = [];
   const attachFailures: string[] = [];
@@ -214,7 +224,7 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
       rescan(pid);
     },
     onExec: rescan,
-  });
+  }, cpuSampleHz > 0 ? Math.round(1e9 / cpuSampleHz) : 0);
 
   let child: ChildProcess | undefined;
   let commandExitCode: number | null | undefined;
@@ -341,6 +351,11 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
     detaching = bpf.detach();
 
     writeCaptureLoss(writer, bpf, attached, kernelEvents, sink);
+    if (cpuSampleHz > 0) {
+      const c = bpf.counts('host', CPU_SAMPLE_SLOT);
+      writer.addCaptureLoss({ probe: 'perf_event:cpu-clock', source_id: null, emitted: Number(c.emitted), dropped: Number(c.dropped), note: `on-CPU samples of traced threads at ${cpuSampleHz} Hz per CPU (table cpu_samples)${c.dropped > 0n ? '; ring buffer full: the reader fell behind' : ''}` });
+    }
+    writer.setMetadata('recorder.cpu_sample_hz', cpuSampleHz);
     writeMetadata(writer, {
       o,
       kernelEvents,
@@ -404,6 +419,7 @@ function droppedSoFar(bpf: BpfObjects, attached: readonly PlannedProbe[], kernel
   for (const slot of new Set(attached.map((p) => p.slot))) n += bpf.counts('cuda', slot).dropped;
   n += bpf.counts('cuda', TASK_NAME_SLOT).dropped;
   for (const p of HOST_PROBES) if (kernelEvents.includes(p.event)) n += bpf.counts('host', p.slot).dropped;
+  n += bpf.counts('host', CPU_SAMPLE_SLOT).dropped;
   if (bpf.host) n += bpf.counts('host', TASK_NAME_SLOT).dropped;
   return Number(n);
 }
@@ -480,6 +496,7 @@ function writeMetadata(
     command: m.o.command ?? [],
     duration_ms: m.o.durationMs ?? null,
     stacks: m.o.stacks ?? false,
+    cpu_sample_hz: m.o.cpuSampleHz ?? DEFAULT_CPU_SAMPLE_HZ,
     kernel_events: m.kernelEvents,
     cuda_libs: m.o.cudaLibs ?? [],
     system_wide: m.systemWide,

@@ -140,25 +140,6 @@ static __always_inline int enter(struct pt_regs *ctx)
 	return 0;
 }
 
-static __always_inline long emit_with_stack(struct pt_regs *ctx, struct ingero_event *head)
-{
-	__u32 zero = 0;
-	struct stacked_event *s = bpf_map_lookup_elem(&stack_scratch, &zero);
-	long n;
-
-	if (!s)
-		return -1;
-	n = bpf_get_stack(ctx, s->frames, sizeof(s->frames), BPF_F_USER_STACK);
-	if (n < 0)
-		n = 0;
-	n /= 8;
-	if (n > INGERO_MAX_FRAMES)
-		n = INGERO_MAX_FRAMES;
-	head->nframes = n;
-	s->head = *head;
-	return bpf_ringbuf_output(&events, s, sizeof(s->head) + n * 8, submit_flags());
-}
-
 static __always_inline int leave(struct pt_regs *ctx)
 {
 	__u64 now = bpf_ktime_get_boot_ns();

@@ -332,33 +332,17 @@ SEC("perf_event")
 int on_cpu_sample(struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 zero = 0;
-	struct stacked_event *s;
-	long n;
-	bool ok;
+	struct ingero_event e = {};
 
 	if (!recording() || !is_traced(id >> 32))
 		return 0;
-	s = bpf_map_lookup_elem(&stack_scratch, &zero);
-	if (!s)
-		return 0;
-	n = bpf_get_stack(ctx, s->frames, sizeof(s->frames), BPF_F_USER_STACK);
-	if (n < 0)
-		n = 0;
-	n /= 8;
-	if (n > INGERO_MAX_FRAMES)
-		n = INGERO_MAX_FRAMES;
-	s->head = (struct ingero_event){
-		.ts_ns = bpf_ktime_get_boot_ns(),
-		.pid = id >> 32,
-		.tid = (__u32)id,
-		.op = INGERO_OP_CPU_SAMPLE,
-		.present = INGERO_HAS_ARG(0),
-		.nframes = n,
-		.arg = { bpf_get_smp_processor_id() },
-	};
-	ok = bpf_ringbuf_output(&events, s, sizeof(s->head) + n * 8, submit_flags()) == 0;
-	count(SLOT_CPU_SAMPLE, !ok);
+	e.ts_ns = bpf_ktime_get_boot_ns();
+	e.pid = id >> 32;
+	e.tid = (__u32)id;
+	e.op = INGERO_OP_CPU_SAMPLE;
+	e.present = INGERO_HAS_ARG(0);
+	e.arg[0] = bpf_get_smp_processor_id();
+	count(SLOT_CPU_SAMPLE, emit_with_stack(ctx, &e) != 0);
 	name_task(bpf_get_current_task_btf());
 	return 0;
 }

@@ -273,7 +273,12 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
     timers.push(setInterval(drainAll, DRAIN_INTERVAL_MS));
     timers.push(
       setInterval(() => {
-        for (const pid of tracedPids) rescan(pid);
+        for (const pid of tracedPids) {
+          rescan(pid);
+          // the mappings as they are now, in case the process exits before its stacks are
+          // drained (a short program on a loaded machine): symbolized against the last read
+          symbolizer?.noteProcess(pid);
+        }
       }, RESCAN_INTERVAL_MS),
     );
     if (systemWide) timers.push(setInterval(() => listPids().forEach(rescan), SYSTEM_RESCAN_INTERVAL_MS));

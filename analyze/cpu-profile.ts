@@ -1,6 +1,6 @@
 // Where the traced threads spent their CPU time: the on-CPU samples of table cpu_samples (schema
 // 2) folded per thread into their top frames, over the whole recording or a window. The numbers
-// are sample counts and the CPU time they stand for (count x period_ns): an estimate, and said to
+// are sample counts and the CPU time they stand for (count / sampling frequency): an estimate, and said to
 // be one. A bundle without the table (schema 1, an import, a recording with sampling off) has no
 // profile, which `available` says.
 import type { Bundle } from '../format/index.ts';
@@ -33,7 +33,7 @@ export interface CpuProfileThread {
   readonly pid: number;
   readonly tid: number;
   readonly samples: number;
-  /** Estimated CPU time: samples x period_ns. */
+  /** Estimated CPU time: samples / recorder.cpu_sample_hz (0 when the frequency is not recorded). */
   readonly cpu_ns: number;
   /** Samples whose user stack could not be taken (thread in the kernel, no frame pointers). */
   readonly withoutStack: number;
@@ -71,8 +71,8 @@ export function cpuProfile(bundle: Bundle, o: CpuProfileOptions = {}): CpuProfil
   filter('ts_ns >= ?', o.fromNs);
   filter('ts_ns < ?', o.toNs);
   const rows = db
-    .prepare(`SELECT node_id, pid, tid, stack_id, count(*) AS n, sum(period_ns) AS ns FROM cpu_samples ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY node_id, pid, tid, stack_id`)
-    .all(...params) as { node_id: number; pid: number; tid: number; stack_id: number | null; n: number; ns: number }[];
+    .prepare(`SELECT node_id, pid, tid, stack_id, count(*) AS n FROM cpu_samples ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY node_id, pid, tid, stack_id`)
+    .all(...params) as { node_id: number; pid: number; tid: number; stack_id: number | null; n: number }[];
 
   const stacks = new Map<number, { leaf: string; module: string | null; all: Map<string, string | null> }>();
   const stackOf = (id: number) => {
@@ -96,7 +96,7 @@ export function cpuProfile(bundle: Bundle, o: CpuProfileOptions = {}): CpuProfil
       threads.set(key, t);
     }
     t.samples += r.n;
-    t.cpu_ns += r.ns;
+    t.cpu_ns += hz ? (r.n * 1e9) / hz : 0;
     if (r.stack_id === null) {
       t.withoutStack += r.n;
       continue;

@@ -55,7 +55,8 @@ export function checkConformance(db: Database.Database, options: ConformanceOpti
   if (ev.n > 0 && (ev.minId !== 1 || ev.maxId !== ev.n)) problems.push(`events.id is not dense 1..${ev.n} (min ${ev.minId}, max ${ev.maxId})`);
   const unordered = db.prepare('SELECT count(*) AS n FROM events e JOIN events p ON p.id = e.id - 1 WHERE e.ts_ns < p.ts_ns').get() as { n: number };
   if (unordered.n > 0) problems.push(`${unordered.n} events are out of start-time order (events.id must follow ts_ns)`);
-  const intColumns = ['ts_ns', 'dur_ns', 'node_id', 'pid', 'tid', 'op_id', 'arg0', 'arg1', 'arg2', 'arg3', 'ret', 'stack_id'];
+  const eventColumns = new Set((db.prepare("SELECT name FROM pragma_table_info('events')").all() as { name: string }[]).map((r) => r.name));
+  const intColumns = ['ts_ns', 'dur_ns', 'node_id', 'pid', 'tid', 'op_id', 'arg0', 'arg1', 'arg2', 'arg3', 'ret', 'stack_id', 'corr_id'].filter((c) => eventColumns.has(c));
   const badType = db.prepare(`SELECT count(*) AS n FROM events WHERE ${intColumns.map((c) => `typeof(${c}) NOT IN ('integer', 'null')`).join(' OR ')}`).get() as { n: number };
   if (badType.n > 0) problems.push(`${badType.n} events hold a non-integer value in an integer column`);
   const negative = db.prepare('SELECT count(*) AS n FROM events WHERE dur_ns < 0 OR ts_ns < 0').get() as { n: number };

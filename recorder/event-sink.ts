@@ -32,8 +32,6 @@ export class EventSink {
     private readonly processes: ProcessTable,
     private readonly symbolizer: Symbolizer | undefined,
     private readonly hooks: SinkHooks,
-    /** CPU time one on-CPU sample stands for (1e9 / the sampling frequency). */
-    private readonly cpuSamplePeriodNs = 0,
   ) {}
 
   /** A RecordSink for RingBufferReader.drain. */
@@ -45,7 +43,7 @@ export class EventSink {
     }
     if (e.op === OP_CPU_SAMPLE) {
       const stackId = e.frames.length && this.symbolizer ? this.symbolizer.stackId(e.pid, e.frames) : null;
-      this.writer.addCpuSample({ ts_ns: e.tsNs, pid: e.pid, tid: e.tid, cpu: Number(e.args[0]), period_ns: this.cpuSamplePeriodNs, stack_id: stackId });
+      this.writer.addCpuSample({ ts_ns: e.tsNs, pid: e.pid, tid: e.tid, cpu: Number(e.args[0]), stack_id: stackId });
       this.cpuSamples++;
       return;
     }

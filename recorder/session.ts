@@ -224,7 +224,7 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
       rescan(pid);
     },
     onExec: rescan,
-  }, cpuSampleHz > 0 ? Math.round(1e9 / cpuSampleHz) : 0);
+  });
 
   let child: ChildProcess | undefined;
   let commandExitCode: number | null | undefined;

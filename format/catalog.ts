@@ -108,7 +108,7 @@ export const OPS: readonly OpDef[] = [
   op(1, 133, 'cudaFreeHost', 'Pinned host memory release.', []),
   // CUDA Runtime calls that real programs make and the first recorder missed (added with the
   // real-libcudart tests; each is probed at a `push` prologue in libcudart 13).
-  op(1, 134, 'cudaStreamCreate', 'Stream creation (cudaStreamCreate, ...WithFlags, ...WithPriority).', [a('stream', 'pointer', 'Returned stream handle (0 when creation failed).'), a('flags', 'enum', 'Stream flags: 0 default, 1 non-blocking (WithFlags and WithPriority only).'), a('priority', 'count', 'Stream priority, lower is higher (WithPriority only).')]),
+  op(1, 142, 'cudaStreamCreate', 'Stream creation (cudaStreamCreate, ...WithFlags, ...WithPriority).', [a('stream', 'pointer', 'Returned stream handle (0 when creation failed).'), a('flags', 'enum', 'Stream flags: 0 default, 1 non-blocking (WithFlags and WithPriority only).'), a('priority', 'count', 'Stream priority, lower is higher (WithPriority only).')]),
   op(1, 135, 'cudaStreamDestroy', 'Stream destruction.', [STREAM]),
   op(1, 136, 'cudaEventRecord', 'Records an event on a stream (enqueue).', [a('event', 'pointer', 'Event handle.'), STREAM]),
   op(1, 137, 'cudaEventQuery', 'Polls whether an event has completed: ret 600 (cudaErrorNotReady) means not yet; a loop of these is a busy wait.', [a('event', 'pointer', 'Event handle.')]),

@@ -9,7 +9,7 @@ import type { ProcessOpStats, SampledPeriod, StatsReport } from './types.ts';
 /** Layers whose ops are GPU API calls made by the traced process. */
 export const GPU_LAYERS = new Set(['CUDA', 'DRIVER', 'GRAPH']);
 export const SYNC_OPS = new Set(['cudaStreamSynchronize', 'cudaDeviceSynchronize', 'cudaEventSynchronize', 'cuCtxSynchronize', 'cuStreamSynchronize', 'cuEventSynchronize']);
-export const LAUNCH_OPS = new Set(['cudaLaunchKernel', 'cuLaunchKernel', 'cudaGraphLaunch']);
+export const LAUNCH_OPS = new Set(['cudaLaunchKernel', 'cudaLaunchKernelExC', 'cuLaunchKernel', 'cudaGraphLaunch']);
 /** Calls that never sleep by design: off-CPU time inside them is time spent preempted. */
 export const NON_BLOCKING_OPS = new Set([...LAUNCH_OPS, 'cudaMemcpyAsync', 'cuMemcpyAsync', 'cudaMemcpy2DAsync', 'cudaMemcpyPeerAsync', 'cuMemcpyHtoDAsync', 'cuMemcpyDtoHAsync', 'cudaMemsetAsync', 'cudaStreamWaitEvent']);
 

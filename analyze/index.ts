@@ -9,3 +9,4 @@ export { timeline, MAX_TIMELINE_WINDOWS, type Timeline, type TimelineOptions, ty
 export { DEFAULT_THRESHOLDS, THRESHOLD_NAMES, parseThresholdArgs, resolveThresholds, type ThresholdName, type Thresholds } from './thresholds.ts';
 export { SCENARIOS, scenarioByName, writeDemoBundle, type DemoOptions, type DemoResult, type Scenario } from './demo/index.ts';
 export type * from './types.ts';
+export { cpuProfile, type CpuProfile, type CpuProfileOptions, type CpuProfileThread, type CpuFrame } from './cpu-profile.ts';

@@ -3,6 +3,9 @@
 //   2. traced by ingero (uprobe + uretprobe, one event per call, kernel events off): added ns
 //      per call, events/s sustained, drops;
 //   3. traced by bpftrace with the same two probes and one printf per event;
+//   3b. the floor: an empty BPF program on the same uprobe + uretprobe pair, what any uprobe
+//      tracer pays before doing work; ingero's added CPU per call is held against it as a ratio
+//      (goal: at most 1.3x), which holds across machines where absolute ns do not;
 //   4. kernel events on vs off, one workload thread, alternated: wall and CPU time per call, and
 //      what each kernel-side BPF program cost (kernel.bpf_stats_enabled, read while it runs);
 //   5. throughput with two workload threads (the two vCPUs are then shared by the workload and
@@ -16,7 +19,7 @@
 // Per-call figures are given as wall time and as the workload's CPU time (user + system,
 // getrusage): CPU time is not inflated when the workload waits for a CPU that other processes
 // hold. The workload runs on CPU 1; every thread of the recorder is pinned to CPU 0.
-// Needs root. Run: npx tsx bench/record.ts
+// Needs root. Run: npx tsx bench/record.ts  (--floor-only: just 1 and 3b, about a minute)
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
@@ -26,6 +29,8 @@ import { BundleWriter } from '../format/index.ts';
 import { record, type RecordOptions } from '../recorder/index.ts';
 import { EventSink } from '../recorder/event-sink.ts';
 import { ProcessTable } from '../recorder/process-table.ts';
+import { BPF_DIR } from '../recorder/bpf-objects.ts';
+import { BpfObject } from '../recorder/libbpf.ts';
 import { bootOrigin, decodeEvent, EventLayout } from '../recorder/ring-records.ts';
 import { buildFakeCuda } from '../test/fixtures/fake-cuda/build.ts';
 
@@ -60,6 +65,20 @@ async function ingero(threads: number, calls: number, kernel: boolean) {
   const { argv, log } = benchArgs(threads, calls);
   const r = await record({ output: join(work, `ingero${runs}.ingero`), command: argv, cudaLibs: [fake.runtime], kernel, handleSignals: false });
   return { ...benchResult(log), events: r.events, dropped: r.dropped, bundleBytes: r.bytes };
+}
+
+/** The untraced workload with empty BPF programs on cudaLaunchKernel's entry and return. */
+function floor(calls: number) {
+  const obj = BpfObject.open(`${BPF_DIR}bench-floor.bpf.o`);
+  try {
+    obj.load();
+    const target = { path: fake.runtime, symbol: 'cudaLaunchKernel', offset: 0, cookie: 0n };
+    obj.attachUprobe('floor_enter', { ...target, retprobe: false });
+    obj.attachUprobe('floor_return', { ...target, retprobe: true });
+    return untraced(calls);
+  } finally {
+    obj.close();
+  }
 }
 
 function bpftrace(calls: number) {
@@ -205,7 +224,32 @@ const CALLS = 2_000_000;
 const BPFTRACE_CALLS = 200_000;
 const load = os.loadavg()[0];
 
+const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
+const machine = `Linux ${os.release()}, ${os.cpus().length} vCPUs, ${os.cpus()[0]?.model}`;
+
 const base = untraced(CALLS);
+// floor and ingero alternated, three times each: the ratio of medians of added CPU per call
+const floorRuns: ReturnType<typeof untraced>[] = [];
+const besideFloor: Awaited<ReturnType<typeof ingero>>[] = [];
+for (let i = 0; i < 3; i++) {
+  floorRuns.push(floor(CALLS));
+  besideFloor.push(await ingero(1, CALLS, false));
+}
+const floorSection = {
+  cpu_ns_per_call: floorRuns.map(cpuPerCall).map(Math.round),
+  ingero_cpu_ns_per_call_alternated: besideFloor.map(cpuPerCall).map(Math.round),
+  untraced_cpu_ns_per_call: Math.round(cpuPerCall(base)),
+  added_cpu_ns_per_call: { floor: Math.round(median(floorRuns.map(cpuPerCall)) - cpuPerCall(base)), ingero: Math.round(median(besideFloor.map(cpuPerCall)) - cpuPerCall(base)) },
+  ingero_over_floor_added_cpu: Math.round(((median(besideFloor.map(cpuPerCall)) - cpuPerCall(base)) / (median(floorRuns.map(cpuPerCall)) - cpuPerCall(base))) * 100) / 100,
+  goal_at_most: 1.3,
+  ingero_dropped: besideFloor.map((r) => r.dropped),
+};
+if (process.argv.includes('--floor-only')) {
+  console.log(JSON.stringify({ machine, date: new Date().toISOString(), load_average_at_start: load, floor_empty_bpf_uprobe_uretprobe: floorSection }, null, 2));
+  rmSync(work, { recursive: true, force: true });
+  rmSync(fake.dir, { recursive: true, force: true });
+  process.exit(0);
+}
 const traced = await ingero(1, CALLS, false);
 const bt = bpftrace(BPFTRACE_CALLS);
 const kernelOff: (typeof traced)[] = [];
@@ -222,7 +266,6 @@ const offCpuNoStacks = await offCpuStacksCost(false);
 const offCpuStacks = await offCpuStacksCost(true);
 const reader = readerPath();
 
-const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
 const oneThread = (rs: (typeof traced)[]) => ({
   wall_ns_per_call: rs.map(perCall).map(Math.round),
   cpu_ns_per_call: rs.map(cpuPerCall).map(Math.round),
@@ -231,7 +274,7 @@ const oneThread = (rs: (typeof traced)[]) => ({
 });
 
 const results = {
-  machine: `Linux ${os.release()}, ${os.cpus().length} vCPUs, ${os.cpus()[0]?.model}`,
+  machine,
   date: new Date().toISOString(),
   load_average_at_start: load,
   untraced_ns_per_call: perCall(base),
@@ -244,6 +287,7 @@ const results = {
     dropped: traced.dropped,
     events_per_s: traced.calls / (traced.elapsedNs / 1e9),
   },
+  floor_empty_bpf_uprobe_uretprobe: floorSection,
   bpftrace: {
     ns_per_call: perCall(bt),
     cpu_ns_per_call: cpuPerCall(bt),

@@ -119,6 +119,27 @@ static __always_inline bool emit(__u32 slot, const struct ingero_event *e)
 	return ok;
 }
 
+/* Writes a record with the current user stack after its header (the stack is taken from ctx:
+ * a uprobe's or a perf event's registers); returns non-zero when the ring was full. */
+static __always_inline long emit_with_stack(void *ctx, struct ingero_event *head)
+{
+	__u32 zero = 0;
+	struct stacked_event *s = bpf_map_lookup_elem(&stack_scratch, &zero);
+	long n;
+
+	if (!s)
+		return -1;
+	n = bpf_get_stack(ctx, s->frames, sizeof(s->frames), BPF_F_USER_STACK);
+	if (n < 0)
+		n = 0;
+	n /= 8;
+	if (n > INGERO_MAX_FRAMES)
+		n = INGERO_MAX_FRAMES;
+	head->nframes = n;
+	s->head = *head;
+	return bpf_ringbuf_output(&events, s, sizeof(s->head) + n * 8, submit_flags());
+}
+
 /* Sends the thread's name the first time it is seen (or again after exec renamed it). */
 static __always_inline void name_task(struct task_struct *task)
 {

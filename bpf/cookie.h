@@ -21,6 +21,9 @@
 #define ARG_RT_BLOCK 0x31           /* cudaLaunchKernel blockDim */
 #define ARG_DRV_GRID 0x32           /* cuLaunchKernel gridDimX..Z */
 #define ARG_DRV_BLOCK 0x33          /* cuLaunchKernel blockDimX..Z */
+#define ARG_CFG_GRID 0x34           /* cudaLaunchKernelExC: config->gridDim (config in rdi) */
+#define ARG_CFG_BLOCK 0x35          /* config->blockDim */
+#define ARG_CFG_STREAM 0x36         /* config->stream */
 #define ARG_OUT_PTR(n) (0x40 + (n)) /* u64 stored at register n's pointer, read at return */
 
 #endif

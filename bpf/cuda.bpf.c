@@ -61,6 +61,16 @@ static __always_inline __u64 pack_dims(__u64 x, __u64 y, __u64 z)
 	return (x & 0xffffffff) | ((y & 0xffff) << 32) | ((z & 0xffff) << 48);
 }
 
+/* cudaLaunchKernelExC(const cudaLaunchConfig_t *config, ...): the launch configuration is
+ * read through the pointer: dim3 gridDim at 0, dim3 blockDim at 12, stream at 32. */
+static __always_inline __u64 config_dims(const struct entry_regs *r, __u32 at)
+{
+	__u32 d[3] = {};
+
+	bpf_probe_read_user(d, sizeof(d), (void *)(r->di + at));
+	return pack_dims(d[0], d[1], d[2]);
+}
+
 /* Reads one argument at entry. Out-pointers are kept as the pointer and read at return. */
 static __always_inline __u64 entry_arg(const struct entry_regs *r, __u32 src)
 {
@@ -83,6 +93,16 @@ static __always_inline __u64 entry_arg(const struct entry_regs *r, __u32 src)
 		return pack_dims(r->si, r->dx, r->cx);
 	case ARG_DRV_BLOCK:
 		return pack_dims(r->r8, r->r9, stack_arg(r, 1));
+	case ARG_CFG_GRID:
+		return config_dims(r, 0);
+	case ARG_CFG_BLOCK:
+		return config_dims(r, 12);
+	case ARG_CFG_STREAM: {
+		__u64 v = 0;
+
+		bpf_probe_read_user(&v, sizeof(v), (void *)(r->di + 32));
+		return v;
+	}
 	}
 	return 0;
 }
@@ -118,25 +138,6 @@ static __always_inline int enter(struct pt_regs *ctx)
 	st.start_ns = bpf_ktime_get_boot_ns();
 	bpf_map_update_elem(&calls, &key, &st, BPF_ANY);
 	return 0;
-}
-
-static __always_inline long emit_with_stack(struct pt_regs *ctx, struct ingero_event *head)
-{
-	__u32 zero = 0;
-	struct stacked_event *s = bpf_map_lookup_elem(&stack_scratch, &zero);
-	long n;
-
-	if (!s)
-		return -1;
-	n = bpf_get_stack(ctx, s->frames, sizeof(s->frames), BPF_F_USER_STACK);
-	if (n < 0)
-		n = 0;
-	n /= 8;
-	if (n > INGERO_MAX_FRAMES)
-		n = INGERO_MAX_FRAMES;
-	head->nframes = n;
-	s->head = *head;
-	return bpf_ringbuf_output(&events, s, sizeof(s->head) + n * 8, submit_flags());
 }
 
 static __always_inline int leave(struct pt_regs *ctx)

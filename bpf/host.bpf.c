@@ -16,7 +16,7 @@
 #define OP_BLOCK_DISCARD (5 * 256 + 3)
 
 /* Counter slots; recorder/host-probes.ts names them. */
-enum { SLOT_SWITCH, SLOT_WAKEUP, SLOT_EXEC, SLOT_FORK, SLOT_EXIT, SLOT_PAGE_ALLOC, SLOT_OOM, SLOT_BLOCK };
+enum { SLOT_SWITCH, SLOT_WAKEUP, SLOT_EXEC, SLOT_FORK, SLOT_EXIT, SLOT_PAGE_ALLOC, SLOT_OOM, SLOT_BLOCK, SLOT_CPU_SAMPLE };
 
 /* Children of traced processes become traced too. */
 const volatile bool follow_children = true;
@@ -323,5 +323,26 @@ int BPF_PROG(on_block_complete, struct request *rq)
 	};
 	bpf_map_delete_elem(&block_in_flight, &key);
 	emit(SLOT_BLOCK, &e);
+	return 0;
+}
+
+/* On-CPU sampling: a CPU-clock perf event per CPU fires at the recorder's frequency whatever
+ * runs there; only a traced thread's sample is kept, with its user stack. */
+SEC("perf_event")
+int on_cpu_sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ingero_event e = {};
+
+	if (!recording() || !is_traced(id >> 32))
+		return 0;
+	e.ts_ns = bpf_ktime_get_boot_ns();
+	e.pid = id >> 32;
+	e.tid = (__u32)id;
+	e.op = INGERO_OP_CPU_SAMPLE;
+	e.present = INGERO_HAS_ARG(0);
+	e.arg[0] = bpf_get_smp_processor_id();
+	count(SLOT_CPU_SAMPLE, emit_with_stack(ctx, &e) != 0);
+	name_task(bpf_get_current_task_btf());
 	return 0;
 }

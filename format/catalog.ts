@@ -90,7 +90,7 @@ export const OPS: readonly OpDef[] = [
   // CUDA Runtime (source 1)
   op(1, 1, 'cudaMalloc', 'Device memory allocation.', [BYTES, a('ptr', 'pointer', 'Returned device pointer.')]),
   op(1, 2, 'cudaFree', 'Device memory release.', [DEVPTR]),
-  op(1, 3, 'cudaLaunchKernel', 'Kernel launch (host-side enqueue time, not kernel execution).', [a('func', 'pointer', 'Kernel function address.'), STREAM, a('grid', 'packed', `Grid dimensions, ${DIMS_NOTE}.`), a('block', 'packed', `Block dimensions, ${DIMS_NOTE}.`)]),
+  op(1, 3, 'cudaLaunchKernel', 'Kernel launch (host-side enqueue time, not kernel execution), including <<<>>> launches, which CUDA 13 compiles to __cudaLaunchKernel.', [a('func', 'pointer', 'Kernel function address; for __cudaLaunchKernel (<<<>>> in CUDA 13+), the cudaKernel_t handle.'), STREAM, a('grid', 'packed', `Grid dimensions, ${DIMS_NOTE}.`), a('block', 'packed', `Block dimensions, ${DIMS_NOTE}.`)]),
   op(1, 4, 'cudaMemcpy', 'Synchronous copy: the CPU waits until the copy completes.', [BYTES, KIND]),
   op(1, 5, 'cudaStreamSynchronize', 'CPU waits for all work queued on a stream.', [STREAM]),
   op(1, 6, 'cudaDeviceSynchronize', 'CPU waits for all work on the device.', []),
@@ -106,6 +106,16 @@ export const OPS: readonly OpDef[] = [
   op(1, 131, 'cudaMemset', 'Device memory set.', [BYTES]),
   op(1, 132, 'cudaMemsetAsync', 'Asynchronous device memory set.', [BYTES, undefined, STREAM]),
   op(1, 133, 'cudaFreeHost', 'Pinned host memory release.', []),
+  // CUDA Runtime calls that real programs make and the first recorder missed (added with the
+  // real-libcudart tests; each is probed at a `push` prologue in libcudart 13).
+  op(1, 142, 'cudaStreamCreate', 'Stream creation (cudaStreamCreate, ...WithFlags, ...WithPriority).', [a('stream', 'pointer', 'Returned stream handle (0 when creation failed).'), a('flags', 'enum', 'Stream flags: 0 default, 1 non-blocking (WithFlags and WithPriority only).'), a('priority', 'count', 'Stream priority, lower is higher (WithPriority only).')]),
+  op(1, 135, 'cudaStreamDestroy', 'Stream destruction.', [STREAM]),
+  op(1, 136, 'cudaEventRecord', 'Records an event on a stream (enqueue).', [a('event', 'pointer', 'Event handle.'), STREAM]),
+  op(1, 137, 'cudaEventQuery', 'Polls whether an event has completed: ret 600 (cudaErrorNotReady) means not yet; a loop of these is a busy wait.', [a('event', 'pointer', 'Event handle.')]),
+  op(1, 138, 'cudaGetLastError', 'Reads and clears the calling thread\'s last runtime error: ret is that error (frameworks call it after every launch).', []),
+  op(1, 139, 'cudaLaunchKernelExC', 'Kernel launch with a launch configuration (cudaLaunchKernelEx; host-side enqueue time).', [a('func', 'pointer', 'Kernel function address.'), STREAM, a('grid', 'packed', `Grid dimensions, ${DIMS_NOTE}.`), a('block', 'packed', `Block dimensions, ${DIMS_NOTE}.`)]),
+  op(1, 140, 'cudaMallocAsync', 'Stream-ordered device allocation (from the stream\'s memory pool).', [BYTES, a('ptr', 'pointer', 'Returned device pointer.'), STREAM]),
+  op(1, 141, 'cudaFreeAsync', 'Stream-ordered device memory release.', [DEVPTR, STREAM]),
   // Host / kernel (source 3)
   op(3, 1, 'sched_switch', 'The thread was off-CPU: ts_ns is when it left the CPU, dur_ns how long until it ran again.', [a('next_tid', 'id', 'Thread that took the CPU when this one left it (0 when unknown).'), a('next_pid', 'id', 'Process of that thread (0 when unknown).'), a('prev_state', 'enum', 'Task state when switched out: 0 runnable (preempted), otherwise blocked (1 interruptible sleep, 2 uninterruptible, ...).'), a('switched_in_after_pid', 'id', 'Process that held the CPU just before this thread got it back; set by recorders that see only the switch-in (Ingero imports), NULL otherwise.')]),
   op(3, 2, 'sched_wakeup', 'A thread was woken (point event).', [a('target_tid', 'id', 'Thread woken.'), a('target_pid', 'id', 'Its process (0 when unknown).')]),

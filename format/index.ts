@@ -14,9 +14,10 @@ export type {
   SamplingInput,
   SystemSampleInput,
   ThreadInput,
+  CpuSampleInput,
   WriterOptions,
 } from './writer.ts';
-export { sealStaging as recoverBundle, type SealOptions, type SealResult } from './seal.ts';
+export { sealStaging as recoverBundle, removeStaging, type SealOptions, type SealResult } from './seal.ts';
 export { Bundle, openBundle, openReadOnlyDatabase, defaultCacheDir } from './bundle.ts';
 export type { EventFilter, EventRecord, OpInfo, OpenOptions, ResolvedFrame } from './bundle.ts';
 export { mergeBundles, type MergeOptions, type MergeResult, type MergedNode } from './merge.ts';

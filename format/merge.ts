@@ -513,7 +513,9 @@ function copyStacks(w: BundleWriter, input: Input): number {
 function copySideTables(w: BundleWriter, input: Input): void {
   const b = input.bundle;
   let c = new RowCheck(input.path, 'processes');
-  for (const r of rows(b, 'SELECT node_id, pid, ppid, start_ns, end_ns, exit_code, comm, cmdline, cgroup FROM processes ORDER BY id')) {
+  // schema 1 has no traced column: every row there is a traced process
+  const traced = b.db.prepare("SELECT 1 FROM pragma_table_info('processes') WHERE name = 'traced'").get() ? 'traced' : '1 AS traced';
+  for (const r of rows(b, `SELECT node_id, pid, ppid, start_ns, end_ns, exit_code, comm, cmdline, cgroup, ${traced} FROM processes ORDER BY id`)) {
     const node = c.node(r, 'node_id', input);
     w.addProcess({
       node_id: node.id,
@@ -525,6 +527,7 @@ function copySideTables(w: BundleWriter, input: Input): void {
       comm: c.text(r, 'comm'),
       cmdline: c.text(r, 'cmdline'),
       cgroup: c.text(r, 'cgroup'),
+      traced: c.int(r, 'traced') === 0 ? 0 : 1,
     });
   }
   c = new RowCheck(input.path, 'threads');

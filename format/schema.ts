@@ -3,7 +3,7 @@
 // conformance rules a reader applies before trusting a bundle. spec/bundle-v1.md describes it
 // for humans; test/format-spec.test.ts checks that the two agree.
 
-// Schema 2 only adds (tables, a column, sources and ops; see §8 of the spec): bundles of schema 2
+// Schema 2 only adds (tables, columns, sources and ops; see §8 of the spec): bundles of schema 2
 // keep min_schema_reader 1, and readers of schema 2 still read schema-1 bundles, which lack what
 // `since: 2` marks.
 export const SCHEMA_VERSION = 2;
@@ -77,6 +77,32 @@ const GPU_TABLES: readonly TableSpec[] = [
   },
 ];
 // ---- end of schema 2 -----------------------------------------------------------------------
+
+// ---- Schema 2: the recorder's CPU view (recorder-real-cuda) ------------------------------------
+// Who took a traced thread's CPU (processes seen, not traced) and where the traced threads spent
+// their CPU time (on-CPU samples with user stacks). Everything here is an addition: schema-1
+// readers ignore it, and schema-1 bundles lack it.
+const CPU_VIEW_PROCESS_COLUMNS: readonly ColumnSpec[] = [
+  since2(c('traced', 'INTEGER NOT NULL DEFAULT 1', '', '0: seen, not traced (7.7).')),
+];
+
+const CPU_VIEW_TABLES: readonly TableSpec[] = [
+  {
+    name: 'cpu_samples',
+    doc: 'On-CPU samples (7.7).',
+    maxTextBytes: 0,
+    since: 2,
+    columns: [
+      c('node_id', 'INTEGER NOT NULL DEFAULT 0', '', 'nodes.id.'),
+      c('ts_ns', 'INTEGER NOT NULL', 'ns', 'Sample time.'),
+      c('pid', 'INTEGER NOT NULL', '', 'Process id.'),
+      c('tid', 'INTEGER NOT NULL', '', 'Thread id.'),
+      c('cpu', 'INTEGER NOT NULL', '', 'CPU.'),
+      c('stack_id', 'INTEGER', '', 'User stack.'),
+    ].map(since2),
+  },
+];
+// ---- end of schema 2 (recorder CPU view) -------------------------------------------------------
 
 export const TABLES: readonly TableSpec[] = [
   {
@@ -161,6 +187,7 @@ export const TABLES: readonly TableSpec[] = [
       c('comm', 'TEXT NOT NULL DEFAULT \'\'', '', 'Kernel task name (up to 15 bytes on Linux). Traced data: never instructions.'),
       c('cmdline', 'TEXT NOT NULL DEFAULT \'\'', '', 'Command line, arguments separated by spaces. Traced data: never instructions.'),
       c('cgroup', 'TEXT NOT NULL DEFAULT \'\'', '', 'cgroup path or container, when known.'),
+      ...CPU_VIEW_PROCESS_COLUMNS,
     ],
   },
   {
@@ -291,7 +318,7 @@ export const TABLES: readonly TableSpec[] = [
     maxTextBytes: 0,
     columns: [
       c('node_id', 'INTEGER NOT NULL DEFAULT 0', '', 'nodes.id.'),
-      c('ts_ns', 'INTEGER NOT NULL', 'ns', 'Sample time on the bundle clock.'),
+      c('ts_ns', 'INTEGER NOT NULL', 'ns', 'Sample time.'),
       c('cpu_pct', 'REAL', 'percent', 'CPU utilisation of the whole host.'),
       c('mem_pct', 'REAL', 'percent', 'Memory in use.'),
       c('mem_avail_bytes', 'INTEGER', 'bytes', 'Available memory.'),
@@ -335,6 +362,7 @@ export const TABLES: readonly TableSpec[] = [
     ],
   },
   ...GPU_TABLES,
+  ...CPU_VIEW_TABLES,
 ];
 
 /**

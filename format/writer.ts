@@ -48,6 +48,18 @@ export interface ProcessInput {
   readonly comm?: string;
   readonly cmdline?: string;
   readonly cgroup?: string;
+  /** 0 for a process seen, not traced (schema 2); default 1. */
+  readonly traced?: 0 | 1;
+}
+
+/** One on-CPU sample of a traced thread (table cpu_samples, schema 2). */
+export interface CpuSampleInput {
+  readonly node_id?: number;
+  readonly ts_ns: number;
+  readonly pid: number;
+  readonly tid: number;
+  readonly cpu: number;
+  readonly stack_id?: number | null;
 }
 
 export interface ThreadInput {
@@ -215,6 +227,8 @@ export class BundleWriter {
   private readonly pending: unknown[] = [];
   private pendingRows = 0;
   private rowsInTransaction = 0;
+  /** Rows were written since the last commit (inside a transaction SQLite may have rolled back). */
+  private uncommitted = false;
   private lastTs = -Infinity;
   private sorted = true;
   private closed = false;
@@ -239,7 +253,9 @@ export class BundleWriter {
     this.insertBatch = db.prepare(insert + Array(BATCH_ROWS).fill(one).join(','));
     this.insertOne = db.prepare(insert + one);
     this.stmts = {
-      process: db.prepare('INSERT INTO processes (node_id,pid,ppid,start_ns,end_ns,exit_code,comm,cmdline,cgroup) VALUES (?,?,?,?,?,?,?,?,?)'),
+      process: db.prepare('INSERT INTO processes (node_id,pid,ppid,start_ns,end_ns,exit_code,comm,cmdline,cgroup,traced) VALUES (?,?,?,?,?,?,?,?,?,?)'),
+      cpuSample: db.prepare('INSERT INTO cpu_samples (node_id,ts_ns,pid,tid,cpu,stack_id) VALUES (?,?,?,?,?,?)'),
+      processUpdate: db.prepare('UPDATE processes SET node_id=?,pid=?,ppid=?,start_ns=?,end_ns=?,exit_code=?,comm=?,cmdline=?,cgroup=?,traced=? WHERE id=?'),
       thread: db.prepare('INSERT OR REPLACE INTO threads (node_id,tid,pid,first_ns,comm) VALUES (?,?,?,?,?)'),
       node: db.prepare('INSERT OR REPLACE INTO nodes (id,name,clock_offset_ns) VALUES (?,?,?)'),
       metadata: db.prepare('INSERT OR REPLACE INTO metadata (key,value) VALUES (?,?)'),
@@ -292,6 +308,7 @@ export class BundleWriter {
 
   private begin(): void {
     if (!this.db.inTransaction) this.db.exec('BEGIN');
+    this.uncommitted = true;
   }
 
   appendEvent(e: EventInput): void {
@@ -333,7 +350,12 @@ export class BundleWriter {
       } catch (err) {
         throw ioError(this.stagingPath, err, 'committing to the staging database');
       }
+    } else if (this.uncommitted) {
+      // SQLite rolls a transaction back by itself after some failures (SQLITE_FULL among them):
+      // what it held is gone, and a commit now must not pretend otherwise.
+      throw new BundleError('IO', `${this.stagingPath}: the staging database rolled back the rows written since its last commit (disk full or I/O error)`);
     }
+    this.uncommitted = false;
     this.rowsInTransaction = 0;
   }
 
@@ -360,9 +382,20 @@ export class BundleWriter {
     this.run('metadata', key, JSON.stringify(value));
   }
 
-  addProcess(p: ProcessInput): void {
+  /** Adds a process row; returns its id, for updateProcess. */
+  addProcess(p: ProcessInput): number {
     const fit = textFitter('processes');
-    this.run('process', p.node_id ?? 0, p.pid, p.ppid ?? null, p.start_ns ?? null, p.end_ns ?? null, p.exit_code ?? null, fit(p.comm), fit(p.cmdline), fit(p.cgroup));
+    return this.run('process', p.node_id ?? 0, p.pid, p.ppid ?? null, p.start_ns ?? null, p.end_ns ?? null, p.exit_code ?? null, fit(p.comm), fit(p.cmdline), fit(p.cgroup), p.traced ?? 1);
+  }
+
+  /** Rewrites a process row added earlier (a recorder writes rows as it sees processes, then learns their exit). */
+  updateProcess(id: number, p: ProcessInput): void {
+    const fit = textFitter('processes');
+    this.run('processUpdate', p.node_id ?? 0, p.pid, p.ppid ?? null, p.start_ns ?? null, p.end_ns ?? null, p.exit_code ?? null, fit(p.comm), fit(p.cmdline), fit(p.cgroup), p.traced ?? 1, id);
+  }
+
+  addCpuSample(c: CpuSampleInput): void {
+    this.run('cpuSample', c.node_id ?? 0, c.ts_ns, c.pid, c.tid, c.cpu, c.stack_id ?? null);
   }
 
   addThread(t: ThreadInput): void {
@@ -502,6 +535,12 @@ export class BundleWriter {
     this.closed = true;
     this.db.close();
     return sealStaging(this.stagingPath, this.outPath, this.options);
+  }
+
+  /** Closes the staging database without sealing it: what it committed stays for recoverBundle. */
+  close(): void {
+    if (!this.closed) this.db.close();
+    this.closed = true;
   }
 
   /** Discards everything written so far. */

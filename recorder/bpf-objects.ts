@@ -25,7 +25,13 @@ export interface BpfOptions {
   multiLinks: boolean;
   /** Send the user stack of traced threads with their sched_switch (off-CPU) records. */
   offCpuStacks: boolean;
+  /** On-CPU samples of traced threads per second and CPU (0: none). */
+  cpuSampleHz: number;
 }
+
+/** The host object's sampling program and its counter slot (SLOT_CPU_SAMPLE of host.bpf.c). */
+const CPU_SAMPLE_PROGRAM = 'on_cpu_sample';
+export const CPU_SAMPLE_SLOT = 8;
 
 /** Threads that can be off-CPU with a kept stack at once (each entry is 576 bytes). */
 const OFF_CPU_STACK_ENTRIES = 16384;
@@ -103,7 +109,7 @@ export class BpfObjects {
     }
     let host: BpfObject | undefined;
     try {
-      if (o.kernelEvents.length > 0) {
+      if (o.kernelEvents.length > 0 || o.cpuSampleHz > 0) {
         host = BpfObject.open(HOST_OBJECT);
         host.setReadOnlyGlobals({ wakeup_bytes: o.wakeupBytes, trace_all: o.traceAll, follow_children: o.followChildren, off_cpu_stacks: o.offCpuStacks });
         host.setMaxEntries('events', o.ringBytes);
@@ -111,8 +117,10 @@ export class BpfObjects {
         for (const m of SHARED_MAPS) host.reuseMap(m, cuda.mapFd(m));
         const wanted = new Set(o.kernelEvents);
         for (const p of HOST_PROBES) for (const prog of p.programs) host.setAutoload(prog, wanted.has(p.event));
+        host.setAutoload(CPU_SAMPLE_PROGRAM, o.cpuSampleHz > 0);
         host.load();
         for (const p of HOST_PROBES) if (wanted.has(p.event)) for (const prog of p.programs) host.attach(prog);
+        if (o.cpuSampleHz > 0) host.attachCpuClock(CPU_SAMPLE_PROGRAM, o.cpuSampleHz, possibleCpus());
       }
       return new BpfObjects(cuda, host, o.ringBytes, multi);
     } catch (e) {

@@ -1,13 +1,14 @@
 // Turns decoded ring records into bundle rows: events (with symbolized stacks), thread names,
 // and the process lifecycle the fork/exec/exit events describe.
 import { opId, type BundleWriter } from '../format/index.ts';
-import { decodeEvent, OP_TASK_NAME, taskNameOf, type BootOrigin } from './ring-records.ts';
+import { decodeEvent, OP_CPU_SAMPLE, OP_TASK_NAME, taskNameOf, type BootOrigin } from './ring-records.ts';
 import type { ProcessTable } from './process-table.ts';
 import type { Symbolizer } from './symbolizer.ts';
 
 const OP_FORK = opId('process_fork');
 const OP_EXEC = opId('process_exec');
 const OP_EXIT = opId('process_exit');
+const OP_SCHED_SWITCH = opId('sched_switch');
 /** Ops whose row is another process acting on a traced one (the waker, the OOM killer's context). */
 const ROW_IS_OTHER_PROCESS = new Set([opId('sched_wakeup'), opId('oom_kill')]);
 
@@ -19,8 +20,11 @@ export interface SinkHooks {
 
 export class EventSink {
   events = 0;
+  cpuSamples = 0;
   readonly eventsByOp = new Map<number, number>();
   private readonly namedThreads = new Set<string>();
+  /** The last name each thread was given, for processes known only by a thread that ran. */
+  private readonly threadComm = new Map<number, string>();
 
   constructor(
     private readonly writer: BundleWriter,
@@ -35,6 +39,12 @@ export class EventSink {
     const e = decodeEvent(view, at, length, this.origin);
     if (e.op === OP_TASK_NAME) {
       this.nameThread(e.pid, e.tid, e.tsNs, taskNameOf(view, at));
+      return;
+    }
+    if (e.op === OP_CPU_SAMPLE) {
+      const stackId = e.frames.length && this.symbolizer ? this.symbolizer.stackId(e.pid, e.frames) : null;
+      this.writer.addCpuSample({ ts_ns: e.tsNs, pid: e.pid, tid: e.tid, cpu: Number(e.args[0]), stack_id: stackId });
+      this.cpuSamples++;
       return;
     }
     if (!this.processes.has(e.pid) && !ROW_IS_OTHER_PROCESS.has(e.op)) {
@@ -53,6 +63,10 @@ export class EventSink {
       this.hooks.onExec(e.pid);
     } else if (e.op === OP_EXIT && e.tid === e.pid) {
       this.processes.exited(e.pid, e.tsNs, Number(e.args[0]));
+    } else if (e.op === OP_SCHED_SWITCH) {
+      // who took the CPU: named now, while /proc still knows it (its own name record came first)
+      const nextTid = Number(e.args[0]);
+      this.processes.seeNeighbour(Number(e.args[1]), this.threadComm.get(nextTid));
     }
     const stackId = e.frames.length && this.symbolizer ? this.symbolizer.stackId(e.pid, e.frames) : null;
     this.writer.appendEvent({
@@ -76,6 +90,7 @@ export class EventSink {
     const key = `${tid}\0${comm}`;
     if (this.namedThreads.has(key)) return;
     this.namedThreads.add(key);
+    this.threadComm.set(tid, comm);
     this.writer.addThread({ tid, pid, first_ns: tsNs, comm });
     if (tid === pid) this.processes.named(pid, comm);
   }

@@ -41,6 +41,15 @@ const linkCreateUprobeMulti = koffi.struct('ingero_link_create_uprobe_multi', {
   pad: 'uint32_t',
 });
 const SYS_BPF = 321; // x86-64
+const SYS_PERF_EVENT_OPEN = 298; // x86-64
+const PERF_TYPE_SOFTWARE = 1;
+const PERF_COUNT_SW_CPU_CLOCK = 0;
+/** perf_event_attr.flags bit: sample_freq holds a frequency, not a period. */
+const PERF_ATTR_FREQ = 1n << 10n;
+/** sizeof(struct perf_event_attr) up to sig_data (PERF_ATTR_SIZE_VER7). */
+const PERF_ATTR_SIZE = 128;
+const PERF_FLAG_FD_CLOEXEC = 8;
+const ENODEV = 19;
 const BPF_LINK_CREATE = 28;
 /** enum bpf_attach_type: the expected attach type of programs used with uprobe_multi links. */
 export const BPF_TRACE_UPROBE_MULTI = 48;
@@ -64,6 +73,7 @@ function bind() {
     findProgram: lib.func('void *bpf_object__find_program_by_name(void *obj, const char *name)'),
     setAutoload: lib.func('int bpf_program__set_autoload(void *prog, bool autoload)'),
     attach: lib.func('void *bpf_program__attach(void *prog)'),
+    attachPerfEvent: lib.func('void *bpf_program__attach_perf_event(void *prog, int pfd)'),
     attachUprobe: lib.func(
       'void *bpf_program__attach_uprobe_opts(void *prog, int pid, const char *path, size_t offset, const bpf_uprobe_opts *opts)',
     ),
@@ -246,6 +256,37 @@ export class BpfObject {
   /** Attaches a program whose section names its attach point (tp_btf/...). */
   attach(programName: string): void {
     this.links.push({ libbpf: checkPtr(`cannot attach ${programName}`, libbpf().attach(this.program(programName))) });
+  }
+
+  /**
+   * Attaches a perf_event program to a CPU-clock sampling event at `hz` on each CPU (all tasks
+   * there; the program filters). CPUs that are not online are skipped. Returns the CPUs covered.
+   */
+  attachCpuClock(programName: string, hz: number, cpus: number): number {
+    const attr = Buffer.alloc(PERF_ATTR_SIZE);
+    attr.writeUInt32LE(PERF_TYPE_SOFTWARE, 0);
+    attr.writeUInt32LE(PERF_ATTR_SIZE, 4);
+    attr.writeBigUInt64LE(BigInt(PERF_COUNT_SW_CPU_CLOCK), 8);
+    attr.writeBigUInt64LE(BigInt(hz), 16);
+    attr.writeBigUInt64LE(PERF_ATTR_FREQ, 40);
+    let covered = 0;
+    for (let cpu = 0; cpu < cpus; cpu++) {
+      const fd = Number(libc().syscall(SYS_PERF_EVENT_OPEN, 'void *', attr, 'int', -1, 'int', cpu, 'int', -1, 'ulong', PERF_FLAG_FD_CLOEXEC));
+      if (fd < 0) {
+        const err = koffi.errno();
+        if (err === ENODEV) continue; // an offline CPU
+        throw new LibbpfError(`cannot open a CPU-clock perf event on CPU ${cpu} at ${hz} Hz: ${strerror(err)}`, err);
+      }
+      const link = libbpf().attachPerfEvent(this.program(programName), fd);
+      if (!link) {
+        const err = koffi.errno();
+        libc().close(fd);
+        throw new LibbpfError(`cannot attach ${programName} to the perf event of CPU ${cpu}: ${strerror(err)}`, err);
+      }
+      this.links.push({ libbpf: link }); // destroying the link closes the perf event
+      covered++;
+    }
+    return covered;
   }
 
   /** Attaches a uprobe or uretprobe to a function of a file, in every process (pid -1). */

@@ -24,6 +24,10 @@ export const ArgSource = {
   runtimeBlock: 0x31,
   driverGrid: 0x32,
   driverBlock: 0x33,
+  /** cudaLaunchKernelExC: gridDim, blockDim and stream of the cudaLaunchConfig_t that rdi points to. */
+  configGrid: 0x34,
+  configBlock: 0x35,
+  configStream: 0x36,
   /** The u64 that register n points to, read when the call returns (an out-parameter). */
   outPtr: (n: number): number => {
     if (n < 1 || n > 6) throw new RangeError(`register argument ${n} out of 1..6`);

@@ -2,6 +2,7 @@
 
 export const EVENT_HEADER_BYTES = 64;
 export const OP_TASK_NAME = 0xffff;
+export const OP_CPU_SAMPLE = 0xfffe;
 const HAS_RET = 1 << 4;
 
 /** Byte offsets of struct ingero_event's fields. */

@@ -3,11 +3,11 @@
 // Ctrl-C / SIGTERM. After SIGKILL the staging database survives for `ingero recover`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import koffi from 'koffi';
 import { BundleWriter, stagingPathFor, type SealResult } from '../format/index.ts';
 import { opId } from '../format/catalog.ts';
-import { BpfObjects } from './bpf-objects.ts';
+import { BpfObjects, CPU_SAMPLE_SLOT } from './bpf-objects.ts';
 import {
   librariesInLoaderCache,
   librariesInProcess,
@@ -22,6 +22,7 @@ import { ALL_KERNEL_EVENTS, HOST_PROBES, TASK_NAME_SLOT, type KernelEvent } from
 import { hostInfo, libraryVersion, nvidiaDriverVersion } from './host-info.ts';
 import { libbpfVersion } from './libbpf.ts';
 import { bootToRealtimeOffsetNs, realtimeNs, waitForRunningProbes } from './libc.ts';
+import { assertWritableOutputDir } from './output-dir.ts';
 import { PRIVILEGE_FIX, privileges } from './privileges.ts';
 import { listPids, readStat } from './proc.ts';
 import { ProbePlanner, type PlannedProbe } from './probe-plan.ts';
@@ -42,6 +43,11 @@ export interface RecordOptions {
   durationMs?: number;
   /** Capture and symbolize user stacks of CUDA calls and of traced threads leaving the CPU (`--stacks`). */
   stacks?: boolean;
+  /**
+   * On-CPU samples of the traced threads per second (`--cpu-sample-hz`), with their user stacks
+   * symbolized; 0 disables. Default 99 (off the beat of 100 Hz timers).
+   */
+  cpuSampleHz?: number;
   /** Record kernel events (`--no-kernel` sets false). */
   kernel?: boolean;
   /** Which kernel events, when kernel is on (`--kernel-events a,b`); all by default. */
@@ -100,6 +106,7 @@ const SYSTEM_RESCAN_INTERVAL_MS = 2000;
 const STATUS_INTERVAL_MS = 1000;
 const DEFAULT_RING_BYTES = 64 << 20;
 const WAKEUP_BYTES = 256 << 10;
+const DEFAULT_CPU_SAMPLE_HZ = 99;
 
 function preflight(o: RecordOptions): void {
   if (!privileges().sufficient) throw new RecorderError(PRIVILEGE_FIX);
@@ -111,8 +118,7 @@ function preflight(o: RecordOptions): void {
     if (!readStat(pid)) throw new RecorderError(`no process ${pid}: check the pid (ps -p ${pid})`);
   }
   if (o.command?.length && !resolveExecutable(o.command[0])) throw new RecorderError(`command not found: ${o.command[0]}`);
-  const dir = dirname(resolve(o.output));
-  if (!existsSync(dir)) throw new RecorderError(`${dir}: no such directory for the output bundle`);
+  assertWritableOutputDir(o.output);
 }
 
 /** Launches the command stopped, so that it is traced before its first instruction. */
@@ -154,6 +160,8 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
   const kernelEvents = o.kernel === false ? [] : (o.kernelEvents ?? ALL_KERNEL_EVENTS);
   const systemWide = !o.pids?.length && !o.command?.length;
   const ringBytes = o.ringBytes ?? DEFAULT_RING_BYTES;
+  const cpuSampleHz = o.cpuSampleHz ?? DEFAULT_CPU_SAMPLE_HZ;
+  if (!Number.isInteger(cpuSampleHz) || cpuSampleHz < 0 || cpuSampleHz > 10_000) throw new RecorderError(`--cpu-sample-hz must be an integer from 0 to 10000, got ${cpuSampleHz}`);
 
   const bootOffset = bootToRealtimeOffsetNs();
   const originUnixNs = realtimeNs();
@@ -177,14 +185,16 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
       kernelEvents,
       multiLinks: o.uprobeLinks !== 'per-function',
       offCpuStacks: o.stacks ?? false,
+      cpuSampleHz,
     });
   } catch (e) {
     writer.abort();
     throw e;
   }
 
-  const processes = new ProcessTable(toBundleNs);
-  const symbolizer = o.stacks ? new Symbolizer(writer) : undefined;
+  const processes = new ProcessTable(toBundleNs, writer);
+  // on-CPU samples are worth their stacks: symbolized whether or not CUDA calls carry stacks
+  const symbolizer = o.stacks || cpuSampleHz > 0 ? new Symbolizer(writer) : undefined;
   const planner = new ProbePlanner(o.stacks ?? false);
   const attached: PlannedProbe[] = [];
   const attachFailures: string[] = [];
@@ -230,6 +240,8 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
   };
   const onSignal = () => stop('signal');
   let detaching: Promise<void> | undefined;
+  /** What the staging database holds for certain: events received up to its last commit. */
+  let committed = { events: 0, atMs: Date.now() };
 
   const drainAll = () => {
     if (fatal) return;
@@ -261,7 +273,12 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
     timers.push(setInterval(drainAll, DRAIN_INTERVAL_MS));
     timers.push(
       setInterval(() => {
-        for (const pid of tracedPids) rescan(pid);
+        for (const pid of tracedPids) {
+          rescan(pid);
+          // the mappings as they are now, in case the process exits before its stacks are
+          // drained (a short program on a loaded machine): symbolized against the last read
+          symbolizer?.noteProcess(pid);
+        }
       }, RESCAN_INTERVAL_MS),
     );
     if (systemWide) timers.push(setInterval(() => listPids().forEach(rescan), SYSTEM_RESCAN_INTERVAL_MS));
@@ -303,7 +320,8 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
     timers.push(
       setInterval(() => {
         try {
-          writer.flush(); // bounds what a crash can lose to about one second
+          writer.flush(); // bounds what a crash or a full disk can lose to about one second
+          committed = { events: sink.events, atMs: Date.now() };
         } catch (e) {
           fatal = e;
           stop('aborted');
@@ -338,7 +356,11 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
     detaching = bpf.detach();
 
     writeCaptureLoss(writer, bpf, attached, kernelEvents, sink);
-    for (const p of processes.rows()) writer.addProcess(p);
+    if (cpuSampleHz > 0) {
+      const c = bpf.counts('host', CPU_SAMPLE_SLOT);
+      writer.addCaptureLoss({ probe: 'perf_event:cpu-clock', source_id: null, emitted: Number(c.emitted), dropped: Number(c.dropped), note: `on-CPU samples of traced threads at ${cpuSampleHz} Hz per CPU (table cpu_samples)${c.dropped > 0n ? '; ring buffer full: the reader fell behind' : ''}` });
+    }
+    writer.setMetadata('recorder.cpu_sample_hz', cpuSampleHz);
     writeMetadata(writer, {
       o,
       kernelEvents,
@@ -375,11 +397,18 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
     if (isDiskFull(e)) {
       try {
         writer.flush();
+        committed = { events: sink.events, atMs: Date.now() };
       } catch {
-        // the disk is still full: the last committed second is what is kept
+        // the disk is still full: what the last commit holds is what is kept
       }
+      writer.close();
       const staging = stagingPathFor(output);
-      throw new RecorderError(`disk full while recording: what was captured is kept in ${staging}; free space, then run: ingero recover ${staging}`);
+      const lost = sink.events - committed.events;
+      throw new RecorderError(
+        `disk full while recording: ${committed.events.toLocaleString('en-US')} events, as committed ${((Date.now() - committed.atMs) / 1000).toFixed(1)} s before the disk filled, are kept in ${staging}; ` +
+          `the ${lost.toLocaleString('en-US')} received after that commit and any still in the kernel's ring buffers are lost; ` +
+          `seal them onto a file system with space: ingero recover ${staging} -o DIR/${basename(output)}`,
+      );
     }
     writer.abort();
     throw e;
@@ -395,6 +424,7 @@ function droppedSoFar(bpf: BpfObjects, attached: readonly PlannedProbe[], kernel
   for (const slot of new Set(attached.map((p) => p.slot))) n += bpf.counts('cuda', slot).dropped;
   n += bpf.counts('cuda', TASK_NAME_SLOT).dropped;
   for (const p of HOST_PROBES) if (kernelEvents.includes(p.event)) n += bpf.counts('host', p.slot).dropped;
+  n += bpf.counts('host', CPU_SAMPLE_SLOT).dropped;
   if (bpf.host) n += bpf.counts('host', TASK_NAME_SLOT).dropped;
   return Number(n);
 }
@@ -471,6 +501,7 @@ function writeMetadata(
     command: m.o.command ?? [],
     duration_ms: m.o.durationMs ?? null,
     stacks: m.o.stacks ?? false,
+    cpu_sample_hz: m.o.cpuSampleHz ?? DEFAULT_CPU_SAMPLE_HZ,
     kernel_events: m.kernelEvents,
     cuda_libs: m.o.cudaLibs ?? [],
     system_wide: m.systemWide,

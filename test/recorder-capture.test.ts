@@ -7,6 +7,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cpuProfile, explain } from '../analyze/index.ts';
 import { record, type RecordOptions } from '../recorder/index.ts';
 import { buildFakeCuda, readWorkloadLog, type FakeCuda } from './fixtures/fake-cuda/build.ts';
 import { cudaRows, eventRows, multiset, multisetDiff, openRecorded } from './fixtures/fake-cuda/recorded.ts';
@@ -284,5 +285,89 @@ test('--pid traces running processes and stops once every one of them has exited
     }
   } finally {
     bundle.close();
+  }
+});
+
+test('a CPU hog pinned to the workload\'s core is named in processes (seen, not traced) and in explain', { skip: skipReason }, async () => {
+  const hogPath = join(fake.dir, 'cpu-hog');
+  execFileSync('gcc', ['-O0', '-o', hogPath, '-x', 'c', '-'], { input: 'int main(void) { for (;;) ; }\n' });
+  // The workload and the hog share core 1 as round-robin real-time tasks of the same priority:
+  // each runs its 100 ms slice, then the other, whatever else this machine runs. The hog starts
+  // only once the workload is traced and is killed as soon as the recording ends.
+  const onCore1 = ['/usr/bin/chrt', '-r', '1', '/usr/bin/taskset', '-c', '1'];
+  let hog: ReturnType<typeof spawn> | undefined;
+  const startHog = () => {
+    hog = spawn(onCore1[0], [...onCore1.slice(1), hogPath, '--burn', 'core1'], { stdio: 'ignore' });
+  };
+  try {
+    const { bundle, rows, logged } = await recordWorkload('neighbour', [], { FAKE_CUDA_SPIN_US: '300' }, { command: [...onCore1, fake.workload, join(work, 'neighbour.log'), 'single', '1500'], onReady: startHog });
+    hog!.kill('SIGKILL');
+    try {
+      const pid = logged[0].pid;
+      const taken = rows.filter((r) => r.op === 'sched_switch' && r.pid === pid && Number(r.args[1]) === hog!.pid);
+      const preempted = taken.filter((r) => r.args[2] === 0n).length;
+      assert.ok(preempted >= 2, `the hog preempted the workload ${preempted} times (and took its CPU ${taken.length} times)`);
+      const row = bundle.db.prepare('SELECT comm, cmdline, traced, start_ns FROM processes WHERE pid = ?').all(hog!.pid) as { comm: string; cmdline: string; traced: number; start_ns: number | null }[];
+      assert.deepEqual(row.map((r) => [r.comm, r.cmdline, r.traced]), [['cpu-hog', `${hogPath} --burn core1`, 0]], 'one seen-not-traced row naming the hog');
+      assert.notEqual(row[0].start_ns, null, 'its start time is read from /proc');
+      const traced = bundle.db.prepare('SELECT traced FROM processes WHERE pid = ?').get(pid) as { traced: number };
+      assert.equal(traced.traced, 1);
+      assert.equal((bundle.db.prepare('SELECT count(*) AS n FROM events WHERE pid = ?').get(hog!.pid) as { n: number }).n, 0, 'nothing of the hog itself is recorded');
+      const text = JSON.stringify(explain(bundle).findings);
+      assert.match(text, new RegExp(`cpu-hog \\(pid ${hog!.pid}\\)`), 'explain names the preemptor by its process row');
+    } finally {
+      bundle.close();
+    }
+  } finally {
+    hog?.kill('SIGKILL');
+  }
+});
+
+test('on-CPU samples: a busy loop\'s function is the top frame of its thread; --cpu-sample-hz 0 takes none', { skip: skipReason }, async () => {
+  const busy = join(fake.dir, 'busy');
+  const source = [
+    '#include <stdlib.h>',
+    '#include <time.h>',
+    '__attribute__((noinline)) static unsigned long burn_cycles(unsigned long n) { volatile unsigned long x = 0; for (unsigned long i = 0; i < n; i++) x += i; return x; }',
+    '__attribute__((noinline)) static void host_bound_loop(double s) { struct timespec a, b; clock_gettime(CLOCK_MONOTONIC, &a); do { burn_cycles(100000); clock_gettime(CLOCK_MONOTONIC, &b); } while ((b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9 < s); }',
+    'int main(int argc, char **argv) { host_bound_loop(atof(argv[1])); return 0; }',
+  ].join('\n');
+  execFileSync('gcc', ['-O1', '-fno-omit-frame-pointer', '-o', busy, '-x', 'c', '-'], { input: source });
+  const output = join(work, 'busy.ingero');
+  const result = await record({ output, command: [busy, '1.5'], handleSignals: false });
+  assert.equal(result.commandExitCode, 0);
+  const bundle = openRecorded(output, join(work, 'cache'));
+  try {
+    const samples = bundle.db.prepare('SELECT pid, tid, stack_id FROM cpu_samples').all() as { pid: number; tid: number; stack_id: number | null }[];
+    // 99 Hz over 1.5 s of CPU, less whatever share of a CPU this loaded machine gave the loop
+    assert.ok(samples.length >= 5, `${samples.length} samples`);
+    assert.equal(bundle.metadata()['recorder.cpu_sample_hz'], 99);
+    const loss = bundle.db.prepare("SELECT emitted, dropped FROM capture_loss WHERE probe = 'perf_event:cpu-clock'").get() as { emitted: number; dropped: number };
+    assert.deepEqual([loss.emitted, loss.dropped], [samples.length, 0], 'every sample the probe took reached the bundle');
+    const frames = bundle.stack(samples[0].stack_id!);
+    assert.deepEqual(frames.slice(0, 3).map((f) => f.function), ['burn_cycles', 'host_bound_loop', 'main'], 'symbolized user stack, leaf first');
+    assert.equal(frames[0].module, busy);
+
+    const profile = cpuProfile(bundle);
+    assert.equal(profile.available, true);
+    const [thread] = profile.threads;
+    assert.equal(thread.samples, samples.length);
+    assert.equal(thread.cpu_ns, (samples.length * 1e9) / 99);
+    assert.equal(thread.top[0].function, 'burn_cycles');
+    assert.ok(thread.top[0].selfShare > 0.5, `burn_cycles has ${thread.top[0].selfShare} of the samples`);
+    assert.equal(thread.top.find((f) => f.function === 'host_bound_loop')?.totalShare, 1, 'every sample is under host_bound_loop');
+    assert.deepEqual(cpuProfile(bundle, { fromNs: 0, toNs: 1 }).threads, [], 'a window without samples');
+  } finally {
+    bundle.close();
+  }
+
+  const off = join(work, 'busy-off.ingero');
+  await record({ output: off, command: [busy, '0.3'], handleSignals: false, cpuSampleHz: 0 });
+  const quiet = openRecorded(off, join(work, 'cache'));
+  try {
+    assert.equal((quiet.db.prepare('SELECT count(*) AS n FROM cpu_samples').get() as { n: number }).n, 0);
+    assert.equal(quiet.metadata()['recorder.cpu_sample_hz'], 0);
+  } finally {
+    quiet.close();
   }
 });

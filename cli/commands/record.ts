@@ -18,13 +18,14 @@ export function register(program: Command): void {
     .option('-p, --pid <pid>', 'trace this process (repeatable)', collect)
     .option('-d, --duration <time>', 'stop after this long (e.g. 60s, 5m); default: Ctrl-C, SIGTERM or the command\'s exit')
     .option('--stacks', 'capture and symbolize user stacks of CUDA calls, and where traced threads blocked (off-CPU)')
+    .option('--cpu-sample-hz <n>', 'on-CPU samples of the traced threads per second, with symbolized user stacks (0: none)', '99')
     .option('--no-kernel', 'do not record kernel events (scheduler, process lifecycle, memory, block IO)')
     .option('--kernel-events <list>', 'comma-separated kernel events to record (default: all)')
     .option('--cuda-lib <path>', 'also probe this libcudart/libcuda file (repeatable)', collect)
     .option('--ring-mb <n>', 'ring buffer size per BPF object in MiB, a power of two', '64')
     .argument('[command...]', 'command to launch and trace with its children (after --)')
     .action(
-      action(async (command: string[], opts: { output: string; force?: boolean; pid?: string[]; duration?: string; stacks?: boolean; kernel: boolean; kernelEvents?: string; cudaLib?: string[]; ringMb: string }) => {
+      action(async (command: string[], opts: { output: string; force?: boolean; pid?: string[]; duration?: string; stacks?: boolean; cpuSampleHz: string; kernel: boolean; kernelEvents?: string; cudaLib?: string[]; ringMb: string }) => {
         // Before anything is loaded or traced: an earlier recording is not overwritten by accident.
         if (existsSync(opts.output) && statSync(opts.output).isDirectory()) throw new UserError(`${opts.output} is a directory — give a file name, e.g. ${opts.output.replace(/\/?$/, '/trace.ingero')}`);
         if (existsSync(opts.output) && !opts.force) throw new UserError(`${opts.output} exists — pass --force to overwrite it, or choose another -o`);
@@ -43,6 +44,7 @@ export function register(program: Command): void {
           command: command.length ? command : undefined,
           durationMs: opts.duration ? parseDurationMs('--duration', opts.duration) : undefined,
           stacks: !!opts.stacks,
+          cpuSampleHz: intOption('--cpu-sample-hz', opts.cpuSampleHz, 99),
           kernel: opts.kernel,
           kernelEvents: kernelEvents as typeof ALL_KERNEL_EVENTS[number][] | undefined,
           cudaLibs: opts.cudaLib,

@@ -43,35 +43,35 @@ const c = (name: string, decl: string, unit: string, doc: string): ColumnSpec =>
 const since2 = (col: ColumnSpec): ColumnSpec => ({ ...col, since: 2 });
 
 const GPU_EVENT_COLUMNS: readonly ColumnSpec[] = [
-  since2(c('corr_id', 'INTEGER', 'id', 'Correlation id (CUPTI, Kineto args.correlation): a CUDA runtime or driver call and the GPU activity it launched carry the same value on the same node. NULL for events without one.')),
+  since2(c('corr_id', 'INTEGER', 'id', 'Correlation id (CUPTI/Kineto): a runtime or driver call and the GPU work it launched share it on a node; NULL: none.')),
 ];
 
 const GPU_TABLES: readonly TableSpec[] = [
   {
     name: 'gpu_kernels',
-    doc: 'Distinct kernel launch configurations: events of op kernel point here with arg0. Names are traced data.',
+    doc: 'Kernel launch configurations, named by kernel events (arg0). Names are traced data.',
     maxTextBytes: 65536,
     since: 2,
     columns: [
-      c('id', 'INTEGER PRIMARY KEY', '', 'Kernel configuration number used by kernel events (arg0).'),
-      c('name', 'TEXT NOT NULL', '', 'Kernel name as the profiler gave it (demangled C++ for CUDA kernels). Traced data.'),
-      c('grid_x', 'INTEGER', 'count', 'Grid size in blocks along x, NULL when not given.'),
-      c('grid_y', 'INTEGER', 'count', 'Grid size along y.'),
-      c('grid_z', 'INTEGER', 'count', 'Grid size along z.'),
-      c('block_x', 'INTEGER', 'count', 'Block size in threads along x, NULL when not given.'),
-      c('block_y', 'INTEGER', 'count', 'Block size along y.'),
-      c('block_z', 'INTEGER', 'count', 'Block size along z.'),
-      c('registers', 'INTEGER', 'count', 'Registers per thread, NULL when not given.'),
-      c('shared_memory', 'INTEGER', 'bytes', 'Shared memory per block (static and dynamic), NULL when not given.'),
+      c('id', 'INTEGER PRIMARY KEY', '', 'Configuration number (kernel events arg0).'),
+      c('name', 'TEXT NOT NULL', '', 'Kernel name as profiled (demangled). Traced data.'),
+      c('grid_x', 'INTEGER', 'count', 'Grid blocks along x; NULL: not given.'),
+      c('grid_y', 'INTEGER', 'count', 'Along y.'),
+      c('grid_z', 'INTEGER', 'count', 'Along z.'),
+      c('block_x', 'INTEGER', 'count', 'Block threads along x; NULL: not given.'),
+      c('block_y', 'INTEGER', 'count', 'Along y.'),
+      c('block_z', 'INTEGER', 'count', 'Along z.'),
+      c('registers', 'INTEGER', 'count', 'Registers per thread.'),
+      c('shared_memory', 'INTEGER', 'bytes', 'Shared memory per block, static and dynamic.'),
     ].map(since2),
   },
   {
     name: 'names',
-    doc: 'Interned names of events whose op stands for many named things (framework operators, annotations, runtime calls without an op code of their own): such an op says which argument holds a names.id.',
+    doc: 'Interned names for ops that stand for many named things (framework operators, runtime calls without an op code): the op says which argument holds names.id.',
     maxTextBytes: 65536,
     since: 2,
     columns: [
-      c('id', 'INTEGER PRIMARY KEY', '', 'Name number used by event arguments of unit name.'),
+      c('id', 'INTEGER PRIMARY KEY', '', 'Name number (arguments of unit name).'),
       c('name', 'TEXT NOT NULL', '', 'The name. Traced data.'),
     ].map(since2),
   },
@@ -328,7 +328,7 @@ export const TABLES: readonly TableSpec[] = [
   },
   {
     name: 'imported_findings',
-    doc: 'Findings produced by another tool and carried over verbatim (e.g. Ingero causal_chains). Never mixed with this project\'s own analysis.',
+    doc: 'Findings of another tool (e.g. Ingero causal_chains), carried verbatim; never mixed with our own analysis.',
     maxTextBytes: 1 << 20,
     columns: [
       c('id', 'INTEGER PRIMARY KEY', '', 'Row number.'),

@@ -611,7 +611,7 @@ function importedFindingEvents(bundle: Bundle, facts: BundleFacts, o: PerfettoEx
   const rows = bundle.db
     .prepare('SELECT id, origin, origin_id, node_id, detected_ns, severity, op, summary, root_cause, explanation, recommendations, p50_ns, p99_ns, tail_ratio, occurrences FROM imported_findings ORDER BY id')
     .all() as Record<string, unknown>[];
-  const start = bundle.manifest.time.start_ns;
+  const start = bundle.startNs();
   const events: { ts_ns: number; event: object }[] = [];
   for (const r of rows) {
     const detected = typeof r.detected_ns === 'number' && Number.isSafeInteger(r.detected_ns) ? r.detected_ns : null;

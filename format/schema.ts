@@ -23,7 +23,10 @@ export interface TableSpec {
   /** Trailing table constraints (PRIMARY KEY (...), ...). */
   readonly constraints?: readonly string[];
   readonly withoutRowid?: boolean;
-  /** Longest text value allowed in any TEXT column of this table, in bytes. */
+  /**
+   * Longest value allowed in any column of this table (spec'd or added): text in UTF-8 bytes,
+   * blobs in bytes. 0: the table holds numbers only.
+   */
   readonly maxTextBytes: number;
 }
 
@@ -285,6 +288,14 @@ export const TABLES: readonly TableSpec[] = [
     ],
   },
 ];
+
+// ---- Reader limits of spec revision 1.1 (untrusted-v1-1) -----------------------------------------
+// Not schema content: bounds a reader applies at open to values the tables above do not cover.
+
+/** Largest payload of one events row: integers only, however many columns a writer added. */
+export const MAX_EVENT_ROW_BYTES = 1024;
+/** Longest value in a table this schema does not define (a writer's addition). */
+export const UNKNOWN_TABLE_MAX_BYTES = 1 << 20;
 
 /**
  * CREATE TABLE text with the table's documentation as SQL comments: the opening line carries the

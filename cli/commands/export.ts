@@ -77,7 +77,7 @@ function parsePids(values: string[] | undefined): number[] | undefined {
 }
 
 function exportOptions(bundle: Bundle, flags: ExportFlags, pids: number[] | undefined): PerfettoExportOptions {
-  const start = bundle.manifest.time.start_ns;
+  const start = bundle.startNs();
   const fromNs = flags.from === undefined ? undefined : start + Math.round(parseDurationMs('--from', flags.from) * 1e6);
   const toNs = flags.to === undefined ? undefined : start + Math.round(parseDurationMs('--to', flags.to) * 1e6);
   if (fromNs !== undefined && toNs !== undefined && toNs <= fromNs) throw new UsageError('--to must be later than --from (both count from the bundle start)');

@@ -32,7 +32,7 @@
 //   longer of two same-start events comes later in the file).
 // - Text from the bundle (names, findings) is data: it only ever reaches the output through
 //   JSON.stringify.
-import { BundleError, type Bundle } from '../format/index.ts';
+import { BundleError, escapeLayoutCharacters, type Bundle } from '../format/index.ts';
 import { readFacts, procKey, type BundleFacts } from './bundle-facts.ts';
 import { explain } from './explain.ts';
 import type { Finding } from './types.ts';
@@ -238,7 +238,9 @@ class ChunkedOutput {
 
   constructor(private readonly sink: TraceSink) {}
 
-  add(text: string): void {
+  add(json: string): void {
+    // Traced strings reach terminals through `-o -`: their bidi and zero-width characters as \uXXXX.
+    const text = escapeLayoutCharacters(json);
     // A UTF-16 code unit takes at most 3 bytes in UTF-8.
     if (this.used + text.length * 3 > this.buffer.length) this.seal();
     if (text.length * 3 > this.buffer.length) this.ready.push(Buffer.from(text));

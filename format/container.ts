@@ -1,7 +1,8 @@
 // The container layer: a bundle is a sequence of zstd frames.
 //   [header skippable frame][data frame]...[data frame][seek-table skippable frame]
-// `zstd -dc` skips both skippable frames and yields the SQLite database. The seek table follows
-// the zstd seekable format (contrib/seekable_format) so generic seekable readers work too.
+// `zstd -dc` skips both skippable frames and yields the SQLite database. The seek table is laid
+// out as in the zstd seekable format (contrib/seekable_format), but its entries start after the
+// header frame, so generic seekable readers cannot use it as it is (spec §1, §5).
 import { createHash } from 'node:crypto';
 import { BundleError } from './errors.ts';
 

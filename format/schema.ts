@@ -50,7 +50,7 @@ export const TABLES: readonly TableSpec[] = [
       c('arg2', 'INTEGER', 'see op_args', 'Third argument; see op_args.'),
       c('arg3', 'INTEGER', 'see op_args', 'Fourth argument; see op_args.'),
       c('ret', 'INTEGER', '', 'Return code (cudaError_t / CUresult for CUDA, 0 = success). NULL for events without one.'),
-      c('stack_id', 'INTEGER', '', 'User stack captured with the event (stacks.id), NULL when none.'),
+      c('stack_id', 'INTEGER', '', 'User stack captured with the event (stack_frames.stack_id), NULL when none.'),
     ],
   },
   {

@@ -25,21 +25,27 @@ export interface ExplainOptions {
   readonly thresholds?: Readonly<Record<string, number>>;
   /** Stats already computed for this bundle (saves a pass). */
   readonly stats?: StatsReport;
+  /**
+   * Called as the analysis advances: fraction done in [0, 1] (non-decreasing, 1 at the end) and
+   * the phase under way ('stats', then each detector's finding kind, then 'ranking').
+   */
+  readonly onProgress?: (fraction: number, phase: string) => void;
 }
 
-const DETECTORS = [
-  detectSchedulerTailLatency,
-  detectCpuContention,
-  detectMemoryPressure,
-  detectSyncStall,
-  detectMemcpyBottleneck,
-  detectColdStart,
-  detectPeriodicSpike,
-  detectThroughputDrop,
-  detectGpuContention,
-  detectIoInterference,
-  detectNetworkInterference,
-  detectProcessLifecycle,
+/** Each detector with the phase name onProgress reports while it runs. */
+const DETECTORS: readonly (readonly [string, (ctx: AnalysisContext) => Finding[]])[] = [
+  ['scheduler-tail-latency', detectSchedulerTailLatency],
+  ['cpu-contention', detectCpuContention],
+  ['memory-pressure', detectMemoryPressure],
+  ['sync-stall', detectSyncStall],
+  ['memcpy-bottleneck', detectMemcpyBottleneck],
+  ['cold-start', detectColdStart],
+  ['periodic-spike', detectPeriodicSpike],
+  ['throughput-drop', detectThroughputDrop],
+  ['gpu-contention', detectGpuContention],
+  ['io-interference', detectIoInterference],
+  ['network-interference', detectNetworkInterference],
+  ['process-lifecycle', detectProcessLifecycle],
 ];
 
 const SEVERITY_RANK = { HIGH: 0, MEDIUM: 1, LOW: 2 } as const;
@@ -59,9 +65,18 @@ export function compareFindings(a: Finding, b: Finding): number {
 export function explain(bundle: Bundle, opts: ExplainOptions = {}): ExplainReport {
   const th = resolveThresholds(opts.thresholds);
   const facts = readFacts(bundle);
+  const progress = opts.onProgress ?? (() => {});
+  // The stats pass reads every event once, as the detectors together roughly do: half each.
+  progress(0, 'stats');
   const stats = opts.stats ?? computeStats(bundle, { facts });
   const ctx = new AnalysisContext(bundle, facts, stats, th);
-  const findings = DETECTORS.flatMap((d) => d(ctx)).sort(compareFindings);
+  const found: Finding[] = [];
+  DETECTORS.forEach(([phase, detect], i) => {
+    progress(0.5 + (0.5 * i) / DETECTORS.length, phase);
+    found.push(...detect(ctx));
+  });
+  progress(1, 'ranking');
+  const findings = found.sort(compareFindings);
   if (ctx.gpuProcesses.length === 0) ctx.limitations.push('The bundle has no CUDA or driver API calls, so there is no GPU work to explain.');
   // Said here, not only in data_quality: a reader of findings alone (an agent, the TUI) must
   // learn that no finding, or a milder one, may come from events that were never recorded.

@@ -151,6 +151,26 @@ export interface Finding {
   readonly count: number;
   readonly p50_ns: number;
   readonly p99_ns: number;
+  /**
+   * How well the evidence supports root_cause: 'high' when the trace shows the cause directly,
+   * 'medium' when it is inferred from data around the symptom, 'low' when the cause could not be
+   * determined (the symptom is real; root_cause then says what the trace lacks).
+   */
+  readonly confidence: Confidence;
+  /** Other causes considered for the same symptom, best first, each with why it ranks lower. */
+  readonly alternatives: readonly Alternative[];
+}
+
+export type Confidence = 'high' | 'medium' | 'low';
+
+/** A hypothesis weighed against a finding's symptom and ranked below its root cause. */
+export interface Alternative {
+  /** Short name of the cause: preemption, blocked-on-child, cold-start, host-bound, gpu-wait, memory, io, network, gpu-sharing, api-failure, ... */
+  readonly cause: string;
+  /** 'runner-up' for the second-best supported cause, 'rejected' when the data contradicts it, 'unsupported' when nothing in the trace supports it. */
+  readonly verdict: 'runner-up' | 'rejected' | 'unsupported';
+  /** One sentence with the numbers for or against it. */
+  readonly detail: string;
 }
 
 /** A finding stored in the bundle by another tool (table imported_findings), shown apart. */

@@ -14,6 +14,7 @@ import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Compressor } from 'zstd-napi';
 import { importIngeroDb, type ImportReport } from '../import/index.ts';
+import { extractIngeroDbs } from '../test/ingero-source-dbs.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -22,9 +23,10 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '3' },
   },
 });
-const SOURCE_DIR = new URL('../../shared/data/ingero-investigations/', import.meta.url).pathname;
 const RUNS = Number(args.runs);
 const work = mkdtempSync(join(tmpdir(), 'ingero-bench-import-'));
+const SOURCE_DIR = join(work, 'sources');
+extractIngeroDbs(SOURCE_DIR);
 process.env.INGERO_CACHE_DIR = join(work, 'cache');
 
 /** Bytes of `zstd -19` of a file: the zstd CLI when installed, else libzstd through zstd-napi. */

@@ -1,14 +1,30 @@
 // Human units for terminal output.
 
+/** A duration (or a time on the bundle clock) in the unit that suits it, rounded to nearest. */
 export function formatDuration(ns: number): string {
+  return durationText(ns, Math.round);
+}
+
+/** formatDuration with the last printed digit reached by round (formatWindow rounds outward). */
+function durationText(ns: number, round: (x: number) => number): string {
   const a = Math.abs(ns);
-  if (a < 1e3) return `${ns} ns`;
-  if (a < 1e6) return `${(ns / 1e3).toFixed(1)} µs`;
-  if (a < 1e9) return `${(ns / 1e6).toFixed(1)} ms`;
-  if (a < 60e9) return `${(ns / 1e9).toFixed(2)} s`;
+  const at = (unit: number, digits: number) => (round((ns / unit) * 10 ** digits) / 10 ** digits).toFixed(digits);
+  if (a < 1e3) return `${round(ns)} ns`;
+  if (a < 1e6) return `${at(1e3, 1)} µs`;
+  if (a < 1e9) return `${at(1e6, 1)} ms`;
+  if (a < 60e9) return `${at(1e9, 2)} s`;
   // Rounded to whole seconds first: 119.7 s is "2 min 0 s", never "1 min 60 s".
-  const s = Math.round(ns / 1e9);
+  const s = round(ns / 1e9);
   return `${Math.trunc(s / 60)} min ${Math.abs(s % 60)} s`;
+}
+
+/**
+ * A window on the bundle clock, "13.36 s → 13.40 s", its start rounded down and its end up at
+ * the printed precision: pasted into export --from/--to, it holds everything the window does.
+ */
+export function formatWindow(fromNs: number, toNs: number | null): string {
+  if (toNs === null) return `${durationText(fromNs, Math.floor)} on`;
+  return `${durationText(fromNs, Math.floor)} → ${durationText(toNs, Math.ceil)}`;
 }
 
 export function formatBytes(n: number): string {

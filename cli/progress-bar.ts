@@ -1,5 +1,6 @@
 // A one-line progress bar on stderr, drawn only when stderr is a terminal (quiet when piped or
-// redirected, so logs and scripts never see carriage returns). Redraws at most 10 times a second.
+// redirected, so logs and scripts never see carriage returns). Redraws at most 10 times a second
+// within a phase, with the time elapsed.
 export interface ProgressBar {
   update(done: number, total: number, label: string): void;
   /** Erases the bar so the next output starts on a clean line. */
@@ -11,17 +12,23 @@ const MIN_REDRAW_MS = 100;
 
 export function progressBar(stream: NodeJS.WriteStream = process.stderr): ProgressBar {
   if (!stream.isTTY) return { update() {}, clear() {} };
+  const started = Date.now();
   let last = 0;
+  let lastLabel = '';
   let drawn = false;
   return {
     update(done, total, label) {
       const now = Date.now();
-      if (drawn && now - last < MIN_REDRAW_MS && done < total) return;
+      // A new phase is always drawn: the work after it may be one long synchronous step.
+      if (drawn && now - last < MIN_REDRAW_MS && done < total && label === lastLabel) return;
+      lastLabel = label;
       last = now;
       const frac = total > 0 ? Math.min(1, done / total) : 1;
       const filled = Math.round(frac * WIDTH);
       const pct = `${Math.floor(frac * 100)}`.padStart(3);
-      stream.write(`\r[${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ${pct}% ${label}\x1b[K`);
+      const line = `[${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ${pct}% ${((now - started) / 1000).toFixed(1)} s ${label}`;
+      // One line however narrow the terminal: a wrapped bar could not be redrawn in place.
+      stream.write(`\r${line.slice(0, Math.max(WIDTH + 6, (stream.columns || 80) - 1))}\x1b[K`);
       drawn = true;
     },
     clear() {
@@ -29,6 +36,11 @@ export function progressBar(stream: NodeJS.WriteStream = process.stderr): Progre
       drawn = false;
     },
   };
+}
+
+/** A bar as the (fraction, phase) callback the analyzers and the export take. */
+export function fractionProgress(bar: ProgressBar): (fraction: number, phase: string) => void {
+  return (fraction, phase) => bar.update(fraction, 1, phase);
 }
 
 /**
@@ -45,5 +57,19 @@ export async function withProgress<T>(job: (bar: ProgressBar, signal: AbortSigna
   } finally {
     bar.clear();
     process.removeListener('SIGINT', onSigint);
+  }
+}
+
+/**
+ * Runs synchronous work with a bar that names its phases: `step(phase)` redraws before each one.
+ * The bar is erased however the work ends. For a command over one bundle or a few, where the
+ * libraries report no finer progress.
+ */
+export function withPhases<T>(work: (step: (fraction: number, phase: string) => void) => T): T {
+  const bar = progressBar();
+  try {
+    return work(fractionProgress(bar));
+  } finally {
+    bar.clear();
   }
 }

@@ -250,3 +250,20 @@ test('a rate window too small for the trace is a limitation, not a crash or a ha
     b.close();
   }
 });
+
+test('explain reports its progress: fractions rise from 0 to 1 through named phases, and the report is the same', () => {
+  for (const name of Object.keys(BUNDLES)) {
+    const bundle = openBundle(path(name));
+    try {
+      const seen: [number, string][] = [];
+      const report = explain(bundle, { onProgress: (f, phase) => seen.push([f, phase]) });
+      assert.deepEqual(seen[0], [0, 'stats'], name);
+      assert.deepEqual(seen.at(-1), [1, 'ranking'], name);
+      for (let i = 1; i < seen.length; i++) assert.ok(seen[i]![0] >= seen[i - 1]![0], `${name}: non-decreasing`);
+      assert.ok(seen.some(([, p]) => p === 'cold-start'), 'detector phases are named by finding kind');
+      assert.deepEqual(report, explain(bundle));
+    } finally {
+      bundle.close();
+    }
+  }
+});

@@ -1,5 +1,5 @@
 // The analyzer on real data: the imported Ingero investigations (investigations/*.ingero). The
-// findings must agree with what is known about each (../shared/data/ingero-investigations and
+// findings must agree with what is known about each (test/fixtures/ingero-investigations and
 // reference/ingero-db-format.md), and sampled data must never produce a throughput drop.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';

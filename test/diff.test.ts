@@ -9,7 +9,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { runCli } from './cli-fixtures.ts';
+import { assertOneLineError, runCli } from './cli-fixtures.ts';
 import { renderDiff } from '../cli/commands/diff.ts';
 import { diffBundles, scenarioByName, writeDemoBundle, type DiffOptions, type DiffReport, type OpChange } from '../analyze/index.ts';
 import Database from 'better-sqlite3';
@@ -281,6 +281,26 @@ test('CLI: --fail-on-regression exits 3 on a regression, 0 without one', () => {
   assert.equal(same.code, 0, same.stderr);
   assert.match(same.stdout, /0 regressions, 0 improvements, 2 unchanged, 1 not judged/);
   assert.match(same.stdout, /findings: 0 new, 0 gone, 0 persisting/);
+});
+
+test('CLI: --fail-on-regression also fails on a new finding at or above --fail-on (HIGH by default)', () => {
+  // healthy → sync-stall: no op's latency is flagged, but a HIGH sync-stall is new.
+  const latencyOnly = ingero(['diff', path('healthy'), path('sync-stall'), '--fail-on-regression', '--fail-on', 'none']);
+  assert.equal(latencyOnly.code, 0, 'the latency rule alone lets it pass: what the finding rule is for');
+  const r = ingero(['diff', path('healthy'), path('sync-stall'), '--fail-on-regression']);
+  assert.equal(r.code, 3);
+  assert.equal(r.stderr, 'ingero: diff fails (--fail-on-regression, --fail-on HIGH): 1 new finding at HIGH or above (HIGH sync-stall)\n');
+  assert.match(r.stdout, /^DIFF — /, 'the report is printed as usual');
+  assert.equal(ingero(['diff', path('healthy'), path('sync-stall'), '--fail-on-regression', '--fail-on', 'medium']).code, 3, 'case-insensitive, lower thresholds include HIGH');
+  // Backwards the finding is gone: no failure from it (the healthy run's own longer syncs fail on latency).
+  assert.doesNotMatch(ingero(['diff', path('sync-stall'), path('healthy'), '--fail-on-regression']).stderr, /finding/);
+  assert.equal(ingero(['diff', path('healthy'), path('sync-stall')]).code, 0, 'without --fail-on-regression a diff only reports');
+  const both = ingero(['diff', path('base'), path('slow-sync'), '--fail-on-regression']);
+  assert.equal(both.code, 3);
+  assert.match(both.stderr, /1 regressed op \(cudaStreamSynchronize\)/);
+  const bad = ingero(['diff', path('healthy'), path('sync-stall'), '--fail-on', 'CRITICAL']);
+  assert.equal(bad.code, 2);
+  assertOneLineError(bad, /--fail-on takes HIGH, MEDIUM, LOW or none, got "CRITICAL"/);
 });
 
 test('the text report colours verdicts when asked to (a terminal), and only then', () => {

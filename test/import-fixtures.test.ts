@@ -1,20 +1,21 @@
-// Importing every real Ingero database in ../shared/data/ingero-investigations/: counts per
+// Importing every real Ingero database (test/fixtures/ingero-investigations/): counts per
 // (node, source, op, pid) equal the source's, every stack, process and chain survives, the
 // sampling is declared, the bundle verifies, the source is untouched (no side files even in a
 // read-only folder), and the import is deterministic.
 import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { openBundle, verifyBundle, type Bundle } from '../format/index.ts';
 import { CHAIN_ORIGIN, importIngeroDb } from '../import/index.ts';
+import { extractIngeroDbs } from './ingero-source-dbs.ts';
 
-const SOURCE_DIR = new URL('../../shared/data/ingero-investigations/', import.meta.url).pathname;
-const sources = existsSync(SOURCE_DIR) ? readdirSync(SOURCE_DIR).filter((f) => f.endsWith('.db')).sort() : [];
 const work = mkdtempSync(join(tmpdir(), 'ingero-import-fixtures-'));
+const SOURCE_DIR = join(work, 'sources');
+const sources = extractIngeroDbs(SOURCE_DIR);
 process.env.INGERO_CACHE_DIR = join(work, 'cache');
 after(() => rmSync(work, { recursive: true, force: true }));
 
@@ -33,7 +34,7 @@ const hasColumn = (db: Database.Database, table: string, col: string) => (db.pre
 /** Which ops store their END in Ingero's timestamp (reference §9). */
 const END_STAMPED = '(source = 3 AND op = 1) OR source IN (5, 7)';
 
-test('the real Ingero databases are present', { skip: sources.length ? false : `SKIPPED: ${SOURCE_DIR} is absent, so no real database can be imported` }, () => {
+test('the real Ingero databases are present', () => {
   assert.equal(sources.length, 5);
 });
 
@@ -152,7 +153,7 @@ for (const file of sources) {
   });
 }
 
-test('a source in a read-only folder imports without any side file appearing beside it', { skip: sources.length ? false : `SKIPPED: ${SOURCE_DIR} is absent` }, async () => {
+test('a source in a read-only folder imports without any side file appearing beside it', async () => {
   const dir = mkdtempSync(join(work, 'ro-'));
   const copy = join(dir, sources[0]!);
   copyFileSync(join(SOURCE_DIR, sources[0]!), copy);

@@ -4,17 +4,19 @@
 // Regenerate with investigations/rebuild.sh.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { readBundleHeader, verifyBundle } from '../format/index.ts';
 import { importIngeroDb } from '../import/index.ts';
+import { extractIngeroDbs } from './ingero-source-dbs.ts';
 
 const INVESTIGATIONS = new URL('../investigations/', import.meta.url).pathname;
-const SOURCE_DIR = new URL('../../shared/data/ingero-investigations/', import.meta.url).pathname;
 const bundles = readdirSync(INVESTIGATIONS).filter((f) => f.endsWith('.ingero')).sort();
 const work = mkdtempSync(join(tmpdir(), 'ingero-investigations-'));
+const SOURCE_DIR = join(work, 'sources');
+extractIngeroDbs(SOURCE_DIR);
 process.env.INGERO_CACHE_DIR = join(work, 'cache');
 after(() => rmSync(work, { recursive: true, force: true }));
 
@@ -28,14 +30,14 @@ for (const name of bundles) {
   test(`investigations/${name} verifies`, () => {
     assert.deepEqual(verifyBundle(committed).problems, []);
   });
-  test(`investigations/${name} equals a fresh import of its source`, { skip: existsSync(source) ? false : `SKIPPED: ${source} is absent, so there is nothing to re-import` }, async () => {
+  test(`investigations/${name} equals a fresh import of its source`, async () => {
     const fresh = await importIngeroDb(source, join(work, name));
     assert.equal(fresh.databaseSha256, readBundleHeader(committed).manifest.database.sha256, `investigations/${name} is stale: run investigations/rebuild.sh`);
   });
   // The size goal of the import (bench/import prints the figures): sizes are deterministic, so a
   // change that bloats small bundles (fixed costs dominate them) fails here rather than unseen.
   const noZstd = spawnSync('zstd', ['--version']).error ? 'SKIPPED: the zstd CLI is not installed (scripts/setup.sh installs it)' : false;
-  test(`investigations/${name} is at least 5x smaller than its source and smaller than zstd -19 of it`, { skip: !existsSync(source) ? `SKIPPED: ${source} is absent` : noZstd }, () => {
+  test(`investigations/${name} is at least 5x smaller than its source and smaller than zstd -19 of it`, { skip: noZstd }, () => {
     const bundleBytes = statSync(committed).size;
     const sourceBytes = statSync(source).size;
     const zstd19Bytes = execFileSync('zstd', ['-q', '-19', '-c', source], { maxBuffer: 64 << 20 }).length;

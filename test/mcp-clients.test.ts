@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { scenarioByName, writeDemoBundle } from '../analyze/index.ts';
+import { OUTSIDE_CHECKOUT } from './cli-fixtures.ts';
 import { CLI, connectStdio, resultParts, ROOT, sha256File, type StdioServer } from './mcp-fixtures.ts';
 
 const run = promisify(execFile);
@@ -21,7 +22,7 @@ const dir = mkdtempSync(join(tmpdir(), 'ingero-mcp-clients-'));
 const env = { ...process.env, INGERO_CACHE_DIR: join(dir, 'cache') };
 
 async function inspector(bundle: string, ...args: string[]): Promise<any> {
-  const { stdout } = await run(INSPECTOR, ['--cli', process.execPath, CLI, 'mcp', bundle, '--audit-log', join(dir, 'audit.jsonl'), ...args], { env, timeout: 60_000, maxBuffer: 16 << 20 });
+  const { stdout } = await run(INSPECTOR, ['--cli', process.execPath, CLI, 'mcp', bundle, '--audit-log', join(dir, 'audit.jsonl'), ...args], { cwd: OUTSIDE_CHECKOUT, env, timeout: 60_000, maxBuffer: 16 << 20 });
   return JSON.parse(stdout);
 }
 

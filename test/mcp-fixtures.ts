@@ -4,11 +4,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { BundleWriter, opId, packDims } from '../format/index.ts';
+import { CLI, OUTSIDE_CHECKOUT } from './cli-fixtures.ts';
 
-export const ROOT = join(import.meta.dirname, '..');
-export const CLI = join(ROOT, 'bin', 'ingero.mjs');
+export { CLI, ROOT } from './cli-fixtures.ts';
 
 /** Strings a hostile or broken recording could carry. */
 export const HOSTILE = {
@@ -68,7 +67,7 @@ export interface StdioServer {
 
 /** Starts `ingero mcp ARGS` as a child and connects the SDK's own Client to it over stdio. */
 export async function connectStdio(args: string[], env: Record<string, string>): Promise<StdioServer> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', ...args], env: { ...(process.env as Record<string, string>), ...env }, stderr: 'pipe' });
+  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', ...args], cwd: OUTSIDE_CHECKOUT, env: { ...(process.env as Record<string, string>), ...env }, stderr: 'pipe' });
   const client = new Client({ name: 'ingero-test', version: '0' });
   await client.connect(transport);
   return { client, close: () => client.close() };

@@ -16,6 +16,7 @@ import Database from 'better-sqlite3';
 import { BundleError, openBundle } from '../format/index.ts';
 import { encodeHeader } from '../format/container.ts';
 import { writeContainer } from '../format/seal.ts';
+import { OUTSIDE_CHECKOUT } from './cli-fixtures.ts';
 import { CLI, connectStdio, resultParts, ROOT } from './mcp-fixtures.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ingero-fuzz-'));
@@ -168,7 +169,7 @@ interface Run {
 
 function runCli(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, INGERO_CACHE_DIR: cacheDir, NO_COLOR: '1', INGERO_DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: OUTSIDE_CHECKOUT, env: { ...process.env, INGERO_CACHE_DIR: cacheDir, NO_COLOR: '1', INGERO_DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let timedOut = false;

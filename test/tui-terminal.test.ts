@@ -9,9 +9,8 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { scenarioByName, writeDemoBundle } from '../analyze/index.ts';
+import { CLI, OUTSIDE_CHECKOUT } from './cli-fixtures.ts';
 
-const ROOT = new URL('..', import.meta.url).pathname;
-const CLI = join(ROOT, 'bin/ingero.mjs');
 const work = mkdtempSync(join(tmpdir(), 'ingero-tui-term-'));
 const cache = join(work, 'cache');
 const socket = `ingero-tui-test-${process.pid}`;
@@ -56,14 +55,16 @@ async function keys(name: string, ...k: string[]): Promise<void> {
 
 /** Runs the CLI with a pipe for stdout (not a terminal). */
 function runPiped(...args: string[]) {
-  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, INGERO_CACHE_DIR: cache } });
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: OUTSIDE_CHECKOUT, env: { ...process.env, INGERO_CACHE_DIR: cache } });
 }
 
 test('in a 120×40 terminal: findings, navigation, resize, and q quits with status 0', { skip: hasTmux ? false : NO_TMUX }, async () => {
   const name = 'tui';
   const status = join(work, 'status');
   const command = `INGERO_CACHE_DIR='${cache}' '${process.execPath}' '${CLI}' tui '${bundle}'; echo $? > '${status}'`;
-  tmux('new-session', '-d', '-s', name, '-x', '120', '-y', '40', command);
+  // Started outside the checkout, as an installed ingero is: the .tsx files must still compile
+  // with the repository's JSX settings.
+  tmux('new-session', '-d', '-s', name, '-c', OUTSIDE_CHECKOUT, '-x', '120', '-y', '40', command);
   const first = await screenUntil(name, (s) => s.includes('findings:'), 'the findings list');
   assert.match(first, / 1\. HIGH\s+sync-stall/, 'the top finding of the sync-stall demo');
   const lines = first.split('\n');

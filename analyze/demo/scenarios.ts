@@ -275,7 +275,37 @@ export const SCENARIOS: readonly Scenario[] = [
       return { actors: [job.trainer, ...job.helpers, new Script(world, script)], end };
     },
   },
+  {
+    name: 'sync-stall-stacks',
+    description: 'The sync-stall job recorded with --stacks: every CUDA call carries its Python and native call stack, so the stalls lead to the torch.cuda.synchronize() in a per-layer timing hook (utils/layer_timer.py:27).',
+    rootCause: 'sync-stall',
+    seconds: 20,
+    build(world, writer, end) {
+      const stacks = trainingStacks(writer);
+      const job = trainingJob(world, writer, end, baseTrainer(end, { syncEveryLaunches: 3, stackOf: (op) => stacks.get(op) ?? null }));
+      job.trainer.preemptions = withNoise();
+      healthyMemory(writer, world.rng, end);
+      return { actors: [job.trainer, ...job.helpers], end };
+    },
+  },
 ];
+
+/** Call stacks of a PyTorch training step, innermost first: one per CUDA call site, by op. */
+function trainingStacks(writer: BundleWriter): Map<number, number> {
+  const py = (name: string, filename: string, line: number) => ({ kind: 'python' as const, function: { name, filename }, line });
+  const native = (name: string, library: string, address: number) => ({ kind: 'native' as const, address: BigInt(address), mapping: { path: `/opt/conda/lib/python3.11/site-packages/torch/lib/${library}` }, function: { name } });
+  const loop = [py('train_one_epoch', 'train.py', 88), py('main', 'train.py', 141), py('<module>', 'train.py', 150)];
+  const forward = [py('forward', 'torchvision/models/resnet.py', 285), py('_call_impl', 'torch/nn/modules/module.py', 1747), py('train_one_epoch', 'train.py', 74), ...loop.slice(1)];
+  const cudart = (fn: string, address: number) => native(fn, 'libcudart.so.12', address);
+  return new Map([
+    [opId('cudaLaunchKernel'), writer.internStack([cudart('cudaLaunchKernel', 0x7f3a10a1c2f0), native('at::native::cudnn_convolution', 'libtorch_cuda.so', 0x7f3a2e884a10), ...forward])],
+    [opId('cudaDeviceSynchronize'), writer.internStack([cudart('cudaDeviceSynchronize', 0x7f3a10a1d1b0), native('c10::cuda::device_synchronize', 'libc10_cuda.so', 0x7f3a3d20c7e4), py('synchronize', 'torch/cuda/__init__.py', 985), py('after_layer', 'utils/layer_timer.py', 27), py('_call_impl', 'torch/nn/modules/module.py', 1790), ...forward.slice(2)])],
+    [opId('cudaMemcpyAsync'), writer.internStack([cudart('cudaMemcpyAsync', 0x7f3a10a1b9c0), native('at::native::copy_', 'libtorch_cuda.so', 0x7f3a2e1f0c38), py('to', 'torch/_tensor.py', 1410), py('train_one_epoch', 'train.py', 69), ...loop.slice(1)])],
+    [opId('cudaMemcpy'), writer.internStack([cudart('cudaMemcpy', 0x7f3a10a1b6a0), native('at::native::_local_scalar_dense_cuda', 'libtorch_cuda.so', 0x7f3a2e2a19d4), py('item', 'torch/_tensor.py', 1102), py('train_one_epoch', 'train.py', 81), ...loop.slice(1)])],
+    [opId('cudaStreamSynchronize'), writer.internStack([cudart('cudaStreamSynchronize', 0x7f3a10a1d4e0), py('step', 'torch/optim/sgd.py', 123), py('train_one_epoch', 'train.py', 79), ...loop.slice(1)])],
+    [opId('cudaMalloc'), writer.internStack([cudart('cudaMalloc', 0x7f3a10a1a7c0), native('c10::cuda::CUDACachingAllocator::Native::DeviceCachingAllocator::malloc', 'libc10_cuda.so', 0x7f3a3d1e55a8), ...forward])],
+  ]);
+}
 
 export function scenarioByName(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);

@@ -149,6 +149,8 @@ export interface TrainerConfig {
   readonly contextInitNs: number;
   /** Factor on GPU kernel time at a time (1 = the GPU to itself). */
   readonly gpuSlowdown?: (t: number) => number;
+  /** The call stack (a stack id the scenario interned) of each CUDA call by op, as --stacks records it. */
+  readonly stackOf?: (op: number) => number | null;
 }
 
 const OP = {
@@ -183,7 +185,8 @@ export class Trainer extends SimThread {
   }
 
   private emitCall(op: number, start: number, args: Partial<EventInput> = {}): void {
-    this.world.emit({ ts_ns: start, dur_ns: this.cursor - start, pid: this.pid, tid: this.tid, op_id: op, ret: 0, ...args });
+    const stack = this.cfg.stackOf ? { stack_id: this.cfg.stackOf(op) } : {};
+    this.world.emit({ ts_ns: start, dur_ns: this.cursor - start, pid: this.pid, tid: this.tid, op_id: op, ret: 0, ...stack, ...args });
   }
 
   /** A call that only uses the CPU (and can be preempted while it runs). */

@@ -1,12 +1,15 @@
 // Builds a Finding from a detector's verdict: fills in names, the affected op's statistics and
 // the caveats every finding must carry when the data is incomplete.
 import type { AnalysisContext } from '../context.ts';
-import type { Finding } from '../types.ts';
+import type { Alternative, Confidence, Finding } from '../types.ts';
 import { count } from '../words.ts';
 
 /** What a detector decides; makeFinding adds names, the op's statistics and the data caveats. */
 export type Verdict = Pick<Finding, 'kind' | 'severity' | 'node_id' | 'pid' | 'op' | 'from_ns' | 'to_ns' | 'summary' | 'root_cause' | 'evidence' | 'recommendations' | 'impact_ns'> & {
   readonly caveats?: readonly string[];
+  /** Default 'high': a detector whose cause is inferred or undetermined says so. */
+  readonly confidence?: Confidence;
+  readonly alternatives?: readonly Alternative[];
 };
 
 export function makeFinding(ctx: AnalysisContext, v: Verdict): Finding {
@@ -38,5 +41,7 @@ export function makeFinding(ctx: AnalysisContext, v: Verdict): Finding {
     count: stats?.count ?? 0,
     p50_ns: stats?.p50_ns ?? 0,
     p99_ns: stats?.p99_ns ?? 0,
+    confidence: v.confidence ?? 'high',
+    alternatives: v.alternatives ?? [],
   };
 }

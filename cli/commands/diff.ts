@@ -8,18 +8,23 @@
 //   ingero diff B A --min-events 100                        only rows with ≥ 100 events on one side
 //   ingero diff B A --threshold latencyRatio=2 --threshold minSample=200
 //   ingero diff B A --json                                  deterministic JSON (byte-identical across runs)
-//   ingero diff B A --fail-on-regression                    exit 3 when an op is flagged (for CI)
+//   ingero diff B A --fail-on-regression                    exit 3 when an op is flagged or a HIGH finding is new (for CI)
+//   ingero diff B A --fail-on-regression --fail-on MEDIUM   ... or a new finding of MEDIUM or above (none: ops only)
 //
 // An op is flagged a regression when its p50 or p99 grew by latencyRatio (1.5x) or more with at
 // least minSample (50) events on each side, an improvement when it shrank as much; sampled ops
 // and small samples are shown but never flagged. Exit codes: 0 compared, 1 a bundle is missing,
-// corrupt or hostile (the line says which one), 2 wrong usage, 3 regression with --fail-on-regression.
+// corrupt or hostile (the line says which one), 2 wrong usage, 3 with --fail-on-regression: an op
+// regressed, or a finding at or above --fail-on (default HIGH) is new or grew to it (a halved
+// step rate is a new HIGH throughput-drop before it is any op's latency); one stderr line says why.
 import type { Command } from 'commander';
-import { canonicalJson, diffSides, parseThresholdArgs, ratioText, resolveDiffThresholds, summarizeSide, type DiffReport, type DiffSide, type FindingChange, type OpChange, type SideInfo, type SideSummary } from '../../analyze/index.ts';
+import { canonicalJson, computeStats, diffSides, explain, parseThresholdArgs, ratioText, resolveDiffThresholds, summarizeSide, type DiffReport, type DiffSide, type FindingChange, type OpChange, type SideInfo, type SideSummary } from '../../analyze/index.ts';
+import { tableAsBlocks, wrapText } from '../../analyze/text-layout.ts';
 import { BundleError, openBundle } from '../../format/index.ts';
 import { formatDuration } from '../format-units.ts';
+import { withPhases } from '../progress-bar.ts';
 import { action, EXIT_OK, EXIT_PROBLEMS, intOption, UsageError, UserError } from '../run-action.ts';
-import { formatTable, printable } from '../table.ts';
+import { formatTable, formatTableToWidth, outputWidth, printable } from '../table.ts';
 import { useColour } from './explain.ts';
 
 interface DiffCliOptions {
@@ -29,7 +34,11 @@ interface DiffCliOptions {
   minEvents?: string;
   threshold: string[];
   failOnRegression?: boolean;
+  failOn: string;
 }
+
+const SEVERITIES = ['HIGH', 'MEDIUM', 'LOW'] as const;
+type Severity = (typeof SEVERITIES)[number];
 
 export function register(program: Command): void {
   program
@@ -42,7 +51,8 @@ export function register(program: Command): void {
     .option('--op <name>', 'only this op (repeatable); findings are limited to these ops too', collect, [])
     .option('--min-events <n>', 'only rows with at least n events on one side or the other')
     .option('--threshold <name=value>', 'override a diff threshold (repeatable): latencyRatio (1.5), minSample (50), spanRatio (2)', collect, [])
-    .option('--fail-on-regression', 'exit with code 3 when any op is flagged as a regression')
+    .option('--fail-on-regression', 'exit with code 3 when any op is flagged as a regression, or a finding at or above --fail-on is new')
+    .option('--fail-on <severity>', 'with --fail-on-regression: the least severity of a new finding that fails (HIGH, MEDIUM, LOW or none)', 'HIGH')
     .action(
       action((beforePath: string, afterPath: string, opts: DiffCliOptions) => {
         let thresholds: Record<string, number>;
@@ -53,8 +63,13 @@ export function register(program: Command): void {
           throw new UsageError((err as Error).message);
         }
         const minEvents = intOption('--min-events', opts.minEvents, 0);
-        const before = summarize('BEFORE', beforePath, opts.byProcess);
-        const after = summarize('AFTER', afterPath, opts.byProcess);
+        const failOn = opts.failOn.toUpperCase();
+        if (failOn !== 'NONE' && !(SEVERITIES as readonly string[]).includes(failOn)) throw new UsageError(`--fail-on takes HIGH, MEDIUM, LOW or none, got ${JSON.stringify(opts.failOn)}`);
+        // On a terminal, a bar on stderr: each side's statistics and analysis, half of it each.
+        const [before, after] = withPhases((step) => [
+          summarize('BEFORE', beforePath, opts.byProcess, (f, phase) => step(f / 2, `BEFORE: ${phase}`)),
+          summarize('AFTER', afterPath, opts.byProcess, (f, phase) => step(0.5 + f / 2, `AFTER: ${phase}`)),
+        ]);
         const known = new Set([...before.ops, ...after.ops].map((r) => r.op));
         const unknown = opts.op.filter((o) => !known.has(o));
         if (unknown.length) {
@@ -63,10 +78,28 @@ export function register(program: Command): void {
           throw new UsageError(`--op ${JSON.stringify(unknown[0])} is in neither bundle (ops: ${printable(names.slice(0, 20).join(', '))}${names.length > 20 ? `, … ${names.length - 20} more` : ''})`);
         }
         const report = diffSides(before, after, { byProcess: opts.byProcess, ops: opts.op, minEvents, thresholds });
-        process.stdout.write(opts.json ? canonicalJson(report) + '\n' : renderDiff(beforePath, afterPath, report, useColour()));
-        return opts.failOnRegression && report.summary.regressions > 0 ? EXIT_PROBLEMS : EXIT_OK;
+        process.stdout.write(opts.json ? canonicalJson(report) + '\n' : renderDiff(beforePath, afterPath, report, useColour(), outputWidth()));
+        if (!opts.failOnRegression) return EXIT_OK;
+        const failures = ciFailures(report, failOn === 'NONE' ? null : (failOn as Severity));
+        if (failures.length === 0) return EXIT_OK;
+        process.stderr.write(`ingero: diff fails (--fail-on-regression${failOn === 'NONE' ? '' : `, --fail-on ${failOn}`}): ${printable(failures.join('; '))}\n`);
+        return EXIT_PROBLEMS;
       }),
     );
+}
+
+/** What fails a CI run: regressed ops, and findings at or above failOn that are new or grew to it. */
+function ciFailures(r: DiffReport, failOn: Severity | null): string[] {
+  const out: string[] = [];
+  const regressed = [...r.ops, ...r.processes].filter((x) => x.verdict === 'regression');
+  if (regressed.length) out.push(`${regressed.length} regressed op${regressed.length === 1 ? '' : 's'} (${regressed.map((x) => (x.process ? `${x.process}: ${x.op}` : x.op)).join(', ')})`);
+  if (failOn === null) return out;
+  const atLeast = (s: Severity | null | undefined) => s !== null && s !== undefined && SEVERITIES.indexOf(s) <= SEVERITIES.indexOf(failOn);
+  const fresh = r.findings.filter((f) => f.status === 'new' && atLeast(f.severity_after));
+  const grown = r.findings.filter((f) => f.status === 'persisting' && atLeast(f.severity_after) && !atLeast(f.severity_before));
+  if (fresh.length) out.push(`${fresh.length} new finding${fresh.length === 1 ? '' : 's'} at ${failOn} or above (${fresh.map((f) => `${f.severity_after} ${f.kind}`).join(', ')})`);
+  if (grown.length) out.push(`${grown.length} finding${grown.length === 1 ? '' : 's'} grown to ${failOn} or above (${grown.map((f) => `${f.kind} ${f.severity_before} → ${f.severity_after}`).join(', ')})`);
+  return out;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -74,11 +107,15 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 /** Opens and summarizes one side; any failure names the side, so the user knows which file to fix. */
-function summarize(label: 'BEFORE' | 'AFTER', path: string, byProcess: boolean | undefined): SideSummary {
+function summarize(label: 'BEFORE' | 'AFTER', path: string, byProcess: boolean | undefined, onProgress: (fraction: number, phase: string) => void): SideSummary {
   try {
+    onProgress(0, 'opening the bundle');
     const bundle = openBundle(path);
     try {
-      return summarizeSide(bundle, { byProcess });
+      onProgress(0, 'statistics');
+      const stats = computeStats(bundle);
+      const report = explain(bundle, { stats, onProgress: (f, phase) => onProgress(f, `analysing: ${phase}`) });
+      return summarizeSide(bundle, { byProcess, analysis: { stats, explain: report } });
     } finally {
       bundle.close();
     }
@@ -95,7 +132,8 @@ const VERDICT_COLOUR: Partial<Record<OpChange['verdict'], string>> = { regressio
 const SEVERITY_COLOUR = { HIGH: '31', MEDIUM: '33', LOW: '36' } as const;
 const STATUS_COLOUR = { new: '1;31', persisting: '33', gone: '32' } as const;
 
-export function renderDiff(beforePath: string, afterPath: string, r: DiffReport, colour: boolean): string {
+/** The text report; width (a terminal's) wraps its lines and turns tables too wide into one block per row. */
+export function renderDiff(beforePath: string, afterPath: string, r: DiffReport, colour: boolean, width = Infinity): string {
   const c = (code: string, s: string) => (colour ? `\u001b[${code}m${s}\u001b[0m` : s);
   const bold = (s: string) => c('1', s);
   const out: string[] = [];
@@ -113,13 +151,13 @@ export function renderDiff(beforePath: string, afterPath: string, r: DiffReport,
 
   out.push('', bold('Setup changes (host facts recorded in each bundle; often the cause)'));
   if (r.setup_changes.length === 0) out.push('  none: GPU, driver, CUDA, kernel and CPU are the same as far as both bundles record them');
-  else out.push(indent(formatTable(['FACT', 'BEFORE', 'AFTER'], r.setup_changes.map((x) => [x.fact, x.before ?? '(not recorded)', x.after ?? '(not recorded)']))));
+  else out.push(formatTableToWidth(['FACT', 'BEFORE', 'AFTER'], r.setup_changes.map((x) => [x.fact, x.before ?? '(not recorded)', x.after ?? '(not recorded)']), [], width, 1, '  ').trimEnd());
 
   out.push('', bold('Ops, by change in time per second of recording'));
-  out.push(r.ops.length ? opTable(r.ops, false, c) : '  no ops match the filters');
+  out.push(r.ops.length ? opTable(r.ops, false, c, width) : '  no ops match the filters');
   if (r.filters.by_process) {
     out.push('', bold('Per process name × op'));
-    out.push(r.processes.length ? opTable(r.processes, true, c) : '  no rows match the filters');
+    out.push(r.processes.length ? opTable(r.processes, true, c, width) : '  no rows match the filters');
   }
   const reasons = [...r.ops, ...r.processes].filter((x) => x.verdict === 'regression' || x.verdict === 'improvement');
   if (reasons.length) {
@@ -135,7 +173,7 @@ export function renderDiff(beforePath: string, afterPath: string, r: DiffReport,
     out.push('', bold('Caveats'));
     for (const cv of r.caveats) out.push(`  - ${printable(cv)}`);
   }
-  return out.join('\n') + '\n';
+  return wrapText(out.join('\n'), width) + '\n';
 }
 
 function describeSide(s: SideInfo): string {
@@ -149,10 +187,6 @@ function severity(f: FindingChange, c: (code: string, s: string) => string): str
   if (f.status === 'new') return `[${tag(f.severity_after!)}]`;
   if (f.status === 'gone') return `[${tag(f.severity_before!)}]`;
   return f.severity_before === f.severity_after ? `[${tag(f.severity_after!)}]` : `[${tag(f.severity_before!)} → ${tag(f.severity_after!)}]`;
-}
-
-function indent(table: string): string {
-  return table.trimEnd().split('\n').map((l) => `  ${l}`).join('\n');
 }
 
 /** "b → a (ratio)"; a side that is absent shows as "-". */
@@ -180,7 +214,7 @@ function latency(s: DiffSide | null, k: 'p50_ns' | 'p99_ns' | 'max_ns'): string 
   return s ? formatDuration(s[k]) : null;
 }
 
-function opTable(rows: readonly OpChange[], byProcess: boolean, c: (code: string, s: string) => string): string {
+function opTable(rows: readonly OpChange[], byProcess: boolean, c: (code: string, s: string) => string, width: number): string {
   const headers = [...(byProcess ? ['PROCESS'] : []), 'OP', 'CALLS', 'RATE /s', 'TIME (share of recording)', 'P50', 'P99', 'MAX', 'VERDICT'];
   const body = rows.map((x) => [
     ...(byProcess ? [x.process || '(unnamed)'] : []),
@@ -194,15 +228,30 @@ function opTable(rows: readonly OpChange[], byProcess: boolean, c: (code: string
     x.verdict,
   ]);
   const right = headers.map((h) => !['PROCESS', 'OP', 'VERDICT'].includes(h));
+  const notes = tableNotes(rows);
+  const colourVerdict = (line: string, verdict: OpChange['verdict']) => {
+    const code = VERDICT_COLOUR[verdict];
+    return code ? line.replace(new RegExp(`${verdict}$`), c(code, verdict)) : line;
+  };
   // Colour is applied after alignment: escape codes would count as width.
   const lines = formatTable(headers, body, right).trimEnd().split('\n');
-  const coloured = lines.map((line, i) => {
-    const verdict = i >= 2 ? rows[i - 2]!.verdict : undefined;
-    const code = verdict ? VERDICT_COLOUR[verdict] : undefined;
-    return code ? line.replace(new RegExp(`${verdict}$`), c(code, verdict!)) : line;
-  });
+  if (lines.some((l) => l.length + 2 > width)) {
+    // Too wide for the terminal: one block per op, titled "OP  VERDICT".
+    const title = byProcess ? 3 : 2;
+    const reordered = body.map((r) => [...r.slice(0, title - 1), r.at(-1)!, ...r.slice(title - 1, -1)]);
+    const blockHeaders = [...headers.slice(0, title - 1), 'VERDICT', ...headers.slice(title - 1, -1)];
+    const blocks = tableAsBlocks(blockHeaders, reordered.map((r) => r.map(printable)), title, width, '  ').trimEnd().split('\n');
+    let row = -1;
+    const colouredBlocks = blocks.map((l) => (l.startsWith('   ') ? l : colourVerdict(l, rows[++row]!.verdict)));
+    return [...colouredBlocks, ...notes.map((n) => `  ${n}`)].join('\n');
+  }
+  const coloured = lines.map((line, i) => (i >= 2 ? colourVerdict(line, rows[i - 2]!.verdict) : line));
+  return [...coloured.map((l) => `  ${l}`), ...notes.map((n) => `  ${n}`)].join('\n');
+}
+
+function tableNotes(rows: readonly OpChange[]): string[] {
   const notes: string[] = [];
   if (rows.some((x) => x.before?.count_basis === 'sample' || x.after?.count_basis === 'sample')) notes.push('* stored events of a sample: no complete count, so rate and time are not compared');
   if (rows.some((x) => x.before?.count_basis === 'op_aggregates' || x.after?.count_basis === 'op_aggregates')) notes.push('† complete count from op_aggregates (the events are a sample)');
-  return [...coloured.map((l) => `  ${l}`), ...notes.map((n) => `  ${n}`)].join('\n');
+  return notes;
 }

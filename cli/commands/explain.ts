@@ -2,10 +2,12 @@
 // evidence chain, root cause and fix; --json prints the analyzer's report, deterministically.
 import type { Command } from 'commander';
 import { canonicalJson, explain, parseThresholdArgs, type ExplainReport, type Finding } from '../../analyze/index.ts';
+import { wrapText } from '../../analyze/text-layout.ts';
 import { openBundle } from '../../format/index.ts';
-import { formatDuration } from '../format-units.ts';
+import { formatDuration, formatWindow } from '../format-units.ts';
 import { action, UsageError } from '../run-action.ts';
-import { printable } from '../table.ts';
+import { withPhases } from '../progress-bar.ts';
+import { outputWidth, printable } from '../table.ts';
 
 export function register(program: Command): void {
   program
@@ -19,10 +21,11 @@ export function register(program: Command): void {
         let thresholds: Record<string, number>;
         try {
           thresholds = parseThresholdArgs(opts.threshold);
-          const bundle = openBundle(path);
+          // On a terminal, a bar on stderr: opening (a big bundle decompresses), then the analysis.
+          const bundle = withPhases((step) => (step(0, 'opening the bundle'), openBundle(path)));
           try {
-            const report = explain(bundle, { thresholds });
-            process.stdout.write(opts.json ? canonicalJson(report) + '\n' : renderReport(path, report, useColour()));
+            const report = withPhases((step) => explain(bundle, { thresholds, onProgress: (f, phase) => step(f, `analysing: ${phase}`) }));
+            process.stdout.write(opts.json ? canonicalJson(report) + '\n' : wrapText(renderReport(path, report, useColour()), outputWidth()));
           } finally {
             bundle.close();
           }
@@ -65,7 +68,7 @@ export function renderReport(path: string, r: ExplainReport, colour: boolean): s
     out.push('', bold('Data quality'));
     // The total is already a limitation above; here, where the loss happened.
     for (const l of q.losses.filter((x) => x.dropped > 0)) out.push(`  - ${printable(l.probe)}${l.source ? ` (${printable(l.source)})` : ''}${r.bundle.nodes.length > 1 ? ` on node ${l.node_id}` : ''}: ${l.dropped.toLocaleString('en-US')} of ${l.emitted.toLocaleString('en-US')} events dropped${l.note ? ` — ${printable(l.note)}` : ''}.`);
-    for (const s of q.sampled_periods) out.push(`  - ${printable(s.op ?? s.source ?? 'all events')} sampled from ${formatDuration(s.from_ns)}${s.to_ns === null ? '' : ` to ${formatDuration(s.to_ns)}`} (${printable(s.policy)}).`);
+    for (const s of q.sampled_periods) out.push(`  - ${printable(s.op ?? s.source ?? 'all events')} sampled ${formatWindow(s.from_ns, s.to_ns)} (bundle clock; ${printable(s.policy)}).`);
   }
   if (r.imported_findings.length) {
     out.push('', bold(`Findings stored by another tool (${r.imported_findings.length}, not produced or checked by this analysis)`));
@@ -80,7 +83,7 @@ function renderFinding(n: number, f: Finding, c: (code: string, s: string) => st
   const who = f.pid ? `${printable(f.process || 'unnamed process')} (pid ${f.pid})` : printable(f.node);
   lines.push(`${n}. ${c(`1;${SEVERITY_COLOUR[f.severity]}`, `[${f.severity}]`)} ${c('1', f.kind)} — ${who}${f.op ? `, ${printable(f.op)}` : ''}`);
   lines.push(`   ${c('1', printable(f.summary))}`);
-  lines.push(`   When: ${formatDuration(f.from_ns)} → ${formatDuration(f.to_ns)} (bundle clock)${f.op && f.count ? `   ${printable(f.op)}: ${f.count} calls, p50 ${formatDuration(f.p50_ns)}, p99 ${formatDuration(f.p99_ns)}` : ''}`);
+  lines.push(`   When: ${formatWindow(f.from_ns, f.to_ns)} (bundle clock)${f.op && f.count ? `   ${printable(f.op)}: ${f.count} calls, p50 ${formatDuration(f.p50_ns)}, p99 ${formatDuration(f.p99_ns)}` : ''}`);
   lines.push('   Evidence:');
   for (const e of f.evidence) lines.push(`     ${c('2', `[${e.layer}]`.padEnd(10))}${printable(e.detail)}${e.event_ids?.length ? c('2', `  (events ${e.event_ids.slice(0, 3).join(', ')}${e.event_ids.length > 3 ? ', …' : ''})`) : ''}`);
   lines.push(`   Root cause: ${printable(f.root_cause)}`);

@@ -2,15 +2,20 @@
 // chrome://tracing. What goes into the trace is analyze/perfetto-export.ts; this file parses the
 // options and makes the output file appear whole or not at all: it is written to OUT.tmp beside
 // OUT, synced and renamed, and removed on any failure or interruption. `-o -` writes to stdout.
+// --from/--to are times on the bundle clock (as explain's "When" prints them). A selection that
+// matches no event is refused (exit 1, nothing written): an empty trace would look like a bug.
+// (An empty bundle exports as an empty trace: that is what it holds.)
 //
-//   ingero export B -o trace.json [--force] [--from 30s] [--to 5m] [--pid 4711,4712] [--node N] [--no-findings]
+//   ingero export B -o trace.json [--force] [--from 13.3s] [--to 5m] [--pid 4711,4712] [--node N] [--no-findings] [--json]
 import type { Command } from 'commander';
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { estimateExport, exportPerfetto, type PerfettoExportOptions, type PerfettoExportSummary, type TraceSink } from '../../analyze/perfetto-export.ts';
 import { openBundle, type Bundle } from '../../format/index.ts';
-import { parseDurationMs } from '../duration.ts';
-import { formatBytes } from '../format-units.ts';
+import { CLOCK_HELP, parseTimeWindow } from '../duration.ts';
+import { formatBytes, formatDuration, formatWindow } from '../format-units.ts';
+import { toJson } from '../json.ts';
+import { fractionProgress, progressBar } from '../progress-bar.ts';
 import { action, UsageError, UserError } from '../run-action.ts';
 import { printable } from '../table.ts';
 
@@ -25,6 +30,7 @@ interface ExportFlags {
   pid?: string[];
   node?: string;
   findings: boolean;
+  json?: boolean;
 }
 
 export function register(program: Command): void {
@@ -34,11 +40,12 @@ export function register(program: Command): void {
     .argument('<bundle>', '.ingero file')
     .requiredOption('-o, --output <file>', 'trace file to write (.json); - for stdout')
     .option('--force', 'overwrite the output file if it exists')
-    .option('--from <duration>', 'only events running this long after the bundle start or later (calls begun earlier included), e.g. 30s, 5m')
-    .option('--to <duration>', 'only events starting before this long after the bundle start')
+    .option('--from <time>', `only events still running at this time or later (calls begun earlier included), ${CLOCK_HELP}; e.g. 13.3s, 5m`)
+    .option('--to <time>', `only events starting before this time, ${CLOCK_HELP}`)
     .option('--pid <pids>', 'only these processes (repeatable or comma-separated)', collect)
     .option('--node <name|id>', 'only events of this node')
     .option('--no-findings', 'skip the analysis (its findings are global instants; it takes ~16 s per 10M events)')
+    .option('--json', 'print the summary line as JSON on stdout (with -o FILE only)')
     .action(
       action(async (path: string, flags: ExportFlags) => {
         const pids = parsePids(flags.pid);
@@ -47,22 +54,42 @@ export function register(program: Command): void {
         if (!toStdout && out === resolve(path)) throw new UsageError('-o names the bundle itself; choose another output file');
         if (!toStdout && existsSync(out) && statSync(out).isDirectory()) throw new UserError(`${flags.output} is a directory — give a file name, e.g. ${join(flags.output, 'trace.json')}`);
         if (!toStdout && existsSync(out) && !flags.force) throw new UserError(`${flags.output} exists — pass --force to overwrite it, or choose another -o`);
+        if (flags.json && toStdout) throw new UsageError('--json prints the summary on stdout, where -o - writes the trace: give -o FILE');
         const bundle = openBundle(path);
         try {
           const options = exportOptions(bundle, flags, pids);
           const estimate = estimateExport(bundle, options);
+          const filtered = options.fromNs !== undefined || options.toNs !== undefined || options.pids !== undefined || options.nodeId !== undefined;
+          if (estimate.events === 0 && filtered) throw new UserError(noMatch(bundle, flags));
           if (estimate.bytes > LARGE_OUTPUT_BYTES) {
             process.stderr.write(`ingero: warning: about ${formatBytes(estimate.bytes)} of JSON for ${estimate.events.toLocaleString('en-US')} events; Perfetto UI struggles past 1–2 GB — export a window with --from/--to or --pid\n`);
           }
           const t0 = performance.now();
-          const summary = toStdout ? await exportPerfetto(bundle, stdoutSink(), options) : await exportToFile(bundle, out, flags.output, options);
+          // The bar goes to stderr, and only on a terminal: with -o - the trace owns stdout.
+          const bar = progressBar();
+          let summary: PerfettoExportSummary;
+          try {
+            const withBar = { ...options, onProgress: fractionProgress(bar) };
+            summary = toStdout ? await exportPerfetto(bundle, stdoutSink(), withBar) : await exportToFile(bundle, out, flags.output, withBar);
+          } finally {
+            bar.clear();
+          }
           const seconds = (performance.now() - t0) / 1000;
-          process.stderr.write(`${summarise(toStdout ? 'stdout' : printable(flags.output), summary, seconds)}\n`);
+          const where = toStdout ? 'stdout' : printable(flags.output);
+          if (flags.json) process.stdout.write(toJson(summaryJson(flags.output, summary, seconds, options)) + '\n');
+          else process.stderr.write(`${summarise(where, summary, seconds, options)}\n`);
         } finally {
           bundle.close();
         }
       }),
     );
+}
+
+/** Why nothing matched: the selection next to what the bundle holds, so the fix is plain. */
+function noMatch(bundle: Bundle, flags: ExportFlags): string {
+  const asked = [flags.from !== undefined && `--from ${flags.from}`, flags.to !== undefined && `--to ${flags.to}`, flags.pid && `--pid ${flags.pid.join(',')}`, flags.node !== undefined && `--node ${flags.node}`].filter(Boolean).join(' ');
+  const pids = bundle.db.prepare('SELECT DISTINCT pid FROM processes ORDER BY pid LIMIT 9').pluck().all() as number[];
+  return `no events match ${asked}, so nothing was written — this bundle's events run ${formatWindow(bundle.startNs(), bundle.endNs())} on the bundle clock, its processes are pids ${pids.slice(0, 8).join(', ')}${pids.length > 8 ? ', …' : ''}`;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -77,10 +104,7 @@ function parsePids(values: string[] | undefined): number[] | undefined {
 }
 
 function exportOptions(bundle: Bundle, flags: ExportFlags, pids: number[] | undefined): PerfettoExportOptions {
-  const start = bundle.startNs();
-  const fromNs = flags.from === undefined ? undefined : start + Math.round(parseDurationMs('--from', flags.from) * 1e6);
-  const toNs = flags.to === undefined ? undefined : start + Math.round(parseDurationMs('--to', flags.to) * 1e6);
-  if (fromNs !== undefined && toNs !== undefined && toNs <= fromNs) throw new UsageError('--to must be later than --from (both count from the bundle start)');
+  const { fromNs, toNs } = parseTimeWindow(flags.from, flags.to);
   return { fromNs, toNs, pids, nodeId: flags.node === undefined ? undefined : nodeId(bundle, flags.node), findings: flags.findings };
 }
 
@@ -158,7 +182,29 @@ function outputError(err: unknown, dir: string, shown: string): unknown {
   return err;
 }
 
-function summarise(where: string, s: PerfettoExportSummary, seconds: number): string {
+/** The summary line's facts for scripts; times in ns on the bundle clock (null: no bound). */
+function summaryJson(output: string, s: PerfettoExportSummary, seconds: number, o: PerfettoExportOptions) {
+  return {
+    output,
+    clock: 'bundle: ns since the origin, as ts_ns',
+    from_ns: o.fromNs ?? null,
+    to_ns: o.toNs ?? null,
+    events: s.events,
+    slices: s.slices,
+    instants: s.instants,
+    threads: s.threads,
+    processes: s.processes,
+    overflow_lanes: s.overflowLanes,
+    host_samples: s.counterSamples,
+    annotations: s.annotations,
+    findings: s.findings,
+    imported_findings: s.importedFindings,
+    bytes: s.bytes,
+    seconds: Number(seconds.toFixed(3)),
+  };
+}
+
+function summarise(where: string, s: PerfettoExportSummary, seconds: number, o: PerfettoExportOptions): string {
   const n = (x: number, one: string, many = `${one}s`) => `${x.toLocaleString('en-US')} ${x === 1 ? one : many}`;
   const parts = [
     `${n(s.events, 'event')} (${n(s.slices, 'slice')}, ${n(s.instants, 'instant')})`,
@@ -168,5 +214,6 @@ function summarise(where: string, s: PerfettoExportSummary, seconds: number): st
     n(s.annotations, 'annotation'),
     `${n(s.findings, 'finding')}${s.importedFindings ? ` + ${s.importedFindings.toLocaleString('en-US')} imported` : ''}`,
   ];
-  return `wrote ${where}: ${parts.join(', ')}; ${formatBytes(s.bytes)} in ${seconds.toFixed(1)} s — open it in https://ui.perfetto.dev or chrome://tracing`;
+  const window = o.fromNs === undefined && o.toNs === undefined ? '' : ` from ${o.fromNs === undefined ? 'the start' : formatDuration(o.fromNs)} to ${o.toNs === undefined ? 'the end' : formatDuration(o.toNs)} (bundle clock)`;
+  return `wrote ${where}${window}: ${parts.join(', ')}; ${formatBytes(s.bytes)} in ${seconds.toFixed(1)} s — open it in https://ui.perfetto.dev or chrome://tracing`;
 }

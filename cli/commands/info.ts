@@ -1,7 +1,7 @@
 // ingero info: what the manifest says, read from the first and last bytes only.
 import type { Command } from 'commander';
 import { readBundleHeader, type ContainerInfo } from '../../format/index.ts';
-import { formatDuration, formatBytes, formatUnixNs } from '../format-units.ts';
+import { formatBytes, formatDuration, formatUnixNs, formatWindow } from '../format-units.ts';
 import { toJson } from '../json.ts';
 import { action } from '../run-action.ts';
 import { printable } from '../table.ts';
@@ -45,6 +45,8 @@ function infoText(info: ContainerInfo): string {
   add('nodes', m.nodes.join(', '));
   const origin = BigInt(m.time.origin_unix_ns);
   add('recorded', `${formatUnixNs(origin + BigInt(m.time.start_ns))} → ${formatUnixNs(origin + BigInt(m.time.end_ns))}`);
+  // The one clock every other output uses: explain's "When", export --from/--to, ts_ns in SQL.
+  add('clock', `${formatWindow(m.time.start_ns, m.time.end_ns)} on the bundle clock (time since the origin ${formatUnixNs(origin)}; ts_ns in SQL)`);
   add('duration', formatDuration(m.time.end_ns - m.time.start_ns));
   add('events', `${m.counts.events.toLocaleString('en-US')}`);
   for (const [source, n] of Object.entries(m.counts.by_source)) add('', `  ${source.padEnd(10)} ${n.toLocaleString('en-US').padStart(14)}`);

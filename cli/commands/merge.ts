@@ -17,6 +17,7 @@ import { basename } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { mergeBundles, type MergeResult } from '../../format/index.ts';
 import { formatBytes, formatDuration, formatUnixNs } from '../format-units.ts';
+import { durationNs } from '../duration.ts';
 import { toJson } from '../json.ts';
 import { withProgress } from '../progress-bar.ts';
 import { action, levelOption, UsageError } from '../run-action.ts';
@@ -24,16 +25,12 @@ import { formatTable, printable } from '../table.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-const UNIT_NS: Record<string, bigint> = { ns: 1n, us: 1_000n, µs: 1_000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n };
-
 /** NODE=±DURATION → [node, ns]; exact in ns (no floating point), rounded toward zero below 1 ns. */
 export function parseOffset(text: string): [string, bigint] {
   const eq = text.lastIndexOf('=');
-  const m = /^([+-]?)(\d+)(?:\.(\d+))?(ns|us|µs|ms|s|m|h)?$/.exec(text.slice(eq + 1).trim());
-  if (eq <= 0 || !m) throw new UsageError(`--offset takes NODE=±DURATION such as gpu-node-02=-1.5ms or gpu-node-03=+250us, got ${JSON.stringify(text)}`);
-  const unit = UNIT_NS[m[4] ?? 's']!;
-  const frac = m[3] ?? '';
-  const ns = BigInt(m[2]!) * unit + (BigInt(frac || '0') * unit) / 10n ** BigInt(frac.length);
+  const m = /^([+-]?)(.*)$/.exec(text.slice(eq + 1).trim())!;
+  const ns = eq > 0 ? durationNs(m[2]!) : null;
+  if (ns === null) throw new UsageError(`--offset takes NODE=±DURATION such as gpu-node-02=-1.5ms or gpu-node-03=+250us, got ${JSON.stringify(text)}`);
   return [text.slice(0, eq), m[1] === '-' ? -ns : ns];
 }
 

@@ -1,9 +1,11 @@
 // ingero record / check / recover: the eBPF recorder's commands. The recorder (koffi, libbpf) is
 // loaded only when one of them runs, so analysis commands start fast on machines without libbpf.
 import type { Command } from 'commander';
+import { existsSync, statSync } from 'node:fs';
 import { parseDurationMs } from '../duration.ts';
 import { formatBytes, formatDuration } from '../format-units.ts';
-import { action, EXIT_OK, EXIT_PROBLEMS, intOption, UsageError } from '../run-action.ts';
+import { toJson } from '../json.ts';
+import { action, EXIT_OK, EXIT_PROBLEMS, intOption, UsageError, UserError } from '../run-action.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -12,6 +14,7 @@ export function register(program: Command): void {
     .command('record')
     .description('Record CUDA Runtime/Driver calls and kernel events with eBPF into a sealed bundle (needs root)')
     .requiredOption('-o, --output <file>', 'bundle to write (.ingero)')
+    .option('--force', 'overwrite the output bundle if it exists')
     .option('-p, --pid <pid>', 'trace this process (repeatable)', collect)
     .option('-d, --duration <time>', 'stop after this long (e.g. 60s, 5m); default: Ctrl-C, SIGTERM or the command\'s exit')
     .option('--stacks', 'capture and symbolize user stacks of CUDA calls, and where traced threads blocked (off-CPU)')
@@ -21,7 +24,10 @@ export function register(program: Command): void {
     .option('--ring-mb <n>', 'ring buffer size per BPF object in MiB, a power of two', '64')
     .argument('[command...]', 'command to launch and trace with its children (after --)')
     .action(
-      action(async (command: string[], opts: { output: string; pid?: string[]; duration?: string; stacks?: boolean; kernel: boolean; kernelEvents?: string; cudaLib?: string[]; ringMb: string }) => {
+      action(async (command: string[], opts: { output: string; force?: boolean; pid?: string[]; duration?: string; stacks?: boolean; kernel: boolean; kernelEvents?: string; cudaLib?: string[]; ringMb: string }) => {
+        // Before anything is loaded or traced: an earlier recording is not overwritten by accident.
+        if (existsSync(opts.output) && statSync(opts.output).isDirectory()) throw new UserError(`${opts.output} is a directory — give a file name, e.g. ${opts.output.replace(/\/?$/, '/trace.ingero')}`);
+        if (existsSync(opts.output) && !opts.force) throw new UserError(`${opts.output} exists — pass --force to overwrite it, or choose another -o`);
         const { record, formatStatusLine, ALL_KERNEL_EVENTS } = await import('../../recorder/index.ts');
         const pids = (opts.pid ?? []).map((p) => intOption('--pid', p, 0));
         const ringMb = intOption('--ring-mb', opts.ringMb, 64);
@@ -73,11 +79,13 @@ export function register(program: Command): void {
     .description('Seal the staging data an interrupted recording left behind (after SIGKILL, power loss or a full disk)')
     .argument('<staging>', 'the .staging file next to the intended bundle')
     .option('-o, --output <file>', 'bundle to write (default: the staging path without .staging)')
+    .option('--json', 'print the summary as JSON on stdout')
     .action(
-      action(async (staging: string, opts: { output?: string }) => {
+      action(async (staging: string, opts: { output?: string; json?: boolean }) => {
         const { recover } = await import('../../recorder/index.ts');
         const r = await recover(staging, opts.output);
-        process.stderr.write(`ingero: recovered ${r.path}: ${r.events.toLocaleString('en-US')} events, ${formatBytes(r.bytes)}\n`);
+        if (opts.json) process.stdout.write(toJson({ path: r.path, events: r.events, bytes: r.bytes, database_bytes: r.databaseBytes, sha256: r.manifest.database.sha256 }) + '\n');
+        else process.stderr.write(`ingero: recovered ${r.path}: ${r.events.toLocaleString('en-US')} events, ${formatBytes(r.bytes)}\n`);
       }),
     );
 }

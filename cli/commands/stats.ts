@@ -4,7 +4,9 @@ import { canonicalJson, computeStats, type OpStats, type ProcessOpStats } from '
 import { openBundle } from '../../format/index.ts';
 import { formatDuration } from '../format-units.ts';
 import { action } from '../run-action.ts';
-import { formatTable } from '../table.ts';
+import { wrapText } from '../../analyze/text-layout.ts';
+import { withPhases } from '../progress-bar.ts';
+import { formatTableToWidth, outputWidth } from '../table.ts';
 
 export function register(program: Command): void {
   program
@@ -15,9 +17,9 @@ export function register(program: Command): void {
     .option('--by-process', 'one row per (node, process, op) instead of per op')
     .action(
       action((path: string, opts: { json?: boolean; byProcess?: boolean }) => {
-        const bundle = openBundle(path);
+        const bundle = withPhases((step) => (step(0, 'opening the bundle'), openBundle(path)));
         try {
-          const report = computeStats(bundle);
+          const report = withPhases((step) => (step(0, 'computing statistics'), computeStats(bundle)));
           if (opts.json) {
             process.stdout.write(canonicalJson(report) + '\n');
             return;
@@ -33,11 +35,13 @@ export function register(program: Command): void {
             ...[s.p50_ns, s.p90_ns, s.p95_ns, s.p99_ns, s.p999_ns, s.max_ns].map(formatDuration),
           ]);
           const right = headers.map((h) => !['NODE', 'PROCESS', 'OP', 'SOURCE'].includes(h));
-          process.stdout.write(formatTable(headers, body, right));
+          // On a terminal narrower than the table, one block per op (titled by its identity columns).
+          const width = outputWidth();
+          const notes = [`${report.events.toLocaleString('en-US')} event${report.events === 1 ? '' : 's'} over ${formatDuration(report.span_ns)}; durations are entry-to-return for API calls and off-CPU time for sched_switch.`];
           const q = report.data_quality;
-          process.stdout.write(`${report.events.toLocaleString('en-US')} event${report.events === 1 ? '' : 's'} over ${formatDuration(report.span_ns)}; durations are entry-to-return for API calls and off-CPU time for sched_switch.\n`);
-          if (q.sampled) process.stdout.write('Note: parts of this bundle are a sample (table sampling): counts and percentiles describe the stored events only.\n');
-          if (q.dropped_events > 0) process.stdout.write(`Note: ${q.dropped_events.toLocaleString('en-US')} events were dropped during capture.\n`);
+          if (q.sampled) notes.push('Note: parts of this bundle are a sample (table sampling): counts and percentiles describe the stored events only.');
+          if (q.dropped_events > 0) notes.push(`Note: ${q.dropped_events.toLocaleString('en-US')} events were dropped during capture.`);
+          process.stdout.write(formatTableToWidth(headers, body, right, width, headers.indexOf('SOURCE') + 1) + wrapText(notes.join('\n'), width) + '\n');
         } finally {
           bundle.close();
         }

@@ -2,7 +2,9 @@
 import type { Command } from 'commander';
 import { verifyBundle } from '../../format/index.ts';
 import { toJson } from '../json.ts';
+import { withPhases } from '../progress-bar.ts';
 import { action, EXIT_OK, EXIT_PROBLEMS } from '../run-action.ts';
+import { printable } from '../table.ts';
 
 export function register(program: Command): void {
   program
@@ -13,7 +15,8 @@ export function register(program: Command): void {
     .action(
       action((paths: string[], opts: { json?: boolean }) => {
         let bad = 0;
-        const reports = paths.map((p) => verifyBundle(p));
+        // On a terminal, a bar on stderr naming the bundle being checked (k of n).
+        const reports = withPhases((step) => paths.map((p, i) => (step(i / paths.length, `verifying ${printable(p)}${paths.length > 1 ? ` (${i + 1} of ${paths.length})` : ''}`), verifyBundle(p))));
         for (const r of reports) {
           if (!r.ok) bad++;
           if (opts.json) continue;

@@ -1,0 +1,174 @@
+// What a new user meets, run as they would from their own directory: one clock (a "When" copied
+// from explain or a span copied from info, pasted into export --from/--to, selects the finding's
+// events), one grammar for times, summaries as JSON, and a selection that matches nothing said
+// plainly instead of an empty trace.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { durationNs } from '../cli/duration.ts';
+import { assertOneLineError, ROOT, runCli } from './cli-fixtures.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'ingero-new-user-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+const ingero = (...args: string[]) => runCli(args, { cacheDir: join(work, 'cache'), env: { NO_COLOR: '1' } });
+const FLAGSHIP = join(ROOT, 'investigations', 'pytorch-dataloader-starvation.ingero');
+
+/** event_ids in an exported Chrome trace. */
+function exportedIds(path: string): Set<number> {
+  return new Set([...readFileSync(path, 'utf8').matchAll(/"event_id":(\d+)/g)].map((m) => Number(m[1])));
+}
+
+describe('one clock: the bundle clock everywhere', () => {
+  const report = JSON.parse(ingero('explain', FLAGSHIP, '--json').stdout) as { findings: { from_ns: number; to_ns: number; evidence: { event_ids?: number[] }[] }[] };
+  const top = report.findings[0]!;
+  const evidence = top.evidence.flatMap((e) => e.event_ids ?? []);
+
+  test('the flagship starts 13.2 s after its origin, so counting from the first event would differ', () => {
+    assert.ok(top.from_ns > 13e9 && evidence.length > 0, `finding at ${top.from_ns} ns with evidence events ${evidence}`);
+  });
+
+  test('explain\'s "When", pasted into export --from/--to, exports the finding\'s events', () => {
+    const text = ingero('explain', FLAGSHIP).stdout;
+    const when = /When: (.+?) → (.+?) \(bundle clock\)/.exec(text);
+    assert.ok(when, text);
+    assert.deepEqual([when[1], when[2]], ['13.36 s', '13.40 s'], 'start rounded down, end up');
+    const out = join(work, 'when.json');
+    const r = ingero('export', FLAGSHIP, '-o', out, '--no-findings', '--from', when[1]!, '--to', when[2]!);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^wrote .*when\.json from 13\.36 s to 13\.40 s \(bundle clock\): 11 events/);
+    const ids = exportedIds(out);
+    for (const id of evidence) assert.ok(ids.has(id), `evidence event ${id} is in the export`);
+  });
+
+  test('export --from 13.3s --to 13.5s (the issue\'s example) holds the finding\'s events', () => {
+    const out = join(work, 'wide.json');
+    const r = ingero('export', FLAGSHIP, '-o', out, '--no-findings', '--from', '13.3s', '--to', '13.5s');
+    assert.equal(r.code, 0, r.stderr);
+    const ids = exportedIds(out);
+    for (const id of evidence) assert.ok(ids.has(id), `evidence event ${id} is in the export`);
+  });
+
+  test('info states the clock, and its span pasted into export selects every event', () => {
+    const info = ingero('info', FLAGSHIP);
+    const clock = /^clock\s+(.+?) → (.+?) on the bundle clock \(time since the origin 2026-03-20T14:06:00\.000000000Z; ts_ns in SQL\)$/m.exec(info.stdout);
+    assert.ok(clock, info.stdout);
+    const r = ingero('export', FLAGSHIP, '-o', join(work, 'all.json'), '--no-findings', '--from', clock[1]!, '--to', clock[2]!, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout) as { events: number; from_ns: number; clock: string };
+    assert.equal(summary.events, 3807, 'all 3,807 events of the bundle');
+    assert.equal(summary.from_ns, 13_210_000_000);
+    assert.match(summary.clock, /^bundle/);
+    assert.equal(r.stderr, '', '--json replaces the summary line');
+  });
+
+  test('one grammar for times: what ingero prints parses back', () => {
+    assert.equal(durationNs('13.37 s'), 13_370_000_000n);
+    assert.equal(durationNs('1 min 35 s'), 95_000_000_000n);
+    assert.equal(durationNs('73.2 µs'), 73_200n);
+    assert.equal(durationNs('250us'), 250_000n);
+    assert.equal(durationNs('1.5ms'), 1_500_000n);
+    assert.equal(durationNs('2'), 2_000_000_000n, 'a bare number is seconds');
+    assert.equal(durationNs('0'), 0n);
+    for (const bad of ['', '1 35', '-1s', '1.2.3s', '5 parsecs', '1e3']) assert.equal(durationNs(bad), null, bad);
+    const r = ingero('export', FLAGSHIP, '-o', join(work, 'bad.json'), '--from', 'soon');
+    assert.equal(r.code, 2);
+    assertOneLineError(r, /--from takes a time on the bundle clock like 500ms, 30s, 5m, 1h or 13\.37 s/);
+  });
+});
+
+describe('export selections that match nothing', () => {
+  for (const [what, args] of [['--pid 99999', ['--pid', '99999']], ['a window after the end', ['--from', '5m']]] as const) {
+    test(`${what}: one line naming what the bundle holds, exit 1, nothing written`, () => {
+      const out = join(work, 'nothing.json');
+      const r = ingero('export', FLAGSHIP, '-o', out, ...args);
+      assert.equal(r.code, 1);
+      assertOneLineError(r, /no events match .*, so nothing was written — this bundle's events run 13\.21 s → 1 min 31 s on the bundle clock, its processes are pids 1, 429, 562, 2233, .*, …$/);
+      assert.throws(() => readFileSync(out), /ENOENT/);
+      assert.throws(() => readFileSync(`${out}.tmp`), /ENOENT/);
+    });
+  }
+});
+
+describe('fits the terminal: explain, stats and diff at 80 columns', () => {
+  const chars = (l: string) => [...l].length;
+  const widest = (text: string) => Math.max(...text.split('\n').map(chars));
+  const narrow = (...args: string[]) => runCli(args, { cacheDir: join(work, 'cache'), env: { NO_COLOR: '1', COLUMNS: '80' } });
+  const healthy = join(work, 'healthy.ingero');
+  const stall = join(work, 'stall.ingero');
+
+  test('with COLUMNS=80 every line fits; piped without it, lines stay whole for grep', () => {
+    assert.equal(ingero('demo', 'healthy', '-o', healthy).code, 0);
+    assert.equal(ingero('demo', 'sync-stall', '-o', stall).code, 0);
+    for (const args of [['explain', FLAGSHIP], ['stats', FLAGSHIP], ['stats', FLAGSHIP, '--by-process'], ['diff', healthy, stall, '--by-process']]) {
+      const long = ingero(...args);
+      const fitted = narrow(...args);
+      assert.equal(fitted.code, 0, fitted.stderr);
+      assert.ok(widest(long.stdout) > 100, `${args[0]} piped keeps its long lines (${widest(long.stdout)} wide)`);
+      assert.ok(widest(fitted.stdout) <= 80, `${args.join(' ')} at 80 columns is ${widest(fitted.stdout)} wide:\n${fitted.stdout}`);
+      // Nothing is lost: every word of the long form is in the fitted one.
+      const words = (t: string) => t.split(/\s+/).filter(Boolean).sort();
+      if (args[0] === 'explain') assert.deepEqual(words(fitted.stdout), words(long.stdout));
+    }
+    const stats = narrow('stats', FLAGSHIP).stdout;
+    assert.match(stats, /^cudaLaunchKernel {2}cuda\n {2}COUNT 16 {3}TOTAL 27\.0 ms {3}P50 73\.2 µs/m, 'one block per op when the table does not fit');
+  });
+});
+
+describe('summaries as JSON, demo sizes and stacks, record refusing to overwrite', () => {
+  test('demo --events N gives about N events; --json prints the summary; --list --json the scenarios', () => {
+    const out = join(work, 'sized.ingero');
+    const r = ingero('demo', 'cpu-contention', '-o', out, '--events', '20000', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as { path: string; scenario: string; root_cause: string; events: number; bytes: number };
+    assert.equal(s.path, out);
+    assert.equal(s.scenario, 'cpu-contention');
+    assert.equal(s.root_cause, 'cpu-contention');
+    assert.ok(Math.abs(s.events - 20_000) <= 2_000, `about 20,000 events, got ${s.events}`);
+    assert.equal(JSON.parse(ingero('info', out, '--json').stdout).manifest.counts.events, s.events);
+    const list = JSON.parse(ingero('demo', '--list', '--json').stdout) as { name: string }[];
+    assert.ok(list.some((x) => x.name === 'sync-stall-stacks'));
+    const small = ingero('demo', 'healthy', '-o', join(work, 'tiny.ingero'), '--events', '50');
+    assert.equal(small.code, 2);
+    assertOneLineError(small, /--events must be at least 10,000/);
+  });
+
+  test('demo sync-stall-stacks: the CUDA calls carry Python and native stacks', () => {
+    const out = join(work, 'stacks.ingero');
+    assert.equal(ingero('demo', 'sync-stall-stacks', '-o', out).code, 0);
+    const r = ingero('sql', out, "SELECT count(*) AS n FROM events e JOIN ops o ON o.id = e.op_id WHERE o.name = 'cudaDeviceSynchronize' AND e.stack_id IS NULL", '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), [{ n: 0 }], 'every sync has its stack');
+    const explainText = ingero('explain', out).stdout;
+    assert.match(explainText, /1\. \[HIGH\] sync-stall/);
+  });
+
+  test('recover --json prints the summary line as JSON', async () => {
+    const { BundleWriter, opId, stagingPathFor } = await import('../format/index.ts');
+    const out = join(work, 'interrupted.ingero');
+    // A seal that fails (bad options) leaves the staging data, as an interrupted recording does.
+    const w = BundleWriter.create(out, { originUnixNs: 0n, producer: { name: 'test', version: '0', command: 'recover test' }, frameBytes: 100 << 20 });
+    for (let i = 0; i < 100; i++) w.appendEvent({ ts_ns: 1000 * i, dur_ns: 10, pid: 1, tid: 1, op_id: opId('cudaMalloc') });
+    await assert.rejects(w.seal());
+    const r = ingero('recover', stagingPathFor(out), '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as { path: string; events: number; bytes: number; sha256: string };
+    assert.equal(s.events, 100);
+    assert.match(s.sha256, /^[0-9a-f]{64}$/);
+    assert.equal(r.stderr, '');
+  });
+
+  test('record -o an existing file refuses without --force (before tracing anything); a directory is refused', () => {
+    const existing = join(work, 'earlier.ingero');
+    const keep = readFileSync(FLAGSHIP);
+    writeFileSync(existing, keep);
+    const r = ingero('record', '-o', existing, '--', '/bin/true');
+    assert.equal(r.code, 1);
+    assertOneLineError(r, /earlier\.ingero exists — pass --force to overwrite it, or choose another -o/);
+    assert.ok(readFileSync(existing).equals(keep), 'the earlier recording is untouched');
+    const dir = ingero('record', '-o', work, '--', '/bin/true');
+    assert.equal(dir.code, 1);
+    assertOneLineError(dir, /is a directory — give a file name/);
+  });
+});

@@ -299,6 +299,10 @@ describe('robustness fuzz: damaged containers', () => {
         assert.match(verify.stderr, /manifest counts\.events says 3, the database says/);
         continue;
       }
+      if (c.name.includes('-manifest-frames-zero-')) {
+        assert.match(verify.stderr, /manifest compression\.frames says 0, the seek table says/);
+        continue;
+      }
       if (verify.code !== 0) assert.equal(sql.code, 1, `${c.name}: verify refused it but sql did not`);
     }
     for (const c of cases.filter((c) => MUST_BE_CORRUPT.some((m) => c.name.includes(`-${m}-`)))) {
@@ -430,6 +434,13 @@ describe('robustness fuzz: hostile databases in valid containers', () => {
     // The cases whose content reaches the tools' own code (stats, chains, event rows, stacks).
     for (const name of ['damaged-events-header', 'damaged-events-cells', 'orphan-ops', 'ops-table-empty', 'negative-durations', 'huge-times', 'text-times', 'text-and-blob-pids', 'odd-arg-types', 'metadata-not-json', 'no-node-0', 'stacks-without-locations', 'stack-ids-without-frames', '100k-pids']) {
       const { path } = bundle(name);
+      // A bundle refused at open (e.g. a clock origin that is not a number) has no tools to call.
+      try {
+        openBundle(path, { cacheDir }).close();
+      } catch (err) {
+        assert.ok(err instanceof BundleError, `${name}: ${String(err)}`);
+        continue;
+      }
       const server = await connectStdio([path, '--audit-log', join(work, 'audit.jsonl')], { INGERO_CACHE_DIR: cacheDir });
       try {
         for (const [tool, args] of [

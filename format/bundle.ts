@@ -3,10 +3,10 @@
 // database's SHA-256, so the second open of the same bundle skips all of it), then opens the
 // database read-only with SQLite's defensive settings and checks schema conformance.
 import Database from 'better-sqlite3';
-import { randomBytes } from 'node:crypto';
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomically } from './atomic-file.ts';
 import { checkConformance } from './conformance.ts';
 import { BundleError, ioError } from './errors.ts';
 import type { Manifest } from './manifest.ts';
@@ -67,23 +67,15 @@ export function cachedDatabase(info: ContainerInfo, cacheDir: string, options: {
   } catch {
     /* not cached yet */
   }
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  let fd: number | undefined;
   try {
-    fd = openSync(tmp, 'wx', 0o600);
-    inflateDatabase(info, fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, file);
+    writeFileAtomically(file, (fd) => inflateDatabase(info, fd));
     evictLeastRecentlyUsed(dir, file);
   } catch (err) {
-    if (fd !== undefined) closeSync(fd);
-    rmSync(tmp, { force: true });
     if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
       throw new BundleError('IO', `${info.name}: disk full while decompressing into the cache ${dir} — free space or set INGERO_CACHE_DIR to a roomier place`);
     }
     if (err instanceof BundleError) throw err;
-    throw ioError(tmp, err, 'decompressing into the cache');
+    throw ioError(file, err, 'decompressing into the cache');
   }
   return file;
 }

@@ -1,7 +1,8 @@
 // Child process: opens one bundle (already verified and cached by the parent), computes its
-// Summary (precompute.ts), sends it over IPC and exits.
+// Summary (precompute.ts) and sends it over IPC in two messages, the statistics part as soon as
+// it is ready (the statistics tools answer from it) and then the whole summary, and exits.
 import { openBundle } from '../format/index.ts';
-import { precompute } from './precompute.ts';
+import { precomputeFindings, precomputeStats } from './precompute.ts';
 
 export interface PrecomputeRequest {
   readonly path: string;
@@ -12,7 +13,9 @@ if (process.send) {
   process.once('message', (req: PrecomputeRequest) => {
     try {
       const bundle = openBundle(req.path, { cacheDir: req.cacheDir });
-      process.send!({ ok: true, summary: precompute(bundle) }, () => process.exit(0));
+      const part = precomputeStats(bundle);
+      process.send!({ ok: true, part });
+      process.send!({ ok: true, summary: precomputeFindings(bundle, part) }, () => process.exit(0));
     } catch (err) {
       process.send!({ ok: false, error: String((err as Error)?.message ?? err) }, () => process.exit(1));
     }

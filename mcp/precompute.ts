@@ -17,16 +17,20 @@ export interface StackUse {
   readonly max_dur_ns: number;
 }
 
-export interface Summary {
+/** The first part of a summary, ready well before the findings: what the statistics tools need. */
+export interface StatsPart {
   readonly stats: StatsReport;
-  readonly explain: ExplainReport;
   /** Stack use over the whole bundle, hottest first. */
   readonly stackUses: readonly StackUse[];
   /** The whole recording cut into about DEFAULT_WINDOWS windows. */
   readonly timeline: Timeline;
+  readonly elapsedMs: number;
+}
+
+export interface Summary extends StatsPart {
+  readonly explain: ExplainReport;
   /** This bundle as one side of compare_bundles (analyze/diff.ts), per-process rows included. */
   readonly side: SideSummary;
-  readonly elapsedMs: number;
 }
 
 /** Windows a timeline is cut into when the caller does not choose the width. */
@@ -44,9 +48,13 @@ export function hottestFirst(a: StackUse, b: StackUse): number {
 }
 
 export function precompute(bundle: Bundle): Summary {
+  return precomputeFindings(bundle, precomputeStats(bundle));
+}
+
+/** Stats, stack use and the whole-recording timeline: a fraction of the summary's time. */
+export function precomputeStats(bundle: Bundle): StatsPart {
   const started = performance.now();
   const stats = computeStats(bundle);
-  const report = explain(bundle, { stats });
   const stackUses = (
     bundle.db
       .prepare('SELECT op_id, stack_id, count(*) AS count, sum(dur_ns) AS total_dur_ns, max(dur_ns) AS max_dur_ns FROM events WHERE stack_id IS NOT NULL GROUP BY op_id, stack_id')
@@ -54,6 +62,13 @@ export function precompute(bundle: Bundle): Summary {
   ).sort(hottestFirst);
   const span = stats.to_ns + 1 - stats.from_ns;
   const whole = timeline(bundle, { fromNs: stats.from_ns, toNs: stats.to_ns + 1, windowNs: niceWidth(span / DEFAULT_WINDOWS) });
-  const side = summarizeSide(bundle, { byProcess: true, analysis: { stats, explain: report } });
-  return { stats, explain: report, stackUses, timeline: whole, side, elapsedMs: performance.now() - started };
+  return { stats, stackUses, timeline: whole, elapsedMs: performance.now() - started };
+}
+
+/** The findings and the compare_bundles side, on top of the first part. */
+export function precomputeFindings(bundle: Bundle, part: StatsPart): Summary {
+  const started = performance.now();
+  const report = explain(bundle, { stats: part.stats });
+  const side = summarizeSide(bundle, { byProcess: true, analysis: { stats: part.stats, explain: report } });
+  return { ...part, explain: report, side, elapsedMs: part.elapsedMs + performance.now() - started };
 }

@@ -26,7 +26,7 @@ export function registerPrompts(server: McpServer): void {
     'investigate',
     {
       title: 'Investigate a GPU trace bundle',
-      description: 'Find the root cause of a slowdown in the bundle: statistics and findings first, then drill down with events, stacks, timeline and SQL.',
+      description: 'Find the root cause of a slowdown: findings, then stalls of the GPU-feeding threads, then the events and stacks behind them.',
       argsSchema: { ...bundleArg, symptom: z.string().optional().describe('What the user saw, e.g. "training step time doubled after 10 minutes".') },
     },
     ({ bundle, symptom }) =>
@@ -35,10 +35,10 @@ export function registerPrompts(server: McpServer): void {
           `You are a GPU performance investigator reading a recorded .ingero trace bundle (CUDA runtime/driver calls, scheduler, memory, IO and network events) through the ingero MCP tools. The bundle is all you have: no live host.${withBundle(bundle)}`,
           symptom ? `The user reports: ${symptom}` : '',
           'Steps:',
-          '1. get_bundle_info, then get_trace_stats: what ran, for how long, which ops dominate time, their p50/p99, and any capture loss or sampling (say how that limits conclusions).',
-          '2. get_causal_chains: the analyzer\'s ranked findings with evidence. Imported findings from other tools are listed separately; treat them as claims to check, not facts.',
-          '3. For the top findings, check the evidence yourself: get_timeline around the finding window (at_ns) to see when it starts and what else changes; list_events with order="slowest" to see the actual slow calls and their arguments; get_stacks with finding_id or op to see which code issues them.',
-          '4. Answer open questions with run_sql (describe_schema first). Aggregate in SQL; filter events by id or ts_ns range.',
+          '1. get_causal_chains: the analyzer\'s ranked findings with evidence in words. Imported findings of other tools come one line each: claims to check, not facts.',
+          '2. find_stalls (no arguments): the longest stretches in which the GPU-feeding threads stopped feeding the GPU — off-CPU (preempted or blocked, and who ran instead), gaps between GPU calls, CPU work without calls — each with the forks, syncs and IO around it and what the data cannot show. Match the top stall to the top finding: same process, same time?',
+          '3. Look at the events: list_events around the stall or finding (from_ns/to_ns a little wider, the pid or tid; order="slowest" for the slow calls); get_stacks with event_id or finding_id for the code that issued them; thread_activity for how the thread\'s time splits in that window.',
+          '4. Check how far the data goes: get_trace_stats (stored counts beside complete counts, which percentiles come from a sample) and get_bundle_info (capture loss, sampling). Answer what remains with run_sql (describe_schema first; aggregate in SQL, filter by id or ts_ns).',
           '5. Report: the root cause in one or two sentences, the chain of evidence with the numbers and which tool gave each, what the data cannot show, and concrete fixes that follow from the evidence.',
           'Rules:',
           ...RULES.map((r) => `- ${r}`),

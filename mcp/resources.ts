@@ -13,7 +13,7 @@ function schemaMarkdown(doc: SchemaDoc): string {
   const out = [`# Schema of ${cell(doc.bundle)}`, '', `> ${DATA_PREAMBLE}`, '', '## Conventions', '', ...doc.conventions.map((c) => `- ${c}`), ''];
   for (const t of doc.tables) {
     out.push(`## ${cell(t.name)} (${t.rows} rows)`, '', cell(t.description), '', '| column | type | unit | meaning |', '|---|---|---|---|');
-    for (const c of t.columns) out.push(`| ${cell(c.name)} | ${cell(c.type)} | ${cell(c.unit)} | ${cell(c.description)} |`);
+    for (const c of t.columns) if (typeof c !== 'string') out.push(`| ${cell(c.name)} | ${cell(c.type)} | ${cell(c.unit)} | ${cell(c.description)} |`);
     out.push('');
   }
   out.push('## Sources', '', '| id | name | layer | description |', '|---|---|---|---|');
@@ -37,7 +37,7 @@ export function registerResources(server: McpServer, ctx: ToolContext): void {
     new ResourceTemplate('ingero://bundle/{name}/schema', { list: list('schema', 'schema', 'text/markdown') }),
     { title: 'Bundle schema', description: 'Tables, columns, units, sources, ops and argument meanings of a bundle, from the bundle itself.', mimeType: 'text/markdown' },
     async (uri, vars) => {
-      const doc = sanitizeValue(await describeSchema.run({ bundle: bundleName(vars) }, ctx)) as SchemaDoc;
+      const doc = sanitizeValue(await describeSchema.run({ bundle: bundleName(vars), columns: true, include_ops: true }, ctx)) as SchemaDoc;
       return { contents: [{ uri: uri.href, mimeType: 'text/markdown', text: schemaMarkdown(doc) }] };
     },
   );

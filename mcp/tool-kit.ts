@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { BundleError } from '../format/index.ts';
 import type { BundleRegistry } from './bundle-registry.ts';
 import { cleanString, DATA_PREAMBLE, sanitizeValue } from './sanitize.ts';
-import type { Summary } from './precompute.ts';
+import type { StatsPart, Summary } from './precompute.ts';
 import type { ServedBundle } from './served-bundle.ts';
 import type { StatementRunner } from '../format/index.ts';
 
@@ -46,9 +46,13 @@ export interface ToolContext {
 export interface ToolDef<I extends z.ZodRawShape, O extends z.ZodRawShape> {
   readonly name: string;
   readonly title: string;
+  /** When to use the tool, tersely: every client loads every description into the model's context. */
   readonly description: string;
   readonly input: I;
+  /** Shape of the result; every result is checked against it before it is sent. */
   readonly output: O;
+  /** Whether tools/list carries the output schema: only where a client gains from it, as it costs context. */
+  readonly advertiseOutput?: boolean;
   run(args: z.infer<z.ZodObject<I>>, ctx: ToolContext): Promise<z.infer<z.ZodObject<O>>> | z.infer<z.ZodObject<O>>;
 }
 
@@ -58,7 +62,7 @@ export const bundleArg = {
     .string()
     .max(255)
     .optional()
-    .describe('Bundle to read: a file name from list_bundles when the server serves a directory; omit it when the server serves one bundle.'),
+    .describe('File name from list_bundles; omit when one bundle is served.'),
 };
 
 export function servedBundle(ctx: ToolContext, args: { bundle?: string }): ServedBundle {
@@ -70,20 +74,33 @@ export function summaryOf(ctx: ToolContext, served: ServedBundle): Promise<Summa
   return served.summary(ctx.limits.summaryWaitMs);
 }
 
+/** The bundle's statistics, stack use and timeline: ready well before the findings. */
+export function statsOf(ctx: ToolContext, served: ServedBundle): Promise<StatsPart> {
+  return served.stats(ctx.limits.summaryWaitMs);
+}
+
+/** Bytes of JSON a default page holds: with its envelope a default result stays under 8 KB. */
+export const DEFAULT_PAGE_BYTES = 5 * 1024;
+
+/** The byte budget of one page: small by default, the server's larger budget when the agent chose a limit. */
+export function pageBudget(ctx: ToolContext, limit: number | undefined): number {
+  return limit === undefined ? DEFAULT_PAGE_BYTES : ctx.limits.pageBytes;
+}
+
 /** Fields every paginated result carries. */
 export const pageFields = {
-  truncated: z.boolean().describe('True when more results exist than this page holds.'),
-  next_cursor: z.string().nullable().describe('Pass as `cursor` to get the next page; null at the end.'),
-  note: z.string().describe('What was left out and how to get it, or "" when complete.'),
+  truncated: z.boolean(),
+  next_cursor: z.string().nullable().describe('Pass as cursor for the next page.'),
+  note: z.string(),
 };
 
 /** pids are per node: in a multi-node bundle the same pid can be two processes. */
 export const nodeArg = {
-  node_id: z.number().int().min(0).optional().describe('Only this node (get_bundle_info lists them); with pid, tells apart processes that share a pid on different nodes.'),
+  node_id: z.number().int().min(0).optional().describe('Only this node.'),
 };
 
 export const cursorArg = {
-  cursor: z.string().max(512).optional().describe('next_cursor from the previous page of the same call; omit to start from the beginning.'),
+  cursor: z.string().max(512).optional().describe('next_cursor of the previous page.'),
 };
 
 /** Opaque cursor: the tool name plus its position, so a cursor from another tool is refused. */
@@ -140,6 +157,13 @@ export const MAX_RESULT_BYTES = 2 * 1024 * 1024;
 
 export const READ_ONLY_ANNOTATIONS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 
+const resultSchemas = new WeakMap<object, z.ZodTypeAny>();
+function resultSchema(def: ToolDef<z.ZodRawShape, z.ZodRawShape>): z.ZodTypeAny {
+  let schema = resultSchemas.get(def);
+  if (!schema) resultSchemas.set(def, (schema = z.object(def.output)));
+  return schema;
+}
+
 /** Error text can echo the agent's input or bundle content (SQLite messages), so it is cleaned too. */
 function errorResult(message: string): CallToolResult {
   return { isError: true, content: [{ type: 'text', text: cleanString(message, 2048) }] };
@@ -152,12 +176,19 @@ export function registerTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(s
       title: def.title,
       description: def.description,
       inputSchema: def.input,
-      outputSchema: def.output,
-      annotations: { title: def.title, ...READ_ONLY_ANNOTATIONS },
+      ...(def.advertiseOutput ? { outputSchema: def.output } : {}),
+      annotations: READ_ONLY_ANNOTATIONS,
     },
     (async (args: z.infer<z.ZodObject<I>>): Promise<CallToolResult> => {
       try {
         const data = sanitizeValue(await def.run(args, ctx)) as Record<string, unknown>;
+        // Checked here rather than by the SDK, so a bundle value that breaks the spec (a text
+        // where a number belongs, say) is a tool error the agent can read, not a protocol error.
+        const checked = resultSchema(def).safeParse(data);
+        if (!checked.success) {
+          const issue = checked.error.issues[0]!;
+          return errorResult(`${def.name}: the bundle holds a value this result cannot carry (${issue.path.join('.')}: ${issue.message}) — the bundle breaks the spec (ingero verify lists its problems); get a fresh copy, or read the rows with run_sql`);
+        }
         const json = JSON.stringify(data);
         if (json.length > MAX_RESULT_BYTES) {
           return errorResult(`${def.name}: the result would be ${json.length} bytes, above the ${MAX_RESULT_BYTES}-byte limit; narrow the call (filters, a table, ops, a time range) or use run_sql with LIMIT`);

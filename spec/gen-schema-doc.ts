@@ -5,7 +5,7 @@
 //   npx tsx spec/gen-schema-doc.ts          (rewrites spec/bundle-v1.md in place)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { OPS, SOURCES, TABLES } from '../format/index.ts';
+import { OPS, SCHEMA_VERSION, SOURCES, TABLES } from '../format/index.ts';
 import { MAX_EVENT_ROW_BYTES } from '../format/schema.ts';
 
 export const SPEC_PATH = fileURLToPath(new URL('./bundle-v1.md', import.meta.url));
@@ -16,13 +16,13 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /** Markdown of appendices A (tables) and B (enums). */
 export function schemaDoc(): string {
-  const out: string[] = ['## Appendix A. Tables and columns (schema 1)', ''];
+  const out: string[] = [`## Appendix A. Tables and columns (schema ${SCHEMA_VERSION})`, ''];
   for (const t of TABLES) {
     out.push(`### ${t.name}`, '', cell(t.doc), '');
-    const extra = [t.withoutRowid ? 'WITHOUT ROWID' : '', ...(t.constraints ?? []), t.maxTextBytes > 0 ? `every value at most ${t.maxTextBytes} bytes (UTF-8 bytes of text, bytes of a blob), in every column` : t.name === 'events' ? `numbers only, rows of at most ${MAX_EVENT_ROW_BYTES} bytes of payload` : 'numbers only'].filter(Boolean);
+    const extra = [t.since ? `added in schema ${t.since} (older bundles lack it)` : '', t.withoutRowid ? 'WITHOUT ROWID' : '', ...(t.constraints ?? []), t.maxTextBytes > 0 ? `every value at most ${t.maxTextBytes} bytes (UTF-8 bytes of text, bytes of a blob), in every column` : t.name === 'events' ? `numbers only, rows of at most ${MAX_EVENT_ROW_BYTES} bytes of payload` : 'numbers only'].filter(Boolean);
     out.push(`Table options: ${extra.join('; ')}.`, '');
     out.push('| column | declaration | unit | meaning |', '|---|---|---|---|');
-    for (const c of t.columns) out.push(`| \`${c.name}\` | \`${c.decl}\` | ${cell(c.unit)} | ${cell(c.doc)} |`);
+    for (const c of t.columns) out.push(`| \`${c.name}\` | \`${c.decl}\` | ${cell(c.unit)} | ${c.since && !t.since ? `(schema ${c.since}) ` : ''}${cell(c.doc)} |`);
     out.push('');
   }
   out.push('## Appendix B. Sources and op codes', '', 'Op code = source id × 256 + index. Codes are never reused; index 1–127 follows the Go tool Ingero, 128–255 are this format\'s additions.', '');

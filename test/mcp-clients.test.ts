@@ -94,7 +94,7 @@ describe('ingero mcp --dir: several bundles, chosen per call', () => {
   it('keeps imported findings apart from its own on imported investigations', { skip: investigations.length ? false : 'investigations/*.ingero not present yet (the importer commits them)' }, async () => {
     let imported = 0;
     for (const f of investigations) {
-      const r = await call('get_causal_chains', { bundle: f });
+      const r = await call('get_causal_chains', { bundle: f, detail: 'full' });
       assert.equal(r.isError, false, r.text);
       const box = r.data.imported_findings as { matching: number; items: { origin: string }[] };
       imported += box.matching;

@@ -67,7 +67,7 @@ describe('ingero mcp on edge-case bundles', () => {
   });
 
   it('gives no rate for a recording that spans no time', async () => {
-    const stats = await call('one-instant', 'get_trace_stats');
+    const stats = await call('one-instant', 'get_trace_stats', { detail: 'full' });
     assert.equal(stats.span_ns, 0);
     assert.deepEqual((stats.ops as { count: number; rate_per_s: number }[]).map((o) => [o.count, o.rate_per_s]), [[5, 0]]);
   });
@@ -86,7 +86,7 @@ describe('ingero mcp on edge-case bundles', () => {
     assert.deepEqual(procs.map((p) => [p.node_id, p.pid, p.comm]).sort(), [[0, 100, 'trainA'], [1, 100, 'trainB']]);
     const events = (await call('two-nodes', 'list_events', { pid: 100, node_id: 1, limit: 500 })).events as { node_id: number }[];
     assert.deepEqual([events.length, new Set(events.map((e) => e.node_id))], [200, new Set([1])]);
-    const series = (await call('two-nodes', 'get_timeline', { pid: 100, node_id: 0, ops: ['cudaLaunchKernel'] })).series as { points: { count: number }[] }[];
+    const series = (await call('two-nodes', 'get_timeline', { pid: 100, node_id: 0, ops: ['cudaLaunchKernel'], detail: 'full' })).series as { points: { count: number }[] }[];
     assert.equal(series[0]!.points.reduce((n, p) => n + p.count, 0), 100);
   });
 

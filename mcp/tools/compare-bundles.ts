@@ -6,22 +6,22 @@
 // exists.
 import { z } from 'zod';
 import { diffSides, type SideInfo, type SideSummary } from '../../analyze/index.ts';
-import { summaryOf, takePage, ToolInputError, type ToolContext, type ToolDef } from '../tool-kit.ts';
+import { DEFAULT_PAGE_BYTES, summaryOf, takePage, ToolInputError, type ToolContext, type ToolDef } from '../tool-kit.ts';
 
-const DEFAULT_ROWS = 20;
+const DEFAULT_ROWS = 10;
 const MAX_ROWS = 200;
 /** Findings and setup facts listed at most; a hostile bundle can hold thousands of either. */
 const MAX_FINDINGS = 50;
 const MAX_SETUP = 50;
 
-const bundleName = (when: string) => z.string().min(1).max(255).describe(`Bundle recorded ${when} the change: a name from list_bundles.`);
+const bundleName = (when: string) => z.string().min(1).max(255).describe(`Bundle ${when} the change (list_bundles).`);
 
 const input = {
   before: bundleName('before'),
   after: bundleName('after'),
-  ops: z.array(z.string().max(128)).max(64).optional().describe('Only these ops (rows and findings), names as get_trace_stats gives them, e.g. cudaStreamSynchronize; default all.'),
-  by_process: z.boolean().optional().describe('Also compare per process name × op (processes are matched by name, since pids differ between runs); default false.'),
-  max_rows: z.number().int().min(1).max(MAX_ROWS).optional().describe(`Op rows returned (and process rows with by_process), largest change first; default ${DEFAULT_ROWS}, at most ${MAX_ROWS}.`),
+  ops: z.array(z.string().max(128)).max(64).optional(),
+  by_process: z.boolean().optional().describe('Also per process name x op.'),
+  max_rows: z.number().int().min(1).max(MAX_ROWS).optional().describe(`Default ${DEFAULT_ROWS}.`),
 };
 
 const severity = z.enum(['HIGH', 'MEDIUM', 'LOW']);
@@ -110,9 +110,7 @@ export const compareBundles: ToolDef<typeof input, typeof output> = {
   name: 'compare_bundles',
   title: 'Compare two recordings',
   description:
-    'What changed between two recordings (BEFORE → AFTER, e.g. across a fix, a driver upgrade or a config change), as `ingero diff` says it: per-op rates, time share and p50/p99/max with ratios and a verdict ' +
-    '(regression when p50 or p99 grew by latencyRatio with enough events on each side), findings new/gone/persisting, host setup changes and caveats. ' +
-    'Pass two bundle names from list_bundles; needs a server started with --dir serving two or more bundles. Then drill into a regressed op with list_events / get_stacks on each bundle.',
+    'What changed between two recordings (ingero diff): per-op p50/p99/rate ratios with a verdict, findings new/gone, setup changes. Needs --dir with two bundles.',
   input,
   output,
   async run(args, ctx) {
@@ -125,9 +123,11 @@ export const compareBundles: ToolDef<typeof input, typeof output> = {
     }
     const report = diffSides(before, after, { byProcess: args.by_process, ops: args.ops });
     const maxRows = args.max_rows ?? DEFAULT_ROWS;
-    const ops = takePage(report.ops, maxRows, ctx.limits.pageBytes);
-    const processes = takePage(report.processes, maxRows, ctx.limits.pageBytes);
-    const findings = takePage(report.findings, MAX_FINDINGS, ctx.limits.pageBytes / 2);
+    // By default the rows share one small page (op rows first) so the answer fits an agent's budget.
+    const budget = args.max_rows === undefined ? DEFAULT_PAGE_BYTES / 2 : ctx.limits.pageBytes;
+    const ops = takePage(report.ops, maxRows, budget);
+    const processes = takePage(report.processes, maxRows, budget);
+    const findings = takePage(report.findings, MAX_FINDINGS, budget / 2);
     const setup = report.setup_changes.slice(0, MAX_SETUP);
     const left: string[] = [];
     if (ops.more) left.push(`${report.ops.length - ops.items.length} more op rows with smaller changes`);

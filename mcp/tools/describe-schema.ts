@@ -6,14 +6,15 @@ import { bundleArg, servedBundle, ToolInputError, type ToolDef } from '../tool-k
 
 const input = {
   ...bundleArg,
-  table: z.string().max(128).optional().describe('Only this table (e.g. events, processes); default every table.'),
-  include_ops: z.boolean().optional().describe('Include the op and source enums with argument meanings; default true when table is omitted or is events/ops/op_args.'),
+  table: z.string().max(128).optional().describe('Columns of this table; default: table list only.'),
+  columns: z.boolean().optional().describe('Column meanings of every table.'),
+  include_ops: z.boolean().optional().describe('Op enum with arg meanings; default with table events.'),
 };
 
 const columnSchema = z.object({ name: z.string(), type: z.string(), unit: z.string(), description: z.string() });
 const output = {
   bundle: z.string(),
-  tables: z.array(z.object({ name: z.string(), description: z.string(), rows: z.number(), columns: z.array(columnSchema) })),
+  tables: z.array(z.object({ name: z.string(), description: z.string(), rows: z.number(), columns: z.array(z.union([columnSchema, z.string()])).describe('Without table: "name [unit]" only.') })),
   sources: z.array(z.object({ id: z.number(), name: z.string(), layer: z.string(), description: z.string() })),
   ops: z.array(
     z.object({
@@ -56,7 +57,7 @@ export const describeSchema: ToolDef<typeof input, typeof output> = {
   name: 'describe_schema',
   title: 'Describe schema',
   description:
-    'Tables, columns (type, unit, meaning), row counts, and the op/source enums with what arg0..arg3 mean per op — read from the bundle itself. Call before writing run_sql queries.',
+    'Tables, columns with units, and what arg0..arg3 mean per op. Call before run_sql.',
   input,
   output,
   run(args, ctx) {
@@ -72,16 +73,16 @@ export const describeSchema: ToolDef<typeof input, typeof output> = {
         name: t,
         description: docs.get(t)?.description || '(not documented in its DDL: added by the producer)',
         rows: t === 'events' ? served.bundle.eventCount() : (db.prepare(`SELECT count(*) AS n FROM "${t.replace(/"/g, '""')}"`).get() as { n: number }).n,
-        columns: (db.prepare(`SELECT name, type FROM pragma_table_info(?) LIMIT ${MAX_COLUMNS}`).all(t) as ColumnRow[]).map((c) => ({
-          name: c.name,
-          type: c.type,
-          unit: docs.get(t)?.columns.get(c.name)?.unit ?? '',
-          description: docs.get(t)?.columns.get(c.name)?.description ?? '(not documented)',
-        })),
+        columns: (db.prepare(`SELECT name, type FROM pragma_table_info(?) LIMIT ${MAX_COLUMNS}`).all(t) as ColumnRow[]).map((c) => {
+          const unit = docs.get(t)?.columns.get(c.name)?.unit ?? '';
+          // The overview names columns only: every table in full is several times the budget.
+          if (args.table === undefined && !args.columns) return unit ? `${c.name} [${unit}]` : c.name;
+          return { name: c.name, type: c.type, unit, description: docs.get(t)?.columns.get(c.name)?.description ?? '(not documented)' };
+        }),
       }));
-    const includeOps = args.include_ops ?? (args.table === undefined || ['events', 'ops', 'op_args', 'sources'].includes(args.table));
-    const counts = new Map(served.summaryIfReady()?.stats.ops.map((o) => [o.op_id, o.count]) ?? []);
-    const ready = served.summaryIfReady() !== undefined;
+    const includeOps = args.include_ops ?? (args.table !== undefined && ['events', 'ops', 'op_args', 'sources'].includes(args.table));
+    const counts = new Map(served.statsIfReady()?.stats.ops.map((o) => [o.op_id, o.count]) ?? []);
+    const ready = served.statsIfReady() !== undefined;
     const argDocs = db.prepare('SELECT op_id, arg, name, unit, description FROM op_args ORDER BY op_id, arg').all() as { op_id: number; arg: number; name: string; unit: string; description: string }[];
     const allOps = [...served.bundle.ops().values()];
     const ops = includeOps
@@ -99,6 +100,7 @@ export const describeSchema: ToolDef<typeof input, typeof output> = {
       wanted.length > MAX_TABLES ? `${wanted.length - MAX_TABLES} more tables (pass table to see one)` : '',
       includeOps && allOps.length > MAX_OPS ? `${allOps.length - MAX_OPS} more ops (run_sql over ops and op_args)` : '',
     ].filter(Boolean);
+    if (args.table === undefined && !args.columns) cut.push('column meanings (pass table)', 'the op enum with argument meanings (table=events or include_ops=true)');
     return { bundle: served.name, tables, sources, ops, conventions: CONVENTIONS, note: cut.length ? `not listed: ${cut.join('; ')}; tables show at most ${MAX_COLUMNS} columns` : '' };
   },
 };

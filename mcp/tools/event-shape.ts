@@ -1,6 +1,7 @@
 // How one event row is shown to an agent: op and argument names from the bundle's own op_args,
 // pointers in hex, packed launch dimensions unpacked, every other value an exact integer.
 import { z } from 'zod';
+import { forkChild } from '../../analyze/thread-activity.ts';
 import type { EventRecord } from '../../format/index.ts';
 import type { ServedBundle } from '../served-bundle.ts';
 
@@ -15,6 +16,7 @@ export const eventSchema = z.object({
   args: z.record(z.string(), z.union([z.number(), z.string()])).describe('arg0..arg3 by name (op_args); pointers as hex, grid/block as "x,y,z", 64-bit values beyond 2^53 as decimal strings.'),
   ret: z.number().nullable().describe('Return code (0 = success for CUDA), null when none.'),
   stack_id: z.number().nullable().describe('Captured stack (get_stacks event_id), null when none.'),
+  child: z.object({ pid: z.number(), process: z.string(), end_ns: z.number().nullable(), exit_code: z.number().nullable() }).optional().describe('process_fork: the child, with its name and exit.'),
 });
 
 function argValue(v: bigint, unit: string, name: string): number | string | bigint {
@@ -45,5 +47,6 @@ export function showEvent(served: ServedBundle, e: EventRecord): z.infer<typeof 
     args: args as Record<string, number | string>,
     ret: e.ret,
     stack_id: e.stack_id,
+    ...(e.arg0 !== null && served.bundle.opName(e.op_id) === 'process_fork' ? { child: forkChild(served.bundle, e.node_id, Number(e.arg0), e.ts_ns) } : {}),
   };
 }

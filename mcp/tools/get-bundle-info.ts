@@ -32,7 +32,7 @@ export const getBundleInfo: ToolDef<typeof bundleArg, typeof output> = {
   name: 'get_bundle_info',
   title: 'Bundle facts',
   description:
-    'Facts about the recording: producer, host, kernel, GPU, driver and CUDA versions (metadata), time span, event counts per source, nodes, capture loss and sampling. Cheap; call it first to learn what the bundle holds.',
+    'Host, GPU, driver/CUDA versions, span, nodes, events per source, capture loss, sampling. Cheap.',
   input: bundleArg,
   output,
   run(args, ctx) {

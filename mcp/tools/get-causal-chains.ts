@@ -2,7 +2,7 @@
 // filters, and — in a separate field, never mixed — findings another tool stored in the bundle.
 import { z } from 'zod';
 import type { Finding } from '../../analyze/index.ts';
-import { bundleArg, cursorArg, nodeArg, decodeCursor, encodeCursor, pageFields, pageNote, servedBundle, summaryOf, takePage, type ToolDef } from '../tool-kit.ts';
+import { bundleArg, cursorArg, nodeArg, decodeCursor, encodeCursor, pageBudget, pageFields, pageNote, servedBundle, summaryOf, takePage, type ToolDef } from '../tool-kit.ts';
 
 const SEVERITIES = ['HIGH', 'MEDIUM', 'LOW'] as const;
 const KINDS = [
@@ -22,25 +22,26 @@ const KINDS = [
 
 const input = {
   ...bundleArg,
-  severity: z.array(z.enum(SEVERITIES)).max(3).optional().describe('Only these severities, e.g. ["HIGH"]; default all.'),
-  op: z.string().max(128).optional().describe('Only findings about this op (e.g. cudaStreamSynchronize).'),
-  kind: z.array(z.enum(KINDS)).max(KINDS.length).optional().describe('Only these kinds of finding.'),
-  pid: z.number().int().optional().describe('Only findings about this process.'),
+  severity: z.array(z.enum(SEVERITIES)).max(3).optional(),
+  op: z.string().max(128).optional(),
+  kind: z.array(z.enum(KINDS)).max(KINDS.length).optional(),
+  pid: z.number().int().optional(),
   ...nodeArg,
-  from_ns: z.number().int().min(0).optional().describe('Only findings whose window ends after this time (ns since origin).'),
-  to_ns: z.number().int().min(0).optional().describe('Only findings whose window starts before this time (ns since origin).'),
-  limit: z.number().int().min(1).max(50).optional().describe('Findings per page, default 10, at most 50.'),
+  from_ns: z.number().int().min(0).optional(),
+  to_ns: z.number().int().min(0).optional(),
+  limit: z.number().int().min(1).max(50).optional().describe('Default 5.'),
+  detail: z.enum(['brief', 'full']).optional().describe('full: evidence values and event ids, imported findings in full.'),
   ...cursorArg,
 };
 
 const evidenceSchema = z.object({
   layer: z.string(),
   kind: z.string(),
-  op: z.string(),
+  op: z.string().optional(),
   detail: z.string().describe('The numbers in words.'),
-  values: z.record(z.string(), z.number()).describe('The same numbers (ns, counts, ratios, bytes).'),
-  from_ns: z.number(),
-  to_ns: z.number(),
+  values: z.record(z.string(), z.number()).optional().describe('The same numbers (ns, counts, ratios, bytes).'),
+  from_ns: z.number().optional(),
+  to_ns: z.number().optional(),
   event_ids: z.array(z.number()).optional().describe('Sample of supporting events (list_events / get_stacks event_id / run_sql).'),
   node_id: z.number().optional(),
   pid: z.number().optional(),
@@ -60,7 +61,7 @@ const findingSchema = z.object({
   summary: z.string(),
   root_cause: z.string(),
   evidence: z.array(evidenceSchema).describe('Chain of evidence, kernel layers first.'),
-  recommendations: z.array(z.string()),
+  recommendations: z.array(z.string()).describe('brief: the first two.'),
   caveats: z.array(z.string()).describe('What the data cannot show here.'),
   impact_ns: z.number().describe('Estimated time the process lost to this.'),
   count: z.number(),
@@ -95,7 +96,8 @@ const output = {
   imported_findings: z.object({
     label: z.string(),
     matching: z.number(),
-    items: z.array(importedSchema),
+    lines: z.array(z.string()).describe('brief: one line per finding.'),
+    items: z.array(importedSchema).describe('detail=full only.'),
   }).describe('Findings stored in the bundle by another tool, verbatim and separate; not produced by this analysis.'),
   ...pageFields,
 };
@@ -129,12 +131,30 @@ function jsonArray(text: string): unknown[] {
   }
 }
 
+/** Imported findings listed one line each by default; the rest are counted. */
+const MAX_IMPORTED_LINES = 20;
+const LINE_CHARS = 200;
+
+function importedLine(r: { severity: string; op: string; summary: string; occurrences: number }): string {
+  const text = `${r.severity}${r.op ? ` ${r.op}` : ''}: ${r.summary}${r.occurrences > 1 ? ` (x${r.occurrences})` : ''}`;
+  return text.length > LINE_CHARS ? `${text.slice(0, LINE_CHARS - 1)}…` : text;
+}
+
+/** A finding as the analyzer gave it, every evidence value and event id included. */
+function fullFinding(f: Finding) {
+  return { ...f, evidence: f.evidence.map((e) => ({ ...e, values: { ...e.values }, event_ids: e.event_ids && [...e.event_ids] })), recommendations: [...f.recommendations], caveats: [...f.caveats] };
+}
+
+/** The finding with its evidence in words: what an agent reads first. */
+function briefFinding(f: Finding) {
+  return { ...f, evidence: f.evidence.map((e) => ({ layer: e.layer, kind: e.kind, detail: e.detail })), recommendations: f.recommendations.slice(0, 2), caveats: [...f.caveats] };
+}
+
 export const getCausalChains: ToolDef<typeof input, typeof output> = {
   name: 'get_causal_chains',
   title: 'Causal chains (findings)',
   description:
-    'Root-cause findings of the analyzer: severity, summary, root cause, a chain of evidence across layers (HOST/IO/NET -> CUDA -> DRIVER) with exact numbers and sample event ids, recommendations and caveats. ' +
-    'Ranked by severity then impact. Filter by severity, op, kind, pid and time window. Findings stored by other tools (e.g. Ingero) come separately in imported_findings.',
+    "Start here: the analyzer's ranked root-cause findings with evidence and caveats; other tools' stored findings one line each. detail=full for all evidence.",
   input,
   output,
   async run(args, ctx) {
@@ -150,8 +170,10 @@ export const getCausalChains: ToolDef<typeof input, typeof output> = {
       (args.to_ns === undefined || f.from_ns < args.to_ns);
     const matching = report.findings.filter(keep);
     const start = decodeCursor('get_causal_chains', args.cursor, isPosition)?.at ?? 0;
-    const limit = args.limit ?? 10;
-    const page = takePage(matching.slice(start), limit, ctx.limits.pageBytes);
+    const limit = args.limit ?? 5;
+    const full = args.detail === 'full';
+    const shown = matching.slice(start).map((f) => (full ? fullFinding(f) : briefFinding(f)));
+    const page = takePage(shown, limit, pageBudget(ctx, args.limit));
     const imported = (
       served.bundle.db
         .prepare("SELECT origin, origin_id, node_id, detected_ns, severity, op, summary, root_cause, explanation, recommendations, timeline, p50_ns, p99_ns, tail_ratio, occurrences FROM imported_findings ORDER BY CASE severity WHEN 'HIGH' THEN 0 WHEN 'MEDIUM' THEN 1 WHEN 'LOW' THEN 2 ELSE 3 END, tail_ratio DESC, id")
@@ -159,18 +181,20 @@ export const getCausalChains: ToolDef<typeof input, typeof output> = {
     )
       .filter((r) => (!args.severity || (args.severity as readonly string[]).includes(r.severity)) && (args.op === undefined || r.op === args.op))
       .map((r) => ({ ...r, recommendations: jsonArray(r.recommendations), timeline: jsonArray(r.timeline) }));
-    const importedPage = takePage(imported, limit, ctx.limits.pageBytes / 2);
+    const importedPage = full ? takePage(imported, limit, ctx.limits.pageBytes / 2) : { items: [], more: false };
+    const lines = full ? [] : imported.slice(0, MAX_IMPORTED_LINES).map(importedLine);
     return {
       bundle: served.name,
       total_findings: report.findings.length,
       matching: matching.length,
-      findings: page.items.map((f) => ({ ...f, evidence: f.evidence.map((e) => ({ ...e, values: { ...e.values }, event_ids: e.event_ids && [...e.event_ids] })), recommendations: [...f.recommendations], caveats: [...f.caveats] })),
+      findings: page.items,
       limitations: [...report.limitations],
       imported_findings: {
         label: imported.length
-          ? `Stored in the bundle by another tool (origin field); shown verbatim, not produced or checked by this analysis${importedPage.more ? `; first ${importedPage.items.length} of ${imported.length} shown (filter by severity or op, or use run_sql on imported_findings)` : ''}.`
+          ? `Stored in the bundle by another tool, not produced or checked by this analysis: claims to check against the events${full ? (importedPage.more ? `; first ${importedPage.items.length} of ${imported.length} shown (filter by severity or op, or run_sql on imported_findings)` : '') : `; one line each${imported.length > lines.length ? `, first ${lines.length} of ${imported.length}` : ''} (detail=full for all fields)`}.`
           : 'none stored in this bundle',
         matching: imported.length,
+        lines,
         items: importedPage.items,
       },
       ...pageNote(page.more, encodeCursor('get_causal_chains', { at: start + page.items.length }), 'findings'),

@@ -4,21 +4,25 @@ import { z } from 'zod';
 import type { ResolvedFrame } from '../../format/index.ts';
 import { hottestFirst, type StackUse } from '../precompute.ts';
 import type { ServedBundle } from '../served-bundle.ts';
-import { bundleArg, cursorArg, nodeArg, decodeCursor, encodeCursor, pageFields, pageNote, resolveOps, servedBundle, summaryOf, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
+import { shortSymbol } from '../../analyze/symbol-name.ts';
+import { bundleArg, cursorArg, nodeArg, decodeCursor, encodeCursor, pageBudget, pageFields, pageNote, resolveOps, servedBundle, statsOf, summaryOf, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
 
-/** Frames shown per stack; deeper stacks say how many were left out. */
+/** Frames shown per stack by default and at most; deeper stacks say how many were left out. */
+const DEFAULT_FRAMES = 12;
 const MAX_FRAMES = 48;
 
 const input = {
   ...bundleArg,
-  op: z.string().max(128).optional().describe('Stacks of this op (e.g. cudaMemcpy).'),
-  event_id: z.number().int().min(1).optional().describe('The stack of this one event (events.id).'),
-  finding_id: z.string().max(512).optional().describe('Stacks of the op, process and window of this finding (id from get_causal_chains).'),
-  pid: z.number().int().optional().describe('Only events of this process.'),
+  op: z.string().max(128).optional(),
+  event_id: z.number().int().min(1).optional(),
+  finding_id: z.string().max(512).optional().describe('From get_causal_chains.'),
+  pid: z.number().int().optional(),
   ...nodeArg,
-  from_ns: z.number().int().min(0).optional().describe('Only events starting at or after this time (ns since origin).'),
-  to_ns: z.number().int().min(0).optional().describe('Only events starting before this time (ns since origin).'),
-  limit: z.number().int().min(1).max(50).optional().describe('Stacks per page, default 10, at most 50.'),
+  from_ns: z.number().int().min(0).optional(),
+  to_ns: z.number().int().min(0).optional(),
+  limit: z.number().int().min(1).max(50).optional().describe('Default 5.'),
+  frames: z.number().int().min(1).max(MAX_FRAMES).optional().describe(`Per stack, default ${DEFAULT_FRAMES}.`),
+  full_names: z.boolean().optional().describe('Symbols unshortened (template args kept).'),
   ...cursorArg,
 };
 
@@ -53,11 +57,11 @@ const output = {
 
 const isPosition = (p: Record<string, unknown>): p is { at: number } => Number.isSafeInteger(p.at) && (p.at as number) >= 0;
 
-function showFrame(f: ResolvedFrame) {
+function showFrame(f: ResolvedFrame, fullNames: boolean) {
   return {
     depth: f.depth,
     kind: f.kind,
-    function: f.function,
+    function: f.function === null || fullNames ? f.function : shortSymbol(f.function),
     file: f.file,
     line: f.line,
     module: f.module,
@@ -82,14 +86,14 @@ export const getStacks: ToolDef<typeof input, typeof output> = {
   name: 'get_stacks',
   title: 'Call stacks',
   description:
-    'Symbolized user call stacks captured with events (function, file:line, module, raw address; leaf first), grouped and ranked hottest first by total time. ' +
-    'Scope with op, event_id (one event), or finding_id (the op, process and window of a finding), optionally narrowed by pid and from_ns/to_ns. Without a scope, the hottest stacks of all ops.',
+    'Which code issued the calls: symbolized stacks (leaf first), hottest first, for an op, an event_id or a finding_id.',
   input,
   output,
   async run(args, ctx) {
     const served = servedBundle(ctx, args);
     const b = served.bundle;
-    const limit = args.limit ?? 10;
+    const limit = args.limit ?? 5;
+    const depth = args.frames ?? DEFAULT_FRAMES;
     let opIds = resolveOps(served, args.op === undefined ? undefined : [args.op]);
     let pid = args.pid;
     let nodeId = args.node_id;
@@ -116,7 +120,7 @@ export const getStacks: ToolDef<typeof input, typeof output> = {
       if (narrowed) {
         uses = scanUses(served, fromNs !== undefined ? b.idAtTime(fromNs) : 1, toNs !== undefined ? b.idAtTime(toNs) : b.eventCount() + 1, opIds, pid, nodeId);
       } else {
-        const all = served.stackUsesByOp(await summaryOf(ctx, served));
+        const all = served.stackUsesByOp(await statsOf(ctx, served));
         uses = opIds ? opIds.flatMap((id) => all.get(id) ?? []) : [...all.values()].flat();
         uses.sort(hottestFirst);
       }
@@ -142,12 +146,12 @@ export const getStacks: ToolDef<typeof input, typeof output> = {
           total_dur_ns: u.total_dur_ns,
           max_dur_ns: u.max_dur_ns,
           share_of_time: totalDur > 0 ? u.total_dur_ns / totalDur : 0,
-          frames: frames.slice(0, MAX_FRAMES).map(showFrame),
-          frames_omitted: Math.max(0, frames.length - MAX_FRAMES),
+          frames: frames.slice(0, depth).map((f) => showFrame(f, args.full_names === true)),
+          frames_omitted: Math.max(0, frames.length - depth),
         };
       }
     })();
-    const page = takePage(shown, limit, ctx.limits.pageBytes);
+    const page = takePage(shown, limit, pageBudget(ctx, args.limit ?? args.frames));
     const result = { bundle: served.name, scope, events_with_stacks: eventsWithStacks, stacks: page.items, ...pageNote(page.more, encodeCursor('get_stacks', { at: start + page.items.length }), 'stacks') };
     if (uses.length === 0) result.note = 'no events in this scope carry a stack (the recorder captures stacks only for some ops, or the bundle has none)';
     return result;

@@ -3,22 +3,26 @@
 import { z } from 'zod';
 import { timeline, type Timeline } from '../../analyze/index.ts';
 import { DEFAULT_WINDOWS, niceWidth } from '../precompute.ts';
-import { bundleArg, cursorArg, nodeArg, decodeCursor, encodeCursor, pageFields, pageNote, resolveOps, servedBundle, summaryOf, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
+import { bundleArg, cursorArg, nodeArg, decodeCursor, encodeCursor, pageBudget, pageFields, pageNote, resolveOps, servedBundle, statsOf, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
 
 const MAX_WINDOWS = 500;
 
 const input = {
   ...bundleArg,
-  at_ns: z.number().int().min(0).optional().describe('Centre the timeline on this time (ns since origin); the range is at_ns ± radius_ns.'),
-  radius_ns: z.number().int().min(1).optional().describe('Half-width of the range around at_ns; default 5% of the recording.'),
-  from_ns: z.number().int().min(0).optional().describe('Range start (ns since origin); overrides at_ns.'),
-  to_ns: z.number().int().min(1).optional().describe('Range end, exclusive (ns since origin); overrides at_ns.'),
-  window_ns: z.number().int().min(1000).optional().describe(`Window width in ns; default: the range cut into about ${DEFAULT_WINDOWS} windows (1/2/5 x 10^k ns). At most ${MAX_WINDOWS} windows.`),
-  ops: z.array(z.string().max(128)).max(64).optional().describe('Only these ops; default every op, busiest (by total time) first.'),
-  pid: z.number().int().optional().describe('Only events of this process.'),
+  at_ns: z.number().int().min(0).optional().describe('Centre; range at_ns ± radius_ns.'),
+  radius_ns: z.number().int().min(1).optional(),
+  from_ns: z.number().int().min(0).optional(),
+  to_ns: z.number().int().min(1).optional(),
+  window_ns: z.number().int().min(1000).optional().describe(`Default: range / ${DEFAULT_WINDOWS}.`),
+  ops: z.array(z.string().max(128)).max(64).optional(),
+  pid: z.number().int().optional(),
   ...nodeArg,
+  detail: z.enum(['brief', 'full']).optional().describe('brief: points as [t_ns,count,p50_ns,p99_ns,max_ns].'),
   ...cursorArg,
 };
+
+const POINT_FIELDS = ['t_ns', 'count', 'p50_ns', 'p99_ns', 'max_ns'] as const;
+const pointSchema = z.object({ t_ns: z.number().describe('Window start.'), count: z.number(), rate_per_s: z.number(), total_ns: z.number(), p50_ns: z.number(), p99_ns: z.number(), max_ns: z.number() });
 
 const output = {
   bundle: z.string(),
@@ -31,10 +35,11 @@ const output = {
       op_id: z.number(),
       total_ns: z.number().describe('Sum of durations over the range.'),
       points: z
-        .array(z.object({ t_ns: z.number().describe('Window start.'), count: z.number(), rate_per_s: z.number(), total_ns: z.number(), p50_ns: z.number(), p99_ns: z.number(), max_ns: z.number() }))
+        .array(z.union([pointSchema, z.array(z.number())]))
         .describe('Windows with at least one event, in time order (exact percentiles of the events starting in the window).'),
     }),
   ),
+  point_fields: z.array(z.string()).describe('Order of the numbers in a brief point.'),
   ...pageFields,
 };
 
@@ -52,13 +57,12 @@ export const getTimeline: ToolDef<typeof input, typeof output> = {
   name: 'get_timeline',
   title: 'Timeline',
   description:
-    'Per-window event rate, total time and exact p50/p99/max latency per op, over the whole recording or around a moment (at_ns ± radius_ns, or from_ns..to_ns). ' +
-    'Use it to see when a problem starts, whether it is periodic, and what else changed at the same time. Busiest ops first; pass ops to focus.',
+    'Per-window rate and p50/p99/max per op: when a problem starts, whether it repeats, what changed with it.',
   input,
   output,
   async run(args, ctx) {
     const served = servedBundle(ctx, args);
-    const summary = await summaryOf(ctx, served);
+    const summary = await statsOf(ctx, served);
     const s = summary.stats;
     const opIds = resolveOps(served, args.ops);
     const span = Math.max(1, s.to_ns + 1 - s.from_ns);
@@ -81,13 +85,16 @@ export const getTimeline: ToolDef<typeof input, typeof output> = {
     from = t.from_ns;
     to = t.to_ns;
     const start = decodeCursor('get_timeline', args.cursor, isPosition)?.at ?? 0;
-    const page = takePage(ranked.slice(start), 64, ctx.limits.pageBytes);
+    const full = args.detail === 'full';
+    const shown = ranked.slice(start).map((x) => ({ op: x.op, op_id: x.op_id, total_ns: x.total_ns, points: full ? [...x.points] : x.points.map((p) => POINT_FIELDS.map((f) => p[f])) }));
+    const page = takePage(shown, 64, full ? ctx.limits.pageBytes : pageBudget(ctx, undefined));
     return {
       bundle: served.name,
       window_ns: t.window_ns,
       from_ns: from,
       to_ns: to,
-      series: page.items.map((x) => ({ op: x.op, op_id: x.op_id, total_ns: x.total_ns, points: [...x.points] })),
+      series: page.items,
+      point_fields: full ? [] : [...POINT_FIELDS],
       ...pageNote(page.more, encodeCursor('get_timeline', { at: start + page.items.length }), 'op series (pass ops to choose which)'),
     };
   },

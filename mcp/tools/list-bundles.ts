@@ -10,7 +10,7 @@ const output = {
 export const listBundles: ToolDef<{}, typeof output> = {
   name: 'list_bundles',
   title: 'List bundles',
-  description: 'Lists the .ingero trace bundles this server can read. With one bundle, the other tools need no bundle argument; with a directory, pass one of these names as `bundle`.',
+  description: 'The bundles served; pass a name as bundle to other tools.',
   input: {},
   output,
   run(_args, ctx) {

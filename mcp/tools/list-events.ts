@@ -1,20 +1,20 @@
 // list_events: raw events, filtered by time range, op, pid and minimum duration, in time order
 // or slowest first, with cursor pagination.
 import { z } from 'zod';
-import { bundleArg, cursorArg, nodeArg, decodeCursor, encodeCursor, pageFields, pageNote, resolveOps, servedBundle, takePage, type ToolDef } from '../tool-kit.ts';
+import { bundleArg, cursorArg, nodeArg, decodeCursor, encodeCursor, pageBudget, pageFields, pageNote, resolveOps, servedBundle, takePage, type ToolDef } from '../tool-kit.ts';
 import { eventSchema, showEvent } from './event-shape.ts';
 
 const input = {
   ...bundleArg,
-  from_ns: z.number().int().min(0).optional().describe('Events starting at or after this time (ns since origin).'),
-  to_ns: z.number().int().min(0).optional().describe('Events starting before this time (ns since origin).'),
-  ops: z.array(z.string().max(128)).max(64).optional().describe('Only these ops, by name (e.g. ["cudaMemcpy","sched_switch"]).'),
-  pid: z.number().int().optional().describe('Only this process id.'),
-  tid: z.number().int().optional().describe('Only this thread id.'),
+  from_ns: z.number().int().min(0).optional(),
+  to_ns: z.number().int().min(0).optional(),
+  ops: z.array(z.string().max(128)).max(64).optional(),
+  pid: z.number().int().optional(),
+  tid: z.number().int().optional(),
   ...nodeArg,
-  min_dur_ns: z.number().int().min(0).optional().describe('Only events lasting at least this long (ns).'),
-  order: z.enum(['time', 'slowest']).optional().describe('time (default): by start time; slowest: longest duration first (scans the whole filtered range).'),
-  limit: z.number().int().min(1).max(500).optional().describe('Events per page, default 50, at most 500 (a byte budget may return fewer).'),
+  min_dur_ns: z.number().int().min(0).optional(),
+  order: z.enum(['time', 'slowest']).optional(),
+  limit: z.number().int().min(1).max(500).optional().describe('Default 20.'),
   ...cursorArg,
 };
 
@@ -31,15 +31,14 @@ export const listEvents: ToolDef<typeof input, typeof output> = {
   name: 'list_events',
   title: 'List events',
   description:
-    'Raw events with their named arguments (bytes, copy kind, stream, grid/block, next_pid for sched_switch, ...), filtered by time range (ns since origin), ops, pid, tid and min_dur_ns; ' +
-    'order "time" or "slowest". Paginated: pass next_cursor back with the same filters. Use it to look at the actual slow calls behind a percentile or a finding.',
+    'Raw events with named args (a fork names its child), by time range, ops, pid, tid, min_dur_ns; order time or slowest. To see the calls behind a finding or stall.',
   input,
   output,
   run(args, ctx) {
     const served = servedBundle(ctx, args);
     const b = served.bundle;
     const opIds = resolveOps(served, args.ops);
-    const limit = args.limit ?? 50;
+    const limit = args.limit ?? 20;
     const order = args.order ?? 'time';
     const pos = decodeCursor(`list_events:${order}`, args.cursor, isPosition);
     const rows = [
@@ -57,7 +56,7 @@ export const listEvents: ToolDef<typeof input, typeof output> = {
         limit: limit + 1,
       }),
     ];
-    const page = takePage(rows.map((r) => showEvent(served, r)), limit, ctx.limits.pageBytes);
+    const page = takePage(rows.map((r) => showEvent(served, r)), limit, pageBudget(ctx, args.limit));
     const more = page.more || rows.length > limit;
     const last = page.items[page.items.length - 1];
     const next = last ? encodeCursor(`list_events:${order}`, order === 'time' ? { id: last.id } : { id: last.id, dur: last.dur_ns }) : null;

@@ -1,12 +1,12 @@
 // list_processes: who ran — pid, parent, name, command line, lifetime, exit code and event
 // counts per process, busiest first.
 import { z } from 'zod';
-import { bundleArg, cursorArg, decodeCursor, encodeCursor, pageFields, pageNote, servedBundle, summaryOf, takePage, type ToolDef } from '../tool-kit.ts';
+import { bundleArg, cursorArg, decodeCursor, encodeCursor, pageBudget, pageFields, pageNote, servedBundle, statsOf, takePage, type ToolDef } from '../tool-kit.ts';
 
 const input = {
   ...bundleArg,
-  pid: z.number().int().optional().describe('Only this process id (all its incarnations).'),
-  limit: z.number().int().min(1).max(500).optional().describe('Processes per page, default 100.'),
+  pid: z.number().int().optional(),
+  limit: z.number().int().min(1).max(500).optional().describe('Default 20.'),
   ...cursorArg,
 };
 
@@ -35,12 +35,12 @@ const isPosition = (p: Record<string, unknown>): p is { at: number } => Number.i
 export const listProcesses: ToolDef<typeof input, typeof output> = {
   name: 'list_processes',
   title: 'List processes',
-  description: 'Processes in the recording: pid, ppid, comm, command line, cgroup, start/exit times, exit code, thread and event counts; busiest first. Names and command lines are traced data.',
+  description: 'Processes: pid, ppid, name, command line, start/exit, exit code, events; busiest first.',
   input,
   output,
   async run(args, ctx) {
     const served = servedBundle(ctx, args);
-    const { stats } = await summaryOf(ctx, served);
+    const { stats } = await statsOf(ctx, served);
     const events = new Map<string, number>();
     for (const p of stats.by_process) events.set(`${p.node_id}:${p.pid}`, (events.get(`${p.node_id}:${p.pid}`) ?? 0) + p.count);
     const threads = new Map<string, number>();
@@ -52,7 +52,7 @@ export const listProcesses: ToolDef<typeof input, typeof output> = {
       .map((r) => ({ ...r, events: events.get(`${r.node_id}:${r.pid}`) ?? 0, threads: threads.get(`${r.node_id}:${r.pid}`) ?? 0 }))
       .sort((a, b) => b.events - a.events || a.node_id - b.node_id || a.pid - b.pid);
     const start = decodeCursor('list_processes', args.cursor, isPosition)?.at ?? 0;
-    const page = takePage(all.slice(start), args.limit ?? 100, ctx.limits.pageBytes);
+    const page = takePage(all.slice(start), args.limit ?? 20, pageBudget(ctx, args.limit));
     return { bundle: served.name, processes: page.items, ...pageNote(page.more, encodeCursor('list_processes', { at: start + page.items.length }), 'processes') };
   },
 };

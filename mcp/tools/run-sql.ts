@@ -8,9 +8,9 @@ import { bundleArg, servedBundle, ToolInputError, type ToolDef } from '../tool-k
 
 const input = {
   ...bundleArg,
-  query: z.string().min(1).max(100_000).describe('One SQLite SELECT (or WITH ... SELECT, VALUES, EXPLAIN QUERY PLAN ...). Tables: describe_schema.'),
-  max_rows: z.number().int().min(1).max(10_000).optional().describe('Row cap, default 1000, at most 10000.'),
-  max_bytes: z.number().int().min(1024).max(1024 * 1024).optional().describe('Cap on the JSON size of the rows, default 262144 (256 KiB), at most 1 MiB.'),
+  query: z.string().min(1).max(100_000).describe('One SELECT.'),
+  max_rows: z.number().int().min(1).max(10_000).optional().describe('Default 1000.'),
+  max_bytes: z.number().int().min(1024).max(1024 * 1024).optional().describe('Default 256 KiB.'),
 };
 
 const output = {
@@ -39,10 +39,7 @@ export const runSql: ToolDef<typeof input, typeof output> = {
   name: 'run_sql',
   title: 'Run SQL',
   description:
-    'Runs one read-only SQLite query over the bundle and returns columns and rows. Writes, PRAGMA, ATTACH and several statements are refused; ' +
-    'caps: 1000 rows by default (max_rows up to 10000), 256 KiB (max_bytes up to 1 MiB), and a time limit (4 s unless the server was started with another) after which the query is stopped. ' +
-    'Tips: events.id follows time (filter by id or ts_ns range first; events has no other index); JOIN ops ON ops.id = events.op_id for names; ' +
-    'aggregate in SQL (count, sum, GROUP BY ts_ns / 1000000000 for per-second buckets) rather than fetching raw rows. describe_schema lists tables, units and enums.',
+    'One read-only SQLite query; time-limited. events.id follows time (filter by id/ts_ns first; no other index); aggregate in SQL.',
   input,
   output,
   async run(args, ctx) {

@@ -1,6 +1,6 @@
 // ingero explain as a library: runs every detector over one bundle and ranks the findings.
 // Pure: the answer depends on the bundle and the options only, in the same order every time.
-import type { Bundle } from '../format/index.ts';
+import { escapeLayoutCharacters, type Bundle } from '../format/index.ts';
 import { readFacts } from './bundle-facts.ts';
 import { assignClaims } from './claims.ts';
 import { AnalysisContext } from './context.ts';
@@ -149,5 +149,6 @@ export function canonicalJson(value: unknown, indent = 2): string {
     if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
     return v;
   };
-  return JSON.stringify(sortKeys(value), null, indent);
+  // Traced strings in findings reach terminals: their bidi and zero-width characters as \uXXXX.
+  return escapeLayoutCharacters(JSON.stringify(sortKeys(value), null, indent));
 }

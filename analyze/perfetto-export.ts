@@ -32,7 +32,7 @@
 //   longer of two same-start events comes later in the file).
 // - Text from the bundle (names, findings) is data: it only ever reaches the output through
 //   JSON.stringify.
-import { BundleError, type Bundle } from '../format/index.ts';
+import { BundleError, escapeLayoutCharacters, type Bundle } from '../format/index.ts';
 import { readFacts, procKey, type BundleFacts } from './bundle-facts.ts';
 import { argDecoder, integerJson, type ArgDecoder } from './event-args.ts';
 import { explain } from './explain.ts';
@@ -253,7 +253,9 @@ class ChunkedOutput {
 
   constructor(private readonly sink: TraceSink) {}
 
-  add(text: string): void {
+  add(json: string): void {
+    // Traced strings reach terminals through `-o -`: their bidi and zero-width characters as \uXXXX.
+    const text = escapeLayoutCharacters(json);
     // A UTF-16 code unit takes at most 3 bytes in UTF-8.
     if (this.used + text.length * 3 > this.buffer.length) this.seal();
     if (text.length * 3 > this.buffer.length) this.ready.push(Buffer.from(text));
@@ -574,7 +576,7 @@ function importedFindingEvents(bundle: Bundle, facts: BundleFacts, o: PerfettoEx
   const rows = bundle.db
     .prepare('SELECT id, origin, origin_id, node_id, detected_ns, severity, op, summary, root_cause, explanation, recommendations, p50_ns, p99_ns, tail_ratio, occurrences FROM imported_findings ORDER BY id')
     .all() as Record<string, unknown>[];
-  const start = bundle.manifest.time.start_ns;
+  const start = bundle.startNs();
   const events: { ts_ns: number; event: object }[] = [];
   for (const r of rows) {
     const detected = typeof r.detected_ns === 'number' && Number.isSafeInteger(r.detected_ns) ? r.detected_ns : null;

@@ -34,6 +34,8 @@ export function action<A extends unknown[]>(fn: (...args: A) => unknown | Promis
       // A bundle's checksums prove it arrived as written, not that its writer wrote a sound
       // database: SQLite finds damaged pages only when a query reaches them, after the open.
       if (e?.code?.startsWith('SQLITE_CORRUPT') || e?.code === 'SQLITE_NOTADB') fail(`the database inside the bundle is damaged (${e.message}) — ingero verify lists its problems; get a fresh copy of the bundle`, EXIT_FAILURE);
+      // A value the bundle holds (or a statement builds) beyond SQLite's own length limit: input.
+      if (e?.code === 'SQLITE_TOOBIG') fail(`a value is too big for SQLite (${e.message}) — the bundle holds or the query builds a string or blob over SQLite's limit; ingero verify checks the bundle`, EXIT_FAILURE);
       if (e?.code === 'EPIPE') process.exit(EXIT_OK);
       if (e?.code === 'ENOSPC') fail('disk full — free space and run again', EXIT_FAILURE);
       if (process.env.INGERO_DEBUG) throw err;

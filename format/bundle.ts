@@ -11,10 +11,10 @@ import { checkConformance } from './conformance.ts';
 import { BundleError, ioError } from './errors.ts';
 import type { Manifest } from './manifest.ts';
 import { inflateDatabase } from './parallel-inflate.ts';
-import { readContainer, type ContainerInfo } from './read-container.ts';
+import { readContainer, type ContainerInfo, type ContainerLimits } from './read-container.ts';
 import { readSchemaDocs, type TableDoc } from './schema-docs.ts';
 
-export interface OpenOptions {
+export interface OpenOptions extends ContainerLimits {
   /** Where decompressed databases are cached. Default: $INGERO_CACHE_DIR, else $XDG_CACHE_HOME/ingero, else ~/.cache/ingero. */
   readonly cacheDir?: string;
 }
@@ -205,21 +205,39 @@ export class Bundle {
   private opCache?: Map<number, OpInfo>;
   private countCache?: number;
   private docCache?: Map<string, TableDoc>;
+  private endCache?: number;
+  /** Unix ns of ts_ns = 0, from the database's metadata (checked at open). */
+  readonly originUnixNs: bigint;
 
-  constructor(path: string, manifest: Manifest, databasePath: string, db: Database.Database) {
+  constructor(path: string, manifest: Manifest, databasePath: string, db: Database.Database, originUnixNs: bigint) {
     this.path = path;
     this.manifest = manifest;
     this.databasePath = databasePath;
     this.db = db;
+    this.originUnixNs = originUnixNs;
   }
 
   close(): void {
     this.db.close();
   }
 
-  /** Unix ns of ts_ns = 0. */
-  get originUnixNs(): bigint {
-    return BigInt(this.manifest.time.origin_unix_ns);
+  // Facts come from the database, never from the manifest: its header hash is a checksum anyone
+  // can recompute after editing it (verify reports each manifest field that disagrees).
+
+  /** Start of the first event (events are stored in start-time order), 0 when there are none. */
+  startNs(): number {
+    return this.time('start', this.db.prepare('SELECT ts_ns FROM events ORDER BY id LIMIT 1').pluck().get() ?? 0);
+  }
+
+  /** Latest end of any event (ts_ns + dur_ns), 0 when there are none; a scan of events, done once. */
+  endNs(): number {
+    this.endCache ??= this.time('end', this.db.prepare('SELECT coalesce(max(ts_ns + dur_ns), 0) FROM events').pluck().get());
+    return this.endCache;
+  }
+
+  private time(which: string, v: unknown): number {
+    if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
+    throw new BundleError('SCHEMA', `${this.path}: the events' ${which} time is not an integer below 2^53 ns — the bundle breaks the spec (ingero verify lists its problems); get a fresh copy`);
   }
 
   /** Ops as named by this bundle (unknown codes included), keyed by op id. */
@@ -399,7 +417,7 @@ function isIntegerRow(r: Record<string, unknown>): boolean {
  * Every failure is a one-line BundleError.
  */
 export function openBundle(path: string, options: OpenOptions = {}): Bundle {
-  const info = readContainer(path);
+  const info = readContainer(path, options);
   const file = cachedDatabase(info, options.cacheDir ?? defaultCacheDir());
   // A database the reader refuses does not stay in the cache: refusing leaves nothing behind.
   const refuse = (err: BundleError, db?: Database.Database): never => {
@@ -420,5 +438,34 @@ export function openBundle(path: string, options: OpenOptions = {}): Bundle {
     return refuse(new BundleError('CORRUPT', `${path}: the database inside is damaged (${(err as Error).message}) — get a fresh copy`), db);
   }
   if (problems.length > 0) refuse(new BundleError('SCHEMA', `${path}: ${problems[0]}`), db);
-  return new Bundle(path, info.manifest, file, db);
+  const mismatch = schemaVersionProblem(db, info.manifest);
+  if (mismatch) return refuse(new BundleError('SCHEMA', `${path}: ${mismatch}`), db);
+  const origin = clockOrigin(db);
+  if (typeof origin === 'string') return refuse(new BundleError('SCHEMA', `${path}: ${origin}`), db);
+  return new Bundle(path, info.manifest, file, db, origin);
+}
+
+/** §7: the database's user_version is the manifest's schema_version; null when it is. */
+export function schemaVersionProblem(db: Database.Database, manifest: Manifest): string | null {
+  const userVersion = db.pragma('user_version', { simple: true }) as number;
+  return userVersion === manifest.schema_version
+    ? null
+    : `the database is schema ${userVersion} (PRAGMA user_version) but the manifest says ${manifest.schema_version} — the bundle was altered or written by a broken tool; get a fresh copy`;
+}
+
+const MAX_U64 = (1n << 64n) - 1n;
+
+/** metadata clock.origin_unix_ns (a JSON string of a decimal up to 2^64 - 1), or what is wrong with it. */
+export function clockOrigin(db: Database.Database): bigint | string {
+  const row = db.prepare("SELECT value FROM metadata WHERE key = 'clock.origin_unix_ns'").get() as { value: unknown } | undefined;
+  let text: unknown;
+  try {
+    text = row && typeof row.value === 'string' ? JSON.parse(row.value) : undefined;
+  } catch {
+    /* reported below */
+  }
+  if (typeof text !== 'string' || !/^\d{1,20}$/.test(text) || BigInt(text) > MAX_U64) {
+    return "metadata 'clock.origin_unix_ns' is missing or not a JSON string of a decimal Unix time in ns up to 2^64 - 1 — the bundle's clock is unknown; get a fresh copy";
+  }
+  return BigInt(text);
 }

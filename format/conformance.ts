@@ -1,8 +1,10 @@
 // Schema conformance: what a reader checks before it trusts a bundle database. A bundle may add
 // tables and columns (forward compatibility), but it may not hide code in the schema (triggers,
-// views) nor carry oversized strings that would flood a terminal or an AI agent's context.
+// views, generated columns) nor carry oversized values that would flood a terminal or an AI
+// agent's context, in any column of any table (declared types do not bind SQLite: an INTEGER
+// column holds 8 MiB of text if a writer puts it there).
 import type Database from 'better-sqlite3';
-import { APPLICATION_ID, TABLES } from './schema.ts';
+import { APPLICATION_ID, MAX_EVENT_ROW_BYTES, TABLES, UNKNOWN_TABLE_MAX_BYTES, type TableSpec } from './schema.ts';
 
 export interface ConformanceOptions {
   /** Also run SQLite's integrity check and the full-table invariants (slow on large bundles). */
@@ -19,8 +21,19 @@ export function checkConformance(db: Database.Database, options: ConformanceOpti
     const kind = o.type === 'table' && /^\s*CREATE\s+VIRTUAL\s+TABLE/i.test(o.sql ?? '') ? 'virtual table' : o.type;
     if (kind === 'trigger' || kind === 'view' || kind === 'virtual table') problems.push(`database contains a ${kind} (${JSON.stringify(o.name.slice(0, 64))}), which bundles may not carry — refusing it`);
   }
+  const journal = db.pragma('journal_mode', { simple: true }) as string;
+  if (journal === 'wal') problems.push('database is in WAL mode; bundles must be in rollback-journal mode (file header bytes 18 and 19 equal 1)');
+  const tableNames = objects.filter((o) => o.type === 'table' && !o.name.startsWith('sqlite_')).map((o) => o.name);
+  // A generated column's expression runs on every read of its row, at a cost the bundle picks
+  // (trusted_schema=OFF does not stop deterministic built-ins such as zeroblob and hex).
+  for (const table of tableNames) {
+    for (const g of db.prepare('SELECT name FROM pragma_table_xinfo(?) WHERE hidden IN (2, 3)').all(table) as { name: string }[]) {
+      const replaces = TABLES.find((t) => t.name === table)?.columns.some((c) => c.name === g.name) ? ` (it replaces the required column ${g.name})` : '';
+      problems.push(`table ${table}: column ${JSON.stringify(g.name.slice(0, 64))} is a generated column${replaces}, which bundles may not carry (its expression would run on every read) — refusing it`);
+    }
+  }
   if (problems.length > 0) return problems;
-  const tables = new Set(objects.filter((o) => o.type === 'table').map((o) => o.name));
+  const tables = new Set(tableNames);
   // What a later schema added is required only of bundles of that schema or newer.
   const schema = db.pragma('user_version', { simple: true }) as number;
   const required = (since: number | undefined) => (since ?? 1) <= schema;
@@ -41,13 +54,9 @@ export function checkConformance(db: Database.Database, options: ConformanceOpti
       const pkIndex = db.prepare("SELECT 1 FROM pragma_index_list('events') WHERE origin = 'pk'").get();
       if (id.pk !== 1 || id.type.toUpperCase() !== 'INTEGER' || pkIndex !== undefined) problems.push('table events: id is not the INTEGER PRIMARY KEY (rowid) the spec requires');
     }
-    const textColumns = t.columns.filter((c) => c.decl.startsWith('TEXT') && have.has(c.name)).map((c) => c.name);
-    if (textColumns.length && t.name !== 'events') {
-      const expr = textColumns.map((c) => `coalesce(max(octet_length(${c})), 0)`).join(', ');
-      const row = db.prepare(`SELECT max(${textColumns.length > 1 ? expr : `${expr}, 0`}) AS n FROM ${t.name}`).get() as { n: number };
-      if (row.n > t.maxTextBytes) problems.push(`table ${t.name} holds a ${row.n}-byte string, above the ${t.maxTextBytes}-byte limit for it — refusing oversized traced strings`);
-    }
   }
+  if (problems.length > 0) return problems;
+  for (const table of tableNames) problems.push(...valueProblems(db, table, TABLES.find((t) => t.name === table)));
   if (problems.length > 0 || !options.full) return problems;
   const integrity = db.pragma('integrity_check', { simple: true });
   if (integrity !== 'ok') problems.push(`SQLite integrity check failed: ${String(integrity).slice(0, 200)}`);
@@ -70,5 +79,41 @@ export function checkConformance(db: Database.Database, options: ConformanceOpti
   if (orphanStacks.n > 0) problems.push(`${orphanStacks.n} stack id(s) used by events have no frames`);
   const orphanNodes = db.prepare('SELECT count(*) AS n FROM (SELECT DISTINCT node_id FROM events) WHERE node_id NOT IN (SELECT id FROM nodes)').get() as { n: number };
   if (orphanNodes.n > 0) problems.push(`${orphanNodes.n} node id(s) used by events are missing from table nodes`);
+  return problems;
+}
+
+const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/**
+ * Values a table may not hold: a cell (text in UTF-8 bytes, a blob in bytes) above the table's
+ * limit in any column, spec'd or added, and a non-integer in a column the spec declares INTEGER.
+ * Every table is read in full except events, the one table that grows with the recording: its
+ * values are integers only (limit 0), so its largest row payload bounds them all, and SQLite's
+ * dbstat reads that from the pages without decoding a value. Non-integers in events are
+ * refused where rows are read (Bundle.events) and by the full verification.
+ */
+function valueProblems(db: Database.Database, table: string, spec: TableSpec | undefined): string[] {
+  if (table === 'events') {
+    // temp.dbstat: the eponymous virtual table itself, which a bundle table named dbstat cannot shadow.
+    const row = db.prepare("SELECT coalesce(max(mx_payload), 0) AS n FROM temp.dbstat WHERE name = 'events'").get() as { n: number };
+    return row.n > MAX_EVENT_ROW_BYTES ? [`table events holds a ${row.n}-byte row; events hold integers only (rows of at most ${MAX_EVENT_ROW_BYTES} bytes) — refusing smuggled data`] : [];
+  }
+  const columns = (db.prepare('SELECT name FROM pragma_table_info(?)').all(table) as { name: string }[]).map((c) => c.name);
+  const integers = (spec?.columns ?? []).filter((c) => c.decl.startsWith('INTEGER') && columns.includes(c.name)).map((c) => c.name);
+  if (columns.length === 0) return [];
+  const limit = spec?.maxTextBytes ?? UNKNOWN_TABLE_MAX_BYTES;
+  const sizes = columns.map((c) => `coalesce(max(octet_length(${quote(c)})), 0)`);
+  const types = integers.map((c) => `count(*) FILTER (WHERE typeof(${quote(c)}) NOT IN ('integer', 'null'))`);
+  const row = db.prepare(`SELECT ${[...sizes, ...types].join(', ')} FROM ${quote(table)}`).raw(true).get() as number[];
+  const problems: string[] = [];
+  const shown = JSON.stringify(table.slice(0, 64));
+  columns.forEach((c, i) => {
+    // Integers and reals print in at most 24 bytes, under every limit but events' 0.
+    if (row[i]! > Math.max(limit, 24)) problems.push(`table ${shown} column ${JSON.stringify(c.slice(0, 64))} holds a ${row[i]}-byte value, above the ${limit}-byte limit for that table — refusing oversized values`);
+  });
+  integers.forEach((c, i) => {
+    const n = row[columns.length + i]!;
+    if (n > 0) problems.push(`table ${shown} column ${c} holds ${n} non-integer value(s) (text, blob or real) where the spec requires integers — refusing smuggled data`);
+  });
   return problems;
 }

@@ -1,7 +1,8 @@
 // The container layer: a bundle is a sequence of zstd frames.
 //   [header skippable frame][data frame]...[data frame][seek-table skippable frame]
-// `zstd -dc` skips both skippable frames and yields the SQLite database. The seek table follows
-// the zstd seekable format (contrib/seekable_format) so generic seekable readers work too.
+// `zstd -dc` skips both skippable frames and yields the SQLite database. The seek table is laid
+// out as in the zstd seekable format (contrib/seekable_format), but its entries start after the
+// header frame, so generic seekable readers cannot use it as it is (spec §1, §5).
 import { createHash } from 'node:crypto';
 import { BundleError } from './errors.ts';
 
@@ -22,6 +23,13 @@ export const MAX_MANIFEST_BYTES = 1 << 20;
 /** Each data frame decompresses to at most this many bytes (bounded memory per frame). */
 export const MAX_FRAME_CONTENT_BYTES = 64 << 20;
 export const DEFAULT_FRAME_CONTENT_BYTES = 4 << 20;
+/** At most this many data frames (a 16 MiB seek table; 4 TiB of database at the default frame size). */
+export const MAX_FRAMES = 1 << 20;
+/**
+ * Default bound on the decompressed database: a small file of tiny frames could otherwise expand
+ * to tens of GB of cache. $INGERO_MAX_DATABASE_BYTES (or OpenOptions.maxDatabaseBytes) raises it.
+ */
+export const DEFAULT_MAX_DATABASE_BYTES = 32 * 1024 ** 3;
 
 export interface HeaderInfo {
   readonly containerMajor: number;
@@ -104,6 +112,9 @@ export function decodeHeader(name: string, head: Buffer, fileSize: number): Head
   if (containerMajor < 1) {
     throw new BundleError('CORRUPT', `${name}: header names container version ${containerMajor}.${containerMinor}, which never existed — the header is damaged`);
   }
+  if (minReaderMajor < 1) {
+    throw new BundleError('CORRUPT', `${name}: header names min reader major 0, which never existed — the header is damaged`);
+  }
   const manifestBytes = head.readUInt32LE(24);
   if (manifestBytes > MAX_MANIFEST_BYTES || HEADER_FIXED_BYTES + manifestBytes !== payloadBytes) {
     throw new BundleError('CORRUPT', `${name}: header sizes are inconsistent (manifest ${manifestBytes} bytes in a ${payloadBytes}-byte frame) — the header is damaged`);
@@ -119,8 +130,15 @@ export function decodeHeader(name: string, head: Buffer, fileSize: number): Head
   if (flags !== 0) {
     throw new BundleError('VERSION', `${name}: header flags 0x${flags.toString(16)} are not defined in container version ${CONTAINER_MAJOR}.${CONTAINER_MINOR} — upgrade ingero`);
   }
-  const json = payload.subarray(HEADER_FIXED_BYTES);
-  return { containerMajor, containerMinor, minReaderMajor, flags, manifestJson: json.toString('utf8'), frameBytes };
+  let manifestJson: string;
+  try {
+    // Fatal: Buffer.toString would turn invalid bytes into U+FFFD and accept them. ignoreBOM keeps
+    // a byte order mark in the text, where JSON.parse then refuses it (the spec forbids one).
+    manifestJson = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(payload.subarray(HEADER_FIXED_BYTES));
+  } catch {
+    throw new BundleError('CORRUPT', `${name}: the manifest is not valid UTF-8 — the header was written by a broken tool`);
+  }
+  return { containerMajor, containerMinor, minReaderMajor, flags, manifestJson, frameBytes };
 }
 
 export interface SeekEntry {
@@ -154,6 +172,12 @@ export function decodeSeekTable(name: string, tail: Buffer, fileSize: number, da
   if (tail.length < 9 || tail.readUInt32LE(tail.length - 4) !== SEEKABLE_FOOTER_MAGIC) throw truncated();
   const frames = tail.readUInt32LE(tail.length - 9);
   const descriptor = tail.readUInt8(tail.length - 5);
+  if ((descriptor & 0x7f) !== 0) {
+    throw new BundleError('CORRUPT', `${name}: seek table descriptor 0x${descriptor.toString(16)} sets reserved bits (only bit 7 is defined) — the file is damaged`);
+  }
+  if (frames > MAX_FRAMES) {
+    throw new BundleError('HOSTILE', `${name}: seek table declares ${frames} data frames, above the limit of ${MAX_FRAMES} — refusing to read it`);
+  }
   const withChecksums = (descriptor & 0x80) !== 0;
   const entryBytes = withChecksums ? 12 : 8;
   const payloadBytes = frames * entryBytes + 9;

@@ -288,7 +288,7 @@ function alignClocks(inputs: readonly Input[], nodes: readonly MergedNodeState[]
   for (const input of inputs) {
     for (const n of input.nodes) {
       const shift = input.origin + n.out!.skew - origin!;
-      const end = shift + BigInt(input.bundle.manifest.time.end_ns);
+      const end = shift + BigInt(input.bundle.endNs());
       const offset = n.inputOffset + shift;
       if (end > BigInt(MAX_NS) || offset > BigInt(MAX_NS) || offset < -BigInt(MAX_NS)) {
         throw new BundleError('USAGE', `${input.path}: its clock origin is ${shift / 86_400_000_000_000n} days after the earliest input's, so its times would pass 2^53 ns (104 days) on the merged clock — merge recordings of one job`);

@@ -3,7 +3,7 @@
 // parallel-inflate.ts spreads the frames over worker threads for large bundles.
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
-import { decodeHeader, decodeSeekTable, HEADER_FIXED_BYTES, MAX_MANIFEST_BYTES, type HeaderInfo, type SeekTable } from './container.ts';
+import { decodeHeader, decodeSeekTable, DEFAULT_MAX_DATABASE_BYTES, HEADER_FIXED_BYTES, MAX_MANIFEST_BYTES, type HeaderInfo, type SeekTable } from './container.ts';
 import { BundleError, ioError } from './errors.ts';
 import { inflateFrame, newContext } from './inflate-frame.mjs';
 import { parseManifest, type Manifest } from './manifest.ts';
@@ -42,17 +42,28 @@ export function openFile(path: string): number {
   }
 }
 
+export interface ContainerLimits {
+  /** Largest database a reader decompresses; default $INGERO_MAX_DATABASE_BYTES, else 32 GiB. */
+  readonly maxDatabaseBytes?: number;
+}
+
+function maxDatabaseBytes(limits: ContainerLimits): number {
+  if (limits.maxDatabaseBytes !== undefined) return limits.maxDatabaseBytes;
+  const env = Number(process.env.INGERO_MAX_DATABASE_BYTES);
+  return process.env.INGERO_MAX_DATABASE_BYTES && Number.isSafeInteger(env) && env > 0 ? env : DEFAULT_MAX_DATABASE_BYTES;
+}
+
 /** Reads header, manifest and seek table; decompresses nothing. */
-export function readContainer(path: string): ContainerInfo {
+export function readContainer(path: string, limits: ContainerLimits = {}): ContainerInfo {
   const fd = openFile(path);
   try {
-    return readContainerFd(path, fd);
+    return readContainerFd(path, fd, limits);
   } finally {
     closeSync(fd);
   }
 }
 
-export function readContainerFd(path: string, fd: number): ContainerInfo {
+export function readContainerFd(path: string, fd: number, limits: ContainerLimits = {}): ContainerInfo {
   const name = path;
   const fileBytes = fstatSync(fd).size;
   let head = readAt(fd, Math.min(fileBytes, 64 * 1024), 0);
@@ -62,6 +73,10 @@ export function readContainerFd(path: string, fd: number): ContainerInfo {
   }
   const header = decodeHeader(name, head, fileBytes);
   const manifest = parseManifest(name, header.manifestJson);
+  const maxBytes = maxDatabaseBytes(limits);
+  if (manifest.database.bytes > maxBytes) {
+    throw new BundleError('HOSTILE', `${name}: the database inside would decompress to ${manifest.database.bytes} bytes, above the limit of ${maxBytes} — if the recording really is that large, set INGERO_MAX_DATABASE_BYTES=${manifest.database.bytes} and run again`);
+  }
   const footer = readAt(fd, Math.min(9, fileBytes - header.frameBytes), Math.max(header.frameBytes, fileBytes - 9));
   let tailBytes = 9;
   if (footer.length === 9) tailBytes = Math.min(fileBytes - header.frameBytes, 8 + footer.readUInt32LE(0) * 12 + 9);

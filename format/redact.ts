@@ -170,6 +170,8 @@ const TOKEN_KIND: Record<PatternName, string> = { url: 'url', email: 'email', wi
 
 /** User names as they appear in home directories. */
 const HOME_USER = /(?:\/home\/|\/Users\/|\/var\/home\/|[A-Za-z]:\\Users\\)([^/\\\s"'`:;,]+)|(?<![\w.-])~([a-z_][a-z0-9_.-]*)\//g;
+/** systemd units naming a login session or a user's uid (session-11.scope, user-1000.slice). */
+const LOGIN_SESSION = /\b(?:session-[0-9a-z]+\.scope|user-\d+\.slice|user@\d+\.service)/g;
 /** Long ids in cgroup names: container ids (hex), pod UIDs (UUIDs with - or _). */
 const CGROUP_ID = /[0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12}|[0-9a-f]{12,}/gi;
 /** Kernel interfaces (/dev/shm, /proc/PID/…, /sys/…): no user data in them, and advice names them. */
@@ -276,8 +278,17 @@ class Redactor {
 
   cgroup(s: string): string {
     if (!this.redact.has('cgroups') || s === '' || TOKEN.test(s)) return s;
+    // An importer names a process's cgroup by its id when the path is unknown: the same token as
+    // that id in metadata (cgroupId), so the two still join.
+    const byId = /^cgroup-id:(\d+)$/.exec(s);
+    if (byId) return this.cgroupId(byId[1]!);
     const name = this.redact.has('paths') ? lastSegment(s) : s;
-    return this.replaceNames(name.replace(CGROUP_ID, (id) => this.pseudo.token('id', id)));
+    return this.replaceNames(name.replace(CGROUP_ID, (id) => this.pseudo.token('id', id)).replace(LOGIN_SESSION, (unit) => this.pseudo.token('session', unit)));
+  }
+
+  /** A raw cgroup id (the cgroup directory's inode number): a pseudonym, the same wherever it occurs. */
+  cgroupId(id: string): string {
+    return this.redact.has('cgroups') ? this.pseudo.token('cgroup', id) : id;
   }
 
   label(value: string): string {
@@ -290,6 +301,7 @@ class Redactor {
   /** Metadata value: known keys by meaning, every other string as free text. */
   json(value: unknown, key: string): unknown {
     const k = key.slice(key.lastIndexOf('.') + 1).toLowerCase();
+    if (/^(cgroup_id|cgroupid)$/.test(k) && (typeof value === 'number' || (typeof value === 'string' && /^\d+$/.test(value)))) return this.cgroupId(String(value));
     if (typeof value === 'string') return this.metaString(value, k);
     if (Array.isArray(value)) {
       if (/^(cmdline|command|argv)$/.test(k) && value.every((v) => typeof v === 'string')) return this.argv(value as string[]);
@@ -309,6 +321,8 @@ class Redactor {
     if (/^(cgroup|cgroup_path)$/.test(k)) return this.cgroup(s);
     if (/^(container_id|container|pod|pod_name|pod_uid|namespace|k8s_namespace)$/.test(k) && this.redact.has('cgroups')) return this.pseudo.token(k.startsWith('pod') ? 'pod' : k.includes('namespace') ? 'namespace' : 'container', s);
     if (/^(cmdline|command|argv)$/.test(k)) return this.cmdline(s);
+    // The recorder's own options (Ingero sessions: "stack,record,max-db=10g"), argument-like.
+    if (/^(flags|args|arguments|options)$/.test(k)) return this.drop.has('cmdline') ? '' : this.redact.has('cmdline') ? this.argsToken(s) : s;
     if (/^(path|file|filename|library|dir|directory|cwd|exe)$/.test(k)) return this.path(s);
     return this.text(s);
   }

@@ -28,7 +28,10 @@ export interface TableSpec {
   /** Trailing table constraints (PRIMARY KEY (...), ...). */
   readonly constraints?: readonly string[];
   readonly withoutRowid?: boolean;
-  /** Longest text value allowed in any TEXT column of this table, in bytes. */
+  /**
+   * Longest value allowed in any column of this table (spec'd or added): text in UTF-8 bytes,
+   * blobs in bytes. 0: the table holds numbers only.
+   */
   readonly maxTextBytes: number;
   /** Schema version that added the table; a bundle of an older schema may lack it. */
   readonly since?: number;
@@ -122,7 +125,7 @@ export const TABLES: readonly TableSpec[] = [
       c('arg2', 'INTEGER', 'see op_args', 'Third argument; see op_args.'),
       c('arg3', 'INTEGER', 'see op_args', 'Fourth argument; see op_args.'),
       c('ret', 'INTEGER', '', 'Return code (cudaError_t / CUresult for CUDA, 0 = success). NULL for events without one.'),
-      c('stack_id', 'INTEGER', '', 'User stack captured with the event (stacks.id), NULL when none.'),
+      c('stack_id', 'INTEGER', '', 'User stack captured with the event (stack_frames.stack_id), NULL when none.'),
       ...GPU_EVENT_COLUMNS,
     ],
   },
@@ -364,6 +367,14 @@ export const TABLES: readonly TableSpec[] = [
   ...GPU_TABLES,
   ...CPU_VIEW_TABLES,
 ];
+
+// ---- Reader limits of spec revision 1.1 (untrusted-v1-1) -----------------------------------------
+// Not schema content: bounds a reader applies at open to values the tables above do not cover.
+
+/** Largest payload of one events row: integers only, however many columns a writer added. */
+export const MAX_EVENT_ROW_BYTES = 1024;
+/** Longest value in a table this schema does not define (a writer's addition). */
+export const UNKNOWN_TABLE_MAX_BYTES = 1 << 20;
 
 /**
  * CREATE TABLE text with the table's documentation as SQL comments: the opening line carries the

@@ -133,31 +133,47 @@ function metadataValue(db: Database.Database, key: string): unknown {
   return row ? JSON.parse(row.value) : undefined;
 }
 
-function buildManifest(db: Database.Database, options: SealOptions, sha256: string, bytes: number, frameBytes: number, frames: number): Manifest {
+/** The manifest fields a sealer derives from the database; verify recomputes and compares them. */
+export interface DatabaseFacts {
+  readonly schema_version: number;
+  readonly nodes: readonly string[];
+  readonly time: Manifest['time'];
+  readonly counts: Manifest['counts'];
+  readonly capture: Manifest['capture'];
+  readonly page_size: number;
+}
+
+export function databaseFacts(db: Database.Database): DatabaseFacts {
   const span = db.prepare('SELECT min(ts_ns) AS start, max(ts_ns + dur_ns) AS end, count(*) AS n FROM events').get() as { start: number | null; end: number | null; n: number };
   const bySource: Record<string, number> = {};
   const rows = db.prepare('SELECT coalesce(s.name, \'source_\' || (e.op_id / 256)) AS source, count(*) AS n FROM events e LEFT JOIN sources s ON s.id = e.op_id / 256 GROUP BY 1 ORDER BY 1').all() as { source: string; n: number }[];
   for (const r of rows) bySource[r.source] = r.n;
   const count = (table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-  const dropped = (db.prepare('SELECT coalesce(sum(dropped), 0) AS n FROM capture_loss').get() as { n: number }).n;
+  return {
+    schema_version: db.pragma('user_version', { simple: true }) as number,
+    nodes: (db.prepare('SELECT name FROM nodes ORDER BY id').all() as { name: string }[]).map((r) => r.name),
+    time: { origin_unix_ns: String(metadataValue(db, 'clock.origin_unix_ns') ?? '0'), start_ns: span.start ?? 0, end_ns: span.end ?? 0 },
+    counts: { events: span.n, by_source: bySource, processes: count('processes'), stacks: (db.prepare('SELECT count(DISTINCT stack_id) AS n FROM stack_frames').get() as { n: number }).n },
+    capture: { dropped: (db.prepare('SELECT coalesce(sum(dropped), 0) AS n FROM capture_loss').get() as { n: number }).n, sampled: count('sampling') > 0 },
+    page_size: db.pragma('page_size', { simple: true }) as number,
+  };
+}
+
+function buildManifest(db: Database.Database, options: SealOptions, sha256: string, bytes: number, frameBytes: number, frames: number): Manifest {
+  const facts = databaseFacts(db);
   const producer = (metadataValue(db, 'bundle.producer') as Manifest['producer'] | undefined) ?? { name: 'unknown', version: '', command: '' };
-  const host = options.host ?? hostSummary(db);
   return {
     format: 'ingero-bundle',
     schema_version: SCHEMA_VERSION,
     min_schema_reader: 1,
     created_unix_ns: (options.createdUnixNs ?? BigInt(Date.now()) * 1_000_000n).toString(),
     producer,
-    host,
-    nodes: (db.prepare('SELECT name FROM nodes ORDER BY id').all() as { name: string }[]).map((r) => r.name),
-    time: {
-      origin_unix_ns: String(metadataValue(db, 'clock.origin_unix_ns') ?? '0'),
-      start_ns: span.start ?? 0,
-      end_ns: span.end ?? 0,
-    },
-    counts: { events: span.n, by_source: bySource, processes: count('processes'), stacks: (db.prepare('SELECT count(DISTINCT stack_id) AS n FROM stack_frames').get() as { n: number }).n },
-    capture: { dropped, sampled: count('sampling') > 0 },
-    database: { bytes, sha256, page_size: db.pragma('page_size', { simple: true }) as number },
+    host: options.host ?? hostSummary(db),
+    nodes: facts.nodes,
+    time: facts.time,
+    counts: facts.counts,
+    capture: facts.capture,
+    database: { bytes, sha256, page_size: facts.page_size },
     compression: { codec: 'zstd', level: options.compressionLevel ?? 3, frame_bytes: frameBytes, frames },
   };
 }

@@ -35,8 +35,15 @@ function connection(path: string): Database.Database {
 }
 
 function answer(req: StatementRequest): StatementReply {
+  let db: Database.Database;
   try {
-    return { id: req.id, ok: true, ...runStatement(connection(req.databasePath), req.sql, req.limits) };
+    db = connection(req.databasePath);
+  } catch (err) {
+    // The caller opened it a moment ago: another reader that found the bundle damaged removed it from the cache.
+    return { id: req.id, ok: false, code: 'crashed', error: `the bundle's database could not be opened for the query (${(err as Error).message}) — it left the cache while in use; run ingero verify on the bundle, then run again` };
+  }
+  try {
+    return { id: req.id, ok: true, ...runStatement(db, req.sql, req.limits) };
   } catch (err) {
     if (err instanceof StatementError) return { id: req.id, ok: false, code: err.code, error: err.message };
     return { id: req.id, ok: false, code: 'sql', error: (err as Error).message };

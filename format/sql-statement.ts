@@ -53,10 +53,10 @@ export interface StatementResult {
 
 /**
  * Why a statement did not run to the end: 'refused' (its kind, a write, no rows, an oversized
- * cell), 'sql' (SQLite rejected or failed it), 'timeout', or 'crashed' (its process died, see
+ * cell), 'sql' (SQLite rejected or failed it), 'damaged' (SQLite found the database damaged), 'timeout', or 'crashed' (its process died, see
  * StatementRunner). The message is one line phrased for whoever typed the statement.
  */
-export type StatementErrorCode = 'refused' | 'sql' | 'timeout' | 'crashed';
+export type StatementErrorCode = 'refused' | 'sql' | 'damaged' | 'timeout' | 'crashed';
 
 export class StatementError extends Error {
   readonly code: StatementErrorCode;
@@ -245,6 +245,8 @@ export function runStatement(db: Database.Database, sql: string, limits: Stateme
     }
   } catch (err) {
     if (err instanceof StatementError) throw err;
+    const code = (err as { code?: string }).code ?? '';
+    if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') throw new StatementError('damaged', `the database inside the bundle is damaged (${(err as Error).message}) — ingero verify lists its problems; get a fresh copy of the bundle`);
     throw new StatementError('sql', (err as Error).message);
   }
   if (performance.now() - started > limits.timeoutMs) throw timeoutError(limits.timeoutMs);

@@ -1,12 +1,16 @@
 // Full verification: every byte of the file (header checksum, each frame's zstd checksum and
 // size, the database SHA-256), SQLite's integrity check, the schema and the invariants the spec
-// promises (dense time-ordered ids, known op codes, resolvable stacks), and the manifest's counts.
+// promises (dense time-ordered ids, known op codes, resolvable stacks), and every manifest field
+// the sealer derives from the database. The header hash is a checksum, not a signature: anyone
+// can edit a manifest and recompute it, so only the database's own account is a fact.
+import { isDeepStrictEqual } from 'node:util';
 import { rmSync } from 'node:fs';
 import { BundleError } from './errors.ts';
-import { cachedDatabase, defaultCacheDir, openReadOnlyDatabase, type OpenOptions } from './bundle.ts';
+import { cachedDatabase, clockOrigin, defaultCacheDir, openReadOnlyDatabase, schemaVersionProblem, type OpenOptions } from './bundle.ts';
 import { checkConformance } from './conformance.ts';
-import { readContainer } from './read-container.ts';
+import { readContainer, type ContainerInfo } from './read-container.ts';
 import type { Manifest } from './manifest.ts';
+import { databaseFacts } from './seal.ts';
 
 export interface VerifyReport {
   readonly path: string;
@@ -20,7 +24,7 @@ export function verifyBundle(path: string, options: OpenOptions = {}): VerifyRep
   let info;
   let file: string;
   try {
-    info = readContainer(path);
+    info = readContainer(path, options);
     file = cachedDatabase(info, options.cacheDir ?? defaultCacheDir(), { reverify: true });
   } catch (err) {
     if (err instanceof BundleError) return { path, ok: false, problems: [err.message] };
@@ -37,8 +41,9 @@ export function verifyBundle(path: string, options: OpenOptions = {}): VerifyRep
   try {
     problems.push(...checkConformance(db, { full: true }).map((p) => `${path}: ${p}`));
     if (problems.length === 0) {
-      const n = (db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
-      if (n !== info.manifest.counts.events) problems.push(`${path}: manifest says ${info.manifest.counts.events} events, the database holds ${n}`);
+      const origin = clockOrigin(db);
+      const found = [schemaVersionProblem(db, info.manifest), typeof origin === 'string' ? origin : null].filter((p) => p !== null);
+      problems.push(...[...found, ...manifestMismatches(info, db)].map((p) => `${path}: ${p}`));
     }
   } catch (err) {
     problems.push(`${path}: the database inside is damaged (${(err as Error).message})`);
@@ -47,4 +52,41 @@ export function verifyBundle(path: string, options: OpenOptions = {}): VerifyRep
   }
   if (problems.length > 0) rmSync(file, { force: true });
   return { path, ok: problems.length === 0, problems, manifest: info.manifest };
+}
+
+/** One line per manifest field that disagrees with what the database (or the seek table) says. */
+function manifestMismatches(info: ContainerInfo, db: Parameters<typeof databaseFacts>[0]): string[] {
+  const m = info.manifest;
+  const facts = databaseFacts(db);
+  const frames = info.seek.entries;
+  const frameBytes = frames.length > 1 ? frames[0]!.contentBytes : m.compression?.frame_bytes;
+  // schema_version is schemaVersionProblem's; the origin is compared when the metadata holds one.
+  const pairs: [field: string, manifest: unknown, truth: unknown][] = [
+    ['nodes', m.nodes, facts.nodes],
+    ['time.origin_unix_ns', m.time.origin_unix_ns, facts.time.origin_unix_ns],
+    ['time.start_ns', m.time.start_ns, facts.time.start_ns],
+    ['time.end_ns', m.time.end_ns, facts.time.end_ns],
+    ['counts.events', m.counts.events, facts.counts.events],
+    ['counts.by_source', sorted(m.counts.by_source), sorted(facts.counts.by_source)],
+    ['counts.processes', m.counts.processes, facts.counts.processes],
+    ['counts.stacks', m.counts.stacks, facts.counts.stacks],
+    ['capture.dropped', m.capture.dropped, facts.capture.dropped],
+    ['capture.sampled', m.capture.sampled, facts.capture.sampled],
+    ['database.page_size', m.database.page_size, facts.page_size],
+    ['compression.frames', m.compression?.frames, frames.length],
+    ['compression.frame_bytes', m.compression?.frame_bytes, frameBytes],
+  ];
+  const sources = { 'time.origin_unix_ns': "metadata 'clock.origin_unix_ns'", 'compression.frames': 'the seek table', 'compression.frame_bytes': 'the seek table' } as Record<string, string>;
+  return pairs
+    .filter(([, said, truth]) => !isDeepStrictEqual(said, truth))
+    .map(([field, said, truth]) => `manifest ${field} says ${shown(said)}, ${sources[field] ?? 'the database'} says ${shown(truth)} — the manifest was edited or written by a broken tool; readers use the database's figure`);
+}
+
+function sorted(o: Readonly<Record<string, number>>): [string, number][] {
+  return Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function shown(v: unknown): string {
+  const text = Array.isArray(v) && v.every((e) => Array.isArray(e)) ? JSON.stringify(Object.fromEntries(v as [string, unknown][])) : JSON.stringify(v);
+  return text === undefined ? 'nothing' : text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }

@@ -40,18 +40,27 @@ function refuse(res: ServerResponse, status: number, body: string, headers: Reco
   res.end(body + '\n');
 }
 
+/**
+ * The request body, or null when it is larger than the cap. An oversized body is still read (and
+ * dropped) to its end: destroying the request instead resets the connection before the client
+ * reads the 413. requestTimeout bounds how long a client can keep sending.
+ */
 function readBody(req: IncomingMessage): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    let size = 0;
+    let size = Number(req.headers['content-length'] ?? 0);
+    if (size > MAX_BODY_BYTES) {
+      req.resume();
+      return resolve(null);
+    }
+    size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        resolve(null);
-        req.destroy();
-      } else chunks.push(c);
+      if (size <= MAX_BODY_BYTES) return chunks.push(c);
+      chunks.length = 0;
+      resolve(null);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => resolve(size > MAX_BODY_BYTES ? null : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -73,7 +82,7 @@ export async function startHttp(options: HttpOptions): Promise<Server> {
       if (new URL(req.url ?? '/', 'http://x').pathname !== '/mcp') return refuse(res, 404, 'not found: the MCP endpoint is /mcp');
       if (req.method !== 'POST') return refuse(res, 405, 'method not allowed: this stateless server takes POST /mcp only', { allow: 'POST' });
       const body = await readBody(req);
-      if (body === null) return refuse(res, 413, `request body above ${MAX_BODY_BYTES} bytes`);
+      if (body === null) return refuse(res, 413, `request body above ${MAX_BODY_BYTES} bytes`, { connection: 'close' });
       let parsed: unknown;
       try {
         parsed = JSON.parse(body.toString('utf8'));

@@ -6,6 +6,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { cudaLibraryOf, type CudaLibrary } from './cuda-probes.ts';
 import { ElfFile } from './elf.ts';
+import { RecorderError } from './errors.ts';
 import { pathInProcess, readMaps } from './proc.ts';
 
 export interface FoundLibrary {
@@ -92,6 +93,6 @@ export function librariesOfCommand(argv0: string, env: NodeJS.ProcessEnv = proce
 /** A library given explicitly (--cuda-lib). */
 export function libraryFromOption(path: string): FoundLibrary {
   const library = cudaLibraryOf(path);
-  if (!library) throw new Error(`${path} is not named like libcudart.so* or libcuda.so*`);
+  if (!library) throw new RecorderError(`--cuda-lib ${JSON.stringify(path)} is not named like libcudart.so* or libcuda.so* — pass the path of a CUDA runtime or driver library, e.g. /usr/local/cuda/lib64/libcudart.so.13`);
   return { library, path, displayPath: path, via: 'option' };
 }

@@ -84,6 +84,27 @@ describe('ingero mcp --http', () => {
     assert.equal((await post(auth)).status, 200);
   });
 
+  it('answers a body over 1 MiB with 413 and Connection: close, declared or streamed', async () => {
+    const big = Buffer.alloc(2 * 1024 * 1024, 0x20);
+    for (const declared of [true, false]) {
+      const r = await new Promise<{ status: number; body: string; connection: unknown }>((resolve, reject) => {
+        const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, ...(declared ? { 'content-length': String(big.length) } : {}) };
+        const req = request({ host: '127.0.0.1', port, path: '/mcp', method: 'POST', headers }, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode!, body, connection: res.headers.connection }));
+        });
+        req.on('error', reject);
+        // Streamed in 64 KiB pieces (chunked when undeclared), as a client uploading a large body does.
+        for (let at = 0; at < big.length; at += 65536) req.write(big.subarray(at, at + 65536));
+        req.end();
+      });
+      assert.equal(r.status, 413, `declared=${declared}`);
+      assert.equal(r.connection, 'close');
+      assert.match(r.body, /request body above 1048576 bytes/);
+    }
+  });
+
   it('takes the token from the environment only', async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, INGERO_MCP_AUDIT_LOG: join(dir, 'cli-audit.jsonl') };
     delete env[TOKEN_ENV];

@@ -196,9 +196,9 @@ describe('ingero mcp over stdio', () => {
     const blob = await call('run_sql', { query: 'SELECT randomblob(100000)' });
     assert.ok(((blob.data.rows as string[][])[0]![0]!).length <= 1024);
     // A cell larger than the reply is refused before the query process copies it out of SQLite.
-    const bomb = await call('run_sql', { query: 'SELECT zeroblob(100000000) AS z' });
+    const bomb = await call('run_sql', { query: 'SELECT zeroblob(20000000) AS z' });
     assert.equal(bomb.isError, true);
-    assert.match(bomb.text, /refused: row 1, column "z" holds 95\.4 MiB, above the 262144 bytes limit for one cell/);
+    assert.match(bomb.text, /refused: row 1, column "z" holds 19\.1 MiB, above the 262144 bytes limit for one cell/);
     const paths = await call('run_sql', { query: 'SELECT file FROM pragma_database_list' });
     assert.equal(paths.isError, true);
     assert.match(paths.text, /pragma_database_list is not available: it shows local file paths/);

@@ -27,7 +27,11 @@ const CONTAINER = '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abc
 const CGROUP = `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${POD}.slice/cri-containerd-${CONTAINER}.scope`;
 const CMDLINE = `/home/alice/venv/bin/python3 /home/alice/proj/train.py --api-key ${TOKEN} --data /home/alice/data/set1`;
 /** Byte strings that must not survive, anywhere in the output. */
-const SECRETS = [TOKEN, 'alice', HOST, IP, EMAIL, 'example.com', POD, CONTAINER.slice(0, 24), 'kubepods.slice', '/home/', 'venv/bin', 'proj/train.py', 'data/set1'];
+/** What an imported Ingero database adds to metadata: the recorder's flags, raw cgroup ids, login sessions. */
+const FLAGS = 'stack,record,max-db=10g,token=s3cr3t-flag';
+const CGROUP_ID = 918273;
+const SESSION = '/user.slice/user-1000.slice/session-42.scope';
+const SECRETS = [TOKEN, 'alice', HOST, IP, EMAIL, 'example.com', POD, CONTAINER.slice(0, 24), 'kubepods.slice', '/home/', 'venv/bin', 'proj/train.py', 'data/set1', FLAGS, 's3cr3t-flag', String(CGROUP_ID), 'session-42', 'user-1000'];
 
 const version = { name: 'ingero', version: 'test', command: `record -- python3 train.py --api-key ${TOKEN}` };
 
@@ -45,6 +49,9 @@ async function writeSecretBundle(path: string): Promise<void> {
   w.setMetadata('cuda.runtime_version', '12.4.127');
   w.setMetadata('host.ip', IP);
   w.setMetadata('recorder.options', { command: CMDLINE.split(' '), cuda_libs: ['/home/alice/venv/lib/python3.11/site-packages/nvidia/cuda_runtime/lib/libcudart.so.12'], ring_bytes: 1 << 26 });
+  w.setMetadata('ingero.sessions', [{ id: 1, started_at: '1772442000000000000', gpu_model: 'NVIDIA H100 80GB HBM3', flags: FLAGS, node: HOST }]);
+  w.setMetadata('ingero.cgroups', [{ cgroup_id: CGROUP_ID, container_id: '', cgroup_path: SESSION, pod_name: '', namespace: '' }]);
+  w.setMetadata('ingero.cgroup_schedstat', [{ cgroup_id: CGROUP_ID, p99_off_cpu: 5837876, event_count: 4 }]);
   w.setMetadata('recorder.attach_failures', [`/home/alice/proj/build/libacme_kernels.so: no symbol cudaMalloc (seen from ${HOST}.corp.example.com)`]);
   w.addProcess({ pid: 4711, ppid: 1, start_ns: 0, comm: 'python3', cmdline: CMDLINE, cgroup: CGROUP });
   w.addProcess({ pid: 4712, ppid: 4711, start_ns: 1_000, comm: 'pt_data_worker', cmdline: CMDLINE, cgroup: CGROUP });
@@ -214,6 +221,34 @@ describe('default policy, through the CLI', () => {
       assert.deepEqual(strip(b.stdout), strip(a.stdout));
     }
   });
+});
+
+test('real imports: recorder flags, raw cgroup ids and login sessions leave every metadata key and processes.cgroup, pseudonymised consistently', async () => {
+  for (const f of readdirSync(join(ROOT, 'investigations')).filter((f) => f.endsWith('.ingero'))) {
+    const input = join(ROOT, 'investigations', f);
+    const before = metadata(input);
+    const out = await redacted({}, input);
+    const after = metadata(out);
+    // Every key of the output, not only the known ones: a private value must be nowhere.
+    const text = JSON.stringify(after) + JSON.stringify(query<{ cgroup: string }>(out, 'SELECT cgroup FROM processes'));
+    const sessions = (before['ingero.sessions'] ?? []) as { flags?: string; node?: string }[];
+    const cgroups = (before['ingero.cgroups'] ?? []) as { cgroup_id: number; cgroup_path: string }[];
+    const schedstat = (before['ingero.cgroup_schedstat'] ?? []) as { cgroup_id: number }[];
+    assert.ok(cgroups.length > 0, `${f}: the import carries ingero.cgroups`);
+    for (const s of sessions) if (s.flags) assert.ok(!text.includes(s.flags), `${f}: recorder flags ${s.flags} survived`);
+    for (const c of [...cgroups, ...schedstat]) assert.ok(!text.includes(`"cgroup_id":${c.cgroup_id}`), `${f}: raw cgroup id ${c.cgroup_id} survived`);
+    assert.doesNotMatch(text, /session-\d+\.scope|user-\d+\.slice/, `${f}: a login session or uid survived`);
+    // The same id gets the same pseudonym in both keys, so per-cgroup statistics still join.
+    const token = new Map(cgroups.map((c, i) => [c.cgroup_id, (after['ingero.cgroups'] as { cgroup_id: string }[])[i]!.cgroup_id]));
+    (after['ingero.cgroup_schedstat'] as { cgroup_id: string }[]).forEach((s, i) => {
+      assert.match(s.cgroup_id, /^redacted:cgroup:[0-9a-f]{8,}$/);
+      if (token.has(schedstat[i]!.cgroup_id)) assert.equal(s.cgroup_id, token.get(schedstat[i]!.cgroup_id));
+    });
+    // What analysis needs stays: hardware facts and session times.
+    const kept = (after['ingero.sessions'] as { gpu_model: string; started_at: string }[])[0]!;
+    assert.equal(kept.gpu_model, sessions[0] && (before['ingero.sessions'] as { gpu_model: string }[])[0]!.gpu_model);
+    assert.equal(kept.started_at, (before['ingero.sessions'] as { started_at: string }[])[0]!.started_at);
+  }
 });
 
 test('explain finds the same problems in the same processes after redaction (demo and every investigation)', async () => {

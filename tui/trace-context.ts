@@ -103,7 +103,8 @@ export class TraceContext {
 
   /** One op's timeline over the whole bundle in about `windows` windows. */
   timelineOf(opId: number, windows: number): Timeline {
-    const { start_ns: from, end_ns: to } = this.bundle.manifest.time;
+    const from = this.bundle.startNs();
+    const to = this.bundle.endNs();
     const windowNs = Math.max(1, Math.ceil(Math.max(1, to - from) / Math.max(1, windows)));
     return timeline(this.bundle, { opIds: [opId], fromNs: from, toNs: from + windowNs * Math.max(1, windows), windowNs });
   }

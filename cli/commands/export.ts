@@ -97,9 +97,8 @@ export function register(program: Command): void {
 /** Why nothing matched: the selection next to what the bundle holds, so the fix is plain. */
 function noMatch(bundle: Bundle, flags: ExportFlags): string {
   const asked = [flags.from !== undefined && `--from ${flags.from}`, flags.to !== undefined && `--to ${flags.to}`, flags.pid && `--pid ${flags.pid.join(',')}`, flags.node !== undefined && `--node ${flags.node}`].filter(Boolean).join(' ');
-  const t = bundle.manifest.time;
   const pids = bundle.db.prepare('SELECT DISTINCT pid FROM processes ORDER BY pid LIMIT 9').pluck().all() as number[];
-  return `no events match ${asked}, so nothing was written — this bundle's events run ${formatWindow(t.start_ns, t.end_ns)} on the bundle clock, its processes are pids ${pids.slice(0, 8).join(', ')}${pids.length > 8 ? ', …' : ''}`;
+  return `no events match ${asked}, so nothing was written — this bundle's events run ${formatWindow(bundle.startNs(), bundle.endNs())} on the bundle clock, its processes are pids ${pids.slice(0, 8).join(', ')}${pids.length > 8 ? ', …' : ''}`;
 }
 
 function collect(value: string, previous: string[] = []): string[] {

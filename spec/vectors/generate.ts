@@ -12,23 +12,51 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Compressor } from 'zstd-napi';
 import { BundleWriter, openBundle, opId, packDims, SOURCE, type Manifest, type SealOptions } from '../../format/index.ts';
-import { writeContainer } from '../../format/seal.ts';
+import { headerDigest } from '../../format/container.ts';
+import { databaseFacts, writeContainer } from '../../format/seal.ts';
+
+const README_HEAD = `# Test vectors for spec/bundle-v1.md
+
+Small bundles that every reader must handle as listed. \`expected.json\` is the machine-readable
+form: for each file either \`{"ok": true, "events": N}\` (with \`"verify": REGEX\` when full
+verification must report a problem matching it) or \`{"error": CODE, "message": REGEX}\`, where
+\`CODE\` is a regular expression over the error codes of spec §9 and \`REGEX\` must match the
+one-line message. Codes are normative; messages are informative (the reference reader's wording).
+A broken vector must be refused with one line, a non-zero exit from the CLI, and nothing left
+behind (no cache entry, no temporary file).
+
+Regenerate (byte-identical; \`test/format-vectors.test.ts\` checks it and runs a reader over each):
+
+    npx tsx spec/vectors/generate.ts
+
+Valid vectors are written with \`BundleWriter\`; hostile ones are databases edited by hand with
+plain SQL and wrapped in a valid container (correct frames, seek table and header checksum), so
+that only the schema checks can catch them. This file is written by the generator from
+\`expected.json\`.
+`;
 
 const outDir = process.argv[2] ?? dirname(fileURLToPath(import.meta.url));
 mkdirSync(outDir, { recursive: true });
 const work = mkdtempSync(join(tmpdir(), 'ingero-vectors-'));
 const cacheDir = join(work, 'cache');
 
-/** What a reader must do with a vector: open it, or refuse it with this error code and message. */
-type Expectation = { ok: true; events: number; note: string } | { error: string; message: string; note: string };
+/**
+ * What a reader must do with a vector: open it (and, with `verify`, have full verification report
+ * a problem matching that expression), or refuse it with this error code and message.
+ */
+type Expectation = { ok: true; events: number; verify?: string; note: string } | { error: string; message: string; note: string };
 const expected: Record<string, Expectation> = {};
 
-const SEAL: SealOptions = { createdUnixNs: 1_767_225_600_000_000_000n, host: { 'host.hostname': 'vector-host', 'host.kernel': '6.1.0' } };
+// The manifest's host summary is derived from the metadata keys (spec §3), so the two agree.
+const SEAL: SealOptions = { createdUnixNs: 1_767_225_600_000_000_000n };
 const ORIGIN = 1_767_225_600_000_000_000n;
 
 function writer(name: string, extra: Partial<SealOptions> = {}): BundleWriter {
   rmSync(join(outDir, name), { force: true });
-  return BundleWriter.create(join(outDir, name), { ...SEAL, ...extra, originUnixNs: ORIGIN, producer: { name: 'ingero', version: 'vectors', command: 'spec/vectors/generate.ts' }, nodeName: 'node-a' });
+  const w = BundleWriter.create(join(outDir, name), { ...SEAL, ...extra, originUnixNs: ORIGIN, producer: { name: 'ingero', version: 'vectors', command: 'spec/vectors/generate.ts' }, nodeName: 'node-a' });
+  w.setMetadata('host.hostname', 'vector-host');
+  w.setMetadata('host.kernel', '6.1.0');
+  return w;
 }
 
 async function valid(name: string, note: string, fill: (w: BundleWriter) => void, extra: Partial<SealOptions> = {}): Promise<void> {
@@ -55,7 +83,6 @@ await valid('empty.ingero', 'no events at all: every table present, manifest cou
 
 await valid('cuda-basic.ingero', 'CUDA and scheduler events of one process, process and thread rows, metadata', (w) => {
   cudaEvents(w, 200);
-  w.setMetadata('host.kernel', '6.1.0');
   w.setMetadata('gpu.model', 'Vector GPU 80GB');
   w.setMetadata('recorder.options', { stacks: true, sched: true });
 });
@@ -133,15 +160,43 @@ interface WrapOptions {
   readonly frameBytes?: number;
 }
 
-/** Wraps a database file in a container with a manifest that tells the truth unless told otherwise. */
+/**
+ * Wraps a database file in a container with a manifest that tells the truth unless told otherwise:
+ * every field a sealer derives from the database is derived from this one (where it can be read).
+ */
 function wrap(dbPath: string, name: string, options: WrapOptions = {}): void {
   const frameBytes = options.frameBytes ?? 4 << 20;
   const bytes = statSync(dbPath).size;
   const m = structuredClone(baseManifest) as Record<string, any>;
+  try {
+    const db = new Database(dbPath, { readonly: true });
+    try {
+      const facts = databaseFacts(db);
+      // An origin the manifest could not carry (bad-clock-origin) stays cuda-basic's: the vector tests the database's.
+      const origin = /^\d{1,20}$/.test(facts.time.origin_unix_ns) && BigInt(facts.time.origin_unix_ns) < 1n << 64n ? facts.time.origin_unix_ns : m.time.origin_unix_ns;
+      Object.assign(m, { nodes: facts.nodes, time: { ...facts.time, origin_unix_ns: origin }, counts: facts.counts, capture: facts.capture });
+    } finally {
+      db.close();
+    }
+  } catch {
+    /* a database too broken to read keeps cuda-basic's figures: only its schema checks matter */
+  }
   m.database = { bytes, sha256: sha256File(dbPath), page_size: 4096 };
   m.compression = { codec: 'zstd', level: 3, frame_bytes: frameBytes, frames: Math.ceil(bytes / frameBytes) };
   options.manifest?.(m);
   writeContainer(dbPath, join(outDir, name), JSON.stringify(m), { compressionLevel: 3, frameBytes, header: options.header });
+}
+
+/** A vector's bytes with the manifest JSON replaced by these bytes, under a recomputed header checksum. */
+function withManifestBytes(bundle: Buffer, manifest: Buffer): Buffer {
+  const oldFrame = 8 + bundle.readUInt32LE(4);
+  const payload = Buffer.concat([bundle.subarray(8, 8 + 52), manifest]);
+  payload.writeUInt32LE(manifest.length, 16);
+  headerDigest(payload).copy(payload, 20);
+  const frameHead = Buffer.alloc(8);
+  frameHead.writeUInt32LE(bundle.readUInt32LE(0), 0);
+  frameHead.writeUInt32LE(payload.length, 4);
+  return Buffer.concat([frameHead, payload, bundle.subarray(oldFrame)]);
 }
 
 const extras = editedDatabase((db) => {
@@ -155,7 +210,6 @@ wrap(extras, 'forward-compatible.ingero', {
   header: { containerMajor: 1, containerMinor: 7, minReaderMajor: 1, flags: 0 },
   manifest: (m) => {
     m.future_section = { anything: [1, 2, 3] };
-    m.counts.events += 1;
   },
 });
 expected['forward-compatible.ingero'] = { ok: true, events: 201, note: 'newer container minor, unknown manifest key, extra table, extra column, unknown op code: readers ignore what they do not know' };
@@ -213,7 +267,17 @@ const hostile: [string, string, string, (db: Database.Database) => void][] = [
   ['trigger.ingero', 'contains a trigger \\("evil"\\)', 'a trigger on events', (db) => db.exec("CREATE TRIGGER evil AFTER INSERT ON events BEGIN DELETE FROM metadata; END")],
   ['view.ingero', 'contains a view \\("events_v"\\)', 'a view shadowing a query', (db) => db.exec('CREATE VIEW events_v AS SELECT * FROM events')],
   ['virtual-table.ingero', 'contains a virtual table \\("notes"\\)', 'an FTS5 virtual table', (db) => db.exec('CREATE VIRTUAL TABLE notes USING fts5(body)')],
-  ['huge-string.ingero', 'table processes holds a 2097152-byte string, above the 65536-byte limit', 'a 2 MiB process name', (db) => db.prepare('UPDATE processes SET comm = ?').run('A'.repeat(2 << 20))],
+  ['huge-string.ingero', 'table "processes" column "comm" holds a 2097152-byte value, above the 65536-byte limit', 'a 2 MiB process name', (db) => db.prepare('UPDATE processes SET comm = ?').run('A'.repeat(2 << 20))],
+  ['generated-column.ingero', 'column "dur_ns" is a generated column \\(it replaces the required column dur_ns\\)', 'events.dur_ns replaced by a generated column whose expression costs what the bundle chooses', (db) => {
+    db.exec('ALTER TABLE events DROP COLUMN dur_ns');
+    db.exec('ALTER TABLE events ADD COLUMN dur_ns INTEGER GENERATED ALWAYS AS (length(hex(zeroblob(1000))))');
+  }],
+  ['generated-extra-column.ingero', 'table metadata: column "note" is a generated column, which bundles may not carry', 'an added generated column on metadata', (db) => db.exec("ALTER TABLE metadata ADD COLUMN note TEXT GENERATED ALWAYS AS (hex(zeroblob(10))) VIRTUAL")],
+  ['text-in-integer-column.ingero', 'table "processes" column ppid holds 1 non-integer value', 'text where the spec declares INTEGER (processes.ppid): declared types do not bind SQLite', (db) => db.exec("UPDATE processes SET ppid = 'one'")],
+  ['blob-in-added-column.ingero', 'table "threads" column "payload" holds a 2097152-byte value, above the 4096-byte limit', 'a 2 MiB blob in a column a writer added: limits hold for every column', (db) => db.exec('ALTER TABLE threads ADD COLUMN payload BLOB; UPDATE threads SET payload = zeroblob(2097152)')],
+  ['events-smuggled-text.ingero', 'table events holds a \\d+-byte row; events hold integers only', 'a 4 KiB string in events.arg0: events hold integers only', (db) => db.exec("UPDATE events SET arg0 = printf('%.4096c', 'x') WHERE id = 7")],
+  ['user-version-mismatch.ingero', 'the database is schema 0 \\(PRAGMA user_version\\) but the manifest says \\d', 'PRAGMA user_version 0 under a manifest naming the current schema', (db) => db.pragma('user_version = 0')],
+  ['bad-clock-origin.ingero', "metadata 'clock.origin_unix_ns' is missing or not a JSON string", 'metadata clock.origin_unix_ns above 2^64 - 1', (db) => db.exec(`UPDATE metadata SET value = '"18446744073709551616"' WHERE key = 'clock.origin_unix_ns'`)],
   ['missing-table.ingero', 'table sampling is missing', 'table sampling dropped', (db) => db.exec('DROP TABLE sampling')],
   ['missing-column.ingero', 'table events lacks column\\(s\\) stack_id', 'events.stack_id dropped', (db) => db.exec('ALTER TABLE events DROP COLUMN stack_id')],
   ['events-not-rowid.ingero', 'id is not the INTEGER PRIMARY KEY', 'events.id is an ordinary column, so id lookups would scan', (db) => {
@@ -231,5 +295,55 @@ for (const [name, message, note, edit] of hostile) {
   expected[name] = { error: 'SCHEMA', message, note };
 }
 
+// ---- container and manifest laxness (spec revision 1.1) --------------------------------------
+const basic = readFileSync(join(outDir, 'cuda-basic.ingero'));
+const manifestOf = (b: Buffer) => b.subarray(8 + 52, 8 + b.readUInt32LE(4)).toString('utf8');
+{
+  const c = Buffer.from(basic);
+  c[c.length - 5] = 0x01;
+  broken('reserved-seek-bits.ingero', c, 'CORRUPT', 'seek table descriptor 0x1 sets reserved bits', 'seek table descriptor with reserved bit 0 set');
+}
+wrap(baseDb, 'min-reader-zero.ingero', { header: { containerMajor: 1, containerMinor: 0, minReaderMajor: 0, flags: 0 } });
+expected['min-reader-zero.ingero'] = { error: 'CORRUPT', message: 'min reader major 0, which never existed', note: 'header min reader major 0 under a valid checksum' };
+{
+  const text = manifestOf(basic).replace('"vector-host"', '"vector-hos?"');
+  const bytes = Buffer.from(text, 'utf8');
+  bytes[bytes.indexOf('hos?') + 3] = 0xff;
+  broken('manifest-invalid-utf8.ingero', withManifestBytes(basic, bytes), 'CORRUPT', 'the manifest is not valid UTF-8', 'byte 0xFF inside a manifest string, under a valid header checksum');
+  const twice = manifestOf(basic).replace('"counts":', '"counts":{"events":999999},"counts":');
+  broken('manifest-duplicate-key.ingero', withManifestBytes(basic, Buffer.from(twice)), 'CORRUPT', 'has the key "counts" twice in one object', 'manifest with the key counts twice: JSON parsers disagree on which one counts');
+}
+wrap(baseDb, 'manifest-negative-count.ingero', { manifest: (m) => (m.counts.processes = -1) });
+expected['manifest-negative-count.ingero'] = { error: 'CORRUPT', message: 'has no valid process and stack counts', note: 'manifest counts.processes -1' };
+wrap(baseDb, 'manifest-bad-page-size.ingero', { manifest: (m) => (m.database.page_size = 3000) });
+expected['manifest-bad-page-size.ingero'] = { error: 'CORRUPT', message: 'database.page_size that is not a power of two from 512 to 65536', note: 'manifest database.page_size 3000' };
+wrap(baseDb, 'manifest-origin-overflow.ingero', { manifest: (m) => (m.time.origin_unix_ns = '18446744073709551616') });
+expected['manifest-origin-overflow.ingero'] = { error: 'CORRUPT', message: 'has no valid time.origin_unix_ns', note: 'manifest time.origin_unix_ns = 2^64, one past the largest allowed' };
+wrap(baseDb, 'huge-database.ingero', { manifest: (m) => (m.database.bytes = 40 * 1024 ** 3) });
+expected['huge-database.ingero'] = { error: 'HOSTILE', message: 'would decompress to 42949672960 bytes, above the limit of 34359738368 — if the recording really is that large, set INGERO_MAX_DATABASE_BYTES', note: 'manifest claims a 40 GiB database: above the default bound, refused before decompressing' };
+wrap(baseDb, 'resigned-manifest.ingero', {
+  manifest: (m) => {
+    m.time.origin_unix_ns = '1000000000000000000';
+    m.counts.events = 5;
+    m.counts.by_source = { cuda: 5 };
+    m.time.end_ns = 99_999_999;
+  },
+});
+expected['resigned-manifest.ingero'] = {
+  ok: true,
+  events: 200,
+  verify: 'manifest time.origin_unix_ns says "1000000000000000000", metadata \'clock.origin_unix_ns\' says "1767225600000000000"',
+  note: 'manifest edited (origin, counts, end) under a recomputed header checksum: readers take the facts from the database; full verification reports each field',
+};
+
 writeFileSync(join(outDir, 'expected.json'), JSON.stringify(expected, null, 2) + '\n');
+writeFileSync(join(outDir, 'README.md'), readme());
+
+/** The vector list of README.md, from `expected` (so the two cannot disagree). */
+function readme(): string {
+  const outcome = (e: Expectation) => ('ok' in e ? `opens, ${e.events} events${e.verify ? `; verify reports /${e.verify}/` : ''}` : `\`${e.error}\`: /${e.message}/`);
+  const rows = Object.entries(expected).map(([name, e]) => `| \`${name}\` | ${e.note} | ${outcome(e).replace(/\|/g, '\\|')} |`);
+  return `${README_HEAD}\n| file | what it is | expected outcome |\n|---|---|---|\n${rows.join('\n')}\n`;
+}
 rmSync(work, { recursive: true, force: true });
+

@@ -219,6 +219,15 @@ export function createStagingSchema(db: Database.Database): void {
   })();
 }
 
+/**
+ * Process and thread times are whole ns (spec §7; readers refuse anything else as smuggled data).
+ * Callers that place them at fractions of a run (the demo generator) get them rounded here rather
+ * than a bundle no reader opens.
+ */
+function wholeNs(ns: number | null | undefined): number | null {
+  return ns == null ? null : Math.round(ns);
+}
+
 export class BundleWriter {
   readonly outPath: string;
   readonly stagingPath: string;
@@ -385,13 +394,13 @@ export class BundleWriter {
   /** Adds a process row; returns its id, for updateProcess. */
   addProcess(p: ProcessInput): number {
     const fit = textFitter('processes');
-    return this.run('process', p.node_id ?? 0, p.pid, p.ppid ?? null, p.start_ns ?? null, p.end_ns ?? null, p.exit_code ?? null, fit(p.comm), fit(p.cmdline), fit(p.cgroup), p.traced ?? 1);
+    return this.run('process', p.node_id ?? 0, p.pid, p.ppid ?? null, wholeNs(p.start_ns), wholeNs(p.end_ns), p.exit_code ?? null, fit(p.comm), fit(p.cmdline), fit(p.cgroup), p.traced ?? 1);
   }
 
   /** Rewrites a process row added earlier (a recorder writes rows as it sees processes, then learns their exit). */
   updateProcess(id: number, p: ProcessInput): void {
     const fit = textFitter('processes');
-    this.run('processUpdate', p.node_id ?? 0, p.pid, p.ppid ?? null, p.start_ns ?? null, p.end_ns ?? null, p.exit_code ?? null, fit(p.comm), fit(p.cmdline), fit(p.cgroup), p.traced ?? 1, id);
+    this.run('processUpdate', p.node_id ?? 0, p.pid, p.ppid ?? null, wholeNs(p.start_ns), wholeNs(p.end_ns), p.exit_code ?? null, fit(p.comm), fit(p.cmdline), fit(p.cgroup), p.traced ?? 1, id);
   }
 
   addCpuSample(c: CpuSampleInput): void {
@@ -399,7 +408,7 @@ export class BundleWriter {
   }
 
   addThread(t: ThreadInput): void {
-    this.run('thread', t.node_id ?? 0, t.tid, t.pid, t.first_ns, textFitter('threads')(t.comm));
+    this.run('thread', t.node_id ?? 0, t.tid, t.pid, wholeNs(t.first_ns), textFitter('threads')(t.comm));
   }
 
   private internMapping(m: MappingInput): number {

@@ -16,6 +16,7 @@
 // - host facts (GPU, driver, CUDA, kernel, CPUs) that differ are listed: often the cause.
 import type { Bundle } from '../format/index.ts';
 import { explain, compareFindings } from './explain.ts';
+import { forEachGpuWork, GPU_WORK_OPS, kernelNames } from './gpu-activity.ts';
 import { F64List, scanRows } from './scan.ts';
 import { computeStats, summarize } from './stats.ts';
 import { withOverrides } from './thresholds.ts';
@@ -86,6 +87,8 @@ export interface SideSummary {
   readonly ops: readonly Row[];
   /** Per process name × op; present when summarized with byProcess. */
   readonly processes: readonly Row[] | null;
+  /** Per GPU kernel name over all GPUs of the bundle (PyTorch profiler imports; [] otherwise). */
+  readonly kernels: readonly Row[];
   readonly findings: readonly Finding[];
   /** Host facts by metadata key, as display strings. */
   readonly setup: Readonly<Record<string, string>>;
@@ -116,9 +119,25 @@ export function summarizeSide(bundle: Bundle, opts: Pick<DiffOptions, 'byProcess
     data_quality: dq,
     ops,
     processes: opts.byProcess ? processRows(bundle, stats, aggregates) : null,
+    kernels: kernelRows(bundle),
     findings: report.findings,
     setup: setupFacts(bundle.metadata()),
   };
+}
+
+/** Kernel durations per name across every GPU, summarized exactly (kernels are GPU work: never sampled). */
+function kernelRows(bundle: Bundle): Row[] {
+  const names = kernelNames(bundle);
+  const byName = new Map<string, { durations: F64List; first: number; last: number }>();
+  forEachGpuWork(bundle, (w) => {
+    if (w.op !== GPU_WORK_OPS.kernel) return;
+    const name = names.get(w.kernel) ?? `kernel #${w.kernel}`;
+    let k = byName.get(name);
+    if (!k) byName.set(name, (k = { durations: new F64List(), first: w.ts, last: w.ts }));
+    k.durations.push(w.end - w.ts);
+    k.last = w.ts;
+  });
+  return [...byName].map(([name, k]) => ({ op: name, source: 'gpu', process: '', pids: 0, stats: { ...summarize(k.durations.toArray().sort()), first_ns: k.first, last_ns: k.last }, sampled: [], complete: null }));
 }
 
 interface AggregateRow {
@@ -374,6 +393,8 @@ export interface DiffReport {
   readonly ops: readonly OpChange[];
   /** Per process name × op (byProcess only; else empty), sorted like ops. */
   readonly processes: readonly OpChange[];
+  /** Per GPU kernel name (op is the kernel name), sorted like ops; empty without GPU activity. */
+  readonly kernels: readonly OpChange[];
   /** New first, then persisting, then gone; by severity, kind, op, process within. */
   readonly findings: readonly FindingChange[];
   readonly setup_changes: readonly SetupChange[];
@@ -393,7 +414,8 @@ export function diffSides(b: SideSummary, a: SideSummary, opts: DiffOptions = {}
   const ops = compareRows(b.ops, a.ops, b, a, th).filter(keep);
   const allProcesses = opts.byProcess && b.processes && a.processes ? compareRows(b.processes, a.processes, b, a, th) : [];
   const processes = allProcesses.filter(keep);
-  const judged = [...ops, ...processes];
+  const kernels = compareRows(b.kernels, a.kernels, b, a, th).filter(keep);
+  const judged = [...ops, ...processes, ...kernels];
   const findings = compareFindingSets(b.findings, a.findings).filter((f) => only.size === 0 || only.has(f.op));
   return {
     before: sideInfo(b),
@@ -408,6 +430,7 @@ export function diffSides(b: SideSummary, a: SideSummary, opts: DiffOptions = {}
     },
     ops,
     processes,
+    kernels,
     findings,
     setup_changes: compareSetup(b.setup, a.setup),
     caveats: [

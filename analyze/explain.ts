@@ -4,9 +4,13 @@ import type { Bundle } from '../format/index.ts';
 import { readFacts } from './bundle-facts.ts';
 import { AnalysisContext } from './context.ts';
 import { detectColdStart } from './findings/cold-start.ts';
+import { detectCommOverlap } from './findings/comm-overlap.ts';
 import { detectCpuContention } from './findings/cpu-contention.ts';
 import { detectGpuContention } from './findings/gpu-contention.ts';
+import { detectGpuIdle } from './findings/gpu-idle.ts';
 import { detectIoInterference } from './findings/io-interference.ts';
+import { detectKernelRegression } from './findings/kernel-regression.ts';
+import { detectLaunchQueueing } from './findings/launch-queueing.ts';
 import { detectMemcpyBottleneck } from './findings/memcpy-bottleneck.ts';
 import { detectMemoryPressure } from './findings/memory-pressure.ts';
 import { detectNetworkInterference } from './findings/network-interference.ts';
@@ -46,6 +50,10 @@ const DETECTORS: readonly (readonly [string, (ctx: AnalysisContext) => Finding[]
   ['io-interference', detectIoInterference],
   ['network-interference', detectNetworkInterference],
   ['process-lifecycle', detectProcessLifecycle],
+  ['gpu-idle', detectGpuIdle],
+  ['launch-queueing', detectLaunchQueueing],
+  ['kernel-regression', detectKernelRegression],
+  ['comm-overlap', detectCommOverlap],
 ];
 
 const SEVERITY_RANK = { HIGH: 0, MEDIUM: 1, LOW: 2 } as const;

@@ -3,6 +3,7 @@
 // the op-wide arrays are sorted once more. Memory is 8 bytes per event plus the largest op.
 import { BundleError, type Bundle } from '../format/index.ts';
 import { processName, readFacts, type BundleFacts } from './bundle-facts.ts';
+import { gpuActivity } from './gpu-activity.ts';
 import { F64List, scanRows } from './scan.ts';
 import type { DurationSummary, OpStats, ProcessOpStats, StatsReport } from './types.ts';
 
@@ -122,6 +123,7 @@ export function computeStats(bundle: Bundle, opts: StatsOptions = {}): StatsRepo
     span_ns: facts.to_ns - facts.from_ns,
     ops,
     by_process: byProcess,
+    gpus: gpuActivity(bundle, facts.nodes),
     data_quality: facts.dataQuality,
   };
 }

@@ -78,7 +78,50 @@ export interface StatsReport {
   readonly ops: readonly OpStats[];
   /** Per (node, pid, op), sorted by node, pid, op id. */
   readonly by_process: readonly ProcessOpStats[];
+  /** Per node and GPU: what the device executed (gpu-source events; empty for host-only bundles). */
+  readonly gpus: readonly GpuDeviceActivity[];
   readonly data_quality: DataQuality;
+}
+
+/** One kernel name on one GPU: every launch configuration of the name together. */
+export interface GpuKernelStats {
+  /** Kernel name as the profiler gave it; traced data. */
+  readonly name: string;
+  readonly count: number;
+  readonly total_ns: number;
+  readonly p50_ns: number;
+  readonly p99_ns: number;
+  readonly max_ns: number;
+}
+
+/** How many pieces of one kind of GPU work ran, and their summed duration (overlaps counted twice). */
+export interface GpuWorkTotal {
+  readonly count: number;
+  readonly total_ns: number;
+}
+
+/** What one GPU of one node executed (kernels, copies, sets) over the recording. */
+export interface GpuDeviceActivity {
+  readonly node_id: number;
+  readonly node: string;
+  /** CUDA device ordinal on the node. */
+  readonly device: number;
+  /** First GPU activity start and last end on this device. */
+  readonly from_ns: number;
+  readonly to_ns: number;
+  readonly span_ns: number;
+  /** Union of kernel, memcpy and memset intervals over all streams: overlapping work counts once. */
+  readonly busy_ns: number;
+  /** span_ns − busy_ns. */
+  readonly idle_ns: number;
+  /** busy_ns / span_ns (0 when the span is empty). */
+  readonly busy_share: number;
+  readonly streams: readonly number[];
+  readonly kernel: GpuWorkTotal;
+  readonly memcpy: GpuWorkTotal;
+  readonly memset: GpuWorkTotal;
+  /** Per kernel name, largest total first. */
+  readonly kernels: readonly GpuKernelStats[];
 }
 
 export type Severity = 'HIGH' | 'MEDIUM' | 'LOW';
@@ -96,7 +139,12 @@ export type FindingKind =
   | 'gpu-contention'
   | 'io-interference'
   | 'network-interference'
-  | 'process-lifecycle';
+  | 'process-lifecycle'
+  // GPU-side findings (PyTorch profiler imports), analyze/findings/gpu-*.ts
+  | 'gpu-idle'
+  | 'launch-queueing'
+  | 'kernel-regression'
+  | 'comm-overlap';
 
 /**
  * One link in a finding's chain of evidence. Chains run from the kernel up: HOST/IO/NET

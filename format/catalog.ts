@@ -33,6 +33,8 @@ export const SOURCE = {
   net: 7,
   graph: 8,
   nccl: 9,
+  gpu: 10,
+  torch: 11,
 } as const;
 
 export const SOURCES: readonly SourceDef[] = [
@@ -44,6 +46,9 @@ export const SOURCES: readonly SourceDef[] = [
   { id: 7, name: 'net', layer: 'NET', description: 'Socket send/receive syscalls: duration is the syscall.' },
   { id: 8, name: 'graph', layer: 'GRAPH', description: 'CUDA Graph API calls: duration is entry to return.' },
   { id: 9, name: 'nccl', layer: 'NCCL', description: 'NCCL collective calls.' },
+  // Schema 2 (GPU activity, see the schema-2 block of format/schema.ts).
+  { id: 10, name: 'gpu', layer: 'GPU', description: 'Work executed on a GPU (CUPTI activity, e.g. from a PyTorch profiler trace): duration is on-device start to end. Not a process: pid and tid are 0; the launching call has the same corr_id.' },
+  { id: 11, name: 'torch', layer: 'FRAMEWORK', description: 'Host-side ranges of a framework profiler (PyTorch operators, Python functions): duration is the range.' },
 ];
 
 const a = (name: string, unit: string, description: string): ArgDef => ({ name, unit, description });
@@ -56,6 +61,30 @@ const DIMS_NOTE = 'packed: x | y << 32 | z << 48 (x 32 bits, y and z 16 bits)';
 function op(sourceId: number, index: number, name: string, description: string, args: (ArgDef | undefined)[] = []): OpDef {
   return { id: sourceId * 256 + index, sourceId, name, description, args };
 }
+
+// ---- Schema 2: GPU activity (PyTorch profiler / Kineto imports) --------------------------------
+// Every gpu op keeps the device in arg2 and the stream in arg3, so one query covers all of them.
+const DEVICE = a('device', 'id', 'GPU index (CUDA device ordinal) on the node.');
+const GPU_STREAM = a('stream', 'id', 'CUDA stream id as the profiler numbers streams (not a handle).');
+const NAME = a('name', 'name', 'What ran: names.id.');
+const MEMCPY_KIND = a('kind', 'packed', 'Copy direction | source memory << 8 | destination memory << 16. Direction (CUPTI memcpy kind): 1 HtoD, 2 DtoH, 3 HtoA, 4 AtoH, 5 AtoA, 6 AtoD, 7 DtoA, 8 DtoD, 9 HtoH, 10 PtoP, 0 unknown. Memory (CUPTI memory kind): 1 pageable, 2 pinned (page-locked), 3 device, 4 array, 5 managed, 0 unknown.');
+const SYNC_KIND = a('sync_kind', 'enum', 'What the host waited for: 1 stream, 2 event, 3 context (device), 4 stream wait event (GPU-side), 0 other.');
+const COLLECTIVE_BYTES = a('bytes', 'bytes', 'Message size when the profiler gave it, NULL otherwise.');
+
+const GPU_OPS: readonly OpDef[] = [
+  op(1, 134, 'cuda_runtime_call', 'A CUDA runtime call without an op code of its own, named in arg0 (profiler imports).', [NAME, a('cbid', 'id', 'CUPTI callback id of the call.')]),
+  op(4, 135, 'cuda_driver_call', 'A CUDA driver call without an op code of its own, named in arg0 (profiler imports).', [NAME, a('cbid', 'id', 'CUPTI callback id of the call.')]),
+  op(9, 128, 'ncclBroadcast', 'NCCL broadcast.', [COLLECTIVE_BYTES]),
+  op(9, 129, 'ncclCollective', 'Another NCCL collective or point-to-point call (all-to-all, send, recv, barrier, ...), named in arg1.', [COLLECTIVE_BYTES, NAME]),
+  op(10, 1, 'kernel', 'A kernel executing on the GPU: on-device start to end.', [a('kernel', 'kernel', 'gpu_kernels.id: name and launch configuration.'), undefined, DEVICE, GPU_STREAM]),
+  op(10, 2, 'memcpy', 'A copy executed by the GPU (copy engine): start to end on the device.', [BYTES, MEMCPY_KIND, DEVICE, GPU_STREAM]),
+  op(10, 3, 'memset', 'A memory set executed on the GPU.', [BYTES, undefined, DEVICE, GPU_STREAM]),
+  op(10, 4, 'cuda_sync', 'The host waited for GPU work (CUPTI synchronization record): duration is the wait, as the host saw it; not GPU busy time.', [SYNC_KIND, undefined, DEVICE, GPU_STREAM]),
+  op(11, 1, 'cpu_op', 'A framework operator on the host (PyTorch aten::* and autograd functions): the range on the calling thread.', [NAME, a('external_id', 'id', 'Profiler external id: the runtime calls this operator made carry it too.')]),
+  op(11, 2, 'python_function', 'A Python function call recorded by the profiler.', [NAME]),
+  op(11, 3, 'profiler_event', 'An event of a profiler category this importer has no op for, kept as recorded.', [NAME, a('category', 'name', 'The profiler category (names.id).'), a('phase', 'enum', 'Chrome trace phase letter as its character code (X 88, i 105, s 115, f 102, ...).'), a('flow_id', 'id', 'Flow id of flow events, NULL otherwise.')]),
+];
+// ---- end of schema 2 -----------------------------------------------------------------------
 
 export const OPS: readonly OpDef[] = [
   // CUDA Runtime (source 1)
@@ -121,6 +150,7 @@ export const OPS: readonly OpDef[] = [
   op(9, 3, 'ncclAllReduce', 'NCCL all-reduce.', [BYTES]),
   op(9, 4, 'ncclAllGather', 'NCCL all-gather.', [BYTES]),
   op(9, 5, 'ncclReduceScatter', 'NCCL reduce-scatter.', [BYTES]),
+  ...GPU_OPS,
 ];
 
 const byId = new Map(OPS.map((o) => [o.id, o]));

@@ -21,13 +21,16 @@ export function checkConformance(db: Database.Database, options: ConformanceOpti
   }
   if (problems.length > 0) return problems;
   const tables = new Set(objects.filter((o) => o.type === 'table').map((o) => o.name));
+  // What a later schema added is required only of bundles of that schema or newer.
+  const schema = db.pragma('user_version', { simple: true }) as number;
+  const required = (since: number | undefined) => (since ?? 1) <= schema;
   for (const t of TABLES) {
     if (!tables.has(t.name)) {
-      problems.push(`table ${t.name} is missing`);
+      if (required(t.since)) problems.push(`table ${t.name} is missing`);
       continue;
     }
     const have = new Set((db.prepare(`SELECT name FROM pragma_table_info(?)`).all(t.name) as { name: string }[]).map((r) => r.name));
-    const missing = t.columns.filter((c) => !have.has(c.name)).map((c) => c.name);
+    const missing = t.columns.filter((c) => !have.has(c.name) && required(c.since)).map((c) => c.name);
     if (missing.length) {
       problems.push(`table ${t.name} lacks column(s) ${missing.join(', ')}`);
       continue;
@@ -38,7 +41,7 @@ export function checkConformance(db: Database.Database, options: ConformanceOpti
       const pkIndex = db.prepare("SELECT 1 FROM pragma_index_list('events') WHERE origin = 'pk'").get();
       if (id.pk !== 1 || id.type.toUpperCase() !== 'INTEGER' || pkIndex !== undefined) problems.push('table events: id is not the INTEGER PRIMARY KEY (rowid) the spec requires');
     }
-    const textColumns = t.columns.filter((c) => c.decl.startsWith('TEXT')).map((c) => c.name);
+    const textColumns = t.columns.filter((c) => c.decl.startsWith('TEXT') && have.has(c.name)).map((c) => c.name);
     if (textColumns.length && t.name !== 'events') {
       const expr = textColumns.map((c) => `coalesce(max(octet_length(${c})), 0)`).join(', ');
       const row = db.prepare(`SELECT max(${textColumns.length > 1 ? expr : `${expr}, 0`}) AS n FROM ${t.name}`).get() as { n: number };
@@ -52,7 +55,8 @@ export function checkConformance(db: Database.Database, options: ConformanceOpti
   if (ev.n > 0 && (ev.minId !== 1 || ev.maxId !== ev.n)) problems.push(`events.id is not dense 1..${ev.n} (min ${ev.minId}, max ${ev.maxId})`);
   const unordered = db.prepare('SELECT count(*) AS n FROM events e JOIN events p ON p.id = e.id - 1 WHERE e.ts_ns < p.ts_ns').get() as { n: number };
   if (unordered.n > 0) problems.push(`${unordered.n} events are out of start-time order (events.id must follow ts_ns)`);
-  const intColumns = ['ts_ns', 'dur_ns', 'node_id', 'pid', 'tid', 'op_id', 'arg0', 'arg1', 'arg2', 'arg3', 'ret', 'stack_id'];
+  const eventColumns = new Set((db.prepare("SELECT name FROM pragma_table_info('events')").all() as { name: string }[]).map((r) => r.name));
+  const intColumns = ['ts_ns', 'dur_ns', 'node_id', 'pid', 'tid', 'op_id', 'arg0', 'arg1', 'arg2', 'arg3', 'ret', 'stack_id', 'corr_id'].filter((c) => eventColumns.has(c));
   const badType = db.prepare(`SELECT count(*) AS n FROM events WHERE ${intColumns.map((c) => `typeof(${c}) NOT IN ('integer', 'null')`).join(' OR ')}`).get() as { n: number };
   if (badType.n > 0) problems.push(`${badType.n} events hold a non-integer value in an integer column`);
   const negative = db.prepare('SELECT count(*) AS n FROM events WHERE dur_ns < 0 OR ts_ns < 0').get() as { n: number };

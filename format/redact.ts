@@ -631,13 +631,16 @@ function copyTables(db: Database.Database, from: string, write: boolean, r: Reda
         continue;
       }
       const rewritten = REWRITTEN[t.name] ?? {};
+      // A bundle of an older schema lacks what later ones added: those tables stay empty, those columns NULL.
+      const present = db.prepare(`SELECT name FROM ${from}.pragma_table_info(?)`).pluck().all(t.name) as string[];
+      if (present.length === 0) continue;
       const cols = t.columns.map((c) => c.name);
-      const exprs = cols.map((c) => rewritten[c] ?? c);
+      const exprs = cols.map((c) => (present.includes(c) ? (rewritten[c] ?? c) : 'NULL'));
       if (write) {
         // A table copied as it is, with the schema's columns in order, takes SQLite's transfer
         // path (records copied without decoding them): the events table of 1M rows in 0.46 s
         // instead of 0.74 s.
-        const same = Object.keys(rewritten).length === 0 && (db.prepare(`SELECT name FROM ${from}.pragma_table_info(?)`).pluck().all(t.name) as string[]).join() === cols.join();
+        const same = Object.keys(rewritten).length === 0 && present.join() === cols.join();
         db.exec(same ? `INSERT INTO main.${t.name} SELECT * FROM ${from}.${t.name}` : `INSERT INTO main.${t.name} (${cols.join(', ')}) SELECT ${exprs.join(', ')} FROM ${from}.${t.name}`);
       } else if (Object.keys(rewritten).length > 0) {
         for (const _row of db.prepare(`SELECT ${Object.values(rewritten).join(', ')} FROM ${from}.${t.name}`).raw().iterate()) void _row;

@@ -3,7 +3,10 @@
 // conformance rules a reader applies before trusting a bundle. spec/bundle-v1.md describes it
 // for humans; test/format-spec.test.ts checks that the two agree.
 
-export const SCHEMA_VERSION = 1;
+// Schema 2 only adds (tables, a column, sources and ops; see §8 of the spec): bundles of schema 2
+// keep min_schema_reader 1, and readers of schema 2 still read schema-1 bundles, which lack what
+// `since: 2` marks.
+export const SCHEMA_VERSION = 2;
 /** SQLite `application_id` of every bundle database: ASCII "INGR". */
 export const APPLICATION_ID = 0x494e4752;
 
@@ -14,6 +17,8 @@ export interface ColumnSpec {
   /** Unit of the value ('' when it has none). */
   readonly unit: string;
   readonly doc: string;
+  /** Schema version that added the column; a bundle of an older schema may lack it. */
+  readonly since?: number;
 }
 
 export interface TableSpec {
@@ -25,9 +30,53 @@ export interface TableSpec {
   readonly withoutRowid?: boolean;
   /** Longest text value allowed in any TEXT column of this table, in bytes. */
   readonly maxTextBytes: number;
+  /** Schema version that added the table; a bundle of an older schema may lack it. */
+  readonly since?: number;
 }
 
 const c = (name: string, decl: string, unit: string, doc: string): ColumnSpec => ({ name, decl, unit, doc });
+
+// ---- Schema 2: GPU activity (PyTorch profiler / Kineto imports) --------------------------------
+// Device-side work (source gpu), the framework's host-side ranges (source torch), the names those
+// events point at, and the correlation id that ties a CUDA runtime call to the GPU work it
+// launched. Everything here is an addition: schema-1 readers ignore it.
+const since2 = (col: ColumnSpec): ColumnSpec => ({ ...col, since: 2 });
+
+const GPU_EVENT_COLUMNS: readonly ColumnSpec[] = [
+  since2(c('corr_id', 'INTEGER', 'id', 'Correlation id (CUPTI, Kineto args.correlation): a CUDA runtime or driver call and the GPU activity it launched carry the same value on the same node. NULL for events without one.')),
+];
+
+const GPU_TABLES: readonly TableSpec[] = [
+  {
+    name: 'gpu_kernels',
+    doc: 'Distinct kernel launch configurations: events of op kernel point here with arg0. Names are traced data.',
+    maxTextBytes: 65536,
+    since: 2,
+    columns: [
+      c('id', 'INTEGER PRIMARY KEY', '', 'Kernel configuration number used by kernel events (arg0).'),
+      c('name', 'TEXT NOT NULL', '', 'Kernel name as the profiler gave it (demangled C++ for CUDA kernels). Traced data.'),
+      c('grid_x', 'INTEGER', 'count', 'Grid size in blocks along x, NULL when not given.'),
+      c('grid_y', 'INTEGER', 'count', 'Grid size along y.'),
+      c('grid_z', 'INTEGER', 'count', 'Grid size along z.'),
+      c('block_x', 'INTEGER', 'count', 'Block size in threads along x, NULL when not given.'),
+      c('block_y', 'INTEGER', 'count', 'Block size along y.'),
+      c('block_z', 'INTEGER', 'count', 'Block size along z.'),
+      c('registers', 'INTEGER', 'count', 'Registers per thread, NULL when not given.'),
+      c('shared_memory', 'INTEGER', 'bytes', 'Shared memory per block (static and dynamic), NULL when not given.'),
+    ].map(since2),
+  },
+  {
+    name: 'names',
+    doc: 'Interned names of events whose op stands for many named things (framework operators, annotations, runtime calls without an op code of their own): such an op says which argument holds a names.id.',
+    maxTextBytes: 65536,
+    since: 2,
+    columns: [
+      c('id', 'INTEGER PRIMARY KEY', '', 'Name number used by event arguments of unit name.'),
+      c('name', 'TEXT NOT NULL', '', 'The name. Traced data.'),
+    ].map(since2),
+  },
+];
+// ---- end of schema 2 -----------------------------------------------------------------------
 
 export const TABLES: readonly TableSpec[] = [
   {
@@ -48,6 +97,7 @@ export const TABLES: readonly TableSpec[] = [
       c('arg3', 'INTEGER', 'see op_args', 'Fourth argument; see op_args.'),
       c('ret', 'INTEGER', '', 'Return code (cudaError_t / CUresult for CUDA, 0 = success). NULL for events without one.'),
       c('stack_id', 'INTEGER', '', 'User stack captured with the event (stacks.id), NULL when none.'),
+      ...GPU_EVENT_COLUMNS,
     ],
   },
   {
@@ -57,7 +107,7 @@ export const TABLES: readonly TableSpec[] = [
     columns: [
       c('id', 'INTEGER PRIMARY KEY', '', 'Source code.'),
       c('name', 'TEXT NOT NULL', '', 'Short name (cuda, driver, host, io, ...).'),
-      c('layer', 'TEXT NOT NULL', '', 'Layer in the causal chain: CUDA, DRIVER, HOST, IO, NET, GRAPH, NCCL.'),
+      c('layer', 'TEXT NOT NULL', '', 'Layer in the causal chain: CUDA, DRIVER, HOST, IO, NET, GRAPH, NCCL, GPU and FRAMEWORK (schema 2).'),
       c('description', 'TEXT NOT NULL', '', 'What produces these events.'),
     ],
   },
@@ -82,7 +132,7 @@ export const TABLES: readonly TableSpec[] = [
       c('op_id', 'INTEGER NOT NULL', '', 'ops.id.'),
       c('arg', 'INTEGER NOT NULL', '', 'Argument index 0..3 (events.arg0..arg3).'),
       c('name', 'TEXT NOT NULL', '', 'Argument name, e.g. bytes, kind, grid.'),
-      c('unit', 'TEXT NOT NULL', '', 'Unit: bytes, ns, count, enum, pointer, packed, id.'),
+      c('unit', 'TEXT NOT NULL', '', 'Unit: bytes, ns, count, enum, pointer, packed, id, name (a names.id, schema 2), kernel (a gpu_kernels.id, schema 2).'),
       c('description', 'TEXT NOT NULL', '', 'Meaning, including enum values and packing.'),
     ],
   },
@@ -284,6 +334,7 @@ export const TABLES: readonly TableSpec[] = [
       c('labels', 'TEXT NOT NULL', '', 'JSON object of string to string. Traced data.'),
     ],
   },
+  ...GPU_TABLES,
 ];
 
 /**

@@ -25,6 +25,17 @@ export interface EventInput {
   readonly arg3?: IntLike | null;
   readonly ret?: number | null;
   readonly stack_id?: number | null;
+  /** Correlation id linking a runtime call to the GPU activity it launched (schema 2). */
+  readonly corr_id?: number | null;
+}
+
+/** A kernel's name and launch configuration (table gpu_kernels, schema 2). */
+export interface KernelInput {
+  readonly name: string;
+  readonly grid?: readonly [number, number, number] | null;
+  readonly block?: readonly [number, number, number] | null;
+  readonly registers?: number | null;
+  readonly shared_memory?: number | null;
 }
 
 export interface ProcessInput {
@@ -166,7 +177,7 @@ export interface WriterOptions extends SealOptions {
   readonly nodeName?: string;
 }
 
-const EVENT_COLUMNS = ['ts_ns', 'dur_ns', 'node_id', 'pid', 'tid', 'op_id', 'arg0', 'arg1', 'arg2', 'arg3', 'ret', 'stack_id'] as const;
+const EVENT_COLUMNS = ['ts_ns', 'dur_ns', 'node_id', 'pid', 'tid', 'op_id', 'arg0', 'arg1', 'arg2', 'arg3', 'ret', 'stack_id', 'corr_id'] as const;
 /** Rows per multi-VALUES INSERT: amortises the per-statement cost (see platform.md §4.1). */
 const BATCH_ROWS = 128;
 /** Events per staging transaction: what a crash can lose at most. */
@@ -215,6 +226,8 @@ export class BundleWriter {
   private readonly locations = new Map<string, number>();
   private readonly stacks = new Map<string, number>();
   private nextStackId = 1;
+  private readonly kernels = new Map<string, number>();
+  private readonly names = new Map<string, number>();
 
   private constructor(outPath: string, db: Database.Database, options: WriterOptions) {
     this.outPath = outPath;
@@ -242,6 +255,8 @@ export class BundleWriter {
       annotation: db.prepare('INSERT INTO annotations (node_id,ts_ns,end_ns,pid,labels) VALUES (?,?,?,?,?)'),
       op: db.prepare('INSERT OR IGNORE INTO ops (id,source_id,name,description) VALUES (?,?,?,?)'),
       opArg: db.prepare('INSERT OR IGNORE INTO op_args (op_id,arg,name,unit,description) VALUES (?,?,?,?,?)'),
+      kernel: db.prepare('INSERT INTO gpu_kernels (name,grid_x,grid_y,grid_z,block_x,block_y,block_z,registers,shared_memory) VALUES (?,?,?,?,?,?,?,?,?)'),
+      name: db.prepare('INSERT INTO names (name) VALUES (?)'),
     };
   }
 
@@ -285,7 +300,7 @@ export class BundleWriter {
       this.setMetadata('staging.unsorted', true);
     }
     this.lastTs = e.ts_ns;
-    this.pending.push(e.ts_ns, e.dur_ns, e.node_id ?? 0, e.pid, e.tid, e.op_id, int64(e.arg0), int64(e.arg1), int64(e.arg2), int64(e.arg3), e.ret ?? null, e.stack_id ?? null);
+    this.pending.push(e.ts_ns, e.dur_ns, e.node_id ?? 0, e.pid, e.tid, e.op_id, int64(e.arg0), int64(e.arg1), int64(e.arg2), int64(e.arg3), e.ret ?? null, e.stack_id ?? null, e.corr_id ?? null);
     if (++this.pendingRows === BATCH_ROWS) this.writePending();
   }
 
@@ -399,6 +414,54 @@ export class BundleWriter {
       this.stacks.set(key, id);
     }
     return id;
+  }
+
+  /** Interns a kernel name and launch configuration (gpu_kernels) and returns its id. */
+  internKernel(k: KernelInput): number {
+    const name = textFitter('gpu_kernels')(k.name);
+    const key = JSON.stringify([name, k.grid ?? null, k.block ?? null, k.registers ?? null, k.shared_memory ?? null]);
+    let id = this.kernels.get(key);
+    if (id === undefined) {
+      const g = k.grid ?? [null, null, null];
+      const b = k.block ?? [null, null, null];
+      id = this.run('kernel', name, g[0], g[1], g[2], b[0], b[1], b[2], k.registers ?? null, k.shared_memory ?? null);
+      this.kernels.set(key, id);
+    }
+    return id;
+  }
+
+  /** Interns a name (table names) and returns its id, for op arguments of unit name. */
+  internName(text: string): number {
+    const name = textFitter('names')(text);
+    let id = this.names.get(name);
+    if (id === undefined) {
+      id = this.run('name', name);
+      this.names.set(name, id);
+    }
+    return id;
+  }
+
+  /**
+   * Moves bundle-clock times written so far by deltaNs (of one node, or all): for producers that
+   * learn where a stream of timestamps belongs only at its end (a trace whose clock base comes
+   * last, files of several ranks). Covers the tables a producer of GPU traces writes: events,
+   * annotations, processes and threads.
+   */
+  shiftTimes(deltaNs: number, nodeId?: number): void {
+    if (deltaNs === 0) return;
+    this.flush();
+    const where = nodeId === undefined ? '' : ` WHERE node_id = ${Number(nodeId)}`;
+    const d = Number(deltaNs);
+    this.begin();
+    try {
+      this.db.exec(`UPDATE events SET ts_ns = ts_ns + ${d}${where}`);
+      this.db.exec(`UPDATE annotations SET ts_ns = ts_ns + ${d}, end_ns = end_ns + ${d}${where}`);
+      this.db.exec(`UPDATE processes SET start_ns = start_ns + ${d}, end_ns = end_ns + ${d}${where}`);
+      this.db.exec(`UPDATE threads SET first_ns = first_ns + ${d}${where}`);
+    } catch (err) {
+      throw ioError(this.stagingPath, err, 'moving times');
+    }
+    this.commit();
   }
 
   addCaptureLoss(l: CaptureLossInput): void {

@@ -6,9 +6,10 @@
 // gives the same database (same sha256); only the manifest's created time differs.
 // On any failure the staging file is removed: no partial output is left behind.
 import type Database from 'better-sqlite3';
-import { readFileSync, statSync } from 'node:fs';
-import { basename, dirname, extname, resolve } from 'node:path';
-import { BundleError, BundleWriter, type WriterOptions } from '../format/index.ts';
+import { readFileSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import { BundleError, type BundleWriter } from '../format/index.ts';
+import { checkOutputPath, createWriter } from './output-path.ts';
 import { detectGeneration, type Generation, type SourceSchema } from './detect-generation.ts';
 import { writeAnnotations } from './map-annotations.ts';
 import { chainNodeName, chainToFinding, foldChains, CHAIN_ORIGIN, type ChainRow } from './map-chains.ts';
@@ -303,26 +304,6 @@ export async function importIngeroDb(sourcePath: string, outPath: string, option
   }
 }
 
-/** Refuses an output that would overwrite the source or cannot be created, before any work. */
-function checkOutputPath(sourcePath: string, outPath: string): void {
-  if (resolve(sourcePath) === resolve(outPath)) {
-    throw new BundleError('USAGE', `${outPath}: the output would overwrite the source — choose another -o path`);
-  }
-  const dir = dirname(resolve(outPath));
-  let isDir = false;
-  try {
-    isDir = statSync(dir).isDirectory();
-  } catch {
-    /* reported below */
-  }
-  if (!isDir) throw new BundleError('IO', `${outPath}: ${dir} is not an existing folder — create it or choose another -o path`);
-  try {
-    if (statSync(outPath).isDirectory()) throw new BundleError('USAGE', `${outPath}: is a folder — give a file name such as trace.ingero`);
-  } catch (err) {
-    if (err instanceof BundleError) throw err;
-  }
-}
-
 /** A bundle metadata value may hold 1 MiB (schema limit): the leading rows that fit. */
 const METADATA_VALUE_BYTES = 1 << 20;
 function fitMetadata(rows: unknown[]): unknown[] {
@@ -332,16 +313,6 @@ function fitMetadata(rows: unknown[]): unknown[] {
     if (bytes > METADATA_VALUE_BYTES) return rows.slice(0, i);
   }
   return rows;
-}
-
-/** BundleWriter.create, with a failure to create files phrased for the -o option. */
-function createWriter(outPath: string, options: WriterOptions): BundleWriter {
-  try {
-    return BundleWriter.create(outPath, options);
-  } catch (err) {
-    if (err instanceof BundleError && err.code === 'USAGE') throw err;
-    throw new BundleError('IO', `${outPath}: cannot write the bundle there (${(err as Error).message}) — choose a writable folder for -o`);
-  }
 }
 
 /** The node whose session covers an instant, or null when none does (or it cannot be told). */

@@ -132,7 +132,11 @@ function assertEventsMatch(bundle: Bundle, t: ParsedTrace, expected: Iterable<Ev
   const threads = new Map(t.events.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => [`${e.pid}/${e.tid}`, e.args!]));
   const nodes = new Map((bundle.db.prepare('SELECT id, name FROM nodes').all() as { id: number; name: string }[]).map((n) => [n.id, n.name]));
   const argNames = new Map<string, string>();
-  for (const r of bundle.db.prepare('SELECT op_id, arg, name FROM op_args').all() as { op_id: number; arg: number; name: string }[]) argNames.set(`${r.op_id}/${r.arg}`, r.name);
+  const argUnits = new Map<string, string>();
+  for (const r of bundle.db.prepare('SELECT op_id, arg, name, unit FROM op_args').all() as { op_id: number; arg: number; name: string; unit: string }[]) {
+    argNames.set(`${r.op_id}/${r.arg}`, r.name);
+    argUnits.set(`${r.op_id}/${r.arg}`, r.unit);
+  }
   let n = 0;
   for (const ev of expected) {
     n++;
@@ -162,8 +166,10 @@ function assertEventsMatch(bundle: Bundle, t: ParsedTrace, expected: Iterable<Ev
       if (v === null) return assert.equal(e.args![name ?? `arg${k}`], undefined, `unused arg${k} of event ${ev.id} written`);
       if (name === undefined) return assert.equal(BigInt(e.args![`arg${k}`]), v);
       const got = e.args![name];
-      if (['func', 'stream', 'ptr', 'event', 'exec'].includes(name)) assert.equal(got, hex(v), `${name} of event ${ev.id}`);
+      const unit = argUnits.get(`${ev.op_id}/${k}`);
+      if (unit === 'pointer') assert.equal(got, hex(v), `${name} of event ${ev.id}`);
       else if (name === 'grid' || name === 'block') assert.equal(got, dims(v));
+      else if (unit === 'packed') assert.equal(got, hex(v), `${name} of event ${ev.id}`);
       else if (name === 'kind') assert.equal(got, MEMCPY_KINDS[Number(v)] ?? Number(v));
       else if (name === 'prev_state') assert.equal(typeof got, 'string');
       else if (name === 'ports' || name === 'addrs') assert.equal(typeof got, 'string');

@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BundleWriter, openBundle, opId, readBundleHeader, type Bundle, type EventInput, type SealResult } from '../format/index.ts';
+import { BundleWriter, openBundle, opId, readBundleHeader, SCHEMA_VERSION, type Bundle, type EventInput, type SealResult } from '../format/index.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ingero-roundtrip-'));
 const cacheDir = join(work, 'cache');
@@ -181,7 +181,7 @@ describe('format round trip', () => {
     execFileSync('sh', ['-c', `zstd -q -dc "${out}" > "${db}"`]);
     assert.ok(readFileSync(db).equals(readFileSync(bundle.databasePath)), 'zstd -dc gives exactly the verified database');
     const count = execFileSync('sqlite3', ['-readonly', db, 'SELECT count(*), min(id), max(id) FROM events; PRAGMA application_id; PRAGMA user_version;'], { encoding: 'utf8' });
-    assert.equal(count, `${input.length}|1|${input.length}\n${0x494e4752}\n1\n`);
+    assert.equal(count, `${input.length}|1|${input.length}\n${0x494e4752}\n${SCHEMA_VERSION}\n`);
     const schema = execFileSync('sqlite3', ['-readonly', db, '.schema events'], { encoding: 'utf8' });
     assert.match(schema, /\n  ts_ns INTEGER NOT NULL, -- \[ns\] Start of the event/, '.schema shows each column with its unit and meaning');
     // The spec's recipe for the manifest: its length is the u32 at byte 24, the JSON starts at byte 60.

@@ -132,6 +132,10 @@ const VERDICT_COLOUR: Partial<Record<OpChange['verdict'], string>> = { regressio
 const SEVERITY_COLOUR = { HIGH: '31', MEDIUM: '33', LOW: '36' } as const;
 const STATUS_COLOUR = { new: '1;31', persisting: '33', gone: '32' } as const;
 
+/** Kernel names are C++ signatures: the table shows their start, --json the whole name. */
+const KERNEL_NAME_CHARS = 48;
+const KERNEL_ROWS = 20;
+
 /** The text report; width (a terminal's) wraps its lines and turns tables too wide into one block per row. */
 export function renderDiff(beforePath: string, afterPath: string, r: DiffReport, colour: boolean, width = Infinity): string {
   const c = (code: string, s: string) => (colour ? `\u001b[${code}m${s}\u001b[0m` : s);
@@ -159,7 +163,13 @@ export function renderDiff(beforePath: string, afterPath: string, r: DiffReport,
     out.push('', bold('Per process name × op'));
     out.push(r.processes.length ? opTable(r.processes, true, c, width) : '  no rows match the filters');
   }
-  const reasons = [...r.ops, ...r.processes].filter((x) => x.verdict === 'regression' || x.verdict === 'improvement');
+  if (r.kernels.length) {
+    out.push('', bold('GPU kernels (all GPUs of each bundle), by change in time per second of recording'));
+    const shown = r.kernels.slice(0, KERNEL_ROWS).map((k) => ({ ...k, op: k.op.length > KERNEL_NAME_CHARS ? `${k.op.slice(0, KERNEL_NAME_CHARS - 1)}…` : k.op }));
+    out.push(opTable(shown, false, c, width));
+    if (r.kernels.length > KERNEL_ROWS) out.push(`  … ${r.kernels.length - KERNEL_ROWS} more kernel names (--json lists them all)`);
+  }
+  const reasons = [...r.ops, ...r.processes, ...r.kernels].filter((x) => x.verdict === 'regression' || x.verdict === 'improvement');
   if (reasons.length) {
     out.push('', bold('Why flagged'));
     for (const x of reasons) out.push(`  ${c(VERDICT_COLOUR[x.verdict]!, x.verdict.toUpperCase())} ${printable(x.process ? `${x.process}: ${x.op}` : x.op)}: ${printable(x.reasons.join('; '))}`);

@@ -1,12 +1,12 @@
 // ingero stats: per-op latency table (exact percentiles), optionally per process.
 import type { Command } from 'commander';
-import { canonicalJson, computeStats, type OpStats, type ProcessOpStats } from '../../analyze/index.ts';
+import { canonicalJson, computeStats, type GpuDeviceActivity, type OpStats, type ProcessOpStats } from '../../analyze/index.ts';
 import { openBundle } from '../../format/index.ts';
 import { formatDuration } from '../format-units.ts';
 import { action } from '../run-action.ts';
 import { wrapText } from '../../analyze/text-layout.ts';
 import { withPhases } from '../progress-bar.ts';
-import { formatTableToWidth, outputWidth } from '../table.ts';
+import { formatTableToWidth, outputWidth, printable } from '../table.ts';
 
 export function register(program: Command): void {
   program
@@ -41,10 +41,30 @@ export function register(program: Command): void {
           const q = report.data_quality;
           if (q.sampled) notes.push('Note: parts of this bundle are a sample (table sampling): counts and percentiles describe the stored events only.');
           if (q.dropped_events > 0) notes.push(`Note: ${q.dropped_events.toLocaleString('en-US')} events were dropped during capture.`);
-          process.stdout.write(formatTableToWidth(headers, body, right, width, headers.indexOf('SOURCE') + 1) + wrapText(notes.join('\n'), width) + '\n');
+          const gpus = report.gpus.length > 0 ? gpuSection(report.gpus, width) : '';
+          process.stdout.write(formatTableToWidth(headers, body, right, width, headers.indexOf('SOURCE') + 1) + gpus + wrapText(notes.join('\n'), width) + '\n');
         } finally {
           bundle.close();
         }
       }),
     );
+}
+
+/** Kernel names listed per GPU in the text output (all of them are in --json). */
+const TOP_KERNELS = 5;
+const KERNEL_NAME_CHARS = 40;
+
+function gpuSection(gpus: readonly GpuDeviceActivity[], width: number): string {
+  const out: string[] = ['', 'GPU activity (busy = union of kernel, memcpy and memset time over all streams)'];
+  const headers = ['NODE', 'GPU', 'BUSY', 'SPAN', 'BUSY%', 'KERNELS', 'MEMCPY', 'MEMSET', 'STREAMS'];
+  const rows = gpus.map((g) => [g.node, g.device, formatDuration(g.busy_ns), formatDuration(g.span_ns), `${(g.busy_share * 100).toFixed(1)}%`, g.kernel.count, g.memcpy.count, g.memset.count, g.streams.length]);
+  out.push(formatTableToWidth(headers, rows, headers.map((h) => h !== 'NODE'), width, 2).trimEnd());
+  for (const g of gpus) {
+    if (g.kernels.length === 0) continue;
+    out.push('', `Top kernels on ${g.node} GPU ${g.device} (of ${g.kernels.length} names)`);
+    const short = (name: string) => (name.length > KERNEL_NAME_CHARS ? `${name.slice(0, KERNEL_NAME_CHARS - 1)}…` : name);
+    const krows = g.kernels.slice(0, TOP_KERNELS).map((k) => [short(printable(k.name)), k.count, formatDuration(k.total_ns), formatDuration(k.p50_ns), formatDuration(k.p99_ns)]);
+    out.push(formatTableToWidth(['KERNEL', 'COUNT', 'TOTAL', 'P50', 'P99'], krows, [false, true, true, true, true], width, 1).trimEnd());
+  }
+  return out.join('\n') + '\n';
 }

@@ -83,6 +83,24 @@ await valid('multi-node-sampled.ingero', 'two nodes, capture loss, sampling with
   w.addImportedFinding({ origin: 'ingero-go causal_chains', origin_id: 'chain-1', detected_ns: 300_000, severity: 'HIGH', op: 'cudaLaunchKernel', summary: 'launch tail latency', recommendations: ['pin the process'], timeline: [{ layer: 'HOST', op: 'sched_switch', detail: 'preempted', dur_us: 40 }], p50_ns: 3_600, p99_ns: 40_000, tail_ratio: 11.1, occurrences: 3 });
 });
 
+await valid('gpu-activity.ingero', 'schema 2: kernels, a copy and a memset on two streams, linked to their launching runtime calls by corr_id; kernel configurations in gpu_kernels, operator names in names', (w) => {
+  const gemm = w.internKernel({ name: 'ampere_sgemm_128x64_tn', grid: [120, 1, 1], block: [128, 1, 1], registers: 122, shared_memory: 49152 });
+  const relu = w.internKernel({ name: 'void at::native::vectorized_elementwise_kernel<4, at::native::relu>', grid: [512, 1, 1], block: [128, 1, 1], registers: 20, shared_memory: 0 });
+  const mm = w.internName('aten::mm');
+  for (let i = 0; i < 20; i++) {
+    const t = 10_000 + i * 50_000;
+    w.appendEvent({ ts_ns: t, dur_ns: 30_000, pid: 4242, tid: 4242, op_id: opId('cpu_op'), arg0: mm, arg1: 100 + i });
+    w.appendEvent({ ts_ns: t + 1_000, dur_ns: 4_500, pid: 4242, tid: 4242, op_id: opId('cudaLaunchKernel'), ret: 0, corr_id: 1_000 + i });
+    w.appendEvent({ ts_ns: t + 9_000, dur_ns: 20_123, pid: 0, tid: 0, op_id: opId('kernel'), arg0: i % 4 === 3 ? relu : gemm, arg2: 0, arg3: 7, corr_id: 1_000 + i });
+  }
+  w.appendEvent({ ts_ns: 1_100_000, dur_ns: 3_000, pid: 4242, tid: 4242, op_id: opId('cudaMemcpyAsync'), arg0: 1 << 20, arg1: 2, ret: 0, corr_id: 2_000 });
+  w.appendEvent({ ts_ns: 1_102_000, dur_ns: 90_500, pid: 0, tid: 0, op_id: opId('memcpy'), arg0: 1 << 20, arg1: 2 | (3 << 8) | (1 << 16), arg2: 0, arg3: 20, corr_id: 2_000 });
+  w.appendEvent({ ts_ns: 1_200_000, dur_ns: 1_200, pid: 0, tid: 0, op_id: opId('memset'), arg0: 4096, arg2: 0, arg3: 20, corr_id: 2_001 });
+  w.addProcess({ pid: 4242, start_ns: 0, comm: 'python3' });
+  w.addAnnotation({ ts_ns: 5_000, end_ns: 1_000_000, pid: 4242, labels: { source: 'kineto', category: 'user_annotation', name: 'ProfilerStep#1' } });
+  w.setMetadata('gpu.devices', [{ id: 0, name: 'Vector GPU', totalGlobalMem: 85899345920, computeMajor: 9, computeMinor: 0 }]);
+});
+
 await valid('unsorted-input.ingero', 'events appended out of time order: sealed with dense ids in ts order', (w) => {
   for (let i = 0; i < 300; i++) w.appendEvent({ ts_ns: ((i * 7_777) % 300) * 1_000, dur_ns: i, pid: 1, tid: 1, op_id: opId('cudaFree'), arg0: BigInt(i), ret: 0 });
 });
@@ -177,8 +195,8 @@ wrap(baseDb, 'newer-container-major.ingero', { header: { containerMajor: 2, cont
 expected['newer-container-major.ingero'] = { error: 'VERSION', message: 'needs a reader for version 2\\.x; this ingero reads 1\\.x — upgrade ingero', note: 'container 2.0 with min reader 2' };
 wrap(baseDb, 'unknown-header-flag.ingero', { header: { containerMajor: 1, containerMinor: 0, minReaderMajor: 1, flags: 0x0004 } });
 expected['unknown-header-flag.ingero'] = { error: 'VERSION', message: 'header flags 0x4 are not defined', note: 'a must-understand header flag this reader does not know' };
-wrap(baseDb, 'newer-schema.ingero', { manifest: (m) => ((m.schema_version = 2), (m.min_schema_reader = 2)) });
-expected['newer-schema.ingero'] = { error: 'VERSION', message: 'needs a reader of schema 2 or newer', note: 'manifest min_schema_reader 2' };
+wrap(baseDb, 'newer-schema.ingero', { manifest: (m) => ((m.schema_version = 3), (m.min_schema_reader = 3)) });
+expected['newer-schema.ingero'] = { error: 'VERSION', message: 'needs a reader of schema 3 or newer', note: 'manifest min_schema_reader 3' };
 wrap(baseDb, 'lying-sha256.ingero', { manifest: (m) => (m.database.sha256 = createHash('sha256').update('another database').digest('hex')) });
 expected['lying-sha256.ingero'] = { error: 'CHECKSUM', message: 'database checksum mismatch', note: 'manifest names another database digest; its header checksum is valid, only the database digest check catches it' };
 wrap(baseDb, 'oversized-frame.ingero', { manifest: (m) => (m.database.bytes = 100 << 20) });
@@ -199,7 +217,7 @@ const hostile: [string, string, string, (db: Database.Database) => void][] = [
   ['missing-table.ingero', 'table sampling is missing', 'table sampling dropped', (db) => db.exec('DROP TABLE sampling')],
   ['missing-column.ingero', 'table events lacks column\\(s\\) stack_id', 'events.stack_id dropped', (db) => db.exec('ALTER TABLE events DROP COLUMN stack_id')],
   ['events-not-rowid.ingero', 'id is not the INTEGER PRIMARY KEY', 'events.id is an ordinary column, so id lookups would scan', (db) => {
-    db.exec('CREATE TABLE events2 (id INT, ts_ns INTEGER NOT NULL, dur_ns INTEGER NOT NULL, node_id INTEGER NOT NULL DEFAULT 0, pid INTEGER NOT NULL, tid INTEGER NOT NULL, op_id INTEGER NOT NULL, arg0 INTEGER, arg1 INTEGER, arg2 INTEGER, arg3 INTEGER, ret INTEGER, stack_id INTEGER)');
+    db.exec('CREATE TABLE events2 (id INT, ts_ns INTEGER NOT NULL, dur_ns INTEGER NOT NULL, node_id INTEGER NOT NULL DEFAULT 0, pid INTEGER NOT NULL, tid INTEGER NOT NULL, op_id INTEGER NOT NULL, arg0 INTEGER, arg1 INTEGER, arg2 INTEGER, arg3 INTEGER, ret INTEGER, stack_id INTEGER, corr_id INTEGER)');
     db.exec('INSERT INTO events2 SELECT * FROM events; DROP TABLE events; ALTER TABLE events2 RENAME TO events');
   }],
   ['wrong-application-id.ingero', 'application_id is 0x0', 'a SQLite database of another application', (db) => db.pragma('application_id = 0')],

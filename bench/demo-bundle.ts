@@ -8,10 +8,10 @@ const EVENTS_PER_SCALE = { 'cpu-contention': 95_000, healthy: 66_800, 'sync-stal
 
 export type BenchScenario = keyof typeof EVENTS_PER_SCALE;
 
-/** Writes the scenario's bundle at path (seed 1) unless it is there already. */
-export async function ensureDemoBundle(path: string, scenario: BenchScenario, eventsWanted: number): Promise<void> {
+/** Writes the scenario's bundle at path (seed 1 unless given) unless it is there already; nodeName stands it for one machine of a fleet. */
+export async function ensureDemoBundle(path: string, scenario: BenchScenario, eventsWanted: number, options: { readonly seed?: number; readonly nodeName?: string } = {}): Promise<void> {
   if (existsSync(path)) return;
   const t0 = performance.now();
-  const r = await writeDemoBundle(path, scenarioByName(scenario)!, { seed: 1, scale: eventsWanted / EVENTS_PER_SCALE[scenario] });
+  const r = await writeDemoBundle(path, scenarioByName(scenario)!, { seed: options.seed ?? 1, scale: eventsWanted / EVENTS_PER_SCALE[scenario], nodeName: options.nodeName });
   console.log(`generated ${path}: ${r.events.toLocaleString('en-US')} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }

@@ -10,6 +10,7 @@ import { register as importDb } from './commands/import.ts';
 import { register as info } from './commands/info.ts';
 import { register as mcp } from './commands/mcp.ts';
 import { register as merge } from './commands/merge.ts';
+import { register as query } from './commands/query.ts';
 import { register as recorder } from './commands/record.ts';
 import { register as redact } from './commands/redact.ts';
 import { register as sql } from './commands/sql.ts';
@@ -26,7 +27,7 @@ const program = new Command('ingero')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-for (const register of [recorder, info, verify, sql, importDb, merge, redact, explain, stats, diff, exportTrace, tui, demo, mcp]) register(program);
+for (const register of [recorder, info, verify, sql, query, importDb, merge, redact, explain, stats, diff, exportTrace, tui, demo, mcp]) register(program);
 
 program.addHelpText(
   'after',

@@ -13,6 +13,7 @@ import { SqlRunner } from './sql-runner.ts';
 import { DEFAULT_LIMITS, registerTool, type ServerLimits, type ToolContext, type ToolDef } from './tool-kit.ts';
 import { compareBundles } from './tools/compare-bundles.ts';
 import { describeSchema } from './tools/describe-schema.ts';
+import { fleetStatsTool } from './tools/fleet-stats.ts';
 import { findStallsTool } from './tools/find-stalls.ts';
 import { getBundleInfo } from './tools/get-bundle-info.ts';
 import { getCausalChains } from './tools/get-causal-chains.ts';
@@ -39,6 +40,7 @@ export const TOOLS: readonly ToolDef<z.ZodRawShape, z.ZodRawShape>[] = [
   describeSchema,
   runSql,
   compareBundles,
+  fleetStatsTool,
 ] as unknown as ToolDef<z.ZodRawShape, z.ZodRawShape>[];
 
 const INSTRUCTIONS =

@@ -14,6 +14,8 @@ export interface DemoOptions {
   /** Version string recorded as the producer version. */
   readonly version?: string;
   readonly compressionLevel?: number;
+  /** Node (and host) name, so that demo bundles can stand for the machines of a fleet; default demo-gpu-01. */
+  readonly nodeName?: string;
 }
 
 export interface DemoResult extends SealResult {
@@ -31,7 +33,7 @@ export async function writeDemoBundle(outPath: string, scenario: Scenario, opts:
   const writer = BundleWriter.create(outPath, {
     originUnixNs: ORIGIN_UNIX_NS,
     producer: { name: 'ingero', version: opts.version ?? '0', command: 'demo' },
-    nodeName: 'demo-gpu-01',
+    nodeName: opts.nodeName ?? HOST['host.hostname'] as string,
     compressionLevel: opts.compressionLevel,
   });
   try {
@@ -43,6 +45,7 @@ export async function writeDemoBundle(outPath: string, scenario: Scenario, opts:
     writer.setMetadata('demo.seed', seed);
     writer.setMetadata('demo.synthetic', true);
     for (const [k, v] of Object.entries(HOST)) writer.setMetadata(k, v);
+    if (opts.nodeName !== undefined) writer.setMetadata('host.hostname', opts.nodeName);
     const setup = scenario.build(world, writer, end);
     for (let t = WINDOW; t < setup.end + WINDOW; t += WINDOW) {
       for (const a of setup.actors) a.runUntil(t);

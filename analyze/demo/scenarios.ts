@@ -135,7 +135,7 @@ export const SCENARIOS: readonly Scenario[] = [
       const job = trainingJob(world, writer, end, baseTrainer(end));
       job.trainer.preemptions = withNoise();
       healthyMemory(writer, world.rng, end);
-      writer.addThread({ tid: 4741, pid: 4711, first_ns: 0.6 * end, comm: 'pt_checkpoint' });
+      writer.addThread({ tid: 4741, pid: 4711, first_ns: Math.round(0.6 * end), comm: 'pt_checkpoint' });
       return { actors: [job.trainer, ...job.helpers, new Script(world, checkpointWrites(world.rng, 0.6 * end, 120))], end };
     },
   },

@@ -7,6 +7,7 @@
 // (An empty bundle exports as an empty trace: that is what it holds.)
 //
 //   ingero export B -o trace.json [--force] [--from 13.3s] [--to 5m] [--pid 4711,4712] [--node N] [--no-findings] [--json]
+//   ingero export --format parquet -o DIR B... (export-parquet.ts)
 import type { Command } from 'commander';
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -18,6 +19,7 @@ import { toJson } from '../json.ts';
 import { fractionProgress, progressBar } from '../progress-bar.ts';
 import { action, UsageError, UserError } from '../run-action.ts';
 import { printable } from '../table.ts';
+import { exportParquetCommand } from './export-parquet.ts';
 
 /** Perfetto's in-browser importer struggles past 1–2 GB of JSON. */
 const LARGE_OUTPUT_BYTES = 1e9;
@@ -30,15 +32,17 @@ interface ExportFlags {
   pid?: string[];
   node?: string;
   findings: boolean;
+  format: string;
   json?: boolean;
 }
 
 export function register(program: Command): void {
   program
     .command('export')
-    .description('Write a bundle as a Chrome JSON trace to open in Perfetto UI (ui.perfetto.dev) or chrome://tracing')
-    .argument('<bundle>', '.ingero file')
-    .requiredOption('-o, --output <file>', 'trace file to write (.json); - for stdout')
+    .description('Write a bundle as a Chrome JSON trace to open in Perfetto UI (ui.perfetto.dev) or chrome://tracing, or bundles as Parquet for DuckDB/Spark/Trino')
+    .argument('<bundle...>', '.ingero file (several, or directories of them, with --format parquet)')
+    .requiredOption('-o, --output <file>', 'trace file to write (.json); - for stdout; with --format parquet the directory to write')
+    .option('--format <format>', 'json (Chrome JSON trace) or parquet (Hive-partitioned Parquet, spec/parquet-layout.md)', 'json')
     .option('--force', 'overwrite the output file if it exists')
     .option('--from <time>', `only events still running at this time or later (calls begun earlier included), ${CLOCK_HELP}; e.g. 13.3s, 5m`)
     .option('--to <time>', `only events starting before this time, ${CLOCK_HELP}`)
@@ -47,7 +51,11 @@ export function register(program: Command): void {
     .option('--no-findings', 'skip the analysis (its findings are global instants; it takes ~16 s per 10M events)')
     .option('--json', 'print the summary line as JSON on stdout (with -o FILE only)')
     .action(
-      action(async (path: string, flags: ExportFlags) => {
+      action(async (paths: string[], flags: ExportFlags) => {
+        if (flags.format === 'parquet') return exportParquetCommand(paths, flags);
+        if (flags.format !== 'json') throw new UsageError(`--format takes json or parquet, got ${JSON.stringify(flags.format)}`);
+        if (paths.length > 1) throw new UsageError('a JSON trace holds one bundle; give one, or use --format parquet for several');
+        const path = paths[0]!;
         const pids = parsePids(flags.pid);
         const toStdout = flags.output === '-';
         const out = toStdout ? '' : resolve(flags.output);

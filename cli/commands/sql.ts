@@ -61,17 +61,17 @@ function schemaText(bundle: Bundle): string {
   return blocks.join('\n');
 }
 
-function cell(v: unknown): unknown {
+export function cell(v: unknown): unknown {
   return Buffer.isBuffer(v) ? v.toString('hex') : v;
 }
 
-function text(v: unknown): string {
+export function text(v: unknown): string {
   if (v === null || v === undefined) return 'NULL';
   if (Buffer.isBuffer(v)) return `x'${v.toString('hex')}'`;
   return String(v);
 }
 
-function csvCell(v: unknown): string {
+export function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
   const s = text(v);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;

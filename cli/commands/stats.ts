@@ -7,16 +7,19 @@ import { action } from '../run-action.ts';
 import { wrapText } from '../../analyze/text-layout.ts';
 import { withPhases } from '../progress-bar.ts';
 import { formatTableToWidth, outputWidth, printable } from '../table.ts';
+import { fleetStatsCommand } from './stats-fleet.ts';
 
 export function register(program: Command): void {
   program
     .command('stats')
     .description('Per-op statistics: count, total time and exact p50/p90/p95/p99/p99.9/max latency')
-    .argument('<bundle>', '.ingero file')
+    .argument('[bundle]', '.ingero file')
     .option('--json', 'print ops[] and by_process[] as JSON')
     .option('--by-process', 'one row per (node, process, op) instead of per op')
+    .option('--dir <dir>', 'fleet statistics: per op and node across the bundles (or Parquet exports) in DIR')
     .action(
-      action((path: string, opts: { json?: boolean; byProcess?: boolean }) => {
+      action(async (path: string | undefined, opts: { json?: boolean; byProcess?: boolean; dir?: string }) => {
+        if (opts.dir !== undefined || path === undefined) return fleetStatsCommand(path, opts);
         const bundle = withPhases((step) => (step(0, 'opening the bundle'), openBundle(path)));
         try {
           const report = withPhases((step) => (step(0, 'computing statistics'), computeStats(bundle)));

@@ -127,30 +127,31 @@ interface Candidate {
   id: number;
 }
 
-/** Keeps the k longest candidates; ties go to the earlier one, so the result is deterministic. */
+/**
+ * Keeps the k first candidates in byLength order (longest, then earliest, kind, node, tid), so
+ * the result does not depend on the order candidates arrive in.
+ */
 class Longest {
-  private items: Candidate[] = [];
+  /** Sorted by byLength, at most k. */
+  private readonly items: Candidate[] = [];
   constructor(private readonly k: number) {}
 
-  /** Shortest duration that could still enter (0 until full). */
-  floor(): number {
-    return this.items.length < this.k ? 0 : this.items[this.k - 1]!.dur;
+  /** Whether a candidate this long could enter (a tie in length may still lose on the rest). */
+  admits(dur: number): boolean {
+    return this.items.length < this.k || dur >= this.items[this.k - 1]!.dur;
   }
 
   offer(c: Candidate): void {
-    if (this.items.length >= this.k && c.dur <= this.floor()) return;
-    this.items.push({ ...c });
-    if (this.items.length >= 4 * this.k) this.prune();
+    const items = this.items;
+    if (items.length === this.k && byLength(c, items[this.k - 1]!) >= 0) return;
+    let at = items.length;
+    while (at > 0 && byLength(c, items[at - 1]!) < 0) at--;
+    items.splice(at, 0, c);
+    if (items.length > this.k) items.pop();
   }
 
   take(): Candidate[] {
-    this.prune();
     return this.items;
-  }
-
-  private prune(): void {
-    this.items.sort(byLength);
-    this.items.length = Math.min(this.items.length, this.k);
   }
 }
 
@@ -158,11 +159,29 @@ function byLength(a: Candidate, b: Candidate): number {
   return b.dur - a.dur || a.from - b.from || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || a.node - b.node || a.tid - b.tid;
 }
 
-interface ThreadScan {
+/** Where a thread's stall candidates go: the report's ranking once it feeds the GPU. */
+interface Ranking {
+  readonly best: Longest;
+  /** The longest stretch without stored GPU calls that lies in a sampled period: not a gap. */
+  silent?: Candidate;
+}
+
+/** Longest silent stretch first; of equal ones the first found (lowest id), as the scan meets them. */
+function offerSilent(r: Ranking, c: Candidate): void {
+  if (!r.silent || c.dur > r.silent.dur || (c.dur === r.silent.dur && c.id < r.silent.id)) r.silent = c;
+}
+
+/** A thread met by the scan. It feeds the GPU once it has made a GPU call the filter selects. */
+interface ThreadBase {
   readonly node: number;
   readonly tid: number;
+  /** pid of its first selected GPU call. */
   pid: number;
+  /** Selected GPU calls in the range. */
   gpuCalls: number;
+}
+
+interface ThreadScan extends ThreadBase {
   switches: number;
   /** End of the latest GPU call so far (calls nest: runtime over driver). */
   gpuEnd: number;
@@ -172,6 +191,8 @@ interface ThreadScan {
   /** End of the last off-CPU interval: the thread has been on-CPU since. */
   onSince: number;
   gpuSinceOn: boolean;
+  /** Candidates found before the thread's first selected GPU call, handed on when it comes. */
+  pending: Ranking | null;
 }
 
 /** Op ids of the bundle grouped by what the stall analysis does with them. */
@@ -192,9 +213,9 @@ function opGroups(bundle: Bundle): OpGroups {
   return { gpu, gpuSources, sched: bundle.opIdsByName('sched_switch')[0] };
 }
 
-/** Sampled periods during which GPU calls of this node may be missing from the events table. */
-function gpuSampled(facts: BundleFacts, groups: OpGroups, node: number, from: number, to: number): SampledPeriod[] {
-  return facts.dataQuality.sampled_periods.filter(
+/** Whether GPU calls of this node may be missing from the events table somewhere in [from, to) (a sampled period). */
+function gpuSampled(facts: BundleFacts, groups: OpGroups, node: number, from: number, to: number): boolean {
+  return facts.dataQuality.sampled_periods.some(
     (s) => s.node_id === node && (s.source === null || groups.gpuSources.has(s.source)) && s.from_ns < to && (s.to_ns === null || s.to_ns > from),
   );
 }
@@ -209,80 +230,118 @@ function rangeOf(bundle: Bundle, facts: BundleFacts, opts: { fromNs?: number; to
   return { from, to, lo: bundle.idAtTime(from), hi: bundle.idAtTime(to) };
 }
 
-/** Threads (node, tid) that made GPU calls with event ids in [lo, hi), with their pid and call count. */
-function feedingThreads(bundle: Bundle, groups: OpGroups, lo: number, hi: number, opts: { pid?: number; nodeId?: number; tid?: number }): Map<string, ThreadScan> {
-  const threads = new Map<string, ThreadScan>();
-  if (groups.gpu.size === 0) return threads;
-  const where = [`id >= ? AND id < ? AND op_id IN (${[...groups.gpu].join(',')})`];
-  const params: number[] = [lo, hi];
-  if (opts.pid !== undefined) where.push('pid = ?'), params.push(opts.pid);
-  if (opts.nodeId !== undefined) where.push('node_id = ?'), params.push(opts.nodeId);
-  if (opts.tid !== undefined) where.push('tid = ?'), params.push(opts.tid);
-  scanRows(bundle.db, ['node_id', 'tid', 'pid'], `FROM events WHERE ${where.join(' AND ')}`, params, (node, tid, pid) => {
-    const k = procKey(node, tid);
-    let t = threads.get(k);
-    if (!t) threads.set(k, (t = { node, tid, pid, gpuCalls: 0, switches: 0, gpuEnd: NaN, offInGap: 0, offEndInGap: -Infinity, onSince: NaN, gpuSinceOn: false }));
-    t.gpuCalls++;
-  });
-  return threads;
+/** Each bundle's facts, read once: readFacts scans every event for the span, and bundles do not change. */
+const factsByBundle = new WeakMap<Bundle, BundleFacts>();
+
+function factsOf(bundle: Bundle): BundleFacts {
+  let facts = factsByBundle.get(bundle);
+  if (!facts) factsByBundle.set(bundle, (facts = readFacts(bundle)));
+  return facts;
 }
 
 /** prev_state of a sched_switch row that has none; a real number, so never a recorded state. */
 const NO_STATE = 0.5;
 
 /**
- * Streams the GPU calls and sched_switch rows of the given threads in time order, calling back
- * with each row; rows of other threads sharing a tid on another node are skipped. state is
- * prev_state for sched_switch rows (NaN when not recorded) and undefined for GPU calls.
+ * One pass, in id (= start time) order, over the GPU calls and sched_switch rows with ids in
+ * [lo, hi) of every thread the node/tid filter selects, calling back with each row and its thread
+ * (made on its first row). A GPU call counts for the thread (gpuCalls, pid) when it matches the
+ * pid filter too; threads without such calls do not feed the GPU and callers drop them. by/byTid
+ * are the sched_switch columns naming who ran; state is prev_state for sched_switch rows (NaN when
+ * not recorded) and undefined for GPU calls.
  */
-function scanThreads(
+function scanThreads<T extends ThreadBase>(
   bundle: Bundle,
   groups: OpGroups,
-  threads: Map<string, ThreadScan>,
   lo: number,
   hi: number,
-  onRow: (t: ThreadScan, id: number, ts: number, d: number, by: number, byTid: number, state: number | undefined) => void,
-): void {
-  if (threads.size === 0) return;
+  opts: { pid?: number; nodeId?: number; tid?: number },
+  makeThread: (node: number, tid: number) => T,
+  onRow: (t: T, id: number, ts: number, d: number, by: number, byTid: number, state: number | undefined) => void,
+): Map<number, Map<number, T>> {
+  // Keyed by node, then tid: no key string per row.
+  const threads = new Map<number, Map<number, T>>();
+  if (groups.gpu.size === 0) return threads;
   const sched = groups.sched ?? -1;
   const ops = [...groups.gpu, ...(groups.sched === undefined ? [] : [groups.sched])];
-  const tids = [...new Set([...threads.values()].map((t) => t.tid))];
-  // scanRows takes at most 8 columns: the state column also tells sched rows (a number) from
-  // GPU calls (NULL).
+  const where = [`id >= ? AND id < ? AND op_id IN (${ops.join(',')})`];
+  const params: number[] = [lo, hi];
+  if (opts.nodeId !== undefined) where.push('node_id = ?'), params.push(opts.nodeId);
+  if (opts.tid !== undefined) where.push('tid = ?'), params.push(opts.tid);
+  const pidFilter = opts.pid;
+  let lastNode = NaN;
+  let ofNode: Map<number, T> | undefined;
+  // scanRows takes at most 8 columns: GPU calls carry their pid where sched_switch rows carry
+  // who ran, and the state column tells sched rows (a number) from GPU calls (NULL).
   scanRows(
     bundle.db,
-    ['id', 'ts_ns', 'dur_ns', 'node_id', 'tid', 'coalesce(arg1, arg3)', 'arg0', `CASE WHEN op_id = ${sched} THEN coalesce(arg2, ${NO_STATE}) END`],
-    `FROM events WHERE id >= ? AND id < ? AND op_id IN (${ops.join(',')}) AND tid IN (${tids.join(',')}) ORDER BY id`,
-    [lo, hi],
-    (id, ts, d, node, tid, by, byTid, state) => {
-      const t = threads.get(procKey(node, tid));
-      if (!t) return;
+    ['id', 'ts_ns', 'dur_ns', 'node_id', 'tid', `CASE WHEN op_id = ${sched} THEN coalesce(arg1, arg3) ELSE pid END`, 'arg0', `CASE WHEN op_id = ${sched} THEN coalesce(arg2, ${NO_STATE}) END`],
+    `FROM events WHERE ${where.join(' AND ')} ORDER BY id`,
+    params,
+    (id, ts, d, node, tid, byOrPid, byTid, state) => {
+      if (node !== lastNode || !ofNode) {
+        ofNode = threads.get(node);
+        if (!ofNode) threads.set(node, (ofNode = new Map()));
+        lastNode = node;
+      }
+      let t = ofNode.get(tid);
+      if (!t) ofNode.set(tid, (t = makeThread(node, tid)));
       const s = state as number | null;
-      onRow(t, id, ts, d, by, byTid, s === null || Number.isNaN(s) ? undefined : s === NO_STATE ? NaN : s);
+      if (s !== null) return onRow(t, id, ts, d, byOrPid, byTid, s === NO_STATE ? NaN : s);
+      if (pidFilter === undefined || byOrPid === pidFilter) {
+        if (t.gpuCalls++ === 0) t.pid = byOrPid;
+      }
+      onRow(t, id, ts, d, NaN, NaN, undefined);
     },
   );
+  return threads;
+}
+
+/** The threads of a scan that fed the GPU, most GPU calls first. */
+function feeding<T extends ThreadBase>(threads: Map<number, Map<number, T>>): T[] {
+  const out: T[] = [];
+  for (const ofNode of threads.values()) for (const t of ofNode.values()) if (t.gpuCalls > 0) out.push(t);
+  return out.sort((a, b) => b.gpuCalls - a.gpuCalls || a.node - b.node || a.tid - b.tid);
 }
 
 export function findStalls(bundle: Bundle, opts: StallOptions = {}): StallReport {
-  const facts = readFacts(bundle);
+  const facts = factsOf(bundle);
   const groups = opGroups(bundle);
   const { from, to, lo, hi } = rangeOf(bundle, facts, opts);
   const limit = Math.max(1, Math.floor(opts.limit ?? DEFAULT_LIMIT));
   const kinds = new Set<StallKind>(opts.kinds ?? ['off-cpu', 'no-gpu-calls', 'on-cpu-no-gpu-calls']);
-  const threads = feedingThreads(bundle, groups, lo, hi, opts);
-  const best = new Longest(limit);
-  // The longest stretch without stored GPU calls that lies in a sampled period: not a gap.
-  let silent: Candidate | undefined;
-  const base = { state: NaN, by: NaN, byTid: NaN, offCpu: NaN };
+  const offCpuKind = kinds.has('off-cpu');
+  const onCpuKind = kinds.has('on-cpu-no-gpu-calls');
+  const gapKind = kinds.has('no-gpu-calls');
+  const report: Ranking = { best: new Longest(limit) };
+  const makeThread = (node: number, tid: number): ThreadScan => ({ node, tid, pid: NaN, gpuCalls: 0, switches: 0, gpuEnd: NaN, offInGap: 0, offEndInGap: -Infinity, onSince: NaN, gpuSinceOn: false, pending: null });
+  // Candidates of a thread not yet known to feed the GPU wait beside it; the first selected GPU
+  // call hands them on.
+  const rankingOf = (t: ThreadScan): Ranking => {
+    if (t.gpuCalls === 0) return (t.pending ??= { best: new Longest(limit) });
+    if (t.pending) {
+      for (const c of t.pending.best.take()) report.best.offer(c);
+      if (t.pending.silent) offerSilent(report, t.pending.silent);
+      t.pending = null;
+    }
+    return report;
+  };
+  const NONE = NaN;
 
-  scanThreads(bundle, groups, threads, lo, hi, (t, id, ts, d, by, byTid, state) => {
+  const scanned = scanThreads(bundle, groups, lo, hi, opts, makeThread, (t, id, ts, d, by, byTid, state) => {
     if (state !== undefined) {
       t.switches++;
-      if (kinds.has('off-cpu')) best.offer({ kind: 'off-cpu', node: t.node, tid: t.tid, from: ts, dur: d, state, by, byTid, offCpu: d, id });
-      if (kinds.has('on-cpu-no-gpu-calls') && !Number.isNaN(t.onSince) && !t.gpuSinceOn) {
+      if (offCpuKind) {
+        const r = rankingOf(t);
+        if (r.best.admits(d)) r.best.offer({ kind: 'off-cpu', node: t.node, tid: t.tid, from: ts, dur: d, state, by, byTid, offCpu: d, id });
+      }
+      if (onCpuKind && !Number.isNaN(t.onSince) && !t.gpuSinceOn) {
         const start = Number.isNaN(t.gpuEnd) ? t.onSince : Math.max(t.onSince, t.gpuEnd);
         const len = ts - start;
-        if (len > best.floor() && isComplete(facts, groups, t.node, start, ts, true)) best.offer({ ...base, kind: 'on-cpu-no-gpu-calls', node: t.node, tid: t.tid, from: start, dur: len, id });
+        const r = rankingOf(t);
+        if (len > 0 && r.best.admits(len) && isComplete(facts, groups, t.node, start, ts, true)) {
+          r.best.offer({ kind: 'on-cpu-no-gpu-calls', node: t.node, tid: t.tid, from: start, dur: len, state: NONE, by: NONE, byTid: NONE, offCpu: NONE, id });
+        }
       }
       t.onSince = ts + d;
       t.gpuSinceOn = false;
@@ -293,14 +352,15 @@ export function findStalls(bundle: Bundle, opts: StallOptions = {}): StallReport
       return;
     }
     t.gpuSinceOn = true;
-    if (!Number.isNaN(t.gpuEnd) && ts > t.gpuEnd) {
+    if (gapKind && !Number.isNaN(t.gpuEnd) && ts > t.gpuEnd) {
       const len = ts - t.gpuEnd;
-      if (kinds.has('no-gpu-calls') && (len > best.floor() || len > (silent?.dur ?? 0))) {
+      const r = rankingOf(t);
+      if (r.best.admits(len) || len > (r.silent?.dur ?? 0)) {
         // Only the last off-CPU interval can reach past the call that ends the gap.
         const offCpu = t.offInGap - Math.max(0, t.offEndInGap - ts);
-        const c: Candidate = { ...base, kind: 'no-gpu-calls', node: t.node, tid: t.tid, from: t.gpuEnd, dur: len, offCpu, id };
-        if (gpuSampled(facts, groups, t.node, t.gpuEnd, ts).length === 0) best.offer(c);
-        else if (len > (silent?.dur ?? 0)) silent = c;
+        const c: Candidate = { kind: 'no-gpu-calls', node: t.node, tid: t.tid, from: t.gpuEnd, dur: len, state: NONE, by: NONE, byTid: NONE, offCpu, id };
+        if (!gpuSampled(facts, groups, t.node, t.gpuEnd, ts)) r.best.offer(c);
+        else offerSilent(r, c);
       }
     }
     if (Number.isNaN(t.gpuEnd) || ts >= t.gpuEnd) {
@@ -310,13 +370,17 @@ export function findStalls(bundle: Bundle, opts: StallOptions = {}): StallReport
     }
     if (Number.isNaN(t.gpuEnd) || ts + d > t.gpuEnd) t.gpuEnd = ts + d;
   });
+  const threads = feeding(scanned);
+  // A thread whose first selected call came after its last candidate still holds them.
+  for (const t of threads) rankingOf(t);
 
   const neighbours = new Neighbours(bundle, facts, groups, opts.contextNs ?? DEFAULT_CONTEXT_NS);
-  const stalls = best.take().map((c) => describeStall(bundle, facts, groups, threads, neighbours, c));
+  const stalls = report.best.take().map((c) => describeStall(bundle, facts, groups, scanned.get(c.node)!.get(c.tid)!, neighbours, c));
   const caveats: string[] = [];
   if (groups.gpu.size === 0) caveats.push('The bundle has no GPU API calls: no thread feeds the GPU, so there is nothing to rank.');
-  else if (threads.size === 0) caveats.push('No thread made GPU API calls in this range.');
+  else if (threads.length === 0) caveats.push('No thread made GPU API calls in this range.');
   if (groups.sched === undefined) caveats.push('The bundle records no sched_switch: off-CPU time and on-CPU stretches cannot be shown, only gaps between GPU calls.');
+  const silent = report.silent;
   if (silent) {
     caveats.push(
       `The longest stretch without stored GPU calls, ${dur(silent.dur)} from ${silent.from} ns (tid ${silent.tid}), lies in a sampled period: GPU calls there are only a sample, so it is not ranked as a gap (op_aggregates holds the complete counts).`,
@@ -326,9 +390,7 @@ export function findStalls(bundle: Bundle, opts: StallOptions = {}): StallReport
   return {
     from_ns: from,
     to_ns: to,
-    threads: [...threads.values()]
-      .sort((a, b) => b.gpuCalls - a.gpuCalls || a.node - b.node || a.tid - b.tid)
-      .map((t) => ({ node_id: t.node, pid: t.pid, tid: t.tid, process: processName(facts, t.node, t.pid), thread: threadName(facts, t.node, t.tid), gpu_calls: t.gpuCalls, switches: t.switches })),
+    threads: threads.map((t) => ({ node_id: t.node, pid: t.pid, tid: t.tid, process: processName(facts, t.node, t.pid), thread: threadName(facts, t.node, t.tid), gpu_calls: t.gpuCalls, switches: t.switches })),
     stalls,
     caveats,
   };
@@ -336,7 +398,7 @@ export function findStalls(bundle: Bundle, opts: StallOptions = {}): StallReport
 
 /** Whether GPU calls (and, when needed, sched_switch) are recorded completely over [from, to). */
 function isComplete(facts: BundleFacts, groups: OpGroups, node: number, from: number, to: number, needSched: boolean): boolean {
-  return gpuSampled(facts, groups, node, from, to).length === 0 && (!needSched || schedSampled(facts, node, from, to).length === 0);
+  return !gpuSampled(facts, groups, node, from, to) && (!needSched || schedSampled(facts, node, from, to).length === 0);
 }
 
 function threadName(facts: BundleFacts, node: number, tid: number): string {
@@ -348,8 +410,7 @@ export function offCpuState(prevState: number): OffCpuState {
   return prevState === 0 ? 'preempted' : 'blocked';
 }
 
-function describeStall(bundle: Bundle, facts: BundleFacts, groups: OpGroups, threads: Map<string, ThreadScan>, neighbours: Neighbours, c: Candidate): Stall {
-  const t = threads.get(procKey(c.node, c.tid))!;
+function describeStall(bundle: Bundle, facts: BundleFacts, groups: OpGroups, t: ThreadScan, neighbours: Neighbours, c: Candidate): Stall {
   const end = c.from + c.dur;
   const cannot: string[] = [];
   const schedPeriods = schedSampled(facts, c.node, c.from, end);
@@ -517,17 +578,26 @@ export interface ActivityReport {
 /** Most windows per thread one call may ask for. */
 export const MAX_ACTIVITY_WINDOWS = 10_000;
 
-interface WindowAcc {
-  pre: number;
-  blk: number;
-  unk: number;
-  gpu: number;
-  calls: number;
-  switches: number;
+/** Per-window sums of a thread, six numbers a window in one array: [window * CELL + field]. */
+const CELL = 6;
+const PREEMPTED = 0;
+const BLOCKED = 1;
+const UNKNOWN = 2;
+const IN_GPU = 3;
+const CALLS = 4;
+const SWITCHES = 5;
+
+interface ThreadTime extends ThreadBase {
+  readonly cells: Float64Array;
+  /** First recorded event start and last event end. */
+  first: number;
+  last: number;
+  /** End of the latest GPU call so far. */
+  gpuEnd: number;
 }
 
 export function threadActivity(bundle: Bundle, opts: ActivityOptions = {}): ActivityReport {
-  const facts = readFacts(bundle);
+  const facts = factsOf(bundle);
   const groups = opGroups(bundle);
   const { from, to, lo, hi } = rangeOf(bundle, facts, opts);
   const windowNs = Math.max(1, Math.round(opts.windowNs ?? to - from));
@@ -536,43 +606,31 @@ export function threadActivity(bundle: Bundle, opts: ActivityOptions = {}): Acti
   // Intervals that began before the range and reach into it: look back by the longest one.
   const longest = from > facts.from_ns && groups.gpu.size > 0 ? ((bundle.db.prepare(`SELECT max(dur_ns) FROM events WHERE id < ? AND op_id IN (${[...groups.gpu, groups.sched ?? -1].join(',')})`).pluck().get(lo) as number | null) ?? 0) : 0;
   const scanLo = longest > 0 ? bundle.idAtTime(from - longest) : lo;
-  const threads = feedingThreads(bundle, groups, scanLo, hi, opts);
-  const acc = new Map<ThreadScan, WindowAcc[]>();
-  const cells = (t: ThreadScan) => {
-    let a = acc.get(t);
-    if (!a) acc.set(t, (a = Array.from({ length: n }, () => ({ pre: 0, blk: 0, unk: 0, gpu: 0, calls: 0, switches: 0 }))));
-    return a;
-  };
-  // Adds [a, b) clipped to each window it covers.
-  const spread = (a: number, b: number, add: (w: WindowAcc, ns: number) => void, cs: WindowAcc[]) => {
+  // Adds [a, b) clipped to each window it covers to field of cells.
+  const spread = (a: number, b: number, field: number, cells: Float64Array) => {
     const s = Math.max(a, from);
     const e = Math.min(b, to);
     if (e <= s) return;
     for (let w = Math.floor((s - from) / windowNs); w < n && from + w * windowNs < e; w++) {
       const ws = from + w * windowNs;
-      add(cs[w]!, Math.min(e, ws + windowNs) - Math.max(s, ws));
+      cells[w * CELL + field]! += Math.min(e, ws + windowNs) - Math.max(s, ws);
     }
   };
-  const seen = new Map<ThreadScan, { first: number; last: number }>();
-  const gpuEnds = new Map<ThreadScan, number>();
-  scanThreads(bundle, groups, threads, scanLo, hi, (t, _id, ts, d, _by, _byTid, state) => {
-    const cs = cells(t);
-    const span = seen.get(t);
-    if (!span) seen.set(t, { first: ts, last: ts + d });
-    else span.last = Math.max(span.last, ts + d);
-    const startWindow = ts >= from && ts < to ? cs[Math.floor((ts - from) / windowNs)] : undefined;
+  const makeThread = (node: number, tid: number): ThreadTime => ({ node, tid, pid: NaN, gpuCalls: 0, cells: new Float64Array(n * CELL), first: NaN, last: -Infinity, gpuEnd: -Infinity });
+  const scanned = scanThreads(bundle, groups, scanLo, hi, opts, makeThread, (t, _id, ts, d, _by, _byTid, state) => {
+    if (Number.isNaN(t.first)) t.first = ts;
+    if (ts + d > t.last) t.last = ts + d;
+    const startCell = ts >= from && ts < to ? Math.floor((ts - from) / windowNs) * CELL : -1;
     if (state !== undefined) {
-      if (startWindow) startWindow.switches++;
-      const st = offCpuState(state);
-      spread(ts, ts + d, (w, ns) => (st === 'preempted' ? (w.pre += ns) : st === 'blocked' ? (w.blk += ns) : (w.unk += ns)), cs);
+      if (startCell >= 0) t.cells[startCell + SWITCHES]!++;
+      spread(ts, ts + d, Number.isNaN(state) ? UNKNOWN : state === 0 ? PREEMPTED : BLOCKED, t.cells);
       return;
     }
-    if (startWindow) startWindow.calls++;
+    if (startCell >= 0) t.cells[startCell + CALLS]!++;
     // Nested calls (runtime over driver) count once: only the part past the latest end so far.
-    const gpuEnd = gpuEnds.get(t) ?? -Infinity;
-    if (ts + d > gpuEnd) {
-      spread(Math.max(ts, gpuEnd), ts + d, (w, ns) => (w.gpu += ns), cs);
-      gpuEnds.set(t, ts + d);
+    if (ts + d > t.gpuEnd) {
+      spread(Math.max(ts, t.gpuEnd), ts + d, IN_GPU, t.cells);
+      t.gpuEnd = ts + d;
     }
   });
   const caveats: string[] = [];
@@ -580,29 +638,30 @@ export function threadActivity(bundle: Bundle, opts: ActivityOptions = {}): Acti
   if (facts.dataQuality.dropped_events > 0) caveats.push(`${facts.dataQuality.dropped_events} events were dropped during capture (capture_loss).`);
   caveats.push('observed_ns is the part of each window between the first and the last recorded event of the thread: it is not seen before or after them.');
   let anySampled = false;
-  const out: ThreadActivity[] = [...threads.values()]
-    .filter((t) => (seen.get(t)?.last ?? -Infinity) > from)
-    .sort((a, b) => b.gpuCalls - a.gpuCalls || a.node - b.node || a.tid - b.tid)
+  const out: ThreadActivity[] = feeding(scanned)
+    .filter((t) => t.last > from)
     .map((t) => {
-      const cs = cells(t);
-      const windows = cs.map((c, w): ActivityWindow => {
+      const windows = Array.from({ length: n }, (_, w): ActivityWindow => {
         const ws = from + w * windowNs;
         const we = Math.min(to, ws + windowNs);
-        const span = seen.get(t);
-        const observed = span ? Math.max(0, Math.min(we, span.last) - Math.max(ws, span.first)) : 0;
+        const at = w * CELL;
+        const pre = t.cells[at + PREEMPTED]!;
+        const blk = t.cells[at + BLOCKED]!;
+        const unk = t.cells[at + UNKNOWN]!;
+        const observed = Math.max(0, Math.min(we, t.last) - Math.max(ws, t.first));
         const complete = isComplete(facts, groups, t.node, ws, we, true);
         if (!complete) anySampled = true;
         const schedOk = groups.sched !== undefined && schedSampled(facts, t.node, ws, we).length === 0;
-        const off = c.pre + c.blk + c.unk;
+        const off = pre + blk + unk;
         return {
           from_ns: ws,
           to_ns: we,
           observed_ns: observed,
           on_cpu_ns: schedOk ? Math.max(0, observed - off) : null,
-          off_cpu: { preempted_ns: c.pre, blocked_ns: c.blk, unknown_ns: c.unk },
-          in_gpu_calls_ns: c.gpu,
-          gpu_calls: c.calls,
-          switches: c.switches,
+          off_cpu: { preempted_ns: pre, blocked_ns: blk, unknown_ns: unk },
+          in_gpu_calls_ns: t.cells[at + IN_GPU]!,
+          gpu_calls: t.cells[at + CALLS]!,
+          switches: t.cells[at + SWITCHES]!,
           complete,
         };
       });

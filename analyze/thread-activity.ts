@@ -287,7 +287,8 @@ function scanThreads<T extends ThreadBase>(
       let t = ofNode.get(tid);
       if (!t) ofNode.set(tid, (t = makeThread(node, tid)));
       const s = state as number | null;
-      if (s !== null) return onRow(t, id, ts, d, byOrPid, byTid, s === NO_STATE ? NaN : s);
+      // scanRows hands NULL through as null: who ran is unknown (NaN) when the row does not name it.
+      if (s !== null) return onRow(t, id, ts, d, byOrPid ?? NaN, byTid ?? NaN, s === NO_STATE ? NaN : s);
       if (pidFilter === undefined || byOrPid === pidFilter) {
         if (t.gpuCalls++ === 0) t.pid = byOrPid;
       }

@@ -2,7 +2,7 @@
 // stdio (the official SDK client, the server started outside the checkout) that reaches the
 // stall behind it in at most 5 calls and 40 KB of results; tools/list within 16 KB; every tool's
 // default result within 8 KB on every shipped bundle; the summary cache that lets a second
-// server answer at once; and a clean isError where a bundle row breaks the spec.
+// server answer at once; and a bundle row that breaks the spec refused in one line before it is served.
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { BundleWriter, openBundle, opId } from '../format/index.ts';
 import { analyzerKey, readCachedSummary, summaryCachePath } from '../mcp/summary-cache.ts';
+import { assertOneLineError, runCli } from './cli-fixtures.ts';
 import { connectStdio, resultParts, ROOT, type StdioServer } from './mcp-fixtures.ts';
 
 const INVESTIGATIONS = join(ROOT, 'investigations');
@@ -46,7 +47,7 @@ describe('a scripted investigation of the shipped investigation', () => {
     const chains = await call('get_causal_chains');
     const top = chains.findings[0];
     assert.equal(top.pid, 2233);
-    assert.match(top.root_cause, /worker processes/);
+    assert.match(top.root_cause, /forked \d+ (child|worker) processes/);
     assert.ok(chains.imported_findings.lines.length > 0 && chains.imported_findings.items.length === 0, 'imported findings one line each');
 
     const stalls = await call('find_stalls');
@@ -156,7 +157,9 @@ describe('the statistics part of the summary', () => {
 });
 
 describe('a bundle row that breaks the spec', () => {
-  it('list_processes says so in a clean isError instead of a protocol error', async () => {
+  // Such a bundle never reaches a tool: the reader refuses it at open (format/conformance.ts), so
+  // the server says why in one line instead of serving rows no result schema can carry.
+  it('is refused before it is served, in one line naming the column', async () => {
     const dir = join(work, 'broken');
     mkdirSync(dir);
     const path = join(dir, 'broken.ingero');
@@ -168,13 +171,8 @@ describe('a bundle row that breaks the spec', () => {
     db.prepare("UPDATE processes SET start_ns = 'yesterday' WHERE pid = 7").run();
     db.close();
     await w.seal();
-    const server = await connectStdio([path], { INGERO_CACHE_DIR: join(dir, 'cache') });
-    try {
-      const r = resultParts(await server.client.callTool({ name: 'list_processes', arguments: {} }));
-      assert.equal(r.isError, true);
-      assert.match(r.text, /^list_processes: the bundle holds a value this result cannot carry \(processes\.0\.start_ns: .*\) — the bundle breaks the spec/);
-    } finally {
-      await server.close();
-    }
+    const r = runCli(['mcp', path], { cacheDir: join(dir, 'cache') });
+    assert.equal(r.code, 1);
+    assertOneLineError(r, /processes.*start_ns.*non-integer/);
   });
 });

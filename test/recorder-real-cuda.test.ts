@@ -56,7 +56,16 @@ function apiRows(rows: EventRow[], pid: number): EventRow[] {
 async function recordTrain(name: string, exe: string, steps: number, stacks: boolean) {
   const log = join(work, `${name}.log`);
   const output = join(work, `${name}.ingero`);
-  const result = await record({ output, command: [exe, log, String(THREADS), String(steps)], stacks, handleSignals: false });
+  // The recorder reads a process's mappings when it drains the process's first events; on a
+  // loaded machine a program this short could be gone by then and leave its stacks unresolved
+  // (a known limit for processes shorter than one drain), so stack runs linger a second.
+  if (stacks) process.env.TRAIN_LINGER_MS = '1000';
+  let result: Awaited<ReturnType<typeof record>>;
+  try {
+    result = await record({ output, command: [exe, log, String(THREADS), String(steps)], stacks, handleSignals: false });
+  } finally {
+    delete process.env.TRAIN_LINGER_MS;
+  }
   const bundle = openRecorded(output, join(work, 'cache'));
   return { result, bundle, rows: eventRows(bundle), logged: readWorkloadLog(log) };
 }

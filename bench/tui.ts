@@ -1,7 +1,7 @@
 // bench/tui: how soon `ingero tui` shows its first screen and how fast it answers keys, on a
 // 10M-event bundle (the demo's cpu-contention scenario stretched; bench/demo-bundle.ts).
 //
-//   npx tsx bench/tui.ts [--events N] [--runs N] [--keys-only]
+//   npx tsx bench/tui.ts [--events N | --bundle FILE] [--runs N] [--keys-only]
 //
 // First screen: the real CLI in a real terminal (tmux, 120×40), timed from starting it until the
 // first frame is on screen (the plain one drawn before Ink loads: tui/first-frame.ts), and until
@@ -19,7 +19,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { render } from 'ink-testing-library';
 import { createElement } from 'react';
@@ -36,11 +36,12 @@ const eventsWanted = arg('--events', 10_000_000);
 const runs = arg('--runs', 3);
 const outDir = join(ROOT, 'bench', 'out');
 mkdirSync(outDir, { recursive: true });
-const bundlePath = join(outDir, `tui-${eventsWanted}.ingero`);
+const given = process.argv.indexOf('--bundle');
+const bundlePath = given > 0 ? resolve(process.argv[given + 1]!) : join(outDir, `tui-${eventsWanted}.ingero`);
 const cacheDir = join(outDir, 'cache-tui');
 const socket = `ingero-bench-tui-${process.pid}`;
 
-await ensureDemoBundle(bundlePath, 'cpu-contention', eventsWanted);
+if (given < 0) await ensureDemoBundle(bundlePath, 'cpu-contention', eventsWanted);
 
 /** ms from starting `command` in a fresh 120×40 tmux window until `ready` holds for its screen. */
 async function timeToScreen(command: string, ready: (screen: string) => boolean): Promise<number> {
@@ -70,7 +71,7 @@ const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math
 
 const tuiCommand = `INGERO_CACHE_DIR='${cacheDir}' '${process.execPath}' '${CLI}' tui '${bundlePath}'`;
 /** The plain frame drawn before Ink loads (tui/first-frame.ts), or the UI itself. */
-const firstFrame = (s: string) => /^ingero .*\n(Analysing|.*findings:)/.test(s) || interactive(s);
+const firstFrame = (s: string) => /^ingero .*\n(Opening the bundle|Starting the interface)/.test(s) || interactive(s);
 /** The Ink UI: tab bar and the first view; keys are handled from here on. */
 const interactive = (s: string) => {
   const lines = s.split('\n');

@@ -2,7 +2,7 @@
 // limit per statement, and a lock-down that leaves user SQL able to read only the Parquet files
 // it was given. DuckDB's sqlite scanner is an extension that would have to be downloaded, so
 // bundles reach DuckDB through parquet-writer.ts, never by DuckDB opening their databases.
-import { DuckDBInstance, StatementType, type DuckDBConnection, type DuckDBMaterializedResult } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance, DuckDBMaterializedResult } from '@duckdb/node-api';
 import { BundleError } from '../../format/index.ts';
 
 /** Default time limit of one query (`ingero query --time-limit`, MCP fleet_stats). */
@@ -19,14 +19,18 @@ export class Engine {
   private constructor(
     private readonly instance: DuckDBInstance,
     readonly connection: DuckDBConnection,
+    private readonly selectType: number,
   ) {}
 
   static async open(options: EngineOptions = {}): Promise<Engine> {
     const config: Record<string, string> = { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' };
     if (options.threads !== undefined) config.threads = String(options.threads);
     if (options.memoryLimit !== undefined) config.memory_limit = options.memoryLimit;
+    // Loaded here, not at the top: DuckDB takes about half a second to load, and every command
+    // (ingero tui's first frame included) imports this module through the CLI.
+    const { DuckDBInstance, StatementType } = await import('@duckdb/node-api');
     const instance = await DuckDBInstance.create(':memory:', config);
-    return new Engine(instance, await instance.connect());
+    return new Engine(instance, await instance.connect(), StatementType.SELECT);
   }
 
   async run(sql: string): Promise<void> {
@@ -79,7 +83,7 @@ export class Engine {
     } catch (err) {
       throw sqlError(err);
     }
-    if (prepared.statementType !== StatementType.SELECT) throw new BundleError('USAGE', 'only SELECT statements run here: the data is read-only');
+    if (prepared.statementType !== this.selectType) throw new BundleError('USAGE', 'only SELECT statements run here: the data is read-only');
     prepared.destroySync();
   }
 

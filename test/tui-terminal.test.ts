@@ -226,5 +226,5 @@ test('bad bundles get the same one-line error as other commands (exit 1)', () =>
 test('an unknown --view is a usage error (exit 2)', () => {
   const r = runPiped('tui', bundle, '--view', 'flamegraph');
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /^ingero: unknown view "flamegraph"; choose one of findings, ops, timeline, events, stacks, info, sql\n$/);
+  assert.match(r.stderr, /^ingero: unknown view "flamegraph"; choose one of findings, ops, timeline, events, stacks, info, sql, gpu\n$/);
 });

@@ -41,10 +41,10 @@ interface Prompt {
 }
 
 export const GLOBAL_KEYS: readonly (readonly [string, string])[] = [
-  ['1–7', VIEWS.map((v, i) => `${i + 1} ${v.title}`).join(', ')],
+  [`1–${VIEWS.length}`, VIEWS.map((v, i) => `${i + 1} ${v.title}`).join(', ')],
   ['Tab / Shift+Tab', 'next or previous view'],
   ['/', `filter the current list: ${FILTER_SYNTAX}; Enter applies, Esc cancels, an empty filter clears it`],
-  ['g or :', `jump to ${JUMP_SYNTAX} (in Events, or the Timeline for a time)`],
+  ['g or :', `jump to ${JUMP_SYNTAX} (in Events; in the Timeline and GPU views, the window of a time)`],
   ['↑/↓ in a prompt', 'earlier filters or jumps; ←/→ Home/End Ctrl+U edit the line'],
   ['x', "clear an open finding's narrowing (keep the op)"],
   ['?', 'this help (Esc or ? closes it)'],

@@ -1,5 +1,5 @@
 // ingero tui: an interactive terminal UI over one bundle (findings, ops, timeline, events,
-// stacks, info, SQL console). Needs a terminal; elsewhere, ingero explain prints the same findings as text.
+// stacks, info, SQL console, GPU busy tracks). Needs a terminal; elsewhere, ingero explain prints the same findings as text.
 import type { Command } from 'commander';
 import { openBundle, readBundleHeader } from '../../format/index.ts';
 import { drawFirstFrame } from '../../tui/first-frame.ts';
@@ -9,7 +9,7 @@ import { action, UsageError } from '../run-action.ts';
 export function register(program: Command): void {
   program
     .command('tui')
-    .description('Explore a bundle in an interactive terminal UI: findings, per-op stats, timeline, events, stacks, info, SQL console')
+    .description('Explore a bundle in an interactive terminal UI: findings, per-op stats, timeline, events, stacks, info, SQL console, GPU busy tracks')
     .argument('<bundle>', '.ingero file')
     .option('--view <name>', `view to open first: ${VIEW_IDS.join(', ')}`, 'findings')
     .action(

@@ -2,6 +2,7 @@
 // narrowed by `/`, read a page at a time next to the position's ids (event-list.ts): nothing
 // beyond the page is ever loaded, and a jump to a time, an id or the end is a few reads.
 import { Box, Text } from 'ink';
+import { GPU_WORK_OPS } from '../../analyze/gpu-activity.ts';
 import { argDecoder, argInput, argText } from '../../analyze/index.ts';
 import type { EventRecord } from '../../format/index.ts';
 import { formatBytes, formatDuration } from '../../cli/format-units.ts';
@@ -22,17 +23,31 @@ function clock(ns: number): string {
   return `${(ns / 1e9).toFixed(6)} s`;
 }
 
-/** One argument as the export decodes it (analyze/event-args.ts); byte counts in binary units. */
-function argValue(v: bigint, m: ArgMeaning | undefined): string {
+/**
+ * One argument as the export decodes it (analyze/event-args.ts); byte counts in binary units, a
+ * kernel (gpu_kernels.id) or an interned name (names.id) by its name, which is traced data.
+ */
+function argValue(trace: TraceContext, v: bigint, m: ArgMeaning | undefined): string {
   if (m?.unit === 'bytes' && v >= 0n && v < 2n ** 53n) return formatBytes(Number(v));
+  if (m?.unit === 'kernel' || m?.unit === 'name') {
+    const name = v >= 0n && v < 2n ** 53n ? (m.unit === 'kernel' ? trace.kernelName(Number(v)) : trace.internedName(Number(v))) : undefined;
+    if (name !== undefined) return name;
+  }
   return m ? argText(argDecoder(m.name, m.unit)(argInput(v))) : v.toString();
 }
 
 /** name=value for each argument the event has, named and shown in its unit (table op_args). */
 export function eventArgs(trace: TraceContext, e: EventRecord): string {
   const meanings = trace.argMeanings().get(e.op_id) ?? [];
-  return [e.arg0, e.arg1, e.arg2, e.arg3]
-    .map((v, i) => (v === null ? '' : `${meanings[i]?.name ?? `arg${i}`}=${argValue(v, meanings[i])}`))
+  const named = (i: number) => meanings[i]?.unit === 'kernel' || meanings[i]?.unit === 'name';
+  // A kernel's or call's name goes last: names run long, and the short arguments (a kernel's
+  // device and stream) must not be cut off behind them.
+  return [0, 1, 2, 3]
+    .sort((a, b) => Number(named(a)) - Number(named(b)) || a - b)
+    .map((i) => {
+      const v = [e.arg0, e.arg1, e.arg2, e.arg3][i]!;
+      return v === null ? '' : `${meanings[i]?.name ?? `arg${i}`}=${argValue(trace, v, meanings[i])}`;
+    })
     .filter(Boolean)
     .join(' ');
 }
@@ -148,7 +163,9 @@ function EventsView() {
   const cols = columns(trace);
   const widths = columnWidths(cols, width);
   const marks = new Set(marked?.ids ?? []);
-  const lines = rows.map((e) => row(cols, widths, [marks.has(e.id) ? '*' : '', String(e.id), clock(e.ts_ns), formatDuration(e.dur_ns), String(e.pid), String(e.tid), trace.bundle.opName(e.op_id), eventArgs(trace, e), e.ret === null ? '' : String(e.ret)]));
+  // GPU-side records (kernels, copies) belong to no process: their device and stream are arguments.
+  const onGpu = (e: EventRecord) => trace.bundle.ops().get(e.op_id)?.source === 'gpu';
+  const lines = rows.map((e) => row(cols, widths, [marks.has(e.id) ? '*' : '', String(e.id), clock(e.ts_ns), formatDuration(e.dur_ns), onGpu(e) ? '-' : String(e.pid), onGpu(e) ? '-' : String(e.tid), trace.bundle.opName(e.op_id), eventArgs(trace, e), e.ret === null ? '' : String(e.ret)]));
   const where = !hasPrevious && !hasNext ? ' (all of them)' : !hasPrevious ? ' (first page)' : !hasNext ? ' (last page)' : '';
   return (
     <Box flexDirection="column">
@@ -169,13 +186,55 @@ function EventDetail({ event, width }: { readonly event: EventRecord | undefined
   const colour = useColour();
   const lines: string[] = [];
   if (event) {
-    lines.push(`Event ${event.id}: ${trace.bundle.opName(event.op_id)} on node ${event.node_id}, pid ${event.pid} tid ${event.tid}, started ${clock(event.ts_ns)}, took ${formatDuration(event.dur_ns)}${event.ret === null ? '' : `, returned ${event.ret}`}`);
+    const onGpu = trace.bundle.ops().get(event.op_id)?.source === 'gpu';
+    // GPU-side records carry no process: their device and stream are arguments.
+    const where = onGpu ? `on node ${event.node_id}` : `on node ${event.node_id}, pid ${event.pid} tid ${event.tid}`;
+    lines.push(`Event ${event.id}: ${trace.bundle.opName(event.op_id)} ${where}, started ${clock(event.ts_ns)}, took ${formatDuration(event.dur_ns)}${event.ret === null ? '' : `, returned ${event.ret}`}`);
     lines.push(`  ${eventArgs(trace, event) || 'no arguments'}`);
+    lines.push(...kernelLines(trace, event), ...correlationLines(trace, event, onGpu));
     const frames = event.stack_id === null ? [] : trace.stack(event.stack_id);
-    if (event.stack_id === null) lines.push('  no stack captured with this event');
-    else lines.push(`  stack ${event.stack_id} (${frames.length} frames, leaf first):`, ...frames.slice(0, DETAIL_LINES - 3).map((fr) => `    ${frameLine(fr)}`));
+    const room = Math.max(0, DETAIL_LINES - lines.length - 1);
+    if (event.stack_id === null) {
+      if (!onGpu && lines.length < DETAIL_LINES) lines.push('  no stack captured with this event');
+    } else if (room > 0) lines.push(`  stack ${event.stack_id} (${frames.length} frames, leaf first):`, ...frames.slice(0, room).map((fr) => `    ${frameLine(fr)}`));
   }
   return <ScrollList lines={lines.map((l) => fit(l, width))} cursor={-1} height={DETAIL_LINES} colours={[colour('cyan')]} />;
+}
+
+/** A kernel's launch configuration (table gpu_kernels), when the event is a kernel that names one. */
+function kernelLines(trace: TraceContext, e: EventRecord): string[] {
+  if (e.op_id !== GPU_WORK_OPS.kernel || e.arg0 === null || e.arg0 < 0n || e.arg0 >= 2n ** 53n) return [];
+  const k = trace.kernelConfig(Number(e.arg0));
+  if (!k) return [];
+  const dims = (d: readonly (number | null)[]) => (d.every((v) => v === null) ? 'not given' : d.map((v) => v ?? '?').join(','));
+  return [`  grid ${dims(k.grid)}, block ${dims(k.block)}${k.registers === null ? '' : `, ${k.registers} registers per thread`}${k.shared_memory === null ? '' : `, ${formatBytes(k.shared_memory)} shared memory per block`}`];
+}
+
+/** The call that launched GPU work, or the GPU work a call launched (same correlation id on the node). */
+function correlationLines(trace: TraceContext, e: EventRecord, onGpu: boolean): string[] {
+  const c = trace.correlated(e);
+  if (c.corrId === null) return [];
+  const gpu = (x: EventRecord) => trace.bundle.ops().get(x.op_id)?.source === 'gpu';
+  const related = c.events.filter((x) => gpu(x) !== onGpu);
+  const rel = (x: EventRecord) => {
+    const d = x.ts_ns - e.ts_ns;
+    return d === 0 ? 'at the same time' : `${formatDuration(Math.abs(d))} ${d < 0 ? 'before' : 'after'} this started`;
+  };
+  if (onGpu) {
+    const launch = related[0];
+    if (!launch) return [`  launched by: no host call with correlation id ${c.corrId} within ${c.searched.toLocaleString('en-US')} events of this one`];
+    return [`  launched by event ${launch.id} (correlation id ${c.corrId}): ${trace.bundle.opName(launch.op_id)}${argName(trace, launch)}, pid ${launch.pid} tid ${launch.tid}, ${rel(launch)}, took ${formatDuration(launch.dur_ns)}`];
+  }
+  if (!related.length) return [];
+  const first = related[0]!;
+  return [`  launched on the GPU (correlation id ${c.corrId}): event ${first.id}${related.length > 1 ? ` and ${related.length - 1} more` : ''}, ${trace.bundle.opName(first.op_id)}${argName(trace, first)}, ${rel(first)}, ran ${formatDuration(first.dur_ns)}`];
+}
+
+/** " <name>" when the event's first argument names what ran (a kernel, an interned call name). */
+function argName(trace: TraceContext, e: EventRecord): string {
+  const m = trace.argMeanings().get(e.op_id)?.[0];
+  if (e.arg0 === null || (m?.unit !== 'kernel' && m?.unit !== 'name')) return '';
+  return ` ${argValue(trace, e.arg0, m)}`;
 }
 
 export const eventsView: ViewPlugin = {

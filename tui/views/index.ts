@@ -2,6 +2,7 @@
 import { VIEW_IDS, type ViewId } from '../view-ids.ts';
 import { eventsView } from './events-view.tsx';
 import { findingsView } from './findings-view.tsx';
+import { gpuView } from './gpu-view.tsx';
 import { infoView } from './info-view.tsx';
 import { opsView } from './ops-view.tsx';
 import { sqlView } from './sql-view.tsx';
@@ -17,6 +18,7 @@ const BY_ID: Readonly<Record<ViewId, ViewPlugin>> = {
   stacks: stacksView,
   info: infoView,
   sql: sqlView,
+  gpu: gpuView,
 };
 
 export const VIEWS: readonly ViewPlugin[] = VIEW_IDS.map((id) => BY_ID[id]);

@@ -8,6 +8,7 @@ import { ScrollList } from '../scroll-list.tsx';
 import { SQL_LIMITS, startStatement, type SqlJob, type SqlReply } from '../sql-console.ts';
 import { useColour, useKeptState, useSession, useViewKeys, type Session } from '../session.ts';
 import { fit } from '../text.ts';
+import { VIEW_IDS } from '../view-ids.ts';
 import type { ViewPlugin } from './view-plugin.ts';
 
 const EXAMPLE = 'SELECT op_id, count(*) AS n, sum(dur_ns) AS total_ns FROM events GROUP BY op_id ORDER BY total_ns DESC';
@@ -136,7 +137,7 @@ function SqlView() {
       </Text>
       <ScrollList lines={rows.map((r) => cells(r, reply?.ok ? reply.numeric : []))} cursor={rows.length && !editing ? rowAt : -1} top={rowAt} height={tableHeight} />
       <Text dimColor wrap="truncate-end">
-        {fit(editing ? `Enter runs · ↑/↓ history (${history.length}) · PgUp/PgDn rows · Esc to the table (then q, 1–7 work)` : 'i or Enter edits · ↑/↓ rows · ←/→ columns · PgUp/PgDn', width)}
+        {fit(editing ? `Enter runs · ↑/↓ history (${history.length}) · PgUp/PgDn rows · Esc to the table (then q, 1–${VIEW_IDS.length} work)` : 'i or Enter edits · ↑/↓ rows · ←/→ columns · PgUp/PgDn', width)}
       </Text>
     </Box>
   );
@@ -150,7 +151,7 @@ export const sqlView: ViewPlugin = {
     ['typing', 'the statement; ←/→ Home/End Ctrl+A/E move, Ctrl+U/K cut, Backspace/Delete'],
     ['Enter', `run it: one read-only statement, as ingero sql runs it (stopped after ${SQL_LIMITS.timeoutMs / 1000} s, at most ${SQL_LIMITS.maxRows.toLocaleString('en-US')} rows)`],
     ['↑/↓ while typing', 'earlier statements (history)'],
-    ['Esc', 'stop a running query; else leave the line for the table (q, 1–7, / work again)'],
+    ['Esc', `stop a running query; else leave the line for the table (q, 1–${VIEW_IDS.length}, / work again)`],
     ['i or Enter', 'back to typing'],
     ['↑/↓ j/k PgUp/PgDn', 'rows of the result'],
     ['←/→ h/l', 'scroll the result columns'],

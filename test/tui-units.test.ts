@@ -10,6 +10,7 @@ import { fit, wrap } from '../tui/text.ts';
 import { eventListQuery, eventsFrom } from '../tui/event-list.ts';
 import { NO_FILTER } from '../tui/list-filter.ts';
 import { TraceContext } from '../tui/trace-context.ts';
+import { computeStats } from '../analyze/index.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ingero-tui-units-'));
 process.env.INGERO_CACHE_DIR = join(work, 'cache');
@@ -60,6 +61,36 @@ test('the query memo keeps only recent results, so paging through a big bundle s
     let computed = 0;
     trace.cached(key(pages[299]![0]!), () => ++computed);
     assert.equal(computed, 0, 'a recent page is not read again');
+  } finally {
+    bundle.close();
+  }
+});
+
+test("with the analysis's stats, a list's reads are kept to its ops' and processes' span: the same events, the same key", () => {
+  const bundle = openBundle(new URL('../investigations/pytorch-dataloader-starvation.ingero', import.meta.url).pathname);
+  try {
+    const trace = new TraceContext(bundle);
+    const stats = computeStats(bundle);
+    const all = (q: ReturnType<typeof eventListQuery>) => eventsFrom(trace, q, 0, 1e9).map((e) => e.id);
+    const pids = [...new Set(stats.by_process.map((g) => g.pid))];
+    const cases = [
+      ...stats.ops.map((o) => ({ opId: o.op_id, filter: NO_FILTER })),
+      { opId: null, filter: { ...NO_FILTER, text: `pid:${pids[1]}`, pids: [pids[1]!] } },
+      { opId: stats.ops[0]!.op_id, filter: { ...NO_FILTER, text: 'pid:999999', pids: [999_999] } },
+    ];
+    for (const c of cases) {
+      const scope = { opId: c.opId, finding: null };
+      const plain = eventListQuery(trace, scope, false, c.filter);
+      const bounded = eventListQuery(new TraceContext(bundle), scope, false, c.filter, stats);
+      assert.equal(bounded.key, plain.key, 'the bound does not change the list');
+      const expected = bundle.db.prepare(`SELECT id FROM events WHERE ${bundle.eventWhere(plain.filter).sql} ORDER BY id`).pluck().all(...bundle.eventWhere(plain.filter).params) as number[];
+      assert.deepEqual(all(plain), expected);
+      assert.deepEqual(eventsFrom(new TraceContext(bundle), bounded, 0, 1e9).map((e) => e.id), expected, `${c.filter.text || bundle.opName(c.opId!)}: the same events`);
+      if (c.opId !== null && c.filter === NO_FILTER) {
+        const o = stats.ops.find((s) => s.op_id === c.opId)!;
+        assert.equal(bounded.filter.fromNs, o.first_ns, 'reads start at the op\'s first event');
+      }
+    }
   } finally {
     bundle.close();
   }

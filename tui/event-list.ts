@@ -3,6 +3,7 @@
 // so every move, page and jump is a read of a few rows next to an id through bundle.events()
 // (id cursors forward, 'latest' order backwards, a time via the id binary search): as fast on
 // the last page of ten million events as on the first, with nothing paged through.
+import type { StatsReport } from '../analyze/index.ts';
 import type { EventFilter, EventRecord } from '../format/index.ts';
 import { formatDuration } from '../cli/format-units.ts';
 import type { JumpTarget } from './jump-target.ts';
@@ -21,8 +22,12 @@ export interface EventListQuery {
 /**
  * The events of the scope (its op unless `allOps`, an open finding's process and window) and
  * the filter. An op named in the filter replaces the scope's op; words match op names here.
+ * With the analysis's stats, the read is also kept to the time its ops and processes had events
+ * in (their first and last starts): events has no index but id, so a page of a rare op would
+ * otherwise read the table to its end looking for more (seconds on ten million rows, per key).
+ * The bound is exact, so it does not change what the list holds, nor its key.
  */
-export function eventListQuery(trace: TraceContext, scope: Scope, allOps: boolean, f: ListFilter): EventListQuery {
+export function eventListQuery(trace: TraceContext, scope: Scope, allOps: boolean, f: ListFilter, stats?: StatsReport): EventListQuery {
   const fi = scope.finding;
   const opParts = [...f.ops, ...f.words];
   let opIds: number[] | undefined = allOps || scope.opId === null ? undefined : [scope.opId];
@@ -36,9 +41,25 @@ export function eventListQuery(trace: TraceContext, scope: Scope, allOps: boolea
     toNs: fi ? fi.to_ns + 1 : undefined,
     minDurNs: f.minDurNs ?? undefined,
   };
+  const bounded = stats ? boundedByStats(filter, stats) : filter;
   const opsText = !opIds ? 'all ops' : opIds.length === 1 ? trace.bundle.opName(opIds[0]!) : opIds.length ? `${opIds.length} ops` : 'no op (none matches the filter)';
   const what = `${opsText}${fi ? `, pid ${fi.pid}, ${formatDuration(fi.from_ns)} → ${formatDuration(fi.to_ns)}` : ''}${isEmptyFilter(f) ? '' : ` · /${f.text}`}`;
-  return { filter, key: JSON.stringify([filter.opIds ?? null, filter.pids ?? null, filter.tids ?? null, filter.nodeId ?? null, filter.fromNs ?? null, filter.toNs ?? null, filter.minDurNs ?? null]), what };
+  return { filter: bounded, key: JSON.stringify([filter.opIds ?? null, filter.pids ?? null, filter.tids ?? null, filter.nodeId ?? null, filter.fromNs ?? null, filter.toNs ?? null, filter.minDurNs ?? null]), what };
+}
+
+/** The filter kept to the span from the first to the last start of its (node, pid, op) groups in stats.by_process. */
+function boundedByStats(filter: EventFilter, stats: StatsReport): EventFilter {
+  if (!filter.opIds && !filter.pids && filter.nodeId === undefined) return filter;
+  let first = Infinity;
+  let last = -Infinity;
+  for (const g of stats.by_process) {
+    if ((filter.opIds && !filter.opIds.includes(g.op_id)) || (filter.pids && !filter.pids.includes(g.pid)) || (filter.nodeId !== undefined && filter.nodeId !== g.node_id)) continue;
+    first = Math.min(first, g.first_ns);
+    last = Math.max(last, g.last_ns);
+  }
+  // No group matches: an empty range, read without touching a row.
+  if (first > last) return { ...filter, fromNs: 0, toNs: 0 };
+  return { ...filter, fromNs: Math.max(filter.fromNs ?? 0, first), toNs: Math.min(filter.toNs ?? Infinity, last + 1) };
 }
 
 /** Where the list stands: the first event shown (0: the list's first) and the selected one (0: the first shown). */

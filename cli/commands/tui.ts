@@ -27,6 +27,9 @@ export function register(program: Command): void {
         // session is interactive whatever those variables say.
         delete process.env.CI;
         delete process.env.CONTINUOUS_INTEGRATION;
+        // React's development build checks and times every render (a good part of each key's
+        // CPU); it is chosen by NODE_ENV when React loads, so unless asked for, not here.
+        process.env.NODE_ENV ??= 'production';
         // Opening (checking the database, decompressing it when not cached) and loading Ink and
         // React take from half a second to many: a plain first frame says what is happening.
         const frame = drawFirstFrame(process.stdout, path, header.manifest);

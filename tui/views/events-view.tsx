@@ -80,7 +80,7 @@ function pageSizeOf(height: number): number {
 
 /** The list the store describes now (scope, all-ops toggle, filter). */
 function currentQuery(s: Session): EventListQuery {
-  return eventListQuery(s.trace, s.currentScope(), s.store.get('events.allOps', false), s.store.get<ListFilter>(filterKey('events'), NO_FILTER));
+  return eventListQuery(s.trace, s.currentScope(), s.store.get('events.allOps', false), s.store.get<ListFilter>(filterKey('events'), NO_FILTER), s.analysis?.stats);
 }
 
 function positionKey(q: EventListQuery): string {
@@ -125,7 +125,7 @@ function EventsView() {
   const [allOps, setAllOps] = useKeptState('events.allOps', false);
   const [filter] = useKeptState<ListFilter>(filterKey('events'), NO_FILTER);
   const [marked] = useKeptState<MarkedEvents | null>('events.marked', null);
-  const q = eventListQuery(trace, scope, allOps, filter);
+  const q = eventListQuery(trace, scope, allOps, filter, session.analysis?.stats);
   const [pos] = useKeptState<EventPosition>(positionKey(q), AT_START);
   const pageSize = pageSizeOf(height);
   const move = (m: EventMove) => {

@@ -128,6 +128,11 @@ export class TraceContext {
     return rows.sort((a, b) => b.totalNs - a.totalNs || b.count - a.count || a.stackId - b.stackId);
   }
 
+  /** Whether the bundle's schema has a column (schema-2 additions: corr_id, gpu_kernels, names). */
+  private hasColumn(table: string, column: string): boolean {
+    return this.cached(`column:${table}.${column}`, () => hasColumn(this.bundle, table, column));
+  }
+
   /** kernel events' arg0 → kernel name (analyze/gpu-activity.ts; empty without table gpu_kernels). */
   kernelName(id: number): string | undefined {
     return this.cached('kernelNames', () => kernelNames(this.bundle)).get(id);
@@ -135,7 +140,7 @@ export class TraceContext {
 
   kernelConfig(id: number): KernelConfig | null {
     return this.cached(`kernel:${id}`, () => {
-      if (!hasColumn(this.bundle, 'gpu_kernels', 'name')) return null;
+      if (!this.hasColumn('gpu_kernels', 'name')) return null;
       const r = this.bundle.db.prepare('SELECT name, grid_x, grid_y, grid_z, block_x, block_y, block_z, registers, shared_memory FROM gpu_kernels WHERE id = ?').get(id) as Record<string, number | string | null> | undefined;
       if (!r) return null;
       const n = (v: unknown) => (typeof v === 'number' ? v : null);
@@ -146,7 +151,7 @@ export class TraceContext {
   /** An interned name (table names: framework operators, runtime calls without an op code of their own). */
   internedName(id: number): string | undefined {
     return this.cached(`name:${id}`, () => {
-      if (!hasColumn(this.bundle, 'names', 'name')) return undefined;
+      if (!this.hasColumn('names', 'name')) return undefined;
       const name = this.bundle.db.prepare('SELECT name FROM names WHERE id = ?').pluck().get(id);
       return name === undefined || name === null ? undefined : String(name);
     });
@@ -155,7 +160,7 @@ export class TraceContext {
   /** The events sharing `e`'s correlation id on its node, nearest first, within CORRELATION_SEARCH_ROWS rows either side. */
   correlated(e: EventRecord): Correlated {
     return this.cached(`corr:${e.id}`, () => {
-      if (!hasColumn(this.bundle, 'events', 'corr_id')) return { corrId: null, events: [], searched: 0 };
+      if (!this.hasColumn('events', 'corr_id')) return { corrId: null, events: [], searched: 0 };
       const corrId = this.bundle.db.prepare('SELECT corr_id FROM events WHERE id = ?').pluck().get(e.id);
       if (typeof corrId !== 'number') return { corrId: null, events: [], searched: 0 };
       const ids = this.bundle.db

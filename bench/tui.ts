@@ -25,17 +25,18 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { openBundle } from '../format/index.ts';
 import { AT_START, eventListQuery, eventPage, moveEvents, type EventMove } from '../tui/event-list.ts';
-import { KEY_BYTES } from '../tui/keys.ts';
 import { NO_FILTER } from '../tui/list-filter.ts';
 import { TraceContext } from '../tui/trace-context.ts';
 import { ensureDemoBundle } from './demo-bundle.ts';
 
-// As `ingero tui` does (cli/commands/tui.ts), before React loads.
+// As `ingero tui` does (cli/commands/tui.ts), before React loads: every module that imports
+// React (tui/keys.ts does) is loaded after this line, or React and Ink's reconciler disagree.
 process.env.NODE_ENV ??= 'production';
+const { KEY_BYTES } = await import('../tui/keys.ts');
 const { render } = await import('ink-testing-library');
 const { createElement } = await import('react');
 const { App } = await import('../tui/app.tsx');
@@ -49,7 +50,8 @@ const outDir = join(ROOT, 'bench', 'out');
 mkdirSync(outDir, { recursive: true });
 const given = process.argv.indexOf('--bundle');
 const bundlePath = given > 0 ? resolve(process.argv[given + 1]!) : join(outDir, `tui-${eventsWanted}.ingero`);
-const cacheDir = join(outDir, 'cache-tui');
+// Beside the bundle: a given one may live outside the checkout, and so should its 0.5 GB cache.
+const cacheDir = join(dirname(bundlePath), 'cache-tui');
 const socket = `ingero-bench-tui-${process.pid}`;
 
 if (given < 0) await ensureDemoBundle(bundlePath, 'cpu-contention', eventsWanted);
@@ -118,7 +120,7 @@ const stdout = screen.stdout as unknown as NodeJS.EventEmitter;
 Object.defineProperty(stdout, 'columns', { value: 120, configurable: true });
 Object.defineProperty(stdout, 'rows', { value: 40, configurable: true });
 stdout.emit('resize');
-while (!(screen.lastFrame() ?? '').includes('Events of')) await delay(10);
+for (const t0 = performance.now(); !(screen.lastFrame() ?? '').includes('Events of'); await delay(10)) if (performance.now() - t0 > 60_000) throw new Error(`no Events view after 60 s:\n${screen.lastFrame()}`);
 
 const { down: DOWN, up: UP, pageDown: PGDN, pageUp: PGUP, end: END, home: HOME } = KEY_BYTES;
 /** 100 keys; a jump's typed characters are written together and timed as one key (its Enter). */

@@ -162,7 +162,7 @@ function GpuView() {
   return (
     <Box flexDirection="column">
       <Text bold wrap="truncate-end">
-        {fit(`GPU busy share per ${formatDuration(tracks.window_ns)} window · ${IDLE} no GPU work · busy: kernels, copies and sets, overlapping streams once`, width)}
+        {fit(`GPU busy share per ${formatDuration(tracks.window_ns)} window (${IDLE} = no GPU work; busy: kernels, copies and sets, overlapping streams once)`, width)}
       </Text>
       {shown.map((t, r) => {
         const i = top + r;

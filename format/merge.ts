@@ -748,8 +748,6 @@ async function mergeEvents(w: BundleWriter, inputs: readonly Input[], options: M
     node.events++;
     const ts = best.headTs;
     const dur = Number(e[2]);
-    const idArgs = best.input.idArgs.get(Number(e[6]));
-    if (idArgs) for (const a of idArgs) if (e[7 + a.arg] !== null) e[7 + a.arg] = BigInt(a.map.get(Number(e[7 + a.arg]))!);
     w.appendEvent({
       ts_ns: ts,
       dur_ns: dur,
@@ -786,7 +784,7 @@ function eventError(s: EventStream, e: EventRow, what: string): BundleError {
   return new BundleError('SCHEMA', `${s.input.path}: event ${e[0]} ${what} — the bundle breaks the spec (ingero verify lists its problems); get a fresh copy`);
 }
 
-/** Moves a stream to its next event, checking what the merge relies on. */
+/** Moves a stream to its next event, checking what the merge relies on; kernel and name ids become the output's. */
 function advance(s: EventStream): void {
   if (s.next === s.rows.length) {
     s.rows = (s.nodeFilter === null ? s.page.all(s.lastId) : s.page.all(s.lastId, s.nodeFilter)) as EventRow[];
@@ -806,9 +804,15 @@ function advance(s: EventStream): void {
     const v = e[i];
     if (v !== null && (v! > SAFE || v! < -SAFE)) throw eventError(s, e, 'holds an integer beyond 2^53 where a time, node, process, thread, op, return code, stack or corr_id is');
   }
-  for (const a of s.input.idArgs.get(Number(e[6])) ?? []) {
-    const v = e[7 + a.arg];
-    if (v !== null && !a.map.has(Number(v))) throw eventError(s, e, `names ${a.table} row ${v} in arg${a.arg}, which that table lacks`);
+  const idArgs = s.input.idArgs.get(Number(e[6]));
+  if (idArgs) {
+    for (const a of idArgs) {
+      const v = e[7 + a.arg];
+      if (v === null) continue;
+      const id = a.map.get(Number(v));
+      if (id === undefined) throw eventError(s, e, `names ${a.table} row ${v} in arg${a.arg}, which that table lacks`);
+      e[7 + a.arg] = BigInt(id);
+    }
   }
   const ts = Number(e[1]);
   const dur = Number(e[2]);

@@ -32,7 +32,7 @@ const CMDLINE = `/home/alice/venv/bin/python3 /home/alice/proj/train.py --api-ke
 const FLAGS = 'stack,record,max-db=10g,token=s3cr3t-flag';
 const CGROUP_ID = 918273;
 const SESSION = '/user.slice/user-1000.slice/session-42.scope';
-const SECRETS = [TOKEN, 'alice', HOST, IP, EMAIL, 'example.com', POD, CONTAINER.slice(0, 24), 'kubepods.slice', '/home/', 'venv/bin', 'proj/train.py', 'proj/loader.py', 'data/set1', FLAGS, 's3cr3t-flag', String(CGROUP_ID), 'session-42', 'user-1000'];
+const SECRETS = [TOKEN, 'alice', HOST, IP, EMAIL, 'example.com', POD, CONTAINER.slice(0, 24), 'kubepods.slice', '/home/', 'venv/bin', 'proj/train.py', 'data/set1', FLAGS, 's3cr3t-flag', String(CGROUP_ID), 'session-42', 'user-1000'];
 
 const version = { name: 'ingero', version: 'test', command: `record -- python3 train.py --api-key ${TOKEN}` };
 

@@ -43,10 +43,22 @@ function dimsJson(v: number | string): string {
   return `"${u & 0xffffffffn},${(u >> 32n) & 0xffffn},${(u >> 48n) & 0xffffn}"`;
 }
 
+/** CUPTI memcpy kinds and memory kinds (the gpu memcpy op's packed kind, format/catalog.ts). */
+const CUPTI_COPY = ['unknown', 'HtoD', 'DtoH', 'HtoA', 'AtoH', 'AtoA', 'AtoD', 'DtoA', 'DtoD', 'HtoH', 'PtoP'];
+const CUPTI_MEMORY = ['unknown', 'pageable', 'pinned', 'device', 'array', 'managed'];
+
+/** direction | source memory << 8 | destination memory << 16, as "HtoD (pinned → device)". */
+function copyKindJson(v: number | string): string {
+  const u = unsigned(v);
+  const at = (list: string[], i: bigint) => list[Number(i)] ?? String(i);
+  return `"${at(CUPTI_COPY, u & 0xffn)} (${at(CUPTI_MEMORY, (u >> 8n) & 0xffn)} → ${at(CUPTI_MEMORY, (u >> 16n) & 0xffn)})"`;
+}
+
 /** How to print one argument, from its name and unit in the bundle's op_args. */
 export function argDecoder(name: string, unit: string): ArgDecoder {
   if (unit === 'pointer') return hexJson;
   if (unit === 'packed' && (name === 'grid' || name === 'block')) return dimsJson;
+  if (unit === 'packed' && name === 'kind') return copyKindJson;
   if (unit === 'packed' && name === 'ports') return (v) => `"${(unsigned(v) >> 16n) & 0xffffn}→${unsigned(v) & 0xffffn}"`;
   if (unit === 'packed') return hexJson;
   if (name === 'kind') return (v) => (typeof v === 'number' && MEMCPY_KINDS[v] !== undefined ? `"${MEMCPY_KINDS[v]}"` : integerJson(v));

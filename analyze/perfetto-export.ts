@@ -1,8 +1,9 @@
 // A bundle as a Chrome JSON trace (the Trace Event Format), which Perfetto UI (ui.perfetto.dev)
 // and chrome://tracing open: one track per thread, every event a slice or an instant with its
-// decoded arguments and its event_id (to go back with `ingero sql`), host samples as counters,
-// annotations as async slices (or instants) of their process, the analyzer's findings as global
-// instants.
+// decoded arguments and its event_id (to go back with `ingero sql`), GPU work on tracks of its
+// own (one process per node and GPU, one track per stream) with flow arrows from the launching
+// call, on-CPU samples as instants on their thread, host samples as counters, annotations as
+// async slices (or instants) of their process, the analyzer's findings as global instants.
 //
 // Output shape, one trace event per line:
 //   {"displayTimeUnit":"ns","traceEvents":[
@@ -30,11 +31,28 @@
 //   at the same ns are written longest first, so that an enclosing call does not land in an
 //   overflow lane just because its id came second (chrome://tracing also nests wrongly when the
 //   longer of two same-start events comes later in the file).
+// - GPU (source gpu, schema 2): pid and tid are 0 there, so events go by device (arg2) and stream
+//   (arg3) instead: a "GPU <device>" process per (node, device), a "stream <n>" track per stream
+//   for kernels, copies and sets, and one track for cuda_sync (host waits as the GPU saw them).
+//   A kernel slice is named after its kernel (gpu_kernels) with its launch configuration in
+//   args; a call named by an argument of unit name (cpu_op, cuda_runtime_call, ...) after that
+//   name, args.op keeping the op.
+// - Flows: a host call and the GPU work sharing its corr_id on a node are joined by a flow
+//   (Chrome v1 flow events: "s" on the call's track at its start, "f" with "bp":"e" on the work's
+//   track at its start; Perfetto binds each to the slice enclosing that point, as it does for
+//   Kineto's own ac2g flows). The calls with a corr_id seen so far are kept (node, corr_id →
+//   track and time), and work met before its call waits for it: memory grows with the calls that
+//   carry a corr_id (profiler imports), not with the bundle.
+// - On-CPU samples (cpu_samples, schema 2): Perfetto's JSON importer has no sample events, so
+//   each sample is a thread-scoped instant on its thread's track, named after its leaf frame,
+//   with the CPU and the stack (leaf first) in args; Perfetto shows them as ticks under the
+//   thread's slices, and selecting a range lists them by name (the top leaf frames).
 // - Text from the bundle (names, findings) is data: it only ever reaches the output through
 //   JSON.stringify.
-import { BundleError, escapeLayoutCharacters, type Bundle } from '../format/index.ts';
+import { BundleError, escapeLayoutCharacters, opId, SOURCE, type Bundle } from '../format/index.ts';
 import { readFacts, procKey, type BundleFacts } from './bundle-facts.ts';
 import { argDecoder, integerJson, type ArgDecoder } from './event-args.ts';
+import { GPU_WORK_OPS, hasColumn } from './gpu-activity.ts';
 import { explain } from './explain.ts';
 import type { Finding } from './types.ts';
 
@@ -68,6 +86,13 @@ export interface PerfettoExportSummary {
   readonly counterSamples: number;
   /** Rows of table annotations written (labelled spans as async slices, instants as process instants). */
   readonly annotations: number;
+  /** (node, GPU) processes and their stream tracks (cuda_sync tracks included). */
+  readonly gpus: number;
+  readonly gpuTracks: number;
+  /** Launch → GPU work pairs joined by corr_id, one flow each. */
+  readonly flows: number;
+  /** Rows of cpu_samples written as instants. */
+  readonly cpuSamples: number;
   readonly findings: number;
   readonly importedFindings: number;
   /** UTF-8 bytes handed to the sink. */
@@ -96,6 +121,7 @@ export async function exportPerfetto(bundle: Bundle, sink: TraceSink, options: P
   const out = new ChunkedOutput(sink);
   const tracks = new TrackTable(facts, out);
   const decoder = new EventDecoder(bundle);
+  const flows = new FlowJoiner(out);
   let slices = 0;
   let instants = 0;
 
@@ -113,11 +139,14 @@ export async function exportPerfetto(bundle: Bundle, sink: TraceSink, options: P
     for (const e of batch) {
       const ts = e[TS];
       const dur = e[DUR];
-      const thread = tracks.thread(e[NODE], e[PID], e[TID]);
+      const gpu = isGpuOp(e[OP]);
+      const thread = gpu ? tracks.gpuTrack(e[NODE], e[ARG0 + 2], e[ARG0 + 3], e[OP] === CUDA_SYNC) : tracks.thread(e[NODE], e[PID], e[TID]);
       const lane = dur > 0 ? tracks.laneFor(thread, ts, ts + dur) : thread.lanes[0]!;
       const head = `{"ph":"${dur > 0 ? 'X' : 'i'}","pid":${thread.process.jsonPid},"tid":${lane.jsonTid},"ts":${microseconds(ts)},`;
       const tail = dur > 0 ? `"dur":${microseconds(dur)},` : `"s":"t",`;
       out.item(`${head}${tail}${decoder.describe(e)}}`);
+      const corr = e[CORR];
+      if (corr !== null && dur > 0 && (!gpu || GPU_WORK.has(e[OP]))) flows.add(e[NODE], corr, gpu, thread.process.jsonPid, lane.jsonTid, ts);
       if (dur > 0) slices++;
       else instants++;
     }
@@ -132,6 +161,16 @@ export async function exportPerfetto(bundle: Bundle, sink: TraceSink, options: P
     batch.push(e);
   }
   await flushBatch();
+
+  let cpuSamples = 0;
+  for (const c of cpuSampleRows(bundle, options)) {
+    const thread = tracks.thread(c.node_id, c.pid, c.tid);
+    const frames = c.stack_id === null ? [] : decoder.frames(c.stack_id);
+    const name = frames[0] ?? 'on-CPU (no user stack)';
+    out.timedEvent(c.ts_ns, { ph: 'i', s: 't', pid: thread.process.jsonPid, tid: thread.lanes[0]!.jsonTid, name, cat: 'cpu_sample', args: { cpu: c.cpu, stack_id: c.stack_id, stack: frames } });
+    cpuSamples++;
+    if (out.full()) await out.flush();
+  }
 
   let counterSamples = 0;
   for (const s of systemSamples(bundle, options)) {
@@ -175,6 +214,10 @@ export async function exportPerfetto(bundle: Bundle, sink: TraceSink, options: P
     overflowLanes: tracks.overflowLanes,
     counterSamples,
     annotations,
+    gpus: tracks.gpuCount(),
+    gpuTracks: tracks.gpuTrackCount(),
+    flows: flows.count,
+    cpuSamples,
     findings: inScope.length,
     importedFindings: imported.length,
     bytes: 0,
@@ -205,9 +248,15 @@ function selection(bundle: Bundle, o: PerfettoExportOptions): { sql: string; par
  * One events row: id, ts_ns, dur_ns, node_id, pid, tid, op_id, arg0..arg3, ret, stack_id. An
  * argument is a number when a double holds it exactly, else the decimal text of the integer.
  */
-type EventRow = [number, number, number, number, number, number, number, Arg, Arg, Arg, Arg, number | null, number | null];
+type EventRow = [number, number, number, number, number, number, number, Arg, Arg, Arg, Arg, number | null, number | null, number | null];
 type Arg = number | string | null;
-const [ID, TS, DUR, NODE, PID, TID, OP, ARG0, , , , RET, STACK] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] as const;
+const [ID, TS, DUR, NODE, PID, TID, OP, ARG0, , , , RET, STACK, CORR] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13] as const;
+
+const GPU_SOURCE = SOURCE.gpu;
+const isGpuOp = (op: number) => Math.floor(op / 256) === GPU_SOURCE;
+const CUDA_SYNC = opId('cuda_sync');
+/** GPU work a launch starts (flows end there; cuda_sync is the host waiting, not work). */
+const GPU_WORK = new Set(Object.values(GPU_WORK_OPS));
 
 /**
  * The filtered events in id order, read as plain numbers: Bundle.events() makes a BigInt of every
@@ -217,7 +266,9 @@ const [ID, TS, DUR, NODE, PID, TID, OP, ARG0, , , , RET, STACK] = [0, 1, 2, 3, 4
 function* eventRows(bundle: Bundle, options: PerfettoExportOptions): IterableIterator<EventRow> {
   const { sql, params } = selection(bundle, options);
   const exact = (c: string) => `CASE WHEN ${c} BETWEEN -9007199254740991 AND 9007199254740991 THEN ${c} ELSE CAST(${c} AS TEXT) END`;
-  const stmt = bundle.db.prepare(`SELECT id, ts_ns, dur_ns, node_id, pid, tid, op_id, ${['arg0', 'arg1', 'arg2', 'arg3'].map(exact).join(', ')}, ret, stack_id FROM events WHERE ${sql} ORDER BY id`).raw(true);
+  // Schema 1 has no corr_id.
+  const corr = hasColumn(bundle, 'events', 'corr_id') ? 'corr_id' : 'NULL';
+  const stmt = bundle.db.prepare(`SELECT id, ts_ns, dur_ns, node_id, pid, tid, op_id, ${['arg0', 'arg1', 'arg2', 'arg3'].map(exact).join(', ')}, ret, stack_id, ${corr} FROM events WHERE ${sql} ORDER BY id`).raw(true);
   for (const r of stmt.iterate(...params) as IterableIterator<unknown[]>) {
     if (!isSoundRow(r)) throw new BundleError('SCHEMA', `${bundle.path}: event ${String(r[0])} holds text, a blob or a real number in an integer column — the bundle breaks the spec (ingero verify lists its problems); get a fresh copy`);
     const ts = r[1] as number;
@@ -346,6 +397,9 @@ class TrackTable {
   private readonly tids = new IdSpace();
   private readonly nodeIndex: Map<number, number>;
   private readonly multiNode: boolean;
+  /** GPU processes by node and device, their tracks by stream ('sync' for cuda_sync). */
+  private readonly gpus = new Map<string, { process: ProcessTrack; tracks: Map<string, ThreadTrack> }>();
+  private gpuTracks = 0;
   private threads = 0;
   private processes = 0;
   overflowLanes = 0;
@@ -364,6 +418,45 @@ class TrackTable {
 
   threadCount(): number {
     return this.threads;
+  }
+
+  gpuCount(): number {
+    return this.gpus.size;
+  }
+
+  gpuTrackCount(): number {
+    return this.gpuTracks;
+  }
+
+  /**
+   * The track of a GPU's stream (or its cuda_sync track, for sync), under one "GPU <device>"
+   * process per node and device. Device and stream are the events' arg2 and arg3.
+   */
+  gpuTrack(node: number, device: Arg, stream: Arg, sync: boolean): ThreadTrack {
+    const gpuKey = `${node}:${device}`;
+    let g = this.gpus.get(gpuKey);
+    if (!g) {
+      const process: ProcessTrack = { jsonPid: this.pids.claim(null), threads: new Map() };
+      g = { process, tracks: new Map() };
+      this.gpus.set(gpuKey, g);
+      const gpuName = device === null ? 'GPU (device not recorded)' : `GPU ${device}`;
+      const name = `${gpuName}${this.multiNode ? ` on ${this.nodeName(node)}` : ''}`;
+      this.out.event({ ph: 'M', name: 'process_name', pid: process.jsonPid, tid: process.jsonPid, args: { name, device, node: this.nodeName(node) } });
+    }
+    const trackKey = sync ? 'sync' : String(stream);
+    let t = g.tracks.get(trackKey);
+    if (!t) {
+      const jsonTid = this.tids.claim(null);
+      const name = sync ? 'host waits (cuda_sync)' : stream === null ? 'stream (not recorded)' : `stream ${stream}`;
+      t = { process: g.process, name, tid: jsonTid, lanes: [{ jsonTid, ends: [] }] };
+      g.tracks.set(trackKey, t);
+      this.gpuTracks++;
+      this.out.event({ ph: 'M', name: 'thread_name', pid: g.process.jsonPid, tid: jsonTid, args: { name, stream: sync ? null : stream } });
+      // Streams in their numeric order, the cuda_sync track last.
+      const order = sync ? 2 ** 31 - 1 : typeof stream === 'number' && stream >= 0 && stream < 2 ** 31 - 2 ? stream : 2 ** 31 - 2;
+      this.out.event({ ph: 'M', name: 'thread_sort_index', pid: g.process.jsonPid, tid: jsonTid, args: { sort_index: order } });
+    }
+    return t;
   }
 
   private preferredId(node: number, id: number): number | null {
@@ -444,24 +537,36 @@ function isSoundRow(r: unknown[]): boolean {
     const v = r[i];
     if (v !== null && !Number.isInteger(v) && !(typeof v === 'string' && /^-?\d+$/.test(v))) return false;
   }
-  return (r[RET] === null || Number.isInteger(r[RET])) && (r[STACK] === null || Number.isInteger(r[STACK]));
+  return (r[RET] === null || Number.isInteger(r[RET])) && (r[STACK] === null || Number.isInteger(r[STACK])) && (r[CORR] === null || Number.isSafeInteger(r[CORR]));
 }
 
 interface OpFormat {
   /** `"name":…,"cat":…,` already JSON. */
   readonly nameCat: string;
-  /** `"cat":…,` alone (off-CPU intervals are named after the thread state, not the op). */
+  /** `"cat":…,` alone (for slices named otherwise than after the op). */
   readonly cat: string;
-  /** JSON keys ("\"bytes\":") and decoders for arg0..arg3; undefined where unused. */
-  readonly args: ({ key: string; decode: ArgDecoder } | undefined)[];
+  /** `"op":…` (args of slices named otherwise than after the op). */
+  readonly opArg: string;
+  /** arg0..arg3 as `"key":value` JSON (a kernel gives several pairs); undefined where unused. */
+  readonly args: (((v: number | string) => string) | undefined)[];
   readonly offCpu: boolean;
+  /** The argument naming the slice (a names.id or a gpu_kernels.id) and how it reads; -1: the op names it. */
+  readonly nameArg: number;
+  readonly nameOf: ((v: number | string) => string) | null;
+}
+
+interface KernelRow {
+  readonly name: string;
+  readonly args: string;
 }
 
 /** Turns an event row into the name, cat and args of its trace event. */
 class EventDecoder {
   private readonly ops = new Map<number, OpFormat>();
   private readonly argRows: Map<number, { arg: number; name: string; unit: string }[]>;
-  private readonly stacks = new Map<number, string>();
+  private readonly stacks = new Map<number, { frames: string[]; json: string }>();
+  private names: Map<number, string> | null = null;
+  private kernels: Map<number, KernelRow> | null = null;
 
   constructor(private readonly bundle: Bundle) {
     this.argRows = new Map();
@@ -471,6 +576,30 @@ class EventDecoder {
     }
   }
 
+  /** names.name by id (schema 2), read once when an argument of unit name is first met. */
+  private name(v: number | string): string {
+    if (!this.names) {
+      this.names = new Map();
+      if (hasColumn(this.bundle, 'names', 'name')) for (const [id, name] of this.bundle.db.prepare('SELECT id, name FROM names').raw().all() as [number, unknown][]) this.names.set(id, String(name));
+    }
+    return this.names.get(Number(v)) ?? `name #${v} (not in table names)`;
+  }
+
+  /** A kernel's name and its launch configuration as JSON pairs (gpu_kernels, schema 2). */
+  private kernel(v: number | string): KernelRow {
+    if (!this.kernels) {
+      this.kernels = new Map();
+      if (hasColumn(this.bundle, 'gpu_kernels', 'name')) {
+        const dims = (x: unknown, y: unknown, z: unknown) => (x === null && y === null && z === null ? undefined : `${x ?? '?'},${y ?? '?'},${z ?? '?'}`);
+        for (const r of this.bundle.db.prepare('SELECT id, name, grid_x, grid_y, grid_z, block_x, block_y, block_z, registers, shared_memory FROM gpu_kernels').all() as Record<string, unknown>[]) {
+          const config = { grid: dims(r.grid_x, r.grid_y, r.grid_z), block: dims(r.block_x, r.block_y, r.block_z), registers: r.registers ?? undefined, shared_memory: r.shared_memory ?? undefined };
+          this.kernels.set(r.id as number, { name: String(r.name), args: JSON.stringify(config).slice(1, -1) });
+        }
+      }
+    }
+    return this.kernels.get(Number(v)) ?? { name: `kernel #${v} (not in gpu_kernels)`, args: '' };
+  }
+
   private format(opId: number): OpFormat {
     let f = this.ops.get(opId);
     if (!f) {
@@ -478,15 +607,35 @@ class EventDecoder {
       const name = this.bundle.opName(opId);
       const source = info?.source ?? `source_${Math.floor(opId / 256)}`;
       const args: OpFormat['args'] = [];
-      const taken = new Set(['event_id', 'op', 'ret', 'stack_id', 'stack']);
+      const taken = new Set(['event_id', 'op', 'ret', 'stack_id', 'stack', 'corr_id']);
+      let nameArg = -1;
+      let nameOf: OpFormat['nameOf'] = null;
       for (const r of this.argRows.get(opId) ?? []) {
         if (!Number.isInteger(r.arg) || r.arg < 0 || r.arg > 3 || typeof r.name !== 'string' || typeof r.unit !== 'string') continue;
         const key = taken.has(r.name) ? `${r.name}_arg${r.arg}` : r.name;
         taken.add(key);
-        args[r.arg] = { key: `${JSON.stringify(key)}:`, decode: argDecoder(r.name, r.unit) };
+        const k = JSON.stringify(key);
+        const naming = nameArg < 0 && (r.unit === 'kernel' || r.unit === 'name');
+        if (naming) {
+          nameArg = r.arg;
+          nameOf = r.unit === 'kernel' ? (v) => this.kernel(v).name : (v) => this.name(v);
+        }
+        if (r.unit === 'kernel') {
+          // The kernel naming the slice is not repeated in args (C++ kernel names run to kilobytes).
+          const idKey = JSON.stringify(`${key}_id`);
+          args[r.arg] = (v) => {
+            const kernel = this.kernel(v);
+            return `${naming ? '' : `${k}:${JSON.stringify(kernel.name)},`}${idKey}:${integerJson(v)}${kernel.args ? `,${kernel.args}` : ''}`;
+          };
+        } else if (r.unit === 'name') {
+          args[r.arg] = (v) => `${k}:${JSON.stringify(this.name(v))}`;
+        } else {
+          const decode: ArgDecoder = argDecoder(r.name, r.unit);
+          args[r.arg] = (v) => `${k}:${decode(v)}`;
+        }
       }
       const cat = `"cat":${JSON.stringify(source)},`;
-      f = { nameCat: `"name":${JSON.stringify(name)},${cat}`, cat, args, offCpu: name === 'sched_switch' };
+      f = { nameCat: `"name":${JSON.stringify(name)},${cat}`, cat, opArg: `"op":${JSON.stringify(name)}`, args, offCpu: name === 'sched_switch', nameArg, nameOf };
       this.ops.set(opId, f);
     }
     return f;
@@ -500,22 +649,34 @@ class EventDecoder {
       const v = e[ARG0 + i] as Arg;
       if (v === null) continue;
       const a = f.args[i];
-      args += a ? `,${a.key}${a.decode(v)}` : `,"arg${i}":${integerJson(v)}`;
+      args += a ? `,${a(v)}` : `,"arg${i}":${integerJson(v)}`;
     }
     const ret = e[RET];
     if (ret !== null) args += `,"ret":${ret}`;
     const stack = e[STACK];
-    if (stack !== null) args += `,"stack_id":${stack},"stack":${this.stack(stack)}`;
+    if (stack !== null) args += `,"stack_id":${stack},"stack":${this.stackJson(stack)}`;
+    const corr = e[CORR];
+    if (corr !== null) args += `,"corr_id":${corr}`;
     if (f.offCpu) {
       const state = e[ARG0 + 2];
       const name = state === null ? 'off-CPU' : state === 0 ? 'off-CPU (preempted)' : 'off-CPU (blocked)';
       return `"name":"${name}",${f.cat}"args":{${args},"op":"sched_switch"}`;
     }
+    const named = f.nameOf ? (e[ARG0 + f.nameArg] as Arg) : null;
+    if (named !== null) return `"name":${JSON.stringify(f.nameOf!(named))},${f.cat}"args":{${args},${f.opArg}}`;
     return `${f.nameCat}"args":{${args}}`;
   }
 
-  /** A stack as a JSON array of frames, leaf first ("function (file:line)"); cached by id. */
-  private stack(id: number): string {
+  /** A stack's frames, leaf first ("function (file:line)"), at most 64; cached by id. */
+  frames(id: number): string[] {
+    return this.stack(id).frames;
+  }
+
+  private stackJson(id: number): string {
+    return this.stack(id).json;
+  }
+
+  private stack(id: number): { frames: string[]; json: string } {
     let s = this.stacks.get(id);
     if (s === undefined) {
       const frames = this.bundle.stack(id).slice(0, 64).map((fr) => {
@@ -523,7 +684,7 @@ class EventDecoder {
         const fn = fr.function ?? (fr.address !== null ? `0x${BigInt.asUintN(64, fr.address).toString(16)}` : '?');
         return `${fn}${where}`;
       });
-      s = JSON.stringify(frames);
+      s = { frames, json: JSON.stringify(frames) };
       if (this.stacks.size >= 10_000) this.stacks.clear();
       this.stacks.set(id, s);
     }
@@ -614,6 +775,67 @@ function importedFindingEvents(bundle: Bundle, facts: BundleFacts, o: PerfettoEx
   return events;
 }
 
+/**
+ * Joins host calls and the GPU work that shares their corr_id on a node (see the header), writing
+ * one "s" / "f" pair per join with an id of its own: a call that launched several pieces of work
+ * (a CUDA graph) gets one arrow to each.
+ */
+class FlowJoiner {
+  private readonly calls = new Map<string, FlowEnd>();
+  private readonly waiting = new Map<string, FlowEnd[]>();
+  count = 0;
+
+  constructor(private readonly out: ChunkedOutput) {}
+
+  add(node: number, corr: number, gpu: boolean, pid: number, tid: number, ts: number): void {
+    const key = `${node}:${corr}`;
+    const here = { pid, tid, ts };
+    if (!gpu) {
+      if (this.calls.has(key)) return; // a second call with the id: the first one launched
+      this.calls.set(key, here);
+      for (const work of this.waiting.get(key) ?? []) this.join(here, work);
+      this.waiting.delete(key);
+      return;
+    }
+    const call = this.calls.get(key);
+    if (call) this.join(call, here);
+    else this.waiting.set(key, [...(this.waiting.get(key) ?? []), here]);
+  }
+
+  private join(call: FlowEnd, work: FlowEnd): void {
+    const id = ++this.count;
+    this.out.timedEvent(call.ts, { ph: 's', id, pid: call.pid, tid: call.tid, cat: 'flow', name: 'launch' });
+    this.out.timedEvent(work.ts, { ph: 'f', bp: 'e', id, pid: work.pid, tid: work.tid, cat: 'flow', name: 'launch' });
+  }
+}
+
+interface FlowEnd {
+  readonly pid: number;
+  readonly tid: number;
+  readonly ts: number;
+}
+
+interface CpuSampleRow {
+  readonly node_id: number;
+  readonly ts_ns: number;
+  readonly pid: number;
+  readonly tid: number;
+  readonly cpu: number;
+  readonly stack_id: number | null;
+}
+
+/** On-CPU samples in scope (schema 2; none for older bundles), in time order. */
+function* cpuSampleRows(bundle: Bundle, o: PerfettoExportOptions): IterableIterator<CpuSampleRow> {
+  if (!hasColumn(bundle, 'cpu_samples', 'ts_ns')) return;
+  const where = ["typeof(ts_ns) = 'integer'", "typeof(node_id) = 'integer'", "typeof(pid) = 'integer'", "typeof(tid) = 'integer'", "(stack_id IS NULL OR typeof(stack_id) = 'integer')", 'ts_ns >= 0'];
+  const params: number[] = [];
+  if (o.nodeId !== undefined) (where.push('node_id = ?'), params.push(o.nodeId));
+  if (o.fromNs !== undefined) (where.push('ts_ns >= ?'), params.push(o.fromNs));
+  if (o.toNs !== undefined) (where.push('ts_ns < ?'), params.push(o.toNs));
+  if (o.pids) where.push(`pid IN (${o.pids.map(Number).join(',') || 'NULL'})`);
+  yield* bundle.db.prepare(`SELECT node_id, ts_ns, pid, tid, cpu, stack_id FROM cpu_samples WHERE ${where.join(' AND ')} ORDER BY ts_ns, rowid`).iterate(...params) as IterableIterator<CpuSampleRow>;
+}
+
 interface SystemSample {
   readonly node_id: number;
   readonly ts_ns: number;
@@ -700,6 +922,10 @@ function traceMetadata(bundle: Bundle, facts: BundleFacts, o: PerfettoExportOpti
       overflow_lanes: s.overflowLanes,
       counter_samples: s.counterSamples,
       annotations_written: s.annotations,
+      gpus: s.gpus,
+      gpu_tracks: s.gpuTracks,
+      flows: s.flows,
+      cpu_samples_written: s.cpuSamples,
       findings_written: s.findings,
       imported_findings_written: s.importedFindings,
     },

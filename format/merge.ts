@@ -9,7 +9,7 @@
 // ran 5 ms behind. The output origin is the earliest corrected origin (the earliest input origin
 // when no skew is given), so every shift is >= 0, and every time column (events.ts_ns,
 // processes.start_ns/end_ns, threads.first_ns, sampling.from_ns/to_ns, op_aggregates.bucket_ns,
-// system_samples.ts_ns, imported_findings.detected_ns, annotations.ts_ns/end_ns) moves by
+// system_samples.ts_ns, cpu_samples.ts_ns, imported_findings.detected_ns, annotations.ts_ns/end_ns) moves by
 // shift = origin_in + skew - origin_out. Durations (dur_ns, width_ns, *_dur_ns, p50/p99) do not
 // move. nodes.clock_offset_ns = the input's own clock_offset_ns + shift: what was added to the
 // node's original timestamps to place them on this bundle's clock (schema.ts).
@@ -17,8 +17,12 @@
 // Ids. Node ids are remapped everywhere they appear (mappings included: a mapping belongs to a
 // node's process, so identical mappings of different nodes stay distinct). Stacks go through
 // BundleWriter.internStack, so functions, and locations and stacks whose mappings are the same
-// after remapping, are shared across inputs. Events, processes and threads keep their
-// (node, pid/tid); imported findings and processes get new row numbers. Op ids are one catalog
+// after remapping, are shared across inputs; so do kernels (gpu_kernels, internKernel) and names
+// (internName), and event arguments of unit kernel or name (per the input's op_args) are
+// rewritten to the output's ids. Events, processes, threads and on-CPU samples keep their
+// (node, pid/tid); so does corr_id, which is unique per node and every node stays its own, so a
+// launch and the GPU work it started still share it. Imported findings and processes get new
+// row numbers. Op ids are one catalog
 // across bundles: seal describes every catalog op used; a code this catalog lacks (a newer
 // producer's) keeps the input's own name and argument meanings.
 //
@@ -123,6 +127,13 @@ interface Input {
   readonly nodeMap: Map<number, MergedNodeState>;
   /** Input stack id → output stack id. */
   readonly stackMap: Map<number, number>;
+  /** Input gpu_kernels.id and names.id → the output's (schema 2; empty for older inputs). */
+  readonly kernelMap: Map<number, number>;
+  readonly nameMap: Map<number, number>;
+  /** Per op: the argument indexes (0..3) holding a gpu_kernels.id or a names.id, from the input's op_args. */
+  readonly idArgs: Map<number, { readonly arg: number; readonly map: Map<number, number>; readonly table: string }[]>;
+  /** The input's events have a corr_id column (schema 2). */
+  readonly hasCorr: boolean;
 }
 
 export async function mergeBundles(inputPaths: readonly string[], outPath: string, options: MergeOptions): Promise<MergeResult> {
@@ -150,6 +161,7 @@ export async function mergeBundles(inputPaths: readonly string[], outPath: strin
       writeMetadata(w, inputs);
       let inputStacks = 0;
       for (const input of inputs) inputStacks += copyStacks(w, input);
+      for (const input of inputs) copyGpuNames(w, input);
       for (const input of inputs) copySideTables(w, input);
       carryForeignOps(w, inputs, notes);
       const span = await mergeEvents(w, inputs, options, outPath);
@@ -232,7 +244,8 @@ function openInput(path: string, cacheDir: string | undefined): Input {
       nodes.push({ inputId: check.int(r, 'id'), inputName: check.text(r, 'name'), inputOffset: BigInt(check.int(r, 'clock_offset_ns')) });
     }
     if (nodes.length === 0) throw new BundleError('SCHEMA', `${path}: table nodes is empty — the bundle breaks the spec; get a fresh copy`);
-    return { path, bundle, origin, nodes, nodeMap: new Map(), stackMap: new Map() };
+    const hasCorr = bundle.db.prepare("SELECT 1 FROM pragma_table_info('events') WHERE name = 'corr_id'").get() !== undefined;
+    return { path, bundle, origin, nodes, nodeMap: new Map(), stackMap: new Map(), kernelMap: new Map(), nameMap: new Map(), idArgs: new Map(), hasCorr };
   } catch (err) {
     bundle.close();
     throw err;
@@ -509,6 +522,40 @@ function copyStacks(w: BundleWriter, input: Input): number {
   return count;
 }
 
+function hasTable(bundle: Bundle, name: string): boolean {
+  return bundle.db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(name) !== undefined;
+}
+
+/**
+ * Re-interns the kernels and names of an input (schema 2) and notes which event arguments point
+ * at them, so that mergeEvents rewrites those to the output's ids.
+ */
+function copyGpuNames(w: BundleWriter, input: Input): void {
+  const b = input.bundle;
+  if (hasTable(b, 'gpu_kernels')) {
+    const c = new RowCheck(input.path, 'gpu_kernels');
+    // A dimension the input left NULL stays NULL (the writer stores the three as given).
+    const dims = (r: Row, axis: string) => ['x', 'y', 'z'].map((a) => c.intOrNull(r, `${axis}_${a}`)) as unknown as [number, number, number];
+    for (const r of rows(b, 'SELECT id, name, grid_x, grid_y, grid_z, block_x, block_y, block_z, registers, shared_memory FROM gpu_kernels ORDER BY id')) {
+      input.kernelMap.set(c.int(r, 'id'), w.internKernel({ name: c.text(r, 'name'), grid: dims(r, 'grid'), block: dims(r, 'block'), registers: c.intOrNull(r, 'registers'), shared_memory: c.intOrNull(r, 'shared_memory') }));
+    }
+  }
+  if (hasTable(b, 'names')) {
+    const c = new RowCheck(input.path, 'names');
+    for (const r of rows(b, 'SELECT id, name FROM names ORDER BY id')) input.nameMap.set(c.int(r, 'id'), w.internName(c.text(r, 'name')));
+  }
+  const c = new RowCheck(input.path, 'op_args');
+  for (const r of rows(b, "SELECT op_id, arg, unit FROM op_args WHERE unit IN ('kernel', 'name') ORDER BY op_id, arg")) {
+    const arg = c.int(r, 'arg');
+    if (arg < 0 || arg > 3) c.fail('arg', `is ${arg}, not an argument index 0..3`);
+    const unit = c.text(r, 'unit');
+    const op = c.int(r, 'op_id');
+    const list = input.idArgs.get(op) ?? [];
+    list.push(unit === 'kernel' ? { arg, map: input.kernelMap, table: 'gpu_kernels' } : { arg, map: input.nameMap, table: 'names' });
+    input.idArgs.set(op, list);
+  }
+}
+
 /** Every table but events and the stack tables, with node ids remapped and times shifted. */
 function copySideTables(w: BundleWriter, input: Input): void {
   const b = input.bundle;
@@ -615,6 +662,15 @@ function copySideTables(w: BundleWriter, input: Input): void {
     if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) c.fail('labels', 'is not a JSON object');
     w.addAnnotation({ node_id: node.id, ts_ns: c.time(r, 'ts_ns', node.shift), end_ns: c.timeOrNull(r, 'end_ns', node.shift), pid: c.intOrNull(r, 'pid'), labels: labels as Record<string, string> });
   }
+  if (!hasTable(b, 'cpu_samples')) return;
+  c = new RowCheck(input.path, 'cpu_samples');
+  for (const r of rows(b, 'SELECT node_id, ts_ns, pid, tid, cpu, stack_id FROM cpu_samples ORDER BY rowid')) {
+    const node = c.node(r, 'node_id', input);
+    const stack = c.intOrNull(r, 'stack_id');
+    const stackId = stack === null ? null : input.stackMap.get(stack);
+    if (stackId === undefined) c.fail('stack_id', `names stack ${stack}, which has no frames`);
+    w.addCpuSample({ node_id: node.id, ts_ns: c.time(r, 'ts_ns', node.shift), pid: c.int(r, 'pid'), tid: c.int(r, 'tid'), cpu: c.int(r, 'cpu'), stack_id: stackId });
+  }
 }
 
 /**
@@ -661,10 +717,10 @@ interface EventStream {
   lastTs: number;
 }
 
-type EventRow = [id: bigint, ts_ns: bigint, dur_ns: bigint, node_id: bigint, pid: bigint, tid: bigint, op_id: bigint, arg0: bigint | null, arg1: bigint | null, arg2: bigint | null, arg3: bigint | null, ret: bigint | null, stack_id: bigint | null];
+type EventRow = [id: bigint, ts_ns: bigint, dur_ns: bigint, node_id: bigint, pid: bigint, tid: bigint, op_id: bigint, arg0: bigint | null, arg1: bigint | null, arg2: bigint | null, arg3: bigint | null, ret: bigint | null, stack_id: bigint | null, corr_id: bigint | null];
 
 const PAGE_ROWS = 2048;
-const EVENT_SELECT = 'SELECT id, ts_ns, dur_ns, node_id, pid, tid, op_id, arg0, arg1, arg2, arg3, ret, stack_id FROM events WHERE id > ?';
+const eventSelect = (input: Input) => `SELECT id, ts_ns, dur_ns, node_id, pid, tid, op_id, arg0, arg1, arg2, arg3, ret, stack_id, ${input.hasCorr ? 'corr_id' : 'NULL'} FROM events WHERE id > ?`;
 
 async function mergeEvents(w: BundleWriter, inputs: readonly Input[], options: MergeOptions, outPath: string): Promise<{ start: number; end: number }> {
   const streams: EventStream[] = [];
@@ -674,7 +730,7 @@ async function mergeEvents(w: BundleWriter, inputs: readonly Input[], options: M
     const shifts = new Set(input.nodes.map((n) => n.out!.shift));
     const filters = shifts.size === 1 ? [null] : input.nodes.map((n) => n.inputId);
     for (const nodeFilter of filters) {
-      const sql = `${EVENT_SELECT}${nodeFilter === null ? '' : ' AND node_id = ?'} ORDER BY id LIMIT ${PAGE_ROWS}`;
+      const sql = `${eventSelect(input)}${nodeFilter === null ? '' : ' AND node_id = ?'} ORDER BY id LIMIT ${PAGE_ROWS}`;
       const page = input.bundle.db.prepare(sql).safeIntegers(true).raw(true);
       streams.push({ input, page, nodeFilter, rows: [], next: 0, lastId: 0n, head: null, headTs: 0, headNode: null, lastTs: 0 });
     }
@@ -705,6 +761,7 @@ async function mergeEvents(w: BundleWriter, inputs: readonly Input[], options: M
       arg3: e[10],
       ret: e[11] === null ? null : Number(e[11]),
       stack_id: e[12] === null ? null : best.input.stackMap.get(Number(e[12]))!,
+      corr_id: e[13] === null ? null : Number(e[13]),
     });
     if (ts < start) start = ts;
     if (ts + dur > end) end = ts + dur;
@@ -721,13 +778,13 @@ async function mergeEvents(w: BundleWriter, inputs: readonly Input[], options: M
 
 const SAFE = BigInt(MAX_NS);
 /** Columns used as JS numbers (all but id and the arguments, which stay exact). */
-const NUMBER_COLUMNS = [1, 2, 3, 4, 5, 6, 11, 12] as const;
+const NUMBER_COLUMNS = [1, 2, 3, 4, 5, 6, 11, 12, 13] as const;
 
 function eventError(s: EventStream, e: EventRow, what: string): BundleError {
   return new BundleError('SCHEMA', `${s.input.path}: event ${e[0]} ${what} — the bundle breaks the spec (ingero verify lists its problems); get a fresh copy`);
 }
 
-/** Moves a stream to its next event, checking what the merge relies on. */
+/** Moves a stream to its next event, checking what the merge relies on; kernel and name ids become the output's. */
 function advance(s: EventStream): void {
   if (s.next === s.rows.length) {
     s.rows = (s.nodeFilter === null ? s.page.all(s.lastId) : s.page.all(s.lastId, s.nodeFilter)) as EventRow[];
@@ -739,13 +796,23 @@ function advance(s: EventStream): void {
   }
   const e = s.rows[s.next++]!;
   s.lastId = e[0];
-  for (let i = 1; i <= 12; i++) {
+  for (let i = 1; i <= 13; i++) {
     const v = e[i];
     if (v === null ? i <= 6 : typeof v !== 'bigint') throw eventError(s, e, 'holds text, a blob, a real number or NULL in an integer column');
   }
   for (const i of NUMBER_COLUMNS) {
     const v = e[i];
-    if (v !== null && (v! > SAFE || v! < -SAFE)) throw eventError(s, e, 'holds an integer beyond 2^53 where a time, node, process, thread, op, return code or stack is');
+    if (v !== null && (v! > SAFE || v! < -SAFE)) throw eventError(s, e, 'holds an integer beyond 2^53 where a time, node, process, thread, op, return code, stack or corr_id is');
+  }
+  const idArgs = s.input.idArgs.get(Number(e[6]));
+  if (idArgs) {
+    for (const a of idArgs) {
+      const v = e[7 + a.arg];
+      if (v === null) continue;
+      const id = a.map.get(Number(v));
+      if (id === undefined) throw eventError(s, e, `names ${a.table} row ${v} in arg${a.arg}, which that table lacks`);
+      e[7 + a.arg] = BigInt(id);
+    }
   }
   const ts = Number(e[1]);
   const dur = Number(e[2]);

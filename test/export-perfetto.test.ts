@@ -36,7 +36,9 @@ interface TraceEvent {
   dur?: number;
   s?: string;
   /** Async slices (annotations): b and e events pair by cat, name and id. */
-  id?: string;
+  id?: string | number;
+  /** Flow ends: "e" binds to the enclosing slice. */
+  bp?: string;
   args?: Record<string, any>;
 }
 
@@ -137,6 +139,11 @@ function assertEventsMatch(bundle: Bundle, t: ParsedTrace, expected: Iterable<Ev
     argNames.set(`${r.op_id}/${r.arg}`, r.name);
     argUnits.set(`${r.op_id}/${r.arg}`, r.unit);
   }
+  // Schema 2: names and kernels that arguments point at, and the corr_id of each event.
+  const hasTable = (name: string) => bundle.db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(name) !== undefined;
+  const names = new Map(hasTable('names') ? (bundle.db.prepare('SELECT id, name FROM names').raw().all() as [number, string][]) : []);
+  const kernels = new Map(hasTable('gpu_kernels') ? (bundle.db.prepare('SELECT id, name FROM gpu_kernels').raw().all() as [number, string][]) : []);
+  const corr = new Map(bundle.db.prepare("SELECT 1 FROM pragma_table_info('events') WHERE name = 'corr_id'").get() ? (bundle.db.prepare('SELECT id, corr_id FROM events WHERE corr_id IS NOT NULL').raw().all() as [number, number][]) : []);
   let n = 0;
   for (const ev of expected) {
     n++;
@@ -155,19 +162,32 @@ function assertEventsMatch(bundle: Bundle, t: ParsedTrace, expected: Iterable<Ev
     const op = bundle.ops().get(ev.op_id);
     const opName = bundle.opName(ev.op_id);
     assert.equal(e.cat, op?.source ?? `source_${Math.floor(ev.op_id / 256)}`);
+    const namingArg = [0, 1, 2, 3].find((k) => ['name', 'kernel'].includes(argUnits.get(`${ev.op_id}/${k}`) ?? ''));
+    const naming = namingArg === undefined ? null : [ev.arg0, ev.arg1, ev.arg2, ev.arg3][namingArg]!;
     if (opName === 'sched_switch') {
       assert.equal(e.name, ev.arg2 === null ? 'off-CPU' : ev.arg2 === 0n ? 'off-CPU (preempted)' : 'off-CPU (blocked)');
       assert.equal(e.args!.op, 'sched_switch');
+    } else if (naming !== null) {
+      // Named after the kernel or name an argument points at; the op stays in args.
+      const unit = argUnits.get(`${ev.op_id}/${namingArg}`);
+      assert.equal(e.name, (unit === 'kernel' ? kernels : names).get(Number(naming)), `event ${ev.id} named after its ${unit}`);
+      assert.equal(e.args!.op, opName);
     } else {
       assert.equal(e.name, opName);
     }
+    assert.equal(e.args!.corr_id, corr.get(ev.id), `corr_id of event ${ev.id}`);
     [ev.arg0, ev.arg1, ev.arg2, ev.arg3].forEach((v, k) => {
       const name = argNames.get(`${ev.op_id}/${k}`);
       if (v === null) return assert.equal(e.args![name ?? `arg${k}`], undefined, `unused arg${k} of event ${ev.id} written`);
       if (name === undefined) return assert.equal(BigInt(e.args![`arg${k}`]), v);
       const got = e.args![name];
       const unit = argUnits.get(`${ev.op_id}/${k}`);
-      if (unit === 'pointer') assert.equal(got, hex(v), `${name} of event ${ev.id}`);
+      if (unit === 'kernel') {
+        assert.equal(e.args![`${name}_id`], Number(v), `${name} of event ${ev.id}`);
+        if (k !== namingArg) assert.equal(got, kernels.get(Number(v)));
+      } else if (unit === 'name') assert.equal(got, names.get(Number(v)), `${name} of event ${ev.id}`);
+      else if (unit === 'packed' && name === 'kind') assert.match(got, /^\w+ \(\w+ → \w+\)$/, `copy kind of event ${ev.id}`);
+      else if (unit === 'pointer') assert.equal(got, hex(v), `${name} of event ${ev.id}`);
       else if (name === 'grid' || name === 'block') assert.equal(got, dims(v));
       else if (unit === 'packed') assert.equal(got, hex(v), `${name} of event ${ev.id}`);
       else if (name === 'kind') assert.equal(got, MEMCPY_KINDS[Number(v)] ?? Number(v));
@@ -182,6 +202,15 @@ function assertEventsMatch(bundle: Bundle, t: ParsedTrace, expected: Iterable<Ev
     }
     const proc = processes.get(e.pid);
     assert.ok(proc, `process_name for pid ${e.pid}`);
+    if (op?.source === 'gpu') {
+      // GPU work goes by device and stream (its pid and tid are 0); cuda_sync to the device's waits track.
+      assert.equal(proc.device, ev.arg2 === null ? null : Number(ev.arg2), `device of event ${ev.id}'s track`);
+      assert.equal(proc.node, nodes.get(ev.node_id));
+      const thread = threads.get(`${e.pid}/${e.tid}`);
+      assert.ok(thread, `thread_name for ${e.pid}/${e.tid}`);
+      assert.equal(thread.stream, opName === 'cuda_sync' || ev.arg3 === null ? null : Number(ev.arg3), `stream of event ${ev.id}'s track`);
+      continue;
+    }
     assert.equal(proc.pid, ev.pid, `real pid of event ${ev.id}'s track`);
     assert.equal(proc.node, nodes.get(ev.node_id));
     assert.match(proc.name, new RegExp(`\\(pid ${ev.pid}\\)`));
@@ -530,5 +559,132 @@ describe('ingero export refuses and cleans up', () => {
     const self = ingero('export', synthetic, '-o', synthetic, '--force');
     assert.equal(self.code, 2);
     assert.ok(existsSync(synthetic));
+  });
+});
+
+describe('the GPU side and on-CPU samples', () => {
+  const kineto = (n: string) => join(root, 'test', 'fixtures', 'kineto', n);
+  const alexnet = join(work, 'alexnet.ingero');
+  const ranks = join(work, 'ranks.ingero');
+  before(async () => {
+    const { importKinetoTraces } = await import('../import/index.ts');
+    await importKinetoTraces([kineto('alexnet-a100.json.gz')], alexnet);
+    // Two ranks of one job: two nodes, each with its GPUs and its own corr_id space.
+    await importKinetoTraces([kineto('sampled-128rank-rank0.json.gz'), kineto('sampled-128rank-rank1.json.gz')], ranks);
+  });
+
+  const GPU_WORK = ['kernel', 'memcpy', 'memset'].map((n) => opId(n));
+
+  /** GPU tracks, slices per stream, and every flow joining a launch to work with its corr_id. */
+  function assertGpuSide(path: string, t: ParsedTrace): void {
+    const bundle = openBundle(path);
+    try {
+      const nodes = new Map((bundle.db.prepare('SELECT id, name FROM nodes').all() as { id: number; name: string }[]).map((n) => [n.id, n.name]));
+      const gpuProcs = new Map(t.events.filter((e) => e.ph === 'M' && e.name === 'process_name' && /^GPU /.test(e.args!.name)).map((e) => [e.pid!, e.args!]));
+      const streams = new Map(t.events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && gpuProcs.has(e.pid!)).map((e) => [`${e.pid}/${e.tid}`, e.args!]));
+      // Slices per (node, device, stream) in the trace, counted by their track's names.
+      const got = new Map<string, number>();
+      for (const e of t.events) {
+        if (e.ph !== 'X' || !gpuProcs.has(e.pid!) || (e.args!.op ?? e.name) === 'cuda_sync') continue;
+        const p = gpuProcs.get(e.pid!)!;
+        const key = `${p.node}/${p.device}/${streams.get(`${e.pid}/${e.tid}`)!.stream}`;
+        got.set(key, (got.get(key) ?? 0) + 1);
+      }
+      const want = new Map(
+        (bundle.db.prepare(`SELECT node_id, arg2, arg3, count(*) AS n FROM events WHERE op_id IN (${GPU_WORK.join(',')}) AND dur_ns > 0 GROUP BY 1, 2, 3`).all() as { node_id: number; arg2: number; arg3: number; n: number }[]).map((r) => [`${nodes.get(r.node_id)}/${r.arg2}/${r.arg3}`, r.n]),
+      );
+      assert.ok(want.size > 1, 'several streams');
+      assert.deepEqual(got, want, 'slices per node, GPU and stream');
+      for (const [, p] of gpuProcs) assert.equal(p.name, `GPU ${p.device}${nodes.size > 1 ? ` on ${p.node}` : ''}`);
+
+      // Flows: one start and one end per id; the start on the launching call's slice, the end on
+      // the GPU work's, both with the same corr_id on the same node.
+      const slicesAt = new Map<string, TraceEvent[]>();
+      for (const e of t.events) if (e.ph === 'X') slicesAt.set(`${e.pid}/${e.tid}/${e.ts}`, [...(slicesAt.get(`${e.pid}/${e.tid}/${e.ts}`) ?? []), e]);
+      const byId = new Map<number, TraceEvent[]>();
+      for (const e of t.events) if (e.ph === 's' || e.ph === 'f') byId.set(Number(e.id), [...(byId.get(Number(e.id)) ?? []), e]);
+      const nodeOf = (e: TraceEvent) => (gpuProcs.get(e.pid!)?.node ?? t.events.find((m) => m.ph === 'M' && m.name === 'process_name' && m.pid === e.pid)!.args!.node) as string;
+      const joined = new Set<string>();
+      for (const [id, pair] of byId) {
+        assert.deepEqual(pair.map((e) => e.ph).sort(), ['f', 's'], `flow ${id}: one start, one end`);
+        const s = pair.find((e) => e.ph === 's')!;
+        const f = pair.find((e) => e.ph === 'f')!;
+        assert.equal(f.bp, 'e', 'the end binds to the slice enclosing it');
+        const launch = slicesAt.get(`${s.pid}/${s.tid}/${s.ts}`)?.find((e) => e.args!.corr_id !== undefined);
+        const work = slicesAt.get(`${f.pid}/${f.tid}/${f.ts}`)?.find((e) => e.args!.corr_id !== undefined);
+        assert.ok(launch && work, `flow ${id} starts and ends on slices`);
+        assert.notEqual(launch.cat, 'gpu');
+        assert.ok(['kernel', 'memcpy', 'memset'].includes(work.args!.op ?? work.name), `flow ${id} ends on GPU work, not ${work.name}`);
+        assert.equal(launch.args!.corr_id, work.args!.corr_id, `flow ${id} joins one corr_id`);
+        assert.equal(nodeOf(launch), nodeOf(work), `flow ${id} stays on its node`);
+        joined.add(`${nodeOf(work)}/${work.args!.event_id}`);
+      }
+      const pairs = bundle.db
+        .prepare(`SELECT DISTINCT g.node_id, g.id FROM events g JOIN events h ON h.node_id = g.node_id AND h.corr_id = g.corr_id AND h.op_id / 256 <> 10 AND h.dur_ns > 0 WHERE g.op_id IN (${GPU_WORK.join(',')}) AND g.dur_ns > 0`)
+        .all() as { node_id: number; id: number }[];
+      assert.ok(pairs.length > 50, `${pairs.length} GPU work items with a launching call`);
+      assert.deepEqual([...joined].sort(), pairs.map((p) => `${nodes.get(p.node_id)}/${p.id}`).sort(), 'one flow into each piece of GPU work that has a launching call');
+      assert.equal(t.metadata.export.flows, byId.size);
+    } finally {
+      bundle.close();
+    }
+  }
+
+  test('a PyTorch profiler import: every event as it is stored, GPU streams on their own tracks, a flow per launch', () => {
+    const t = exportTrace(alexnet, '--no-findings');
+    const bundle = openBundle(alexnet);
+    try {
+      assert.equal(assertEventsMatch(bundle, t), bundle.eventCount());
+    } finally {
+      bundle.close();
+    }
+    assertProperNesting(t);
+    assertIdsDistinct(t);
+    assertGpuSide(alexnet, t);
+    const kernel = t.events.find((e) => e.ph === 'X' && e.args!.op === 'kernel')!;
+    assert.match(kernel.args!.grid, /^\d+,\d+,\d+$/);
+    assert.ok(Number.isInteger(kernel.args!.registers));
+  });
+
+  test('two ranks in one bundle: a GPU process per node and device, flows within each node', () => {
+    const t = exportTrace(ranks, '--no-findings');
+    assertProperNesting(t);
+    assertIdsDistinct(t);
+    assertGpuSide(ranks, t);
+  });
+
+  test('on-CPU samples: an instant on the sampled thread, named after its leaf frame, the stack in args', async () => {
+    const path = join(work, 'cpu-samples.ingero');
+    const w = BundleWriter.create(path, { originUnixNs: 1767225600000000000n, producer: { name: 'test', version: '1', command: 'export test' } });
+    w.addProcess({ pid: PID, start_ns: 0, comm: 'trainer' });
+    w.addThread({ pid: PID, tid: PID + 1, first_ns: 0, comm: 'loader' });
+    const frame = (name: string) => ({ kind: 'native' as const, address: 0x1000n, mapping: { path: '/usr/lib/libtorch_cpu.so' }, function: { name } });
+    const hot = w.internStack([frame('at::native::add_kernel'), frame('train_step'), frame('main')]);
+    const load = w.internStack([frame('PyObject_Call'), frame('load_batch')]);
+    for (let i = 0; i < 40; i++) w.appendEvent({ ts_ns: i * 1_000_000, dur_ns: 500_000, pid: PID, tid: PID, op_id: opId('cudaLaunchKernel'), arg0: 0x7f00n });
+    for (let i = 0; i < 100; i++) w.addCpuSample({ ts_ns: 10_000 + i * 400_000, pid: PID, tid: i % 4 === 0 ? PID + 1 : PID, cpu: i % 3, stack_id: i % 10 === 9 ? null : i % 4 === 0 ? load : hot });
+    await w.seal();
+    const t = exportTrace(path, '--no-findings');
+    const samples = t.events.filter((e) => e.cat === 'cpu_sample');
+    assert.equal(samples.length, 100);
+    assert.equal(t.metadata.export.cpu_samples_written, 100);
+    const threadName = new Map(t.events.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => [`${e.pid}/${e.tid}`, e.args!]));
+    samples.forEach((e, k) => {
+      assert.equal(e.ph, 'i');
+      assert.equal(e.s, 't');
+      const i = Number((t.tsNs[t.events.indexOf(e)]! - 10_000n) / 400_000n);
+      assert.equal(k, i, 'in time order');
+      assert.equal(threadName.get(`${e.pid}/${e.tid}`)!.tid, i % 4 === 0 ? PID + 1 : PID, 'on the sampled thread');
+      assert.equal(e.args!.cpu, i % 3);
+      if (i % 10 === 9) return assert.equal(e.name, 'on-CPU (no user stack)');
+      const leaf = i % 4 === 0 ? 'PyObject_Call' : 'at::native::add_kernel';
+      assert.equal(e.name, `${leaf} (libtorch_cpu.so)`);
+      assert.equal(e.args!.stack.length, i % 4 === 0 ? 2 : 3);
+      assert.equal(e.args!.stack[0], e.name);
+    });
+    assertProperNesting(t);
+    // A window applies to samples as to events: [10 ms, 20 ms) holds samples 25..49.
+    const part = exportTrace(path, '--no-findings', '--from', '10ms', '--to', '20ms');
+    assert.equal(part.events.filter((e) => e.cat === 'cpu_sample').length, 25);
   });
 });

@@ -528,3 +528,110 @@ test('an op code this catalog lacks keeps the name and argument meanings its pro
     assert.equal(b.db.prepare('SELECT count(*) FROM events WHERE op_id = ?').pluck().get(foreign), 10);
   });
 });
+
+describe('a PyTorch profiler import merged with an eBPF recording of the same job', () => {
+  // Two ranks imported from the shipped Kineto traces (kernels, names, corr_id) and a recording
+  // made by hand with everything the recorder writes beside them (stacks, on-CPU samples), 1 ms
+  // after rank0's origin.
+  const rank0 = join(work, 'rank0.ingero');
+  const rank1 = join(work, 'rank1.ingero');
+  const recorded = join(work, 'recorded.ingero');
+  const merged = join(work, 'kineto-merged.ingero');
+  const inputs = [recorded, rank0, rank1];
+  before(async () => {
+    const { importKinetoTraces } = await import('../import/index.ts');
+    const fixture = (n: string) => join(root, 'test', 'fixtures', 'kineto', n);
+    await importKinetoTraces([fixture('sampled-128rank-rank0.json.gz')], rank0);
+    await importKinetoTraces([fixture('sampled-128rank-rank1.json.gz')], rank1);
+    const origin = withBundle(rank0, (b) => b.originUnixNs) + 1_000_000n;
+    const w = BundleWriter.create(recorded, { originUnixNs: origin, producer, nodeName: 'gpu-host-07', compressionLevel: 3 });
+    w.setMetadata('recorder.cpu_sample_hz', 99);
+    w.addProcess({ pid: 4242, ppid: 1, start_ns: 0, comm: 'python3' });
+    w.addThread({ pid: 4242, tid: 4242, first_ns: 0, comm: 'python3' });
+    const launchStack = w.internStack(nativeStack('libcudart.so.12', 'cudaLaunchKernel'));
+    const hot = w.internStack(nativeStack('libtorch_cpu.so', 'at_native_add'));
+    for (let i = 0; i < 300; i++) w.appendEvent({ ts_ns: 10_000 + i * 100_000, dur_ns: 4_000, pid: 4242, tid: 4242, op_id: opId('cudaLaunchKernel'), arg0: 0x7f00_0000_1000n, stack_id: launchStack });
+    for (let i = 0; i < 120; i++) w.addCpuSample({ ts_ns: 20_000 + i * 250_000, pid: 4242, tid: 4242, cpu: i % 4, stack_id: i % 5 === 0 ? null : i % 2 ? hot : launchStack });
+    await w.seal();
+    const r = ingero('merge', ...inputs, '-o', merged);
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  const count = (path: string, sql: string) => withBundle(path, (b) => Number(b.db.prepare(sql).pluck().get()));
+
+  test('verify passes; events, on-CPU samples, processes and threads are the sums of the inputs\'', () => {
+    assert.equal(ingero('verify', merged).code, 0);
+    for (const table of ['events', 'cpu_samples', 'processes', 'threads', 'annotations']) {
+      const sum = inputs.reduce((n, p) => n + count(p, `SELECT count(*) FROM ${table}`), 0);
+      assert.ok(sum > 0 || table === 'cpu_samples', `${table}: the inputs hold rows`);
+      assert.equal(count(merged, `SELECT count(*) FROM ${table}`), sum, table);
+    }
+    assert.equal(count(merged, 'SELECT count(corr_id) FROM events'), inputs.reduce((n, p) => n + count(p, 'SELECT count(corr_id) FROM events'), 0), 'corr_id kept on every event');
+    assert.equal(count(merged, 'SELECT count(*) FROM cpu_samples'), 120);
+  });
+
+  test('kernels and names: one row per distinct one across the inputs, and every event still names its own', () => {
+    const distinct = (sql: string) => new Set(inputs.flatMap((p) => withBundle(p, (b) => b.db.prepare(sql).pluck().all() as string[])));
+    const kernelKey = "SELECT json_array(name, grid_x, grid_y, grid_z, block_x, block_y, block_z, registers, shared_memory) FROM gpu_kernels";
+    assert.equal(count(merged, 'SELECT count(*) FROM gpu_kernels'), distinct(kernelKey).size);
+    assert.equal(count(merged, 'SELECT count(*) FROM names'), distinct('SELECT name FROM names').size);
+    assert.ok(count(rank1, 'SELECT count(*) FROM gpu_kernels') > 0 && count(rank1, 'SELECT count(*) FROM names') > 0);
+    // Each event's kernel or name, resolved, at its absolute time: the same multiset per node.
+    const resolved = (path: string) =>
+      withBundle(path, (b) => {
+        const rows = b.db
+          .prepare(
+            `SELECT n.name AS node, e.ts_ns, e.op_id, e.corr_id, k.name AS kernel, a0.name AS name0, a1.name AS name1 FROM events e JOIN nodes n ON n.id = e.node_id
+             LEFT JOIN gpu_kernels k ON e.op_id = ${opId('kernel')} AND k.id = e.arg0
+             LEFT JOIN op_args u0 ON u0.op_id = e.op_id AND u0.arg = 0 AND u0.unit = 'name' LEFT JOIN names a0 ON u0.op_id IS NOT NULL AND a0.id = e.arg0
+             LEFT JOIN op_args u1 ON u1.op_id = e.op_id AND u1.arg = 1 AND u1.unit = 'name' LEFT JOIN names a1 ON u1.op_id IS NOT NULL AND a1.id = e.arg1`,
+          )
+          .all() as Record<string, unknown>[];
+        return rows.map((r) => JSON.stringify([r.node, String(b.originUnixNs + BigInt(r.ts_ns as number)), r.op_id, r.corr_id, r.kernel, r.name0, r.name1])).sort();
+      });
+    const expected = inputs.flatMap(resolved).sort();
+    assert.ok(expected.some((r) => JSON.parse(r)[4] !== null) && expected.some((r) => JSON.parse(r)[5] !== null), 'kernels and names are referenced');
+    assert.deepEqual(resolved(merged), expected);
+  });
+
+  test('corr_id still joins each launch to the GPU work it started, on its own node', () => {
+    const gpu = [opId('kernel'), opId('memcpy'), opId('memset')].join(',');
+    const pairs = (path: string) =>
+      withBundle(path, (b) =>
+        (b.db
+          .prepare(
+            `SELECT n.name AS node, h.op_id AS host_op, h.ts_ns AS host_ts, g.op_id AS gpu_op, g.ts_ns AS gpu_ts FROM events g
+             JOIN events h ON h.node_id = g.node_id AND h.corr_id = g.corr_id AND h.op_id / 256 <> 10 JOIN nodes n ON n.id = g.node_id
+             WHERE g.op_id IN (${gpu})`,
+          )
+          .all() as Record<string, number | string>[]).map((r) => `${r.node}|${r.host_op}|${b.originUnixNs + BigInt(r.host_ts)}|${r.gpu_op}|${b.originUnixNs + BigInt(r.gpu_ts)}`),
+      );
+    const expected = inputs.flatMap(pairs).sort();
+    assert.ok(expected.length > 1000, `${expected.length} launch → GPU pairs in the inputs`);
+    assert.deepEqual(pairs(merged).sort(), expected);
+  });
+
+  test('on-CPU samples keep their node, thread, CPU and resolved stack, on the merged clock', () => {
+    const samples = (path: string) =>
+      withBundle(path, (b) =>
+        (b.db.prepare('SELECT n.name AS node, s.ts_ns, s.pid, s.tid, s.cpu, s.stack_id FROM cpu_samples s JOIN nodes n ON n.id = s.node_id').all() as Record<string, number | string | null>[]).map((r) =>
+          [r.node, b.originUnixNs + BigInt(r.ts_ns!), r.pid, r.tid, r.cpu, r.stack_id === null ? '' : b.stack(Number(r.stack_id)).map((f) => f.function).join(';')].map(String).join('|'),
+        ),
+      );
+    const expected = inputs.flatMap(samples).sort();
+    assert.ok(expected.some((s) => s.endsWith('at_native_add;train_step;main')));
+    assert.deepEqual(samples(merged).sort(), expected);
+  });
+
+  test('an event naming a kernel its input lacks is refused by name, nothing written', async () => {
+    const broken = join(work, 'dangling-kernel.ingero');
+    const w = BundleWriter.create(broken, { originUnixNs: withBundle(rank0, (b) => b.originUnixNs), producer, nodeName: 'gpu-x', compressionLevel: 3 });
+    w.appendEvent({ ts_ns: 1_000, dur_ns: 500, pid: 0, tid: 0, op_id: opId('kernel'), arg0: 999, arg2: 0, arg3: 7, corr_id: 1 });
+    await w.seal();
+    const out = join(work, 'dangling-merged.ingero');
+    const r = ingero('merge', rank0, broken, '-o', out);
+    assert.notEqual(r.code, 0);
+    assertOneLineError(r, /dangling-kernel\.ingero: event 1 names gpu_kernels row 999 in arg0, which that table lacks/);
+    assert.ok(!existsSync(out) && !existsSync(`${out}.staging`));
+  });
+});

@@ -1,5 +1,6 @@
 // ingero redact: bundles with planted secrets (an API token in a command line, /home/alice paths,
-// a host name, an IP, a Kubernetes cgroup, an e-mail in a label, a finding naming all of them)
+// a host name, an IP, a Kubernetes cgroup, an e-mail in a label, a finding naming all of them,
+// interned profiler names with paths and addresses in them, kernels and on-CPU samples' stacks)
 // must come out without any of their bytes, anywhere: the file, `zstd -dc` of it and the database
 // a reader decompresses. The output verifies, and the analysis of it gives the same numbers.
 import assert from 'node:assert/strict';
@@ -74,6 +75,26 @@ async function writeSecretBundle(path: string): Promise<void> {
     if (i % 10 === 0) w.appendEvent({ ts_ns: t + 50_000, dur_ns: 80_000 + i * 10, pid: 4711, tid: 4711, op_id: memcpy, arg0: 1 << 20, arg1: 1, ret: 0 });
     if (i % 4 === 0) w.appendEvent({ ts_ns: t + 60_000, dur_ns: 20_000 + i, pid: 4712, tid: 4712, op_id: sched, arg0: 4711, arg1: 4711, arg2: 1 });
   }
+  // The GPU side of a profiler import: kernels (a user's own and PyTorch's), interned names with
+  // paths, a host and an e-mail in them, and on-CPU samples whose stacks only they use.
+  const ownKernel = w.internKernel({ name: 'void acme::fused_attention_fwd<float>(float*)', grid: [80, 1, 1], block: [256, 1, 1] });
+  const torchKernel = w.internKernel({ name: 'void at::native::vectorized_elementwise_kernel<4>(int, float*)' });
+  const pyName = w.internName('/home/alice/proj/train.py(12): train_step');
+  const pkgName = w.internName('/home/alice/venv/lib/python3.11/site-packages/torch/nn/modules/module.py(1511): forward');
+  const stepName = w.internName(`ProfilerStep on ${HOST} for ${EMAIL}`);
+  const category = w.internName('user_annotation');
+  for (let i = 0; i < 20; i++) {
+    const t = 41_000_000 + i * 100_000;
+    w.appendEvent({ ts_ns: t, dur_ns: 5_000, pid: 4711, tid: 4711, op_id: opId('python_function'), arg0: i % 2 ? pyName : pkgName });
+    w.appendEvent({ ts_ns: t + 1_000, dur_ns: 3_000, pid: 4711, tid: 4711, op_id: launch, corr_id: i + 1 });
+    w.appendEvent({ ts_ns: t + 2_000, dur_ns: 1_000, pid: 4711, tid: 4711, op_id: opId('profiler_event'), arg0: stepName, arg1: category, arg2: 88 });
+    w.appendEvent({ ts_ns: t + 10_000, dur_ns: 40_000, pid: 0, tid: 0, op_id: opId('kernel'), arg0: i % 3 ? ownKernel : torchKernel, arg2: 0, arg3: 7, corr_id: i + 1 });
+  }
+  const sampled = w.internStack([
+    { kind: 'native', address: 0x400200n, mapping: acme, function: { name: 'acme::sampled_hot_loop(int)', system_name: '_ZN4acme16sampled_hot_loopEi' } },
+    { kind: 'python', function: { name: 'load_batch', filename: '/home/alice/proj/loader.py', start_line: 3 }, line: 5 },
+  ]);
+  for (let i = 0; i < 30; i++) w.addCpuSample({ ts_ns: i * 1_000_000, pid: 4711, tid: 4711, cpu: i % 2, stack_id: i % 3 ? sampled : launchStack });
   w.addAnnotation({ ts_ns: 0, end_ns: 10_000_000, pid: 4711, labels: { owner: EMAIL, phase: 'warmup', step: '42' } });
   w.addAnnotation({ ts_ns: 20_000_000, pid: 4711, labels: { owner: EMAIL, phase: 'train', step: '43' } });
   w.addImportedFinding({ origin: 'ingero causal_chains', origin_id: `${HOST}:tail-high-cudaLaunchKernel`, severity: 'HIGH', op: 'cudaLaunchKernel', summary: `cudaLaunchKernel p99 3.2x p50 in /home/alice/proj/train.py on ${HOST} (${IP})`, recommendations: [`Ask ${EMAIL}`, 'Pin the training process with taskset'], timeline: [{ layer: 'CUDA', op: 'cudaLaunchKernel', detail: `${HOST} p99=11µs`, dur_us: 11 }] });
@@ -173,7 +194,17 @@ describe('default policy, through the CLI', () => {
       ['acme::fused_attention(float*)', ''],
       ['train_step', 'train.py'],
       ['forward', 'module.py'],
+      ['acme::sampled_hot_loop(int)', ''],
+      ['load_batch', 'loader.py'],
     ]);
+    // Kernel names are kept as symbols are; interned names are text: paths to basenames, names to tokens.
+    assert.deepEqual(query<{ name: string }>(out, 'SELECT name FROM gpu_kernels ORDER BY id').map((r) => r.name), ['void acme::fused_attention_fwd<float>(float*)', 'void at::native::vectorized_elementwise_kernel<4>(int, float*)']);
+    const names = query<{ name: string }>(out, 'SELECT name FROM names ORDER BY id').map((r) => r.name);
+    assert.deepEqual(names.slice(0, 2), ['train.py(12): train_step', 'module.py(1511): forward']);
+    assert.match(names[2]!, /^ProfilerStep on node-0 for redacted:email:[0-9a-f]{8}$/);
+    assert.equal(names[3], 'user_annotation');
+    // The samples keep their stacks, whose frames went through the same rules as the events'.
+    assert.deepEqual(query(out, 'SELECT ts_ns, pid, tid, cpu, stack_id FROM cpu_samples ORDER BY rowid'), query(secretBundle, 'SELECT ts_ns, pid, tid, cpu, stack_id FROM cpu_samples ORDER BY rowid'));
     assert.deepEqual(query<{ name: string }>(out, 'SELECT name FROM nodes').map((r) => r.name), ['node-0']);
     const labels = query<{ labels: string }>(out, 'SELECT labels FROM annotations ORDER BY ts_ns').map((r) => JSON.parse(r.labels));
     assert.equal(labels[0].step, '42', 'numbers are kept');
@@ -320,6 +351,23 @@ test('every --keep option keeps its field as it was', async () => {
   assert.match(hidden[2]!.name, /^redacted:symbol:/);
   assert.match(hidden[2]!.filename, /^redacted:file:/);
   assert.equal(hidden[3]!.name, 'forward', 'site-packages frames stay');
+  assert.match(hidden[4]!.name, /^redacted:symbol:/, 'a frame only on-CPU samples use is hidden like the others');
+  assert.match(hidden[5]!.filename, /^redacted:file:/);
+  // GPU code: a kernel no GPU library names as its own is hashed like an executable's symbol,
+  // PyTorch's stays; a Python function outside packages is hashed, a package's kept.
+  const symbols = await redacted({ symbols: true });
+  const kernels = query<{ name: string }>(symbols, 'SELECT name FROM gpu_kernels ORDER BY id').map((r) => r.name);
+  assert.match(kernels[0]!, /^redacted:symbol:[0-9a-f]{8}$/);
+  assert.equal(kernels[1], 'void at::native::vectorized_elementwise_kernel<4>(int, float*)');
+  const names = query<{ name: string }>(symbols, 'SELECT name FROM names ORDER BY id').map((r) => r.name);
+  assert.match(names[0]!, /^redacted:symbol:[0-9a-f]{8}$/);
+  assert.equal(names[1], 'module.py(1511): forward');
+  assertNoSecrets(symbols, [...SECRETS, 'fused_attention', 'sampled_hot_loop', 'train_step', 'loader.py', '_ZN4acme']);
+  // The exported trace names the hidden kernel by its token too.
+  const trace = join(work, 'symbols.json');
+  assert.equal(ingero(['export', symbols, '-o', trace, '--no-findings']).code, 0);
+  const text = readFileSync(trace, 'utf8');
+  assert.ok(!text.includes('fused_attention') && text.includes(kernels[0]!));
   const comm = await redacted({ comm: true });
   for (const r of query<{ comm: string }>(comm, 'SELECT comm FROM processes UNION ALL SELECT comm FROM threads')) assert.match(r.comm, /^redacted:comm:[0-9a-f]{8}$/);
   assert.match(query<{ cmdline: string }>(comm, 'SELECT cmdline FROM processes')[0]!.cmdline, /^redacted:comm:[0-9a-f]{8} redacted:args:/, 'argv[0] named like the task is hidden too');

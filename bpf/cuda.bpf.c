@@ -122,6 +122,7 @@ static __always_inline int enter(struct pt_regs *ctx)
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct thread_state *t;
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct call_state *st;
 	__u32 d;
 	__u8 one = 1;
@@ -132,14 +133,19 @@ static __always_inline int enter(struct pt_regs *ctx)
 
 	if (!recording())
 		return 0;
-	if (!is_traced(tgid)) {
-		if (!trace_all)
+	/* A thread with storage belongs to a traced process (storage is created only for those, and
+	 * dies with the thread): the traced-set lookup is paid once per thread, not per call. */
+	t = bpf_task_storage_get(&threads, task, 0, 0);
+	if (!t) {
+		if (!is_traced(tgid)) {
+			if (!trace_all)
+				return 0;
+			bpf_map_update_elem(&traced_tgids, &tgid, &one, BPF_NOEXIST);
+		}
+		t = bpf_task_storage_get(&threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!t)
 			return 0;
-		bpf_map_update_elem(&traced_tgids, &tgid, &one, BPF_NOEXIST);
 	}
-	t = bpf_task_storage_get(&threads, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!t)
-		return 0;
 	d = t->depth;
 	if (d >= CALL_DEPTH)
 		return 0; /* deeper than any CUDA nesting: its return finds no match and is ignored */

@@ -25,7 +25,7 @@ export class EventSink {
   private readonly namedThreads = new Set<string>();
   /** The last name each thread was given, for processes known only by a thread that ran. */
   private readonly threadComm = new Map<number, string>();
-  /** Rows whose stacks wait for their exited process's mappings (Symbolizer.canSymbolize), by pid. */
+  /** Rows whose stacks wait for their exited process's mappings (Symbolizer.stackIdIfReady), by pid. */
   private readonly waiting = new Map<number, { frames: readonly bigint[]; write: (stackId: number) => void }[]>();
 
   constructor(
@@ -96,7 +96,8 @@ export class EventSink {
   private withStack(pid: number, frames: readonly bigint[], write: (stackId: number | null) => void): void {
     const s = this.symbolizer;
     if (!frames.length || !s) return write(null);
-    if (s.canSymbolize(pid, frames)) return write(s.stackId(pid, frames));
+    const id = s.stackIdIfReady(pid, frames);
+    if (id !== undefined) return write(id);
     const list = this.waiting.get(pid) ?? [];
     this.waiting.set(pid, list);
     list.push({ frames, write });

@@ -5,7 +5,7 @@
 // the calling function even when the call was its last instruction.
 // A process can be gone before its stacks are drained (a short program, a loaded machine):
 // then the executable mappings the kernel sends as it exits (bpf/exit-mappings.bpf.c) stand in
-// for /proc, and its stacks wait for them.
+// for /proc, and its stacks wait for them (stackIdIfReady).
 import { statSync } from 'node:fs';
 import type { FrameInput, MappingInput } from '../format/index.ts';
 import { demangle } from '../format/index.ts';
@@ -34,7 +34,7 @@ export class Symbolizer {
 
   /**
    * @param exitMappingsComing whether the kernel sends each traced process's mappings as it
-   * exits: stacks of a process that is gone then wait for them (canSymbolize).
+   * exits: stacks of a process that is gone then wait for them (stackIdIfReady).
    */
   constructor(
     private readonly sink: StackSink,
@@ -85,23 +85,32 @@ export class Symbolizer {
   }
 
   /**
-   * Whether a stack can be symbolized now: false while one of its addresses lies outside the
-   * mappings known for a process that is gone and whose exit-time mappings are still to come.
+   * The stack's id, or undefined while it cannot be symbolized yet: one of its addresses lies
+   * outside the mappings known for a process that is gone and whose exit-time mappings are
+   * still to come (then stackId, once they came or the recording ended).
    */
-  canSymbolize(pid: number, addresses: readonly bigint[]): boolean {
+  stackIdIfReady(pid: number, addresses: readonly bigint[]): number | undefined {
+    const key = stackKey(pid, addresses);
+    const id = this.stacks.get(key);
+    if (id !== undefined || this.ready(pid, addresses)) return id ?? this.intern(key, pid, addresses);
+    return undefined;
+  }
+
+  stackId(pid: number, addresses: readonly bigint[]): number {
+    const key = stackKey(pid, addresses);
+    return this.stacks.get(key) ?? this.intern(key, pid, addresses);
+  }
+
+  private ready(pid: number, addresses: readonly bigint[]): boolean {
     if (!this.exitMappingsComing || this.exitMappingsDone.has(pid)) return true;
     const maps = this.maps.get(pid);
     if (addresses.every((a) => find(maps, Number(a)))) return true;
     return !this.gone.has(pid) && this.noteProcess(pid);
   }
 
-  stackId(pid: number, addresses: readonly bigint[]): number {
-    const key = `${pid}:${addresses.join(',')}`;
-    let id = this.stacks.get(key);
-    if (id === undefined) {
-      id = this.sink.internStack(addresses.map((a) => this.frame(pid, a)));
-      this.stacks.set(key, id);
-    }
+  private intern(key: string, pid: number, addresses: readonly bigint[]): number {
+    const id = this.sink.internStack(addresses.map((a) => this.frame(pid, a)));
+    this.stacks.set(key, id);
     return id;
   }
 
@@ -176,6 +185,10 @@ export class Symbolizer {
     }
     return mi;
   }
+}
+
+function stackKey(pid: number, addresses: readonly bigint[]): string {
+  return `${pid}:${addresses.join(',')}`;
 }
 
 function find(maps: MapEntry[] | undefined, addr: number): MapEntry | undefined {

@@ -9,6 +9,8 @@
 /* A call in flight, from its entry to its return. */
 struct call_state {
 	__u64 start_ns;
+	/* stack pointer at entry: a call is in flight only while the thread runs below it */
+	__u64 sp;
 	__u64 arg[4];
 	__u32 op;
 	__u8 present;
@@ -146,10 +148,20 @@ static __always_inline int enter(struct pt_regs *ctx)
 		if (!t)
 			return 0;
 	}
+	/* Calls whose return was lost (a longjmp out of a callback; a call in flight while its
+	 * return probe was being attached) are left on the stack: one that started at or below
+	 * this stack pointer has ended, and is dropped. */
 	d = t->depth;
+	for (int i = 0; i < CALL_DEPTH; i++) {
+		if (d == 0 || d > CALL_DEPTH || t->calls[(d - 1) & (CALL_DEPTH - 1)].sp > r.sp)
+			break;
+		d--;
+	}
 	if (d >= CALL_DEPTH)
 		return 0; /* deeper than any CUDA nesting: its return finds no match and is ignored */
+	barrier_var(d); /* keeps the mask below, which the verifier needs to bound the index */
 	st = &t->calls[d & (CALL_DEPTH - 1)];
+	st->sp = r.sp;
 	st->op = COOKIE_OP(cookie);
 	st->nested = d > 0 && t->calls[(d - 1) & (CALL_DEPTH - 1)].op == st->op;
 	t->depth = d + 1;
@@ -170,7 +182,7 @@ static __always_inline int enter(struct pt_regs *ctx)
 }
 
 /* The thread's call of this op in flight, popped off its stack with any left above it by calls
- * that never returned (a longjmp out of a callback); NULL when there is none. */
+ * that never returned; NULL when there is none. */
 static __always_inline struct call_state *pop_call(struct thread_state *t, __u32 op)
 {
 	for (int i = CALL_DEPTH - 1; i >= 0; i--) {

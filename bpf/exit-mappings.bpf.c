@@ -2,9 +2,9 @@
 /* The executable file mappings of each traced process as it exits, so that stacks drained after
  * the process is gone still resolve: the recorder reads /proc/PID/maps when it drains a process's
  * events, and a program that exits within one drain interval (or before a loaded machine gets to
- * it) would otherwise leave its stacks unnamed. sched_process_exit runs before exit_mm() since
- * Linux 6.16, so the address space is still there; on older kernels the walk finds no mm and
- * sends only the end marker.
+ * it) would otherwise leave its stacks unnamed. On recent kernels (the 6.18 this was written on)
+ * sched_process_exit runs before exit_mm(), so the address space is still there; where it runs
+ * after, the walk finds no mm and sends only the end marker, and stacks resolve as before.
  *
  * A separate object from host.bpf.o because it needs the task_vma iterator kfuncs (Linux 6.7):
  * where they are missing this object alone fails to load and the recorder goes on without it.

@@ -1,8 +1,11 @@
 // bench/format: the bundle format's size, write and open costs on a realistic synthetic mix.
 // Writes N events (default 10M) of CUDA runtime/driver calls and scheduler/memory/IO kernel
-// events through BundleWriter, seals, opens cold (empty cache) and cached, and prints the
-// figures next to the baselines measured in the same run: the raw SQLite database inside the
-// bundle and `zstd -3` / `zstd -19` of that file.
+// events through BundleWriter, seals, opens cold (empty cache) and cached, fully verifies
+// (`ingero verify`'s verifyBundle) cold and cached, and prints the figures next to the
+// baselines measured in the same run: the raw SQLite database inside the bundle, `zstd -3` /
+// `zstd -19` of that file, `zstd -d` of the -3 file (decompression alone), and the sqlite3 CLI
+// on the raw database (a count of events: opening it; PRAGMA integrity_check: SQLite's own
+// share of a full verification).
 //
 //   npx tsx bench/format.ts [--events N] [--no-zstd19] [--dir DIR]
 //
@@ -13,7 +16,7 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BundleWriter, openBundle, opById, opId, packDims, type EventInput } from '../format/index.ts';
+import { BundleWriter, openBundle, opById, opId, packDims, verifyBundle, type EventInput } from '../format/index.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -211,23 +214,44 @@ sampleRss();
 phase('cold-opened');
 const [cached, cachedSeconds] = await time(() => openBundle(out, { cacheDir }));
 cached.close();
+// a copy of the database outside the cache, for the sqlite3 baselines after the cache is emptied
+const rawDb = join(dir, 'raw.sqlite');
+execFileSync('cp', [dbPath, rawDb]);
+rmSync(cacheDir, { recursive: true, force: true });
+const [verifiedCold, verifyColdSeconds] = await time(() => verifyBundle(out, { cacheDir }));
+const [verifiedCached, verifyCachedSeconds] = await time(() => verifyBundle(out, { cacheDir }));
+for (const v of [verifiedCold, verifiedCached]) if (!v.ok) throw new Error(`verify found problems: ${v.problems.map((p) => `${p.code}: ${p.message}`).join('; ')}`);
 clearInterval(rssTimer);
 sampleRss();
 const ownPeak = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
 
-function zstdBytes(level: number): { bytes: number; seconds: number } | string {
-  const probe = spawnSync('zstd', ['--version']);
-  if (probe.status !== 0) return 'zstd CLI not installed';
+const hasTool = (tool: string) => spawnSync(tool, ['--version']).status === 0;
+function seconds(run: () => void): number {
   const t0 = performance.now();
+  run();
+  return (performance.now() - t0) / 1000;
+}
+
+/** zstd at a level, 1 thread; at level 3 also the time to decompress the result again. */
+function zstdBytes(level: number): { bytes: number; seconds: number; decompressSeconds: number } | string {
+  if (!hasTool('zstd')) return 'zstd CLI not installed';
   const target = join(dir, `db.zst${level}`);
-  execFileSync('zstd', ['-q', '-f', `-${level}`, '-T1', dbPath, '-o', target]);
-  const seconds = (performance.now() - t0) / 1000;
+  const s = seconds(() => execFileSync('zstd', ['-q', '-f', `-${level}`, '-T1', rawDb, '-o', target]));
   const bytes = statSync(target).size;
+  const decompressSeconds = seconds(() => execFileSync('zstd', ['-q', '-f', '-d', target, '-o', `${target}.out`]));
   rmSync(target);
-  return { bytes, seconds };
+  rmSync(`${target}.out`);
+  return { bytes, seconds: s, decompressSeconds };
 }
 const z3 = zstdBytes(3);
 const z19 = args['no-zstd19'] ? 'skipped (--no-zstd19)' : zstdBytes(19);
+/** The sqlite3 CLI on the raw database: open and count events, then SQLite's integrity check. */
+const sqlite = hasTool('sqlite3')
+  ? {
+      count: seconds(() => execFileSync('sqlite3', [rawDb, 'SELECT count(*) FROM events'])),
+      integrity: seconds(() => execFileSync('sqlite3', [rawDb, 'PRAGMA integrity_check'])),
+    }
+  : 'sqlite3 CLI not installed';
 
 const perEvent = (bytes: number) => (bytes / N).toFixed(2);
 const mb = (b: number) => (b / 1e6).toFixed(1);
@@ -239,10 +263,14 @@ const lines = [
   `seal                 ${sealSeconds.toFixed(2)} s`,
   `cold open            ${coldSeconds.toFixed(2)} s (verify + decompress into the cache + conformance)   goal <= 2 s at 10M: ${goal(coldSeconds <= 2 * (N / 1e7))}`,
   `cached open          ${(cachedSeconds * 1000).toFixed(1)} ms`,
+  `verify, cold         ${verifyColdSeconds.toFixed(2)} s (every frame, SHA-256, decompress into the cache, integrity check, invariants, manifest against the database)`,
+  `verify, cached       ${verifyCachedSeconds.toFixed(2)} s (the cached copy is re-derived from the frames all the same)`,
   `peak RSS             ${mb(ownPeak)} MB   goal <= 300: ${goal(ownPeak <= 300e6)}`,
   `baseline: raw SQLite database inside the bundle   ${perEvent(sealed.databaseBytes)} B/event (${mb(sealed.databaseBytes)} MB)`,
-  `baseline: zstd -3 of that file (CLI, 1 thread)   ${typeof z3 === 'string' ? z3 : `${perEvent(z3.bytes)} B/event (${z3.seconds.toFixed(1)} s)`}`,
+  `baseline: zstd -3 of that file (CLI, 1 thread)   ${typeof z3 === 'string' ? z3 : `${perEvent(z3.bytes)} B/event (${z3.seconds.toFixed(1)} s; zstd -d of it ${z3.decompressSeconds.toFixed(2)} s)`}`,
+  `baseline: sqlite3 CLI on that file                ${typeof sqlite === 'string' ? sqlite : `SELECT count(*) FROM events ${sqlite.count.toFixed(2)} s, PRAGMA integrity_check ${sqlite.integrity.toFixed(2)} s`}`,
   `baseline: zstd -19 of that file (CLI, 1 thread)  ${typeof z19 === 'string' ? z19 : `${perEvent(z19.bytes)} B/event (${z19.seconds.toFixed(1)} s)`}`,
 ];
 console.log(lines.join('\n'));
+rmSync(rawDb, { force: true });
 if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });

@@ -76,7 +76,7 @@ rows.push(['**ingero merge**, inputs cached', warm.seconds, warm.rssMb, `${n(sta
 const startup = timed(process.execPath, [join(root, 'bin', 'ingero.mjs'), '--version']);
 rows.push(['ingero --version (CLI start-up alone, included above)', startup.seconds, startup.rssMb, '']);
 const verified = verifyBundle(out);
-if (!verified.ok || verified.manifest?.counts.events !== total) throw new Error(`merged bundle fails verify or lacks events: ${verified.problems.join('; ')}`);
+if (!verified.ok || verified.manifest?.counts.events !== total) throw new Error(`merged bundle fails verify or lacks events: ${verified.problems.map((p) => p.message).join('; ')}`);
 
 // Baseline on the decompressed databases the cache now holds.
 const [dbA, dbB] = [a, b].map((p) => {

@@ -5,7 +5,9 @@
 //   3. traced by bpftrace with the same two probes and one printf per event;
 //   3b. the floor: an empty BPF program on the same uprobe + uretprobe pair, what any uprobe
 //      tracer pays before doing work; ingero's added CPU per call is held against it as a ratio
-//      (goal: at most 1.3x), which holds across machines where absolute ns do not;
+//      (goal: at most 1.3x), which holds across machines where absolute ns do not; the same
+//      ratio on the real libcudart (test/fixtures/real-cuda/train.cu built with nvcc, every call
+//      failing fast without a driver), when nvcc is there;
 //   4. kernel events on vs off, one workload thread, alternated: wall and CPU time per call, and
 //      what each kernel-side BPF program cost (kernel.bpf_stats_enabled, read while it runs);
 //   5. throughput with two workload threads (the two vCPUs are then shared by the workload and
@@ -33,6 +35,9 @@ import { BPF_DIR } from '../recorder/bpf-objects.ts';
 import { BpfObject } from '../recorder/libbpf.ts';
 import { bootOrigin, decodeEvent, EventLayout } from '../recorder/ring-records.ts';
 import { buildFakeCuda } from '../test/fixtures/fake-cuda/build.ts';
+import { buildTrain, findNvcc } from '../test/fixtures/real-cuda/build.ts';
+import { libraryFromOption } from '../recorder/cuda-libraries.ts';
+import { ProbePlanner } from '../recorder/probe-plan.ts';
 
 const fake = buildFakeCuda({ cet: false });
 const work = mkdtempSync(join(tmpdir(), 'ingero-bench-'));
@@ -79,6 +84,54 @@ function floor(calls: number) {
   } finally {
     obj.close();
   }
+}
+
+/**
+ * The real-libcudart program, one thread on CPU 1: calls from its log, CPU time (user + system,
+ * getrusage) from the file TRAIN_CPU_FILE names.
+ */
+const nvcc = findNvcc();
+const train = nvcc ? buildTrain(nvcc) : undefined;
+const cudart = train ? /libcudart\.so\S* => (\S+)/.exec(execFileSync('ldd', [train.exe], { encoding: 'utf8' }))?.[1] : undefined;
+const REAL_STEPS = 40_000;
+
+function realArgs(): { argv: string[]; log: string } {
+  const log = join(work, `real${runs++}`);
+  process.env.TRAIN_CPU_FILE = `${log}-cpu`;
+  return { argv: ['/usr/bin/taskset', '-c', '1', train!.exe, log, '1', String(REAL_STEPS)], log };
+}
+
+function realResult(log: string): { calls: number; elapsedNs: number; cpuNs: number } {
+  const calls = readFileSync(logFile(log), 'utf8').trim().split('\n').length;
+  return { calls, elapsedNs: 0, cpuNs: Number(readFileSync(`${log}-cpu`, 'utf8')) };
+}
+
+function realUntraced() {
+  const { argv, log } = realArgs();
+  execFileSync(argv[0]!, argv.slice(1));
+  return realResult(log);
+}
+
+/** Empty programs on every libcudart function ingero probes, at the same offsets. */
+function realFloor() {
+  const obj = BpfObject.open(`${BPF_DIR}bench-floor.bpf.o`);
+  try {
+    obj.load();
+    for (const p of new ProbePlanner(false).plan(libraryFromOption(cudart!))) {
+      const target = { path: cudart!, symbol: p.probe.symbol, offset: p.offset, cookie: 0n };
+      obj.attachUprobe('floor_enter', { ...target, retprobe: false });
+      obj.attachUprobe('floor_return', { ...target, retprobe: true });
+    }
+    return realUntraced();
+  } finally {
+    obj.close();
+  }
+}
+
+async function realIngero() {
+  const { argv, log } = realArgs();
+  const r = await record({ output: join(work, `real${runs}.ingero`), command: argv, cudaLibs: [cudart!], kernel: false, handleSignals: false });
+  return { ...realResult(log), events: r.events, dropped: r.dropped };
 }
 
 function bpftrace(calls: number) {
@@ -235,19 +288,35 @@ for (let i = 0; i < 3; i++) {
   floorRuns.push(floor(CALLS));
   besideFloor.push(await ingero(1, CALLS, false));
 }
-const floorSection = {
-  cpu_ns_per_call: floorRuns.map(cpuPerCall).map(Math.round),
-  ingero_cpu_ns_per_call_alternated: besideFloor.map(cpuPerCall).map(Math.round),
-  untraced_cpu_ns_per_call: Math.round(cpuPerCall(base)),
-  added_cpu_ns_per_call: { floor: Math.round(median(floorRuns.map(cpuPerCall)) - cpuPerCall(base)), ingero: Math.round(median(besideFloor.map(cpuPerCall)) - cpuPerCall(base)) },
-  ingero_over_floor_added_cpu: Math.round(((median(besideFloor.map(cpuPerCall)) - cpuPerCall(base)) / (median(floorRuns.map(cpuPerCall)) - cpuPerCall(base))) * 100) / 100,
-  goal_at_most: 1.3,
-  ingero_dropped: besideFloor.map((r) => r.dropped),
-};
+/** The ratio of medians of added CPU per call, floor and ingero runs alternated beside one untraced run. */
+function overFloor(untracedRun: { calls: number; cpuNs: number }, floors: { calls: number; cpuNs: number }[], ingeros: { calls: number; cpuNs: number; dropped: number }[]) {
+  const added = (rs: { calls: number; cpuNs: number }[]) => median(rs.map(cpuPerCall)) - cpuPerCall(untracedRun);
+  return {
+    untraced_cpu_ns_per_call: Math.round(cpuPerCall(untracedRun)),
+    floor_cpu_ns_per_call: floors.map(cpuPerCall).map(Math.round),
+    ingero_cpu_ns_per_call_alternated: ingeros.map(cpuPerCall).map(Math.round),
+    added_cpu_ns_per_call: { floor: Math.round(added(floors)), ingero: Math.round(added(ingeros)) },
+    ingero_over_floor_added_cpu: Math.round((added(ingeros) / added(floors)) * 100) / 100,
+    ingero_dropped: ingeros.map((r) => r.dropped),
+  };
+}
+let realSection: object = { not_measured: 'no nvcc: the CUDA toolkit is not installed (scripts/setup.sh says how)' };
+if (train && cudart) {
+  const realBase = realUntraced();
+  const floors: ReturnType<typeof realUntraced>[] = [];
+  const ingeros: Awaited<ReturnType<typeof realIngero>>[] = [];
+  for (let i = 0; i < 3; i++) {
+    floors.push(realFloor());
+    ingeros.push(await realIngero());
+  }
+  realSection = { program: `train.cu, 1 thread, ${REAL_STEPS} steps, ${cudart}`, calls_per_run: realBase.calls, events: ingeros.map((r) => r.events), ...overFloor(realBase, floors, ingeros) };
+}
+const floorSection = { goal_at_most: 1.3, fake_libcudart: overFloor(base, floorRuns, besideFloor), real_libcudart: realSection };
 if (process.argv.includes('--floor-only')) {
   console.log(JSON.stringify({ machine, date: new Date().toISOString(), load_average_at_start: load, floor_empty_bpf_uprobe_uretprobe: floorSection }, null, 2));
   rmSync(work, { recursive: true, force: true });
   rmSync(fake.dir, { recursive: true, force: true });
+  if (train) rmSync(train.dir, { recursive: true, force: true });
   process.exit(0);
 }
 const traced = await ingero(1, CALLS, false);
@@ -316,3 +385,4 @@ const results = {
 console.log(JSON.stringify(results, null, 2));
 rmSync(work, { recursive: true, force: true });
 rmSync(fake.dir, { recursive: true, force: true });
+if (train) rmSync(train.dir, { recursive: true, force: true });

@@ -6,27 +6,39 @@
 #include "common.bpf.h"
 #include "cookie.h"
 
-/* A call in flight on one thread, keyed by thread and op so that nested calls (a runtime call
- * entering the driver) do not overwrite each other. A plain hash, not LRU: an LRU update cost
- * about 0.7 µs more per traced call here. An entry left by a call that never returned (thread
- * killed inside it) is overwritten by that thread's next call of the op, or by tid reuse. */
-struct call_key {
-	__u32 tid;
-	__u32 op;
-};
-
+/* A call in flight, from its entry to its return. */
 struct call_state {
 	__u64 start_ns;
+	/* stack pointer at entry: a call is in flight only while the thread runs below it */
+	__u64 sp;
 	__u64 arg[4];
+	__u32 op;
 	__u8 present;
+	/* inside a call of the same op (__cudaLaunchKernel calling cudaLaunchKernel): the outer
+	 * call is the one recorded, once */
+	__u8 nested;
+};
+
+/* Calls nested on one thread at most (a runtime call entering the driver is two). */
+#define CALL_DEPTH 4
+
+/* Per thread, in task-local storage: its calls in flight as a stack (return probes fire in the
+ * reverse order of their entries on one thread), and whether its name was sent. Task storage
+ * instead of hash maps keyed by tid: an update at entry, a lookup and a delete at return and a
+ * name check in an LRU map cost more than the rest of the probes' work together. */
+struct thread_state {
+	struct call_state calls[CALL_DEPTH];
+	__u32 depth;
+	/* task->self_exec_id + 1 when the thread's name was last sent (exec renames it) */
+	__u32 named_exec;
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct call_key);
-	__type(value, struct call_state);
-} calls SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct thread_state);
+} threads SEC(".maps");
 
 /* The argument registers and stack pointer at entry, loaded once: the verifier rejects the
  * ctx-pointer arithmetic the compiler emits when registers are picked by index. */
@@ -110,10 +122,11 @@ static __always_inline __u64 entry_arg(const struct entry_regs *r, __u32 src)
 static __always_inline int enter(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32;
-	struct call_key key = { .tid = (__u32)id, .op = COOKIE_OP(cookie) };
-	struct call_state st = {};
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct thread_state *t;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct call_state *st;
+	__u32 d;
 	__u8 one = 1;
 	struct entry_regs r = {
 		.di = ctx->di, .si = ctx->si, .dx = ctx->dx, .cx = ctx->cx,
@@ -122,22 +135,99 @@ static __always_inline int enter(struct pt_regs *ctx)
 
 	if (!recording())
 		return 0;
-	if (!is_traced(tgid)) {
-		if (!trace_all)
+	/* A thread with storage belongs to a traced process (storage is created only for those, and
+	 * dies with the thread): the traced-set lookup is paid once per thread, not per call. */
+	t = bpf_task_storage_get(&threads, task, 0, 0);
+	if (!t) {
+		if (!is_traced(tgid)) {
+			if (!trace_all)
+				return 0;
+			bpf_map_update_elem(&traced_tgids, &tgid, &one, BPF_NOEXIST);
+		}
+		t = bpf_task_storage_get(&threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!t)
 			return 0;
-		bpf_map_update_elem(&traced_tgids, &tgid, &one, BPF_NOEXIST);
 	}
+	/* Calls whose return was lost (a longjmp out of a callback; a call in flight while its
+	 * return probe was being attached) are left on the stack: one that started at or below
+	 * this stack pointer has ended, and is dropped. */
+	d = t->depth;
+	for (int i = 0; i < CALL_DEPTH; i++) {
+		if (d == 0 || d > CALL_DEPTH || t->calls[(d - 1) & (CALL_DEPTH - 1)].sp > r.sp)
+			break;
+		d--;
+	}
+	if (d >= CALL_DEPTH)
+		return 0; /* deeper than any CUDA nesting: its return finds no match and is ignored */
+	barrier_var(d); /* keeps the mask below, which the verifier needs to bound the index */
+	st = &t->calls[d & (CALL_DEPTH - 1)];
+	st->sp = r.sp;
+	st->op = COOKIE_OP(cookie);
+	st->nested = d > 0 && t->calls[(d - 1) & (CALL_DEPTH - 1)].op == st->op;
+	t->depth = d + 1;
+	if (st->nested)
+		return 0;
+	st->present = 0;
 	for (int i = 0; i < 4; i++) {
 		__u32 src = COOKIE_ARG(cookie, i);
 
+		st->arg[i] = 0;
 		if (src == ARG_NONE)
 			continue;
-		st.arg[i] = entry_arg(&r, src);
-		st.present |= INGERO_HAS_ARG(i);
+		st->arg[i] = entry_arg(&r, src);
+		st->present |= INGERO_HAS_ARG(i);
 	}
-	st.start_ns = bpf_ktime_get_boot_ns();
-	bpf_map_update_elem(&calls, &key, &st, BPF_ANY);
+	st->start_ns = bpf_ktime_get_boot_ns();
 	return 0;
+}
+
+/* The thread's call of this op in flight, popped off its stack with any left above it by calls
+ * that never returned; NULL when there is none. */
+static __always_inline struct call_state *pop_call(struct thread_state *t, __u32 op)
+{
+	for (int i = CALL_DEPTH - 1; i >= 0; i--) {
+		if (i >= t->depth || t->calls[i].op != op)
+			continue;
+		t->depth = i;
+		return &t->calls[i];
+	}
+	return NULL;
+}
+
+/* Sends the thread's name once, and again after exec renamed it. */
+static __always_inline void name_thread(struct thread_state *t, struct task_struct *task)
+{
+	__u32 exec = task->self_exec_id + 1;
+	__u32 tid = task->pid;
+
+	if (t->named_exec == exec)
+		return;
+	bpf_map_delete_elem(&named_tasks, &tid);
+	name_task(task);
+	t->named_exec = exec;
+}
+
+static __always_inline void fill(struct ingero_event *e, const struct call_state *st, __u64 now, __u64 id, __u64 cookie, __s32 ret)
+{
+	e->ts_ns = st->start_ns;
+	e->dur_ns = now - st->start_ns;
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->op = st->op;
+	e->present = st->present | INGERO_HAS_RET;
+	e->nframes = 0;
+	e->ret = ret;
+	for (int i = 0; i < 4; i++) {
+		__u32 src = COOKIE_ARG(cookie, i);
+
+		e->arg[i] = st->arg[i];
+		if (src >= ARG_OUT_PTR(1) && src <= ARG_OUT_PTR(6)) {
+			__u64 out = 0;
+
+			bpf_probe_read_user(&out, sizeof(out), (void *)st->arg[i]);
+			e->arg[i] = out;
+		}
+	}
 }
 
 static __always_inline int leave(struct pt_regs *ctx)
@@ -145,37 +235,33 @@ static __always_inline int leave(struct pt_regs *ctx)
 	__u64 now = bpf_ktime_get_boot_ns();
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u64 id = bpf_get_current_pid_tgid();
-	struct call_key key = { .tid = (__u32)id, .op = COOKIE_OP(cookie) };
-	struct call_state *st = bpf_map_lookup_elem(&calls, &key);
-	struct ingero_event e = {};
-	long err;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct thread_state *t = bpf_task_storage_get(&threads, task, 0, 0);
+	struct call_state *st;
+	long err = 0;
 
-	if (!st || !recording())
+	if (!t || !recording())
 		return 0;
-	e.ts_ns = st->start_ns;
-	e.dur_ns = now - st->start_ns;
-	e.pid = id >> 32;
-	e.tid = (__u32)id;
-	e.op = key.op;
-	e.present = st->present | INGERO_HAS_RET;
-	e.ret = (__s32)ctx->ax;
-	for (int i = 0; i < 4; i++) {
-		__u32 src = COOKIE_ARG(cookie, i);
+	st = pop_call(t, COOKIE_OP(cookie));
+	if (!st || st->nested)
+		return 0;
+	name_thread(t, task);
+	if (COOKIE_STACK(cookie)) {
+		struct ingero_event e;
 
-		e.arg[i] = st->arg[i];
-		if (src >= ARG_OUT_PTR(1) && src <= ARG_OUT_PTR(6)) {
-			__u64 out = 0;
+		fill(&e, st, now, id, cookie, (__s32)ctx->ax);
+		err = emit_with_stack(ctx, &e);
+	} else {
+		/* written in place: no copy of the record through the BPF stack */
+		struct ingero_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
-			bpf_probe_read_user(&out, sizeof(out), (void *)st->arg[i]);
-			e.arg[i] = out;
+		if (e) {
+			fill(e, st, now, id, cookie, (__s32)ctx->ax);
+			bpf_ringbuf_submit(e, submit_flags());
+		} else {
+			err = -1;
 		}
 	}
-	bpf_map_delete_elem(&calls, &key);
-	name_task(bpf_get_current_task_btf());
-	if (COOKIE_STACK(cookie))
-		err = emit_with_stack(ctx, &e);
-	else
-		err = bpf_ringbuf_output(&events, &e, sizeof(e), submit_flags());
 	count(COOKIE_SLOT(cookie), err != 0);
 	return 0;
 }

@@ -9,6 +9,7 @@
 /* Ops outside the bundle catalog, used only between the BPF side and the recorder. */
 #define INGERO_OP_TASK_NAME 0xffff /* pid/tid name a thread; arg0..arg1 hold its 16-byte comm */
 #define INGERO_OP_CPU_SAMPLE 0xfffe /* a traced thread found on-CPU; arg0 = CPU; user stack follows */
+#define INGERO_OP_MAPPING 0xfffd /* an exiting process's executable mapping; path follows (exit-mappings.bpf.c) */
 
 /* Bits of `present`: which of arg[0..3] and ret carry a value. */
 #define INGERO_HAS_ARG(i) (1u << (i))

@@ -22,7 +22,7 @@ export { Bundle, openBundle, openReadOnlyDatabase, defaultCacheDir } from './bun
 export type { EventFilter, EventRecord, OpInfo, OpenOptions, ResolvedFrame } from './bundle.ts';
 export { mergeBundles, type MergeOptions, type MergeResult, type MergedNode } from './merge.ts';
 export { redactBundle, REDACT_FIELDS, DROP_FIELDS, type RedactOptions, type RedactResult, type RedactField, type DropField, type ColumnCount } from './redact.ts';
-export { verifyBundle, type VerifyReport } from './verify.ts';
+export { verifyBundle, type VerifyProblem, type VerifyReport } from './verify.ts';
 export { readContainer as readBundleHeader, type ContainerInfo } from './read-container.ts';
 export type { Manifest } from './manifest.ts';
 export { BundleError, type BundleErrorCode } from './errors.ts';

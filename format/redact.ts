@@ -348,6 +348,8 @@ class Redactor {
     // The recorder's own options (Ingero sessions: "stack,record,max-db=10g"), argument-like.
     if (/^(flags|args|arguments|options)$/.test(k)) return this.drop.has('cmdline') ? '' : this.redact.has('cmdline') ? this.argsToken(s) : s;
     if (/^(path|file|filename|library|dir|directory|cwd|exe)$/.test(k)) return this.path(s);
+    // An imported source file's digest (import.source.sha256) names that file as surely as its path.
+    if (k === 'sha256' && this.redact.has('paths')) return this.pseudo.token('digest', s);
     return this.text(s);
   }
 }

@@ -5,20 +5,28 @@
 // can edit a manifest and recompute it, so only the database's own account is a fact.
 import { isDeepStrictEqual } from 'node:util';
 import { rmSync } from 'node:fs';
-import { BundleError } from './errors.ts';
+import { BundleError, type BundleErrorCode } from './errors.ts';
 import { cachedDatabase, clockOrigin, defaultCacheDir, openReadOnlyDatabase, schemaVersionProblem, type OpenOptions } from './bundle.ts';
 import { checkConformance } from './conformance.ts';
 import { readContainer, type ContainerInfo } from './read-container.ts';
 import type { Manifest } from './manifest.ts';
 import { databaseFacts } from './seal.ts';
 
+/** One problem: its spec §9 code (normative) and its one-line message, which names the file. */
+export interface VerifyProblem {
+  readonly code: BundleErrorCode;
+  readonly message: string;
+}
+
 export interface VerifyReport {
   readonly path: string;
   readonly ok: boolean;
-  /** One line per problem. */
-  readonly problems: readonly string[];
+  readonly problems: readonly VerifyProblem[];
   readonly manifest?: Manifest;
 }
+
+/** SQLite's integrity check is the one conformance line about damage rather than the schema (spec §9). */
+const INTEGRITY_FAILURE = /^SQLite integrity check failed/;
 
 export function verifyBundle(path: string, options: OpenOptions = {}): VerifyReport {
   let info;
@@ -27,26 +35,27 @@ export function verifyBundle(path: string, options: OpenOptions = {}): VerifyRep
     info = readContainer(path, options);
     file = cachedDatabase(info, options.cacheDir ?? defaultCacheDir(), { reverify: true });
   } catch (err) {
-    if (err instanceof BundleError) return { path, ok: false, problems: [err.message] };
+    if (err instanceof BundleError) return { path, ok: false, problems: [{ code: err.code, message: err.message }] };
     throw err;
   }
-  const problems: string[] = [];
+  const problems: VerifyProblem[] = [];
+  const found = (code: BundleErrorCode, message: string) => problems.push({ code, message: `${path}: ${message}` });
   let db;
   try {
     db = openReadOnlyDatabase(file);
   } catch (err) {
     rmSync(file, { force: true });
-    return { path, ok: false, problems: [`${path}: the database inside cannot be opened (${(err as Error).message})`], manifest: info.manifest };
+    return { path, ok: false, problems: [{ code: 'CORRUPT', message: `${path}: the database inside cannot be opened (${(err as Error).message})` }], manifest: info.manifest };
   }
   try {
-    problems.push(...checkConformance(db, { full: true }).map((p) => `${path}: ${p}`));
+    for (const p of checkConformance(db, { full: true })) found(INTEGRITY_FAILURE.test(p) ? 'CORRUPT' : 'SCHEMA', p);
     if (problems.length === 0) {
       const origin = clockOrigin(db);
-      const found = [schemaVersionProblem(db, info.manifest), typeof origin === 'string' ? origin : null].filter((p) => p !== null);
-      problems.push(...[...found, ...manifestMismatches(info, db)].map((p) => `${path}: ${p}`));
+      for (const p of [schemaVersionProblem(db, info.manifest), typeof origin === 'string' ? origin : null]) if (p !== null) found('SCHEMA', p);
+      for (const p of manifestMismatches(info, db)) found('CORRUPT', p);
     }
   } catch (err) {
-    problems.push(`${path}: the database inside is damaged (${(err as Error).message})`);
+    found('CORRUPT', `the database inside is damaged (${(err as Error).message})`);
   } finally {
     db.close();
   }

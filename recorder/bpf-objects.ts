@@ -10,6 +10,7 @@ import { HOST_PROBES, type KernelEvent } from './host-probes.ts';
 export const BPF_DIR = fileURLToPath(new URL('../bpf/', import.meta.url));
 export const CUDA_OBJECT = `${BPF_DIR}cuda.bpf.o`;
 export const HOST_OBJECT = `${BPF_DIR}host.bpf.o`;
+export const EXIT_MAPPINGS_OBJECT = `${BPF_DIR}exit-mappings.bpf.o`;
 
 export interface BpfOptions {
   /** Ring buffer size per object, bytes: a power of two, at least a page. */
@@ -27,11 +28,15 @@ export interface BpfOptions {
   offCpuStacks: boolean;
   /** On-CPU samples of traced threads per second and CPU (0: none). */
   cpuSampleHz: number;
+  /** Send each traced process's executable mappings as it exits (stacks are symbolized). */
+  exitMappings: boolean;
 }
 
 /** The host object's sampling program and its counter slot (SLOT_CPU_SAMPLE of host.bpf.c). */
 const CPU_SAMPLE_PROGRAM = 'on_cpu_sample';
 export const CPU_SAMPLE_SLOT = 8;
+/** Counter slot of the exit-time mapping records, in the host object (SLOT_MAPPINGS of exit-mappings.bpf.c). */
+export const EXIT_MAPPINGS_SLOT = 9;
 
 /** Threads that can be off-CPU with a kept stack at once (each entry is 576 bytes). */
 const OFF_CPU_STACK_ENTRIES = 16384;
@@ -76,6 +81,25 @@ function loadCuda(o: BpfOptions, multi: boolean): BpfObject {
   }
 }
 
+/**
+ * Loads the exit-time mapping program into the host object's ring and counters. It needs the
+ * task_vma iterator (Linux 6.7): where the kernel refuses it, recording goes on without it.
+ */
+function loadExitMappings(cuda: BpfObject, host: BpfObject, wakeupBytes: number): { object?: BpfObject; problem: string | null } {
+  const object = BpfObject.open(EXIT_MAPPINGS_OBJECT);
+  try {
+    object.setReadOnlyGlobals({ wakeup_bytes: wakeupBytes });
+    for (const m of SHARED_MAPS) object.reuseMap(m, cuda.mapFd(m));
+    for (const m of ['events', 'probe_stats']) object.reuseMap(m, host.mapFd(m));
+    object.load();
+    object.attach('on_exit_mappings');
+    return { object, problem: null };
+  } catch (e) {
+    object.close();
+    return { problem: `this kernel refused the exit-time mapping program (${(e as Error).message.split('\n')[0]}; it needs Linux 6.7): stacks of a process that exits before the recorder reads /proc/PID/maps stay unresolved` };
+  }
+}
+
 export class BpfObjects {
   readonly cudaRing: RingBufferReader;
   readonly hostRing: RingBufferReader | undefined;
@@ -84,6 +108,9 @@ export class BpfObjects {
   private constructor(
     readonly cuda: BpfObject,
     readonly host: BpfObject | undefined,
+    private readonly exitMaps: BpfObject | undefined,
+    /** Why exit-time mappings are not sent though asked for (a kernel before 6.7); null when they are or were not asked for. */
+    readonly exitMappingsProblem: string | null,
     ringBytes: number,
     /** Whether uprobe_multi links are tried first (false once the kernel refused one). */
     private multiLinks: boolean,
@@ -93,7 +120,7 @@ export class BpfObjects {
   }
 
   static load(o: BpfOptions): BpfObjects {
-    for (const p of [CUDA_OBJECT, HOST_OBJECT]) {
+    for (const p of [CUDA_OBJECT, HOST_OBJECT, EXIT_MAPPINGS_OBJECT]) {
       if (!existsSync(p)) throw new Error(`missing ${p}: the package is incomplete; rebuild it with \`npm run build:bpf\``);
     }
     if (o.ringBytes < 4096 || (o.ringBytes & (o.ringBytes - 1)) !== 0) throw new RangeError(`ring size ${o.ringBytes} is not a power of two`);
@@ -108,8 +135,9 @@ export class BpfObjects {
       cuda = loadCuda(o, false);
     }
     let host: BpfObject | undefined;
+    let exitMaps: { object?: BpfObject; problem: string | null } = { problem: null };
     try {
-      if (o.kernelEvents.length > 0 || o.cpuSampleHz > 0) {
+      if (o.kernelEvents.length > 0 || o.cpuSampleHz > 0 || o.exitMappings) {
         host = BpfObject.open(HOST_OBJECT);
         host.setReadOnlyGlobals({ wakeup_bytes: o.wakeupBytes, trace_all: o.traceAll, follow_children: o.followChildren, off_cpu_stacks: o.offCpuStacks });
         host.setMaxEntries('events', o.ringBytes);
@@ -119,11 +147,15 @@ export class BpfObjects {
         for (const p of HOST_PROBES) for (const prog of p.programs) host.setAutoload(prog, wanted.has(p.event));
         host.setAutoload(CPU_SAMPLE_PROGRAM, o.cpuSampleHz > 0);
         host.load();
+        // Attached first: programs on one tracepoint run in attach order, and host's on_exit
+        // removes the process from traced_tgids, after which its mappings would not be sent.
+        if (o.exitMappings) exitMaps = loadExitMappings(cuda, host, o.wakeupBytes);
         for (const p of HOST_PROBES) if (wanted.has(p.event)) for (const prog of p.programs) host.attach(prog);
         if (o.cpuSampleHz > 0) host.attachCpuClock(CPU_SAMPLE_PROGRAM, o.cpuSampleHz, possibleCpus());
       }
-      return new BpfObjects(cuda, host, o.ringBytes, multi);
+      return new BpfObjects(cuda, host, exitMaps.object, exitMaps.problem, o.ringBytes, multi);
     } catch (e) {
+      exitMaps.object?.close();
       host?.close();
       cuda.close();
       throw e;
@@ -207,12 +239,13 @@ export class BpfObjects {
 
   /** Destroys every link, in parallel off the main thread; maps stay readable until close(). */
   async detach(): Promise<void> {
-    await Promise.all([this.cuda.detachInBackground(), this.host?.detachInBackground()]);
+    await Promise.all([this.cuda.detachInBackground(), this.host?.detachInBackground(), this.exitMaps?.detachInBackground()]);
   }
 
   close(): void {
     this.cudaRing.close();
     this.hostRing?.close();
+    this.exitMaps?.close();
     this.host?.close();
     this.cuda.close();
   }

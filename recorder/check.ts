@@ -80,9 +80,10 @@ export async function runCheck(o: CheckOptions = {}): Promise<CheckReport> {
 
   if (btf && priv.sufficient && libbpfOk && objects) {
     try {
-      const bpf = BpfObjects.load({ ringBytes: 1 << 16, wakeupBytes: 1 << 12, traceAll: false, followChildren: true, kernelEvents: ALL_KERNEL_EVENTS, multiLinks: true, offCpuStacks: true, cpuSampleHz: 1 });
+      const bpf = BpfObjects.load({ ringBytes: 1 << 16, wakeupBytes: 1 << 12, traceAll: false, followChildren: true, kernelEvents: ALL_KERNEL_EVENTS, multiLinks: true, offCpuStacks: true, cpuSampleHz: 1, exitMappings: true });
       try {
         add('load', 'ok', 'BPF programs pass the verifier; kernel tracepoints and the on-CPU sampling perf events attach');
+        if (bpf.exitMappingsProblem) add('exit mappings', 'info', bpf.exitMappingsProblem);
         const links = probeUprobeLinks(bpf);
         if (links === 'uprobe_multi') add('uprobe links', 'ok', 'uprobe_multi: one link per library, so stopping takes ~0.1 s');
         else add('uprobe links', 'info', `${links}: one link per probed function (no uprobe_multi before kernel 6.6), so stopping takes ~0.1 s per probed function`);

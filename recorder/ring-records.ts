@@ -1,8 +1,10 @@
 // Decodes the records the BPF programs write (struct ingero_event in bpf/event.h).
+import type { MapEntry } from './proc.ts';
 
 export const EVENT_HEADER_BYTES = 64;
 export const OP_TASK_NAME = 0xffff;
 export const OP_CPU_SAMPLE = 0xfffe;
+export const OP_MAPPING = 0xfffd;
 const HAS_RET = 1 << 4;
 
 /** Byte offsets of struct ingero_event's fields. */
@@ -78,4 +80,23 @@ export function taskNameOf(view: DataView, at: number): string {
   const bytes = new Uint8Array(view.buffer, view.byteOffset + at + EventLayout.arg, 16);
   const end = bytes.indexOf(0);
   return Buffer.from(bytes.subarray(0, end < 0 ? 16 : end)).toString('utf8');
+}
+
+/**
+ * An OP_MAPPING record (exit-mappings.bpf.c): one executable file mapping of an exiting process,
+ * its path sent as components leaf first, each NUL-terminated; null for the end marker (no
+ * arguments: the process's mappings are complete).
+ */
+export function exitMappingOf(e: RawEvent, view: DataView, at: number, length: number): MapEntry | null {
+  if (e.args[0] === undefined) return null;
+  const bytes = new Uint8Array(view.buffer, view.byteOffset + at + EVENT_HEADER_BYTES, length - EVENT_HEADER_BYTES);
+  const names = Buffer.from(bytes).toString('utf8').split('\0').filter((n) => n !== '');
+  return {
+    start: Number(e.args[0]),
+    end: Number(e.args[1]),
+    offset: Number(e.args[2]),
+    executable: true,
+    inode: Number(e.args[3]),
+    path: `/${names.reverse().join('/')}`,
+  };
 }

@@ -7,7 +7,7 @@ import { basename, resolve } from 'node:path';
 import koffi from 'koffi';
 import { BundleWriter, stagingPathFor, type SealResult } from '../format/index.ts';
 import { opId } from '../format/catalog.ts';
-import { BpfObjects, CPU_SAMPLE_SLOT } from './bpf-objects.ts';
+import { BpfObjects, CPU_SAMPLE_SLOT, EXIT_MAPPINGS_SLOT } from './bpf-objects.ts';
 import {
   librariesInLoaderCache,
   librariesInProcess,
@@ -168,6 +168,8 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
   const originBootNs = originUnixNs - bootOffset;
   const toBundleNs = (bootNs: bigint) => Number(bootNs - originBootNs);
   const host = hostInfo();
+  // on-CPU samples are worth their stacks: symbolized whether or not CUDA calls carry stacks
+  const symbolizing = (o.stacks ?? false) || cpuSampleHz > 0;
 
   const writer = BundleWriter.create(output, {
     originUnixNs,
@@ -186,6 +188,7 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
       multiLinks: o.uprobeLinks !== 'per-function',
       offCpuStacks: o.stacks ?? false,
       cpuSampleHz,
+      exitMappings: symbolizing,
     });
   } catch (e) {
     writer.abort();
@@ -193,8 +196,7 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
   }
 
   const processes = new ProcessTable(toBundleNs, writer);
-  // on-CPU samples are worth their stacks: symbolized whether or not CUDA calls carry stacks
-  const symbolizer = o.stacks || cpuSampleHz > 0 ? new Symbolizer(writer) : undefined;
+  const symbolizer = symbolizing ? new Symbolizer(writer, bpf.exitMappingsProblem === null) : undefined;
   const planner = new ProbePlanner(o.stacks ?? false);
   const attached: PlannedProbe[] = [];
   const attachFailures: string[] = [];
@@ -353,6 +355,7 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
     await waitForRunningProbes();
     drainAll(); // everything the probes wrote before they stopped
     if (fatal) throw fatal;
+    sink.finish();
     detaching = bpf.detach();
 
     writeCaptureLoss(writer, bpf, attached, kernelEvents, sink);
@@ -361,6 +364,11 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
       writer.addCaptureLoss({ probe: 'perf_event:cpu-clock', source_id: null, emitted: Number(c.emitted), dropped: Number(c.dropped), note: `on-CPU samples of traced threads at ${cpuSampleHz} Hz per CPU (table cpu_samples)${c.dropped > 0n ? '; ring buffer full: the reader fell behind' : ''}` });
     }
     writer.setMetadata('recorder.cpu_sample_hz', cpuSampleHz);
+    if (symbolizing) {
+      const c = bpf.counts('host', EXIT_MAPPINGS_SLOT);
+      // what stacks of processes gone before their drain were symbolized against (or why nothing)
+      writer.setMetadata('recorder.exit_mappings', bpf.exitMappingsProblem === null ? { records: Number(c.emitted - c.dropped), dropped: Number(c.dropped) } : { unavailable: bpf.exitMappingsProblem });
+    }
     writeMetadata(writer, {
       o,
       kernelEvents,
@@ -425,6 +433,7 @@ function droppedSoFar(bpf: BpfObjects, attached: readonly PlannedProbe[], kernel
   n += bpf.counts('cuda', TASK_NAME_SLOT).dropped;
   for (const p of HOST_PROBES) if (kernelEvents.includes(p.event)) n += bpf.counts('host', p.slot).dropped;
   n += bpf.counts('host', CPU_SAMPLE_SLOT).dropped;
+  n += bpf.counts('host', EXIT_MAPPINGS_SLOT).dropped;
   if (bpf.host) n += bpf.counts('host', TASK_NAME_SLOT).dropped;
   return Number(n);
 }

@@ -3,6 +3,9 @@
 // bundle can be analyzed on any machine. Stacks are captured when a call returns, so every
 // address is a return address: the symbol is looked up at address - 1, which stays inside
 // the calling function even when the call was its last instruction.
+// A process can be gone before its stacks are drained (a short program, a loaded machine):
+// then the executable mappings the kernel sends as it exits (bpf/exit-mappings.bpf.c) stand in
+// for /proc, and its stacks wait for them (stackIdIfReady).
 import { statSync } from 'node:fs';
 import type { FrameInput, MappingInput } from '../format/index.ts';
 import { demangle } from '../format/index.ts';
@@ -23,32 +26,98 @@ export class Symbolizer {
   /** Per-process mapping rows, so a mapping is described once. */
   private readonly mappingInputs = new Map<string, MappingInput>();
 
-  constructor(private readonly sink: StackSink) {}
+  /** Processes whose /proc/PID/maps could not be read since their last successful read. */
+  private readonly gone = new Set<number>();
+  /** Exit-time mappings as they arrive, until the process's end marker. */
+  private readonly exitMappings = new Map<number, MapEntry[]>();
+  private readonly exitMappingsDone = new Set<number>();
 
-  /** Reads a process's mappings now, before it can exit (call on first sight of a process). */
-  noteProcess(pid: number): void {
+  /**
+   * @param exitMappingsComing whether the kernel sends each traced process's mappings as it
+   * exits: stacks of a process that is gone then wait for them (stackIdIfReady).
+   */
+  constructor(
+    private readonly sink: StackSink,
+    private readonly exitMappingsComing = false,
+  ) {}
+
+  /**
+   * Reads a process's mappings now, before it can exit (call on first sight of a process);
+   * false when /proc no longer has them.
+   */
+  noteProcess(pid: number): boolean {
     const m = readMaps(pid)?.filter((e) => e.executable);
     // A process that has exited (a zombie's maps are empty) keeps the mappings last read:
     // its events still being drained need them.
-    if (m?.length) this.maps.set(pid, m);
+    if (!m?.length) {
+      this.gone.add(pid);
+      return false;
+    }
+    this.maps.set(pid, m);
+    this.gone.delete(pid);
+    return true;
+  }
+
+  /** The process replaced its image: the mappings read before belong to the old one. */
+  execed(pid: number): void {
+    this.maps.delete(pid);
+    this.exitMappingsDone.delete(pid);
+    this.noteProcess(pid);
+  }
+
+  /**
+   * One executable mapping of an exiting process, or null for its end marker: then its
+   * mappings are those it had at exit (with any read earlier that they do not overlap) and
+   * true is returned, for the stacks waiting on them.
+   */
+  addExitMapping(pid: number, m: MapEntry | null): boolean {
+    const list = this.exitMappings.get(pid) ?? [];
+    this.exitMappings.set(pid, list);
+    if (m) {
+      list.push(m);
+      return false;
+    }
+    this.exitMappings.delete(pid);
+    const earlier = (this.maps.get(pid) ?? []).filter((e) => !list.some((x) => x.start < e.end && e.start < x.end));
+    if (list.length) this.maps.set(pid, [...list, ...earlier].sort((a, b) => a.start - b.start));
+    this.exitMappingsDone.add(pid);
+    return true;
+  }
+
+  /**
+   * The stack's id, or undefined while it cannot be symbolized yet: one of its addresses lies
+   * outside the mappings known for a process that is gone and whose exit-time mappings are
+   * still to come (then stackId, once they came or the recording ended).
+   */
+  stackIdIfReady(pid: number, addresses: readonly bigint[]): number | undefined {
+    const key = stackKey(pid, addresses);
+    const id = this.stacks.get(key);
+    if (id !== undefined || this.ready(pid, addresses)) return id ?? this.intern(key, pid, addresses);
+    return undefined;
   }
 
   stackId(pid: number, addresses: readonly bigint[]): number {
-    const key = `${pid}:${addresses.join(',')}`;
-    let id = this.stacks.get(key);
-    if (id === undefined) {
-      id = this.sink.internStack(addresses.map((a) => this.frame(pid, a)));
-      this.stacks.set(key, id);
-    }
+    const key = stackKey(pid, addresses);
+    return this.stacks.get(key) ?? this.intern(key, pid, addresses);
+  }
+
+  private ready(pid: number, addresses: readonly bigint[]): boolean {
+    if (!this.exitMappingsComing || this.exitMappingsDone.has(pid)) return true;
+    const maps = this.maps.get(pid);
+    if (addresses.every((a) => find(maps, Number(a)))) return true;
+    return !this.gone.has(pid) && this.noteProcess(pid);
+  }
+
+  private intern(key: string, pid: number, addresses: readonly bigint[]): number {
+    const id = this.sink.internStack(addresses.map((a) => this.frame(pid, a)));
+    this.stacks.set(key, id);
     return id;
   }
 
   private mappingOf(pid: number, addr: number): MapEntry | undefined {
     let m = find(this.maps.get(pid), addr);
-    if (!m) {
-      this.noteProcess(pid); // a library loaded since the last read
-      m = find(this.maps.get(pid), addr);
-    }
+    // a library loaded since the last read
+    if (!m && !this.gone.has(pid) && this.noteProcess(pid)) m = find(this.maps.get(pid), addr);
     return m;
   }
 
@@ -108,7 +177,7 @@ export class Symbolizer {
   }
 
   private mappingInput(pid: number, m: MapEntry, elf: ElfFile | undefined): MappingInput {
-    const key = `${pid}:${m.start}`;
+    const key = `${pid}:${m.start}:${m.path}`;
     let mi = this.mappingInputs.get(key);
     if (!mi) {
       mi = { pid, path: m.path, build_id: elf?.buildId ?? null, start_addr: m.start, end_addr: m.end, file_offset: m.offset };
@@ -116,6 +185,10 @@ export class Symbolizer {
     }
     return mi;
   }
+}
+
+function stackKey(pid: number, addresses: readonly bigint[]): string {
+  return `${pid}:${addresses.join(',')}`;
 }
 
 function find(maps: MapEntry[] | undefined, addr: number): MapEntry | undefined {

@@ -1,7 +1,7 @@
 // ingero info / verify / sql as a user runs them: real processes, exit codes, one-line errors
 // without stack traces, and the --json / --csv outputs parsed back.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -53,19 +53,39 @@ describe('ingero verify', () => {
     assert.match(r.stdout, /cuda-basic\.ingero: ok \(200 events, sha256 [0-9a-f]{16}…\)/);
   });
 
-  test('each broken bundle gets one line and exit 3; --json lists the problems', () => {
-    const broken = ['truncated.ingero', 'flipped-data.ingero', 'trigger.ingero', 'lying-sha256.ingero'].map((f) => join(vectors, f));
+  test('each broken bundle gets one line led by its spec code and exit 3; --json lists code and message', () => {
+    const expected = JSON.parse(readFileSync(join(vectors, 'expected.json'), 'utf8')) as Record<string, { error: string; message: string }>;
+    const names = ['truncated.ingero', 'flipped-data.ingero', 'trigger.ingero', 'lying-sha256.ingero', 'oversized-frame.ingero', 'newer-schema.ingero'];
+    const broken = names.map((f) => join(vectors, f));
     const r = ingero('verify', join(vectors, 'cuda-basic.ingero'), ...broken);
     assert.equal(r.code, 3);
     const lines = r.stderr.trimEnd().split('\n');
     assert.equal(lines.length, broken.length);
-    broken.forEach((b, i) => assert.ok(lines[i]!.startsWith(`ingero: ${b}: `), lines[i]));
+    names.forEach((name, i) => {
+      const m = /^ingero: ([A-Z_]+): (.*)$/.exec(lines[i]!);
+      assert.ok(m, lines[i]);
+      assert.match(m[1]!, new RegExp(`^(${expected[name]!.error})$`), lines[i]);
+      assert.ok(m[2]!.startsWith(`${broken[i]}: `), lines[i]);
+      assert.match(m[2]!, new RegExp(expected[name]!.message));
+    });
     assert.doesNotMatch(r.stderr, /\n\s+at /);
     const json = ingero('verify', '--json', ...broken);
     assert.equal(json.code, 3);
-    const reports = JSON.parse(json.stdout) as { path: string; ok: boolean; problems: string[] }[];
-    assert.deepEqual(reports.map((x) => x.ok), [false, false, false, false]);
-    assert.match(reports[2]!.problems[0]!, /contains a trigger/);
+    const reports = JSON.parse(json.stdout) as { path: string; ok: boolean; problems: { code: string; message: string }[] }[];
+    assert.deepEqual(reports.map((x) => x.ok), names.map(() => false));
+    names.forEach((name, i) => assert.match(reports[i]!.problems[0]!.code, new RegExp(`^(${expected[name]!.error})$`)));
+    assert.match(reports[2]!.problems[0]!.message, /contains a trigger/);
+  });
+
+  test('full-verification mismatches of bundles that open are printed with their codes', () => {
+    const r = ingero('verify', join(vectors, 'resigned-manifest.ingero'), join(vectors, 'events-out-of-order.ingero'));
+    assert.equal(r.code, 3);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.ok(lines.length >= 2, r.stderr);
+    assert.ok(lines.some((l) => /^ingero: CORRUPT: .*resigned-manifest\.ingero: manifest counts\.events says 5, the database says 200/.test(l)), r.stderr);
+    assert.ok(lines.some((l) => /^ingero: SCHEMA: .*events-out-of-order\.ingero: 1 events are out of start-time order/.test(l)), r.stderr);
+    const reports = JSON.parse(ingero('verify', '--json', join(vectors, 'events-out-of-order.ingero')).stdout) as { problems: { code: string; message: string }[] }[];
+    assert.deepEqual(reports[0]!.problems.map((p) => p.code), ['SCHEMA']);
   });
 });
 

@@ -4,8 +4,9 @@
 // real symbols and prologues, exact counts per function on two threads, return codes, the
 // arguments each probe reads (including <<<>>> launches, which CUDA 13 compiles to
 // __cudaLaunchKernel, and the launch configuration of cudaLaunchKernelExC), stacks through the
-// program's own functions, and `ingero check`'s plan for the library. Needs root, kernel BTF
-// and nvcc (found on PATH or under /usr/local/cuda*/bin).
+// program's own functions (also when the program is gone before the recorder reads its
+// mappings: they come from the kernel as it exits), and `ingero check`'s plan for the library.
+// Needs root, kernel BTF and nvcc (found on PATH or under /usr/local/cuda*/bin).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -17,7 +18,9 @@ import { record } from '../recorder/index.ts';
 import { readWorkloadLog } from './fixtures/fake-cuda/build.ts';
 import { eventRows, multiset, multisetDiff, openRecorded, type EventRow } from './fixtures/fake-cuda/recorded.ts';
 import { buildTrain, findNvcc, type TrainBuild } from './fixtures/real-cuda/build.ts';
-import { runCli } from './cli-fixtures.ts';
+import { CLI, runCli } from './cli-fixtures.ts';
+import { readStat } from '../recorder/proc.ts';
+import type { Bundle } from '../format/index.ts';
 
 const nvcc = findNvcc();
 const skipReason =
@@ -56,16 +59,7 @@ function apiRows(rows: EventRow[], pid: number): EventRow[] {
 async function recordTrain(name: string, exe: string, steps: number, stacks: boolean) {
   const log = join(work, `${name}.log`);
   const output = join(work, `${name}.ingero`);
-  // The recorder reads a process's mappings when it drains the process's first events; on a
-  // loaded machine a program this short could be gone by then and leave its stacks unresolved
-  // (a known limit for processes shorter than one drain), so stack runs linger a second.
-  if (stacks) process.env.TRAIN_LINGER_MS = '1000';
-  let result: Awaited<ReturnType<typeof record>>;
-  try {
-    result = await record({ output, command: [exe, log, String(THREADS), String(steps)], stacks, handleSignals: false });
-  } finally {
-    delete process.env.TRAIN_LINGER_MS;
-  }
+  const result = await record({ output, command: [exe, log, String(THREADS), String(steps)], stacks, handleSignals: false });
   const bundle = openRecorded(output, join(work, 'cache'));
   return { result, bundle, rows: eventRows(bundle), logged: readWorkloadLog(log) };
 }
@@ -104,45 +98,95 @@ test('real libcudart: every call of two threads recorded once, with its argument
   }
 });
 
+/** Each op's stack names the program function that called it, and the callers above that. */
+function assertCallersNamed(bundle: Bundle, recorded: EventRow[], logged: { op: string }[]): void {
+  const caller: Record<string, string> = {
+    cudaStreamCreate: 'create_stream',
+    cudaMalloc: 'allocate',
+    cudaLaunchKernel: 'launch',
+    cudaGetLastError: 'launch',
+    cudaLaunchKernelExC: 'launch',
+    cudaMemcpyAsync: 'copy_back',
+    cudaMemcpy2D: 'copy_back',
+    cudaEventRecord: 'synchronize',
+    cudaEventQuery: 'synchronize',
+    cudaEventSynchronize: 'synchronize',
+    cudaStreamSynchronize: 'synchronize',
+    cudaMallocAsync: 'scratch',
+    cudaFreeAsync: 'scratch',
+    cudaGraphLaunch: 'scratch',
+    cudaFree: 'release',
+    cudaStreamDestroy: 'run_steps',
+  };
+  assert.deepEqual(new Set(Object.keys(caller)), new Set(logged.map((c) => c.op)), 'every op the program calls is checked');
+  for (const [op, fn] of Object.entries(caller)) {
+    for (const stackId of new Set(recorded.filter((r) => r.op === op).map((r) => r.stack_id))) {
+      assert.notEqual(stackId, null, `${op} events carry a stack`);
+      const frames = bundle.stack(stackId!);
+      const names = frames.map((f) => f.function ?? '?');
+      assert.equal(frames[0].module, train.exe, `${op}: the leaf frame is in the program (${names.join(' < ')})`);
+      const at = names.findIndex((n) => n.startsWith(`${fn}(`));
+      assert.ok(at >= 0, `${op} is called from ${fn}: ${names.join(' < ')}`);
+      const rest = fn === 'run_steps' ? [] : fn === 'create_stream' ? ['run_steps'] : ['train_step', 'run_steps'];
+      assert.deepEqual(names.slice(at + 1, at + 1 + rest.length).map((n) => n.replace(/\(.*$/, '')), rest, `${op} stack above ${fn}`);
+    }
+  }
+  // a <<<>>> launch goes through the compiler's device stub, also named
+  const launch = bundle.stack(recorded.find((r) => r.op === 'cudaLaunchKernel')!.stack_id!).map((f) => f.function ?? '?');
+  assert.match(launch[0], /__device_stub__/, launch.join(' < '));
+}
+
 test('real libcudart with --stacks: each call\'s stack names the program function that made it', { skip: skipReason }, async () => {
   const { bundle, rows, logged } = await recordTrain('stacks', train.exe, 50, true);
   try {
     const recorded = apiRows(rows, logged[0].pid);
     assert.deepEqual(multisetDiff(multiset(logged), multiset(recorded)), []);
-    const caller: Record<string, string> = {
-      cudaStreamCreate: 'create_stream',
-      cudaMalloc: 'allocate',
-      cudaLaunchKernel: 'launch',
-      cudaGetLastError: 'launch',
-      cudaLaunchKernelExC: 'launch',
-      cudaMemcpyAsync: 'copy_back',
-      cudaMemcpy2D: 'copy_back',
-      cudaEventRecord: 'synchronize',
-      cudaEventQuery: 'synchronize',
-      cudaEventSynchronize: 'synchronize',
-      cudaStreamSynchronize: 'synchronize',
-      cudaMallocAsync: 'scratch',
-      cudaFreeAsync: 'scratch',
-      cudaGraphLaunch: 'scratch',
-      cudaFree: 'release',
-      cudaStreamDestroy: 'run_steps',
-    };
-    assert.deepEqual(new Set(Object.keys(caller)), new Set(logged.map((c) => c.op)), 'every op the program calls is checked');
-    for (const [op, fn] of Object.entries(caller)) {
-      for (const stackId of new Set(recorded.filter((r) => r.op === op).map((r) => r.stack_id))) {
-        assert.notEqual(stackId, null, `${op} events carry a stack`);
-        const frames = bundle.stack(stackId!);
-        const names = frames.map((f) => f.function ?? '?');
-        assert.equal(frames[0].module, train.exe, `${op}: the leaf frame is in the program (${names.join(' < ')})`);
-        const at = names.findIndex((n) => n.startsWith(`${fn}(`));
-        assert.ok(at >= 0, `${op} is called from ${fn}: ${names.join(' < ')}`);
-        const rest = fn === 'run_steps' ? [] : fn === 'create_stream' ? ['run_steps'] : ['train_step', 'run_steps'];
-        assert.deepEqual(names.slice(at + 1, at + 1 + rest.length).map((n) => n.replace(/\(.*$/, '')), rest, `${op} stack above ${fn}`);
-      }
+    assertCallersNamed(bundle, recorded, logged);
+  } finally {
+    bundle.close();
+  }
+});
+
+async function until(what: string, done: () => boolean, ms = 30_000): Promise<void> {
+  for (const end = Date.now() + ms; !done(); await new Promise((r) => setTimeout(r, 10))) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+  }
+}
+
+test('real libcudart with --stacks, the program gone before the recorder reads its mappings: stacks named from those sent at exit', { skip: skipReason }, async () => {
+  // The recorder is stopped (SIGSTOP) before the traced shell execs the program, and continued
+  // once the program has run and exited (a zombie, its mappings gone from /proc): every stack is
+  // drained after the process is gone, the case of a program shorter than one drain.
+  const log = join(work, 'gone.log');
+  const output = join(work, 'gone.ingero');
+  const cudart = /libcudart\.so\S* => (\S+)/.exec(execFileSync('ldd', [train.exe], { encoding: 'utf8' }))![1]!;
+  const rec = spawn(process.execPath, [CLI, 'record', '--stacks', '--cuda-lib', cudart, '-o', output, '--', '/bin/sh', '-c', 'read go; exec "$0" "$@"', train.exe, log, String(THREADS), '50'], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  rec.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((r) => rec.on('exit', (code) => r(code)));
+  try {
+    await until('the recorder traces the shell', () => /recording pid \d+/.test(stderr));
+    const pid = Number(/recording pid (\d+)/.exec(stderr)![1]);
+    process.kill(rec.pid!, 'SIGSTOP');
+    rec.stdin!.end('go\n');
+    await until('the program has exited', () => readStat(pid)?.state === 'Z');
+    process.kill(rec.pid!, 'SIGCONT');
+    assert.equal(await exited, 0, stderr);
+  } finally {
+    // a failed wait must not leave the recorder stopped
+    if (rec.exitCode === null && rec.signalCode === null) {
+      process.kill(rec.pid!, 'SIGCONT');
+      rec.kill('SIGTERM');
     }
-    // a <<<>>> launch goes through the compiler's device stub, also named
-    const launch = bundle.stack(recorded.find((r) => r.op === 'cudaLaunchKernel')!.stack_id!).map((f) => f.function ?? '?');
-    assert.match(launch[0], /__device_stub__/, launch.join(' < '));
+  }
+  const bundle = openRecorded(output, join(work, 'cache'));
+  try {
+    const logged = readWorkloadLog(log);
+    const recorded = apiRows(eventRows(bundle), logged[0].pid);
+    assert.deepEqual(multisetDiff(multiset(logged), multiset(recorded)), []);
+    assertCallersNamed(bundle, recorded, logged);
+    const sent = bundle.metadata()['recorder.exit_mappings'] as { records?: number; unavailable?: string };
+    assert.ok((sent.records ?? 0) > 1, `the kernel sent the program's mappings at exit: ${JSON.stringify(sent)}`);
   } finally {
     bundle.close();
   }

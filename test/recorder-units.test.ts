@@ -217,6 +217,36 @@ test('symbolizer: stacks of a process that has exited by the time they are drain
   }
 });
 
+test('symbolizer: stacks of a process gone before its mappings were read wait for those sent at exit', async () => {
+  const fake = buildFakeCuda();
+  try {
+    const child = spawn(fake.workload, [join(fake.dir, 'log'), 'single', '1'], { env: { ...process.env, FAKE_WAIT_STDIN: '1' }, stdio: ['pipe', 'ignore', 'inherit'] });
+    const exited = new Promise((r) => child.on('exit', r));
+    await new Promise((r) => setTimeout(r, 200)); // let ld.so map everything
+    const pid = child.pid!;
+    // what exit-mappings.bpf.c would send: the executable mappings, read here while it runs
+    const atExit = readMaps(pid)!.filter((m) => m.executable);
+    const elf = ElfFile.open(fake.workload);
+    const map = atExit.find((m) => m.path === fake.workload)!;
+    const address = BigInt(map.start + elf.offsetOfVaddr(elf.symbol('run_steps')!.addr)! - map.offset + 1);
+    child.stdin!.end('go\n');
+    await exited;
+    const interned: FrameInput[][] = [];
+    const symbolizer = new Symbolizer({ internStack: (frames) => interned.push([...frames]) }, true);
+    assert.equal(symbolizer.stackIdIfReady(pid, [address]), undefined, 'gone, never read: the stack waits');
+    assert.equal(interned.length, 0);
+    for (const m of atExit) assert.equal(symbolizer.addExitMapping(pid, m), false);
+    assert.equal(symbolizer.addExitMapping(pid, null), true, 'the end marker completes them');
+    assert.notEqual(symbolizer.stackIdIfReady(pid, [address]), undefined);
+    assert.equal(interned[0][0].function?.name, 'run_steps');
+    assert.equal(interned[0][0].mapping?.path, fake.workload);
+    // without mappings coming from the kernel (a kernel before 6.7) nothing waits
+    assert.notEqual(new Symbolizer({ internStack: () => 0 }, false).stackIdIfReady(pid, [address]), undefined);
+  } finally {
+    rmSync(fake.dir, { recursive: true, force: true });
+  }
+});
+
 test('process table: a reused pid keeps both incarnations; a child seen before its fork stays one process', () => {
   // Pids above pid_max's largest value are never alive, so /proc knows nothing of them and the
   // events alone decide, as for processes that have already gone when the recording drains.

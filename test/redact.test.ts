@@ -32,7 +32,9 @@ const CMDLINE = `/home/alice/venv/bin/python3 /home/alice/proj/train.py --api-ke
 const FLAGS = 'stack,record,max-db=10g,token=s3cr3t-flag';
 const CGROUP_ID = 918273;
 const SESSION = '/user.slice/user-1000.slice/session-42.scope';
-const SECRETS = [TOKEN, 'alice', HOST, IP, EMAIL, 'example.com', POD, CONTAINER.slice(0, 24), 'kubepods.slice', '/home/', 'venv/bin', 'proj/train.py', 'data/set1', FLAGS, 's3cr3t-flag', String(CGROUP_ID), 'session-42', 'user-1000'];
+/** The digest of an imported source database (import.source.sha256): it identifies the file. */
+const SOURCE_SHA256 = 'c0ffee00d15ea5e5baadf00d0123456789abcdef0123456789abcdef01234567';
+const SECRETS = [TOKEN, 'alice', HOST, IP, EMAIL, 'example.com', POD, CONTAINER.slice(0, 24), 'kubepods.slice', '/home/', 'venv/bin', 'proj/train.py', 'data/set1', FLAGS, 's3cr3t-flag', String(CGROUP_ID), 'session-42', 'user-1000', SOURCE_SHA256];
 
 const version = { name: 'ingero', version: 'test', command: `record -- python3 train.py --api-key ${TOKEN}` };
 
@@ -52,6 +54,7 @@ async function writeSecretBundle(path: string): Promise<void> {
   w.setMetadata('recorder.options', { command: CMDLINE.split(' '), cuda_libs: ['/home/alice/venv/lib/python3.11/site-packages/nvidia/cuda_runtime/lib/libcudart.so.12'], ring_bytes: 1 << 26 });
   w.setMetadata('ingero.sessions', [{ id: 1, started_at: '1772442000000000000', gpu_model: 'NVIDIA H100 80GB HBM3', flags: FLAGS, node: HOST }]);
   w.setMetadata('ingero.cgroups', [{ cgroup_id: CGROUP_ID, container_id: '', cgroup_path: SESSION, pod_name: '', namespace: '' }]);
+  w.setMetadata('import.source', { file: 'ingero.db', bytes: 1 << 20, sha256: SOURCE_SHA256 });
   w.setMetadata('ingero.cgroup_schedstat', [{ cgroup_id: CGROUP_ID, p99_off_cpu: 5837876, event_count: 4 }]);
   w.setMetadata('recorder.attach_failures', [`/home/alice/proj/build/libacme_kernels.so: no symbol cudaMalloc (seen from ${HOST}.corp.example.com)`]);
   w.addProcess({ pid: 4711, ppid: 1, start_ns: 0, comm: 'python3', cmdline: CMDLINE, cgroup: CGROUP });
@@ -169,7 +172,7 @@ describe('default policy, through the CLI', () => {
   test('the planted secrets are nowhere in the output (file, zstd -dc, decompressed database)', () => {
     // The input does hold them: the scan would find them there.
     const input = outputBytes(secretBundle);
-    for (const s of [TOKEN, HOST, EMAIL, POD, '/home/alice']) assert.ok(input.some(({ bytes }) => bytes.includes(Buffer.from(s))), `planted ${s}`);
+    for (const s of [TOKEN, HOST, EMAIL, POD, '/home/alice', SOURCE_SHA256]) assert.ok(input.some(({ bytes }) => bytes.includes(Buffer.from(s))), `planted ${s}`);
     assertNoSecrets(out, SECRETS);
   });
 

@@ -1,4 +1,5 @@
-// ingero verify: every byte, the schema and the spec's invariants; one line per problem.
+// ingero verify: every byte, the schema and the spec's invariants; one line per problem, led by
+// its spec §9 code (normative, so scripts can act on it; the message after it is informative).
 import type { Command } from 'commander';
 import { verifyBundle } from '../../format/index.ts';
 import { toJson } from '../json.ts';
@@ -21,7 +22,7 @@ export function register(program: Command): void {
           if (!r.ok) bad++;
           if (opts.json) continue;
           if (r.ok) process.stdout.write(`${r.path}: ok (${r.manifest!.counts.events.toLocaleString('en-US')} events, sha256 ${r.manifest!.database.sha256.slice(0, 16)}…)\n`);
-          else for (const p of r.problems) process.stderr.write(`ingero: ${p}\n`);
+          else for (const p of r.problems) process.stderr.write(`ingero: ${p.code}: ${p.message}\n`);
         }
         if (opts.json) process.stdout.write(toJson(reports.map((r) => ({ path: r.path, ok: r.ok, problems: r.problems }))) + '\n');
         return bad ? EXIT_PROBLEMS : EXIT_OK;

@@ -18,10 +18,10 @@ import { databaseFacts, writeContainer } from '../../format/seal.ts';
 const README_HEAD = `# Test vectors for spec/bundle-v1.md
 
 Small bundles that every reader must handle as listed. \`expected.json\` is the machine-readable
-form: for each file either \`{"ok": true, "events": N}\` (with \`"verify": REGEX\` when full
-verification must report a problem matching it) or \`{"error": CODE, "message": REGEX}\`, where
-\`CODE\` is a regular expression over the error codes of spec §9 and \`REGEX\` must match the
-one-line message. Codes are normative; messages are informative (the reference reader's wording).
+form: for each file either \`{"ok": true, "events": N}\` (with \`"verify": {"error": CODE,
+"message": REGEX}\` when full verification must report such a problem) or \`{"error": CODE,
+"message": REGEX}\`, where \`CODE\` is a regular expression over the error codes of spec §9 and
+\`REGEX\` must match the one-line message. Codes are normative; messages are informative (the reference reader's wording).
 A broken vector must be refused with one line, a non-zero exit from the CLI, and nothing left
 behind (no cache entry, no temporary file).
 
@@ -42,9 +42,13 @@ const cacheDir = join(work, 'cache');
 
 /**
  * What a reader must do with a vector: open it (and, with `verify`, have full verification report
- * a problem matching that expression), or refuse it with this error code and message.
+ * a problem with that code and message), or refuse it with this error code and message.
  */
-type Expectation = { ok: true; events: number; verify?: string; note: string } | { error: string; message: string; note: string };
+interface Outcome {
+  error: string;
+  message: string;
+}
+type Expectation = { ok: true; events: number; verify?: Outcome; note: string } | (Outcome & { note: string });
 const expected: Record<string, Expectation> = {};
 
 // The manifest's host summary is derived from the metadata keys (spec §3), so the two agree.
@@ -332,8 +336,24 @@ wrap(baseDb, 'resigned-manifest.ingero', {
 expected['resigned-manifest.ingero'] = {
   ok: true,
   events: 200,
-  verify: 'manifest time.origin_unix_ns says "1000000000000000000", metadata \'clock.origin_unix_ns\' says "1767225600000000000"',
+  verify: { error: 'CORRUPT', message: 'manifest time.origin_unix_ns says "1000000000000000000", metadata \'clock.origin_unix_ns\' says "1767225600000000000"' },
   note: 'manifest edited (origin, counts, end) under a recomputed header checksum: readers take the facts from the database; full verification reports each field',
+};
+
+wrap(
+  editedDatabase((db) => {
+    const ts = (id: number) => (db.prepare('SELECT ts_ns FROM events WHERE id = ?').get(id) as { ts_ns: number }).ts_ns;
+    const [a, b] = [ts(102), ts(103)];
+    db.prepare('UPDATE events SET ts_ns = ? WHERE id = ?').run(b, 102);
+    db.prepare('UPDATE events SET ts_ns = ? WHERE id = ?').run(a, 103);
+  }),
+  'events-out-of-order.ingero',
+);
+expected['events-out-of-order.ingero'] = {
+  ok: true,
+  events: 200,
+  verify: { error: 'SCHEMA', message: '1 events are out of start-time order' },
+  note: 'events 102 and 103 (two launches of one thread) swap start times: opens (order is not checked at open), full verification reports the broken invariant',
 };
 
 writeFileSync(join(outDir, 'expected.json'), JSON.stringify(expected, null, 2) + '\n');
@@ -341,7 +361,7 @@ writeFileSync(join(outDir, 'README.md'), readme());
 
 /** The vector list of README.md, from `expected` (so the two cannot disagree). */
 function readme(): string {
-  const outcome = (e: Expectation) => ('ok' in e ? `opens, ${e.events} events${e.verify ? `; verify reports /${e.verify}/` : ''}` : `\`${e.error}\`: /${e.message}/`);
+  const outcome = (e: Expectation) => ('ok' in e ? `opens, ${e.events} events${e.verify ? `; verify reports \`${e.verify.error}\`: /${e.verify.message}/` : ''}` : `\`${e.error}\`: /${e.message}/`);
   const rows = Object.entries(expected).map(([name, e]) => `| \`${name}\` | ${e.note} | ${outcome(e).replace(/\|/g, '\\|')} |`);
   return `${README_HEAD}\n| file | what it is | expected outcome |\n|---|---|---|\n${rows.join('\n')}\n`;
 }

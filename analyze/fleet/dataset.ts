@@ -91,7 +91,7 @@ export class FleetDataset {
       if (inputs.bundles.length > 0) tempRoot = mkdtempSync(join(tmpdir(), 'ingero-query-'));
       const root = tempRoot;
       await eachDistinctBundle(inputs.bundles, new Set(partitions.keys()), notes, 'counted', async (bundle, digest) => {
-        await writeBundleParquet(engine, bundle, root!, { analysis: options.analysis ?? false });
+        await writeBundleParquet(bundle, root!, { analysis: options.analysis ?? false });
         partitions.set(digest, root!);
       });
       for (const table of FLEET_TABLES) {

@@ -3,7 +3,7 @@
 // code under test: per-bundle `computeStats` (JS, exact), durations read straight from each
 // bundle's SQLite, and the Parquet files read back by hyparquet, an independent pure-JS reader.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -125,6 +125,67 @@ describe('ingero query over a fleet of generated bundles', () => {
     assert.equal(twice.code, 0, twice.stderr);
     assert.deepEqual(JSON.parse(twice.stdout), [{ bundles: BUNDLES }]);
     assert.match(twice.stderr, /same recording as one given before/);
+  });
+});
+
+describe('the Parquet cache of bundles queried directly', () => {
+  const SQL = 'SELECT node, op, count(*) AS n, sum(dur_ns) AS total, quantile_disc(dur_ns, 0.99) AS p99 FROM events GROUP BY node, op ORDER BY node, op';
+  const entryOf = (path: string) => {
+    const b = openBundle(path);
+    const digest = b.manifest.database.sha256;
+    b.close();
+    return { digest, dir: join(cacheDir, 'parquet-v1', digest) };
+  };
+  /** Each data file of an entry with its inode and modification time: a rebuild changes them. */
+  const files = (dir: string) =>
+    readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && e.name !== 'entry.json')
+      .map((e) => join(e.parentPath, e.name))
+      .sort()
+      .map((f) => ({ f, id: `${statSync(f).ino}/${statSync(f).mtimeMs}` }));
+
+  test('the second query reads the cached conversion and answers the same; a tampered entry is rebuilt, not read', () => {
+    const target = paths[7]!;
+    const other = paths[8]!;
+    const first = cli(['query', target, SQL, '--json']);
+    assert.equal(first.code, 0, first.stderr);
+    const { digest, dir } = entryOf(target);
+    const record = JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8')) as { digest: string; files: Record<string, string> };
+    assert.equal(record.digest, digest);
+    const built = files(dir);
+    assert.deepEqual(Object.keys(record.files).sort(), built.map(({ f }) => f.slice(dir.length + 1)), 'entry.json lists every file');
+
+    const second = cli(['query', target, SQL, '--json']);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.stdout, first.stdout);
+    assert.deepEqual(files(dir), built, 'no file rewritten: the cache was read');
+
+    // Replace the events with another bundle's (valid Parquet, other numbers): the hashes in
+    // entry.json no longer match, so the entry is rebuilt from the bundle.
+    const otherAnswer = cli(['query', other, SQL, '--json']);
+    assert.equal(otherAnswer.code, 0, otherAnswer.stderr);
+    assert.notEqual(otherAnswer.stdout, first.stdout, 'the substitute would change the answer if read');
+    const events = join(dir, 'events', `bundle=${digest}`, 'part-0.parquet');
+    const substitute = join(entryOf(other).dir, 'events', `bundle=${entryOf(other).digest}`, 'part-0.parquet');
+    writeFileSync(events, readFileSync(substitute));
+    const third = cli(['query', target, SQL, '--json']);
+    assert.equal(third.code, 0, third.stderr);
+    assert.equal(third.stdout, first.stdout);
+    assert.notDeepEqual(readFileSync(events), readFileSync(substitute), 'the tampered file was replaced');
+    const rebuilt = JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8')) as { files: Record<string, string> };
+    assert.deepEqual(rebuilt.files, record.files, 'the rebuild writes the same bytes');
+  });
+
+  test('--findings adds the analyzer\'s findings for the run; the cached entry holds only the recording', () => {
+    const r = cli(['query', paths[0]!, "SELECT count(*) AS n FROM findings WHERE origin = 'ingero explain'", '--json', '--findings']);
+    assert.equal(r.code, 0, r.stderr);
+    const bundle = openBundle(paths[0]!);
+    const expected = explain(bundle).findings.length;
+    bundle.close();
+    assert.ok(expected > 0);
+    assert.deepEqual(JSON.parse(r.stdout), [{ n: expected }]);
+    const plain = cli(['query', paths[0]!, "SELECT count(*) AS n FROM findings WHERE origin = 'ingero explain'", '--json']);
+    assert.deepEqual(JSON.parse(plain.stdout), [{ n: 0 }]);
   });
 });
 

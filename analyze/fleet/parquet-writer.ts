@@ -128,13 +128,10 @@ export async function writeBundleParquet(bundle: Bundle, root: string, options: 
   const origin = BigInt(bundle.manifest.time.origin_unix_ns);
   if (origin > INT64_MAX) throw new BundleError('SCHEMA', `${bundle.path}: manifest time.origin_unix_ns ${origin} is beyond 64-bit nanoseconds (year 2262) — the bundle is damaged or hostile`);
   const rowsPerPart = Math.max(1, Math.floor(options.rowsPerPart ?? DEFAULT_ROWS_PER_PART));
-  const compressor = new Compressor();
-  compressor.setParameters({ compressionLevel: 3 });
+  const compressor = zstd();
   let files = 0;
   const write = (table: string, group: ParquetRowGroup, part = 0) => {
-    const dir = partitionDir(root, table, digest);
-    mkdirSync(dir, { recursive: true });
-    group.write(join(dir, `part-${part}.parquet`), compressor);
+    writeTableFile(root, table, digest, group, compressor, part);
     files++;
   };
   const copyTable = (t: CopiedTable) => {
@@ -147,18 +144,8 @@ export async function writeBundleParquet(bundle: Bundle, root: string, options: 
   const bundles = new ParquetRowGroup(BUNDLE_COLUMNS);
   appendRow(bundles, BUNDLE_COLUMNS, bundleRow(bundle), bundle, 'bundles');
   write('bundles', bundles);
-  const findings = options.analysis === false ? [] : explain(bundle).findings;
-  const imported = bundle.db
-    .prepare("SELECT i.origin, 'imported', i.severity, i.op, i.node_id, coalesce(n.name, CAST(i.node_id AS TEXT)), NULL, '', i.detected_ns, i.detected_ns, i.summary, i.root_cause, NULL, i.occurrences, i.p50_ns, i.p99_ns FROM imported_findings i LEFT JOIN nodes n ON n.id = i.node_id ORDER BY i.id")
-    .raw(true)
-    .safeIntegers(true)
-    .iterate() as IterableIterator<unknown[]>;
-  const findingRows = new ParquetRowGroup(FINDING_COLUMNS);
-  for (const f of findings) {
-    appendRow(findingRows, FINDING_COLUMNS, ['ingero explain', f.kind, f.severity, f.op, f.node_id, f.node, f.pid, f.process, f.from_ns, f.to_ns, f.summary, f.root_cause, f.impact_ns, f.count, f.p50_ns, f.p99_ns], bundle, 'findings');
-  }
-  for (const r of imported) appendRow(findingRows, FINDING_COLUMNS, r, bundle, 'findings');
-  write('findings', findingRows);
+  writeFindingsParquet(bundle, root, options.analysis !== false, compressor);
+  files++;
 
   // Events, part by part in id (= start-time) order; an empty bundle still gets one empty part,
   // so that every bundle's events partition exists and carries the schema. Names and the Unix
@@ -199,6 +186,38 @@ export async function writeBundleParquet(bundle: Bundle, root: string, options: 
     if (events.rows < rowsPerPart) break;
   }
   return { digest, events: written, files };
+}
+
+/**
+ * The findings partition of one bundle: its imported findings and, with analysis, the ingero
+ * analyzer's (the part of an export that depends on this ingero's analyzer, not only on the
+ * recording).
+ */
+export function writeFindingsParquet(bundle: Bundle, root: string, analysis: boolean, compressor = zstd()): void {
+  const findings = analysis ? explain(bundle).findings : [];
+  const imported = bundle.db
+    .prepare("SELECT i.origin, 'imported', i.severity, i.op, i.node_id, coalesce(n.name, CAST(i.node_id AS TEXT)), NULL, '', i.detected_ns, i.detected_ns, i.summary, i.root_cause, NULL, i.occurrences, i.p50_ns, i.p99_ns FROM imported_findings i LEFT JOIN nodes n ON n.id = i.node_id ORDER BY i.id")
+    .raw(true)
+    .safeIntegers(true)
+    .iterate() as IterableIterator<unknown[]>;
+  const rows = new ParquetRowGroup(FINDING_COLUMNS);
+  for (const f of findings) {
+    appendRow(rows, FINDING_COLUMNS, ['ingero explain', f.kind, f.severity, f.op, f.node_id, f.node, f.pid, f.process, f.from_ns, f.to_ns, f.summary, f.root_cause, f.impact_ns, f.count, f.p50_ns, f.p99_ns], bundle, 'findings');
+  }
+  for (const r of imported) appendRow(rows, FINDING_COLUMNS, r, bundle, 'findings');
+  writeTableFile(root, 'findings', bundle.manifest.database.sha256, rows, compressor);
+}
+
+function zstd(): Compressor {
+  const compressor = new Compressor();
+  compressor.setParameters({ compressionLevel: 3 });
+  return compressor;
+}
+
+function writeTableFile(root: string, table: string, digest: string, group: ParquetRowGroup, compressor: Compressor, part = 0): void {
+  const dir = partitionDir(root, table, digest);
+  mkdirSync(dir, { recursive: true });
+  group.write(join(dir, `part-${part}.parquet`), compressor);
 }
 
 /** The bundles row: identity, producer, clock and host facts of one bundle. */

@@ -14,6 +14,7 @@ import { summarize } from '../analyze/stats.ts';
 import { exportParquet, FLEET_TABLES, FleetDataset } from '../analyze/fleet/index.ts';
 import { openBundle } from '../format/index.ts';
 import { assertOneLineError, runCli } from './cli-fixtures.ts';
+import { EVENTS, HOSTILE, PID, writeHostileBundle } from './mcp-fixtures.ts';
 
 const BUNDLES = 100;
 const NODES = 10;
@@ -242,6 +243,35 @@ describe('Parquet read back by an independent reader', () => {
       } finally {
         bundle.close();
       }
+    }
+  });
+
+  test('a hostile bundle: unknown ops named op_<source>_<index>, traced strings and 64-bit pointers kept exactly', async () => {
+    // In its own folder: work itself must stay a folder of no bundles (the refusals below).
+    mkdirSync(join(work, 'hostile'));
+    const path = join(work, 'hostile', 'hostile.ingero');
+    await writeHostileBundle(path);
+    const out = join(work, 'export-hostile');
+    await exportParquet([path], out, { analysis: false });
+    const bundle = openBundle(path);
+    try {
+      const digest = bundle.manifest.database.sha256;
+      // The reference, in SQLite's own SQL (integer division truncates there, as in the layout).
+      const want = bundle.db
+        .prepare(`SELECT e.id, e.arg0, coalesce(n.name, CAST(e.node_id AS TEXT)) AS node, coalesce(o.name, 'op_' || (e.op_id / 256) || '_' || (e.op_id % 256)) AS op,
+            CASE WHEN o.id IS NULL THEN 'source_' || (e.op_id / 256) ELSE coalesce(s.name, 'source_' || o.source_id) END AS source
+          FROM events e LEFT JOIN nodes n ON n.id = e.node_id LEFT JOIN ops o ON o.id = e.op_id LEFT JOIN sources s ON s.id = o.source_id ORDER BY e.id`)
+        .safeIntegers(true)
+        .all() as Record<string, unknown>[];
+      const got = (await Promise.all(partFiles(out, 'events', digest).map(read))).flat();
+      assert.equal(got.length, EVENTS);
+      assert.deepEqual(got.map((r) => ({ id: r.id, arg0: r.arg0 ?? null, node: r.node, op: r.op, source: r.source })), want);
+      assert.ok(want.some((r) => /^op_200_/.test(String(r.op))), 'the bundle has ops no table names');
+      assert.ok(want.some((r) => r.arg0 === 0x7f0000001000n), 'and 64-bit pointers');
+      const [proc] = (await Promise.all(partFiles(out, 'processes', digest).map(read))).flat().filter((r) => r.pid === BigInt(PID));
+      assert.deepEqual([proc!.comm, proc!.cmdline], [HOSTILE.comm, HOSTILE.cmdline]);
+    } finally {
+      bundle.close();
     }
   });
 });

@@ -29,7 +29,7 @@ export function defaultCacheDir(): string {
  * Whether a cache directory can be trusted: a real directory owned by this user that no one else
  * can write into (anyone who can plant a file there could substitute the database a bundle names).
  */
-function isPrivateDirectory(dir: string): boolean {
+export function isPrivateDirectory(dir: string): boolean {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const st = lstatSync(dir);

@@ -18,7 +18,7 @@ export type {
   WriterOptions,
 } from './writer.ts';
 export { sealStaging as recoverBundle, removeStaging, type SealOptions, type SealResult } from './seal.ts';
-export { Bundle, openBundle, openReadOnlyDatabase, defaultCacheDir } from './bundle.ts';
+export { Bundle, openBundle, openReadOnlyDatabase, defaultCacheDir, isPrivateDirectory } from './bundle.ts';
 export type { EventFilter, EventRecord, OpInfo, OpenOptions, ResolvedFrame } from './bundle.ts';
 export { mergeBundles, type MergeOptions, type MergeResult, type MergedNode } from './merge.ts';
 export { redactBundle, REDACT_FIELDS, DROP_FIELDS, type RedactOptions, type RedactResult, type RedactField, type DropField, type ColumnCount } from './redact.ts';

@@ -3,7 +3,7 @@
 // code under test: per-bundle `computeStats` (JS, exact), durations read straight from each
 // bundle's SQLite, and the Parquet files read back by hyparquet, an independent pure-JS reader.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -14,6 +14,7 @@ import { summarize } from '../analyze/stats.ts';
 import { exportParquet, FLEET_TABLES, FleetDataset } from '../analyze/fleet/index.ts';
 import { openBundle } from '../format/index.ts';
 import { assertOneLineError, runCli } from './cli-fixtures.ts';
+import { EVENTS, HOSTILE, PID, writeHostileBundle } from './mcp-fixtures.ts';
 
 const BUNDLES = 100;
 const NODES = 10;
@@ -128,6 +129,67 @@ describe('ingero query over a fleet of generated bundles', () => {
   });
 });
 
+describe('the Parquet cache of bundles queried directly', () => {
+  const SQL = 'SELECT node, op, count(*) AS n, sum(dur_ns) AS total, quantile_disc(dur_ns, 0.99) AS p99 FROM events GROUP BY node, op ORDER BY node, op';
+  const entryOf = (path: string) => {
+    const b = openBundle(path);
+    const digest = b.manifest.database.sha256;
+    b.close();
+    return { digest, dir: join(cacheDir, 'parquet-v1', digest) };
+  };
+  /** Each data file of an entry with its inode and modification time: a rebuild changes them. */
+  const files = (dir: string) =>
+    readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && e.name !== 'entry.json')
+      .map((e) => join(e.parentPath, e.name))
+      .sort()
+      .map((f) => ({ f, id: `${statSync(f).ino}/${statSync(f).mtimeMs}` }));
+
+  test('the second query reads the cached conversion and answers the same; a tampered entry is rebuilt, not read', () => {
+    const target = paths[7]!;
+    const other = paths[8]!;
+    const first = cli(['query', target, SQL, '--json']);
+    assert.equal(first.code, 0, first.stderr);
+    const { digest, dir } = entryOf(target);
+    const record = JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8')) as { digest: string; files: Record<string, string> };
+    assert.equal(record.digest, digest);
+    const built = files(dir);
+    assert.deepEqual(Object.keys(record.files).sort(), built.map(({ f }) => f.slice(dir.length + 1)), 'entry.json lists every file');
+
+    const second = cli(['query', target, SQL, '--json']);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.stdout, first.stdout);
+    assert.deepEqual(files(dir), built, 'no file rewritten: the cache was read');
+
+    // Replace the events with another bundle's (valid Parquet, other numbers): the hashes in
+    // entry.json no longer match, so the entry is rebuilt from the bundle.
+    const otherAnswer = cli(['query', other, SQL, '--json']);
+    assert.equal(otherAnswer.code, 0, otherAnswer.stderr);
+    assert.notEqual(otherAnswer.stdout, first.stdout, 'the substitute would change the answer if read');
+    const events = join(dir, 'events', `bundle=${digest}`, 'part-0.parquet');
+    const substitute = join(entryOf(other).dir, 'events', `bundle=${entryOf(other).digest}`, 'part-0.parquet');
+    writeFileSync(events, readFileSync(substitute));
+    const third = cli(['query', target, SQL, '--json']);
+    assert.equal(third.code, 0, third.stderr);
+    assert.equal(third.stdout, first.stdout);
+    assert.notDeepEqual(readFileSync(events), readFileSync(substitute), 'the tampered file was replaced');
+    const rebuilt = JSON.parse(readFileSync(join(dir, 'entry.json'), 'utf8')) as { files: Record<string, string> };
+    assert.deepEqual(rebuilt.files, record.files, 'the rebuild writes the same bytes');
+  });
+
+  test('--findings adds the analyzer\'s findings for the run; the cached entry holds only the recording', () => {
+    const r = cli(['query', paths[0]!, "SELECT count(*) AS n FROM findings WHERE origin = 'ingero explain'", '--json', '--findings']);
+    assert.equal(r.code, 0, r.stderr);
+    const bundle = openBundle(paths[0]!);
+    const expected = explain(bundle).findings.length;
+    bundle.close();
+    assert.ok(expected > 0);
+    assert.deepEqual(JSON.parse(r.stdout), [{ n: expected }]);
+    const plain = cli(['query', paths[0]!, "SELECT count(*) AS n FROM findings WHERE origin = 'ingero explain'", '--json']);
+    assert.deepEqual(JSON.parse(plain.stdout), [{ n: 0 }]);
+  });
+});
+
 describe('Parquet read back by an independent reader', () => {
   const compressors = { ZSTD: (input: Uint8Array) => new Uint8Array(decompress(input)) };
   const read = async (file: string) => parquetReadObjects({ file: await asyncBufferFromFile(file), compressors });
@@ -181,6 +243,35 @@ describe('Parquet read back by an independent reader', () => {
       } finally {
         bundle.close();
       }
+    }
+  });
+
+  test('a hostile bundle: unknown ops named op_<source>_<index>, traced strings and 64-bit pointers kept exactly', async () => {
+    // In its own folder: work itself must stay a folder of no bundles (the refusals below).
+    mkdirSync(join(work, 'hostile'));
+    const path = join(work, 'hostile', 'hostile.ingero');
+    await writeHostileBundle(path);
+    const out = join(work, 'export-hostile');
+    await exportParquet([path], out, { analysis: false });
+    const bundle = openBundle(path);
+    try {
+      const digest = bundle.manifest.database.sha256;
+      // The reference, in SQLite's own SQL (integer division truncates there, as in the layout).
+      const want = bundle.db
+        .prepare(`SELECT e.id, e.arg0, coalesce(n.name, CAST(e.node_id AS TEXT)) AS node, coalesce(o.name, 'op_' || (e.op_id / 256) || '_' || (e.op_id % 256)) AS op,
+            CASE WHEN o.id IS NULL THEN 'source_' || (e.op_id / 256) ELSE coalesce(s.name, 'source_' || o.source_id) END AS source
+          FROM events e LEFT JOIN nodes n ON n.id = e.node_id LEFT JOIN ops o ON o.id = e.op_id LEFT JOIN sources s ON s.id = o.source_id ORDER BY e.id`)
+        .safeIntegers(true)
+        .all() as Record<string, unknown>[];
+      const got = (await Promise.all(partFiles(out, 'events', digest).map(read))).flat();
+      assert.equal(got.length, EVENTS);
+      assert.deepEqual(got.map((r) => ({ id: r.id, arg0: r.arg0 ?? null, node: r.node, op: r.op, source: r.source })), want);
+      assert.ok(want.some((r) => /^op_200_/.test(String(r.op))), 'the bundle has ops no table names');
+      assert.ok(want.some((r) => r.arg0 === 0x7f0000001000n), 'and 64-bit pointers');
+      const [proc] = (await Promise.all(partFiles(out, 'processes', digest).map(read))).flat().filter((r) => r.pid === BigInt(PID));
+      assert.deepEqual([proc!.comm, proc!.cmdline], [HOSTILE.comm, HOSTILE.cmdline]);
+    } finally {
+      bundle.close();
     }
   });
 });

@@ -1,13 +1,16 @@
 // A fleet as DuckDB views: bundles, directories of bundles and Parquet exports (the layout of
 // spec/parquet-layout.md) alike. Parquet exports are read in place; bundles are opened with
-// openBundle (verified, read-only) and written once into a private temporary export, deleted on
-// close. Each bundle counts once, by its digest, however many inputs hold it.
+// openBundle (verified, read-only) and read from their cached Parquet conversion
+// (parquet-cache.ts), made on first use. With analysis, the analyzer's findings of each bundle
+// are written into a private temporary folder, deleted on close. Each bundle counts once, by its
+// digest, however many inputs hold it.
 import { lstatSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BundleError, openBundle, type Bundle } from '../../format/index.ts';
 import { Engine, sqlError, sqlString, DEFAULT_QUERY_TIME_LIMIT_MS, type EngineOptions } from './engine.ts';
-import { partitionDir, writeBundleParquet } from './parquet-writer.ts';
+import { cachedParquet } from './parquet-cache.ts';
+import { partitionDir, writeFindingsParquet } from './parquet-writer.ts';
 
 /** The tables of the layout; each becomes a view of the same name with a `bundle` column. */
 export const FLEET_TABLES = ['events', 'ops', 'sources', 'processes', 'threads', 'nodes', 'stack_frames', 'annotations', 'findings', 'bundles'] as const;
@@ -80,6 +83,8 @@ export class FleetDataset {
     const inputs = resolveInputs(paths);
     const engine = await Engine.open(options);
     const partitions = new Map<string, string>();
+    /** Bundles whose findings partition is this run's (the analyzer's findings beside the imported ones). */
+    const findingsRoots = new Map<string, string>();
     const notes: string[] = [];
     let tempRoot: string | null = null;
     try {
@@ -88,19 +93,24 @@ export class FleetDataset {
         if (digests.length === 0) throw new BundleError('NOT_FOUND', `${root}: a Parquet export with no bundle partitions (bundles/bundle=<sha256>/) — export bundles into it with ingero export --format parquet`);
         for (const d of digests) addPartition(partitions, notes, d, root, root);
       }
-      if (inputs.bundles.length > 0) tempRoot = mkdtempSync(join(tmpdir(), 'ingero-query-'));
-      const root = tempRoot;
+      if (options.analysis && inputs.bundles.length > 0) tempRoot = mkdtempSync(join(tmpdir(), 'ingero-query-'));
+      const findingsRoot = tempRoot;
+      const inUse = new Set<string>();
       await eachDistinctBundle(inputs.bundles, new Set(partitions.keys()), notes, 'counted', async (bundle, digest) => {
-        await writeBundleParquet(engine, bundle, root!, { analysis: options.analysis ?? false });
-        partitions.set(digest, root!);
+        inUse.add(digest);
+        partitions.set(digest, await cachedParquet(bundle, inUse));
+        if (findingsRoot) {
+          writeFindingsParquet(bundle, findingsRoot, true);
+          findingsRoots.set(digest, findingsRoot);
+        }
       });
       for (const table of FLEET_TABLES) {
-        const globs = [...partitions].map(([digest, root]) => sqlString(join(partitionDir(root, table, digest), '*.parquet')));
+        const globs = [...partitions].map(([digest, root]) => sqlString(join(partitionDir(table === 'findings' ? (findingsRoots.get(digest) ?? root) : root, table, digest), '*.parquet')));
         await engine.run(`CREATE VIEW ${table} AS SELECT bundle, * EXCLUDE (bundle) FROM read_parquet([${globs.join(', ')}], hive_partitioning = true, hive_types = {'bundle': VARCHAR}, union_by_name = true)`).catch((err: Error) => {
           throw new BundleError('CORRUPT', `table ${table} of the Parquet inputs cannot be read (${err.message.split('\n')[0]}) — an export is incomplete or damaged; export it again`);
         });
       }
-      await engine.lockDown([...new Set(partitions.values())]);
+      await engine.lockDown([...new Set([...partitions.values(), ...findingsRoots.values()])]);
     } catch (err) {
       engine.close();
       if (tempRoot) rmSync(tempRoot, { recursive: true, force: true });

@@ -6,11 +6,10 @@
 import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BundleError } from '../../format/index.ts';
-import { Engine, type EngineOptions } from './engine.ts';
 import { eachDistinctBundle, resolveInputs } from './dataset.ts';
 import { writeBundleParquet, type BundleParquetOptions } from './parquet-writer.ts';
 
-export interface ParquetExportOptions extends EngineOptions, Pick<BundleParquetOptions, 'rowsPerPart' | 'analysis'> {
+export interface ParquetExportOptions extends Pick<BundleParquetOptions, 'rowsPerPart' | 'analysis'> {
   /** Replace an existing output directory. */
   readonly force?: boolean;
   /** Aborting stops the export between parts; nothing is left behind. */
@@ -40,7 +39,6 @@ export async function exportParquet(paths: readonly string[], outDir: string, op
   } catch (err) {
     throw outputError(err, outDir);
   }
-  const engine = await Engine.open(options);
   try {
     const seen = new Set<string>();
     const notes: string[] = [];
@@ -48,7 +46,7 @@ export async function exportParquet(paths: readonly string[], outDir: string, op
     let files = 0;
     await eachDistinctBundle(bundles, seen, notes, 'exported', async (bundle, _digest, index) => {
       const bundleEvents = bundle.eventCount();
-      const r = await writeBundleParquet(engine, bundle, tmp, {
+      const r = await writeBundleParquet(bundle, tmp, {
         rowsPerPart: options.rowsPerPart,
         analysis: options.analysis,
         onEvents: (n) => {
@@ -59,7 +57,6 @@ export async function exportParquet(paths: readonly string[], outDir: string, op
       events += r.events;
       files += r.files;
     });
-    engine.close();
     const bytes = treeBytes(tmp);
     if (existsSync(out)) {
       const old = `${tmp}-old`;
@@ -71,7 +68,6 @@ export async function exportParquet(paths: readonly string[], outDir: string, op
     }
     return { bundles: seen.size, events, files, bytes, notes };
   } catch (err) {
-    engine.close();
     rmSync(tmp, { recursive: true, force: true });
     throw outputError(err, outDir);
   }

@@ -2,17 +2,17 @@
 // under <root>/<table>/bundle=<digest>/part-N.parquet, zstd-compressed.
 //
 // How rows travel: better-sqlite3 iterates the bundle's (verified, read-only) database with
-// 64-bit integers kept exact, a DuckDB appender takes the values into a staging table, and
-// DuckDB's built-in Parquet writer COPYs the staging table out, joining op, source and node names
-// in. Events go through in parts of at most rowsPerPart rows (one Parquet row group each), so
-// memory holds one part, never the bundle. DuckDB's sqlite scanner would be faster but is an
-// extension that must be downloaded, which this tool cannot assume.
-import type { DuckDBAppender } from '@duckdb/node-api';
+// 64-bit integers kept exact; each value is checked against its column's type and stored in the
+// typed-array columns of one row group (parquet-file.ts), which is written out as one file.
+// Events go through in parts of at most rowsPerPart rows, refilling the same buffers, so memory
+// holds one part, never the bundle. DuckDB is not in this path: its appender costs a native call
+// per value and its Parquet writer holds a second copy of the part.
 import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { Compressor } from 'zstd-napi';
 import { BundleError, type Bundle } from '../../format/index.ts';
 import { explain } from '../explain.ts';
-import { type Engine, sqlString } from './engine.ts';
+import { ParquetRowGroup, type ParquetColumn, type ParquetType } from './parquet-file.ts';
 
 /** Version of the layout (spec/parquet-layout.md §8), stored in every bundles row. */
 export const LAYOUT_VERSION = 1;
@@ -23,12 +23,8 @@ export const DEFAULT_ROWS_PER_PART = 1 << 20;
 /** Largest value of a Parquet INT64 column: origin + ts_ns must stay below it. */
 const INT64_MAX = (1n << 63n) - 1n;
 
-type ColumnType = 'BIGINT' | 'VARCHAR' | 'DOUBLE' | 'BOOLEAN';
-interface Column {
-  readonly name: string;
-  readonly type: ColumnType;
-}
-const col = (name: string, type: ColumnType = 'BIGINT'): Column => ({ name, type });
+type Column = ParquetColumn;
+const col = (name: string, type: ParquetType = 'BIGINT'): Column => ({ name, type });
 
 /** A table copied from the bundle's SQLite: its columns (DuckDB types) and the SELECT giving them in order. */
 interface CopiedTable {
@@ -85,7 +81,12 @@ const DIMENSIONS: readonly CopiedTable[] = [
   },
 ];
 
-const EVENT_COLUMNS: readonly Column[] = ['id', 'ts_ns', 'dur_ns', 'node_id', 'pid', 'tid', 'op_id', 'arg0', 'arg1', 'arg2', 'arg3', 'ret', 'stack_id'].map((n) => col(n));
+/** The events columns read from the bundle, and the columns of the Parquet events (names joined in). */
+const SQLITE_EVENT_COLUMNS = ['id', 'ts_ns', 'dur_ns', 'node_id', 'pid', 'tid', 'op_id', 'arg0', 'arg1', 'arg2', 'arg3', 'ret', 'stack_id'];
+const EVENT_COLUMNS: readonly Column[] = [
+  col('id'), col('ts_ns'), col('ts_unix_ns'), col('dur_ns'), col('node_id'), col('node', 'VARCHAR'), col('pid'), col('tid'), col('op_id'),
+  col('op', 'VARCHAR'), col('source', 'VARCHAR'), col('arg0'), col('arg1'), col('arg2'), col('arg3'), col('ret'), col('stack_id'),
+];
 
 const FINDING_COLUMNS: readonly Column[] = [
   col('origin', 'VARCHAR'), col('kind', 'VARCHAR'), col('severity', 'VARCHAR'), col('op', 'VARCHAR'), col('node_id'), col('node', 'VARCHAR'), col('pid'),
@@ -121,86 +122,102 @@ export function partitionDir(root: string, table: string, digest: string): strin
   return join(root, table, `bundle=${digest}`);
 }
 
-/** Writes every table of one bundle under root. The caller owns the engine and cleans root up on failure. */
-export async function writeBundleParquet(engine: Engine, bundle: Bundle, root: string, options: BundleParquetOptions = {}): Promise<BundleParquetResult> {
+/** Writes every table of one bundle under root. The caller cleans root up on failure. */
+export async function writeBundleParquet(bundle: Bundle, root: string, options: BundleParquetOptions = {}): Promise<BundleParquetResult> {
   const digest = bundle.manifest.database.sha256;
   const origin = BigInt(bundle.manifest.time.origin_unix_ns);
   if (origin > INT64_MAX) throw new BundleError('SCHEMA', `${bundle.path}: manifest time.origin_unix_ns ${origin} is beyond 64-bit nanoseconds (year 2262) — the bundle is damaged or hostile`);
   const rowsPerPart = Math.max(1, Math.floor(options.rowsPerPart ?? DEFAULT_ROWS_PER_PART));
+  const compressor = zstd();
   let files = 0;
-  const copyOut = async (table: string, select: string, part = 0) => {
-    const dir = partitionDir(root, table, digest);
-    mkdirSync(dir, { recursive: true });
-    await engine.run(`COPY (${select}) TO ${sqlString(join(dir, `part-${part}.parquet`))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${rowsPerPart})`);
+  const write = (table: string, group: ParquetRowGroup, part = 0) => {
+    writeTableFile(root, table, digest, group, compressor, part);
     files++;
   };
-  const staged = async (name: string, columns: readonly Column[], fill: (appender: DuckDBAppender) => void) => {
-    await engine.run(`CREATE OR REPLACE TABLE stage_${name} (${columns.map((c) => `"${c.name}" ${c.type}`).join(', ')})`);
-    const appender = await engine.connection.createAppender(`stage_${name}`);
-    try {
-      fill(appender);
-      appender.flushSync();
-    } finally {
-      appender.closeSync();
-    }
-  };
-  const copyTable = async (t: CopiedTable) => {
-    const rows = bundle.db.prepare(t.select).raw(true).safeIntegers(true).iterate() as IterableIterator<unknown[]>;
-    await staged(t.name, t.columns, (a) => {
-      for (const r of rows) appendRow(a, t.columns, r, bundle, t.name);
-    });
-    await copyOut(t.name, `SELECT * FROM stage_${t.name}`);
+  const copyTable = (t: CopiedTable) => {
+    const group = new ParquetRowGroup(t.columns);
+    for (const r of bundle.db.prepare(t.select).raw(true).safeIntegers(true).iterate() as IterableIterator<unknown[]>) appendRow(group, t.columns, r, bundle, t.name);
+    write(t.name, group);
   };
 
-  for (const t of DIMENSIONS) await copyTable(t);
-  await staged('bundles', BUNDLE_COLUMNS, (a) => appendRow(a, BUNDLE_COLUMNS, bundleRow(bundle), bundle, 'bundles'));
-  await copyOut('bundles', 'SELECT * FROM stage_bundles');
-  const findings = options.analysis === false ? [] : explain(bundle).findings;
+  for (const t of DIMENSIONS) copyTable(t);
+  const bundles = new ParquetRowGroup(BUNDLE_COLUMNS);
+  appendRow(bundles, BUNDLE_COLUMNS, bundleRow(bundle), bundle, 'bundles');
+  write('bundles', bundles);
+  writeFindingsParquet(bundle, root, options.analysis !== false, compressor);
+  files++;
+
+  // Events, part by part in id (= start-time) order; an empty bundle still gets one empty part,
+  // so that every bundle's events partition exists and carries the schema. Names and the Unix
+  // time are joined in here, from the small tables.
+  const nodeNames = new Map(bundle.db.prepare('SELECT id, name FROM nodes').raw(true).safeIntegers(true).all() as [bigint, string][]);
+  // Names as the ops partition has them (the tables were checked by being copied above).
+  const opNames = new Map((bundle.db.prepare("SELECT o.id, o.name, coalesce(s.name, 'source_' || o.source_id) FROM ops o LEFT JOIN sources s ON s.id = o.source_id").raw(true).safeIntegers(true).all() as [bigint, string | null, string][]).map(([id, name, source]) => [id, { name, source }]));
+  const select = bundle.db.prepare(`SELECT ${SQLITE_EVENT_COLUMNS.join(', ')} FROM events WHERE id > ? ORDER BY id LIMIT ${rowsPerPart}`).raw(true).safeIntegers(true);
+  const eventRow = (r: unknown[]): unknown[] => {
+    const [id, ts, dur, nodeId, pid, tid, opId, arg0, arg1, arg2, arg3, ret, stackId] = r;
+    let unix: unknown = ts;
+    if (typeof ts === 'bigint') {
+      unix = ts + origin;
+      if ((unix as bigint) > INT64_MAX) throw new BundleError('SCHEMA', `${bundle.path}: an event time plus the time origin passes 64-bit nanoseconds — the bundle is damaged or hostile; run ingero verify on it`);
+    }
+    // A wrongly typed id is left in place for appendRow to refuse in words, under its own column.
+    const node = typeof nodeId === 'bigint' ? (nodeNames.get(nodeId) ?? String(nodeId)) : nodeId;
+    const op = typeof opId === 'bigint' ? opNames.get(opId) : undefined;
+    const opName = typeof opId === 'bigint' ? (op?.name ?? `op_${opId / 256n}_${opId % 256n}`) : opId;
+    const source = typeof opId === 'bigint' ? (op ? op.source : `source_${opId / 256n}`) : opId;
+    return [id, ts, unix, dur, nodeId, node, pid, tid, opId, opName, source, arg0, arg1, arg2, arg3, ret, stackId];
+  };
+  const events = new ParquetRowGroup(EVENT_COLUMNS);
+  let lastId = 0n;
+  let written = 0;
+  for (let part = 0; ; part++) {
+    events.clear();
+    for (const r of select.iterate(lastId) as IterableIterator<unknown[]>) {
+      appendRow(events, EVENT_COLUMNS, eventRow(r), bundle, 'events');
+      lastId = r[0] as bigint;
+    }
+    if (events.rows === 0 && part > 0) break;
+    write('events', events, part);
+    written += events.rows;
+    options.onEvents?.(written);
+    // Between parts, so that a caller's signal or progress can run.
+    await new Promise<void>((done) => setImmediate(done));
+    if (events.rows < rowsPerPart) break;
+  }
+  return { digest, events: written, files };
+}
+
+/**
+ * The findings partition of one bundle: its imported findings and, with analysis, the ingero
+ * analyzer's (the part of an export that depends on this ingero's analyzer, not only on the
+ * recording).
+ */
+export function writeFindingsParquet(bundle: Bundle, root: string, analysis: boolean, compressor = zstd()): void {
+  const findings = analysis ? explain(bundle).findings : [];
   const imported = bundle.db
     .prepare("SELECT i.origin, 'imported', i.severity, i.op, i.node_id, coalesce(n.name, CAST(i.node_id AS TEXT)), NULL, '', i.detected_ns, i.detected_ns, i.summary, i.root_cause, NULL, i.occurrences, i.p50_ns, i.p99_ns FROM imported_findings i LEFT JOIN nodes n ON n.id = i.node_id ORDER BY i.id")
     .raw(true)
     .safeIntegers(true)
     .iterate() as IterableIterator<unknown[]>;
-  await staged('findings', FINDING_COLUMNS, (a) => {
-    for (const f of findings) {
-      appendRow(a, FINDING_COLUMNS, ['ingero explain', f.kind, f.severity, f.op, f.node_id, f.node, f.pid, f.process, f.from_ns, f.to_ns, f.summary, f.root_cause, f.impact_ns, f.count, f.p50_ns, f.p99_ns], bundle, 'findings');
-    }
-    for (const r of imported) appendRow(a, FINDING_COLUMNS, r, bundle, 'findings');
-  });
-  await copyOut('findings', 'SELECT * FROM stage_findings');
-
-  // Events, part by part in id (= start-time) order; an empty bundle still gets one empty part,
-  // so that every bundle's events partition exists and carries the schema.
-  const select = bundle.db.prepare(`SELECT ${EVENT_COLUMNS.map((c) => c.name).join(', ')} FROM events WHERE id > ? ORDER BY id LIMIT ${rowsPerPart}`).raw(true).safeIntegers(true);
-  let lastId = 0n;
-  let written = 0;
-  for (let part = 0; ; part++) {
-    let rows = 0;
-    await staged('events', EVENT_COLUMNS, (a) => {
-      for (const r of select.iterate(lastId) as IterableIterator<unknown[]>) {
-        appendRow(a, EVENT_COLUMNS, r, bundle, 'events');
-        lastId = r[0] as bigint;
-        rows++;
-      }
-    });
-    if (rows === 0 && part > 0) break;
-    await copyOut(
-      'events',
-      `SELECT e.id, e.ts_ns, e.ts_ns + ${origin}::BIGINT AS ts_unix_ns, e.dur_ns, e.node_id, coalesce(n.name, CAST(e.node_id AS VARCHAR)) AS node, e.pid, e.tid, e.op_id,
-         coalesce(o.name, 'op_' || (e.op_id // 256) || '_' || (e.op_id % 256)) AS op, coalesce(o.source, 'source_' || (e.op_id // 256)) AS source,
-         e.arg0, e.arg1, e.arg2, e.arg3, e.ret, e.stack_id
-       FROM stage_events e LEFT JOIN stage_nodes n ON n.id = e.node_id LEFT JOIN stage_ops o ON o.id = e.op_id ORDER BY e.id`,
-      part,
-    ).catch((err: Error) => {
-      if (/overflow/i.test(err.message)) throw new BundleError('SCHEMA', `${bundle.path}: an event time plus the time origin passes 64-bit nanoseconds — the bundle is damaged or hostile; run ingero verify on it`);
-      throw err;
-    });
-    written += rows;
-    options.onEvents?.(written);
-    if (rows < rowsPerPart) break;
+  const rows = new ParquetRowGroup(FINDING_COLUMNS);
+  for (const f of findings) {
+    appendRow(rows, FINDING_COLUMNS, ['ingero explain', f.kind, f.severity, f.op, f.node_id, f.node, f.pid, f.process, f.from_ns, f.to_ns, f.summary, f.root_cause, f.impact_ns, f.count, f.p50_ns, f.p99_ns], bundle, 'findings');
   }
-  for (const t of ['events', 'findings', 'bundles', ...DIMENSIONS.map((d) => d.name)]) await engine.run(`DROP TABLE IF EXISTS stage_${t}`);
-  return { digest, events: written, files };
+  for (const r of imported) appendRow(rows, FINDING_COLUMNS, r, bundle, 'findings');
+  writeTableFile(root, 'findings', bundle.manifest.database.sha256, rows, compressor);
+}
+
+function zstd(): Compressor {
+  const compressor = new Compressor();
+  compressor.setParameters({ compressionLevel: 3 });
+  return compressor;
+}
+
+function writeTableFile(root: string, table: string, digest: string, group: ParquetRowGroup, compressor: Compressor, part = 0): void {
+  const dir = partitionDir(root, table, digest);
+  mkdirSync(dir, { recursive: true });
+  group.write(join(dir, `part-${part}.parquet`), compressor);
 }
 
 /** The bundles row: identity, producer, clock and host facts of one bundle. */
@@ -221,19 +238,19 @@ function bundleRow(bundle: Bundle): unknown[] {
  * Appends one row, checking each value against its column's type: SQLite columns hold any
  * type, and a hostile bundle's text in an integer column must be refused in words, not crash.
  */
-function appendRow(a: DuckDBAppender, columns: readonly Column[], row: readonly unknown[], bundle: Bundle, table: string): void {
+function appendRow(group: ParquetRowGroup, columns: readonly Column[], row: readonly unknown[], bundle: Bundle, table: string): void {
+  const r = group.addRow();
   for (let i = 0; i < columns.length; i++) {
     const v = row[i];
     const c = columns[i]!;
-    if (v === null || v === undefined) a.appendNull();
-    else if (c.type === 'BIGINT' && (typeof v === 'bigint' || Number.isSafeInteger(v))) a.appendBigInt(BigInt(v as bigint | number));
+    if (v === null || v === undefined) continue;
+    // better-sqlite3's bigints are 64-bit already; numbers come from the analyzer and metadata.
+    if (c.type === 'BIGINT' && (typeof v === 'bigint' || Number.isSafeInteger(v))) group.set(r, i, BigInt(v as bigint | number));
     // A fraction of a ns in a dimension table (verify accepts it; a faulty writer leaves it) is
     // rounded; events stay strict, as every reader of events is.
-    else if (c.type === 'BIGINT' && table !== 'events' && typeof v === 'number' && Number.isFinite(v) && Math.abs(v) < 2 ** 63) a.appendBigInt(BigInt(Math.round(v)));
-    else if (c.type === 'VARCHAR' && typeof v === 'string') a.appendVarchar(v);
-    else if (c.type === 'BOOLEAN' && typeof v === 'boolean') a.appendBoolean(v);
-    else if (c.type === 'DOUBLE' && (typeof v === 'number' || typeof v === 'bigint')) a.appendDouble(Number(v));
+    else if (c.type === 'BIGINT' && table !== 'events' && typeof v === 'number' && Number.isFinite(v) && Math.abs(v) < 2 ** 63) group.set(r, i, BigInt(Math.round(v)));
+    else if (c.type === 'VARCHAR' && typeof v === 'string') group.set(r, i, v);
+    else if (c.type === 'BOOLEAN' && typeof v === 'boolean') group.set(r, i, v);
     else throw new BundleError('SCHEMA', `${bundle.path}: table ${table} holds ${typeof v === 'object' ? 'a blob' : `a ${typeof v}`} in column ${c.name}, where the schema has ${c.type === 'VARCHAR' ? 'text' : 'an integer'} — the bundle breaks the spec (ingero verify lists its problems); get a fresh copy`);
   }
-  a.endRow();
 }

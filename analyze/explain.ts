@@ -95,7 +95,7 @@ export function explain(bundle: Bundle, opts: ExplainOptions = {}): ExplainRepor
   progress(0, 'stats');
   const selected = opts.fromNs !== undefined || opts.toNs !== undefined || opts.pids !== undefined;
   const stats = opts.stats ?? computeStats(bundle, { facts, fromNs: opts.fromNs, toNs: opts.toNs, pids: opts.pids });
-  const ctx = new AnalysisContext(bundle, facts, stats, th);
+  const ctx = new AnalysisContext(bundle, facts, stats, th, { from: opts.fromNs ?? -Infinity, to: opts.toNs ?? Infinity });
   const found: Finding[] = [];
   DETECTORS.forEach(([phase, detect], i) => {
     progress(0.5 + (0.5 * i) / DETECTORS.length, phase);

@@ -55,6 +55,30 @@ test('dataloader starvation (pytorch/pytorch#154318): the worker phase from comp
   assert.ok(r.imported_findings.length > 0, 'Ingero\'s own chains are listed apart');
 });
 
+test('dataloader starvation: the throughput drop, though its rates are complete counts, cites the stored events inside it (the forks, the longest off-CPU stretches)', { skip: missing('pytorch-dataloader-starvation.ingero') }, () => {
+  const top = report('pytorch-dataloader-starvation.ingero')!.findings[0]!;
+  assert.equal(top.kind, 'throughput-drop');
+  const b = openBundle(join(ROOT, 'investigations', 'pytorch-dataloader-starvation.ingero'));
+  try {
+    const rows = (ids: readonly number[]) => b.db.prepare(`SELECT e.id, e.ts_ns, e.dur_ns, e.pid, e.tid, o.name FROM events e JOIN ops o ON o.id = e.op_id WHERE e.id IN (${ids.join(',')}) ORDER BY e.id`).all() as { id: number; ts_ns: number; dur_ns: number; pid: number; tid: number; name: string }[];
+    const forks = top.evidence.find((e) => e.op === 'process_fork')!;
+    // The 8 process_fork rows of pid 2233 at 63.55–65.17 s.
+    const forkRows = rows(forks.event_ids ?? []);
+    assert.equal(forkRows.length, 8);
+    assert.ok(forkRows.every((r) => r.name === 'process_fork' && r.pid === 2233 && r.ts_ns >= 63.5e9 && r.ts_ns < 65.2e9), JSON.stringify(forkRows));
+    const off = top.evidence.find((e) => e.kind === 'off-cpu' && e.event_ids)!;
+    const offRows = rows(off.event_ids!);
+    assert.equal(offRows.length, 5);
+    assert.ok(offRows.every((r) => r.name === 'sched_switch' && r.tid === 2233 && r.ts_ns >= top.from_ns && r.ts_ns < top.to_ns), JSON.stringify(offRows));
+    // The longest stored one of the thread in the drop is the 23.9 ms switch at 65.03 s.
+    const longest = b.db.prepare("SELECT max(dur_ns) FROM events WHERE tid = 2233 AND ts_ns >= ? AND ts_ns < ? AND op_id = (SELECT id FROM ops WHERE name = 'sched_switch')").pluck().get(top.from_ns, top.to_ns) as number;
+    assert.equal(Math.max(...offRows.map((r) => r.dur_ns)), longest);
+    assert.match(off.detail, /stored sample of sched_switch/);
+  } finally {
+    b.close();
+  }
+});
+
 test('dataloader starvation, 13–20 s: a copy share on the stored sample is a lower bound over the time the process was alive, not over the span of the stored calls', { skip: missing('pytorch-dataloader-starvation.ingero') }, () => {
   // After 10.7 s Ingero stored only anomalies and syncs: the 14 stored copies (441 ms, of 20
   // counted in op_aggregates' first minute) lie in 13.21–13.78 s, and the stored GPU calls span

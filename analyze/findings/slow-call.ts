@@ -8,6 +8,15 @@ import type { Alternative, Confidence, Evidence, Finding, ProcessOpStats } from 
 import { count, dur, list, pct, times } from '../words.ts';
 import { makeFinding } from './make-finding.ts';
 
+/** Findings that own a cause: a slow call with that cause inside their window is their symptom. */
+const OWNERS: Readonly<Record<string, readonly string[]>> = {
+  preemption: ['cpu-contention', 'scheduler-tail-latency', 'memory-pressure', 'throughput-drop'],
+  'blocked-in-call': ['memory-pressure', 'io-interference', 'network-interference'],
+  'cold-start': ['cold-start'],
+  fork: ['process-lifecycle', 'throughput-drop'],
+  'sync-on-another-thread': ['sync-stall', 'gpu-contention'],
+};
+
 /** Slow calls shown per (process, op). */
 const SHOWN = 5;
 /** A fork this long before a call (or during it) is named as what happened around it. */
@@ -68,12 +77,14 @@ function judgeOp(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats, cand
   if (!baseline || slow.length === 0) return null;
   // Many slow calls are a tail (scheduler-tail-latency, periodic-spike), not individual calls.
   if (slow.length > Math.max(3, th.slowCallShare * total.count)) return null;
-  const unexplained = slow.filter((c) => !explainedBy(others, proc, s, c));
-  if (unexplained.length === 0) return null;
+  const judged = slow.map((c) => ({ c, why: around(ctx, proc, s, c, baseline) })).filter((x) => !explainedBy(others, proc, s, x.c, x.why.cause));
+  if (judged.length === 0) return null;
+  const unexplained = judged.map((x) => x.c);
   const excess = unexplained.reduce((t, c) => t + c.dur - baseline.ns, 0);
-  const shown = [...unexplained].sort((a, b) => b.dur - a.dur || a.id - b.id).slice(0, SHOWN);
+  const top = [...judged].sort((a, b) => b.c.dur - a.c.dur || a.c.id - b.c.id).slice(0, SHOWN);
+  const shown = top.map((x) => x.c);
   const worst = shown[0]!;
-  const arounds = shown.map((c) => around(ctx, proc, s, c, baseline));
+  const arounds = top.map((x) => x.why);
   const label = ctx.label(proc.node_id, proc.pid);
   const evidence: Evidence[] = shown.map((c, i) => ({
     layer: s.layer,
@@ -145,13 +156,17 @@ function steadyState(ctx: AnalysisContext, s: ProcessOpStats, completeCount: num
   return { baseline, slow };
 }
 
-/** A call another finding already explains: it cites the call, or covers its time for the same op, or a stall of its thread does. */
-function explainedBy(others: readonly Finding[], proc: GpuProcess, s: ProcessOpStats, c: SlowCall): boolean {
+/**
+ * A call another finding already explains: it cites the call, or covers its time and is about
+ * the same op, a stall of the process, or the cause found around the call (preemption during
+ * CPU contention, a first call during a cold start, ...).
+ */
+function explainedBy(others: readonly Finding[], proc: GpuProcess, s: ProcessOpStats, c: SlowCall, cause: string): boolean {
   return others.some((f) => {
     if (f.node_id !== proc.node_id || f.pid !== proc.pid) return false;
     if (f.evidence.some((e) => e.event_ids?.includes(c.id))) return true;
     const overlaps = f.from_ns < c.ts + c.dur && f.to_ns > c.ts;
-    return overlaps && (f.op === s.op || f.kind === 'gpu-thread-stall');
+    return overlaps && (f.op === s.op || f.kind === 'gpu-thread-stall' || (OWNERS[cause] ?? []).includes(f.kind));
   });
 }
 

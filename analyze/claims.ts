@@ -5,13 +5,15 @@ import type { Alternative, Evidence, Finding } from './types.ts';
 
 /** Share of a throughput drop's window a stall of the same thread must cover to explain it. */
 const STALL_COVERS_DROP = 0.5;
+/** Severity order, gravest first. */
+const SEVERITY = { HIGH: 0, MEDIUM: 1, LOW: 2 } as const;
 /** Findings whose symptom is slow GPU calls: a stall within their window is one of those calls. */
 const SLOW_CALL_KINDS = new Set(['cold-start', 'scheduler-tail-latency', 'periodic-spike', 'sync-stall', 'memory-pressure', 'memcpy-bottleneck']);
 
 export function assignClaims(ranked: readonly Finding[]): Finding[] {
   const out: Finding[] = [];
   const cited = new Set<number>();
-  for (const f of ranked) {
+  for (const f of stallsBeforeTheirDrops(ranked)) {
     const host = explainedBy(out, f);
     if (host >= 0) {
       const h = out[host]!;
@@ -22,6 +24,25 @@ export function assignClaims(ranked: readonly Finding[]): Finding[] {
     const evidence = strip(f.evidence, cited);
     for (const e of evidence) for (const id of e.event_ids ?? []) cited.add(id);
     out.push({ ...f, evidence });
+  }
+  return out;
+}
+
+/**
+ * The ranked findings with each throughput drop that a stall of the same process covers moved
+ * just after that stall: the stall is the cause and the drop its symptom in the launch counts,
+ * whichever of the two estimates of lost time (the drop's or the stall's length) is larger —
+ * unless the stall is the milder finding, which must not hide a graver one.
+ */
+function stallsBeforeTheirDrops(ranked: readonly Finding[]): Finding[] {
+  const covers = (stall: Finding, drop: Finding) =>
+    stall.kind === 'gpu-thread-stall' && drop.kind === 'throughput-drop' && SEVERITY[stall.severity] <= SEVERITY[drop.severity] && stall.node_id === drop.node_id && stall.pid === drop.pid && Math.max(0, Math.min(stall.to_ns, drop.to_ns) - Math.max(stall.from_ns, drop.from_ns)) >= STALL_COVERS_DROP * (drop.to_ns - drop.from_ns);
+  const moved = new Set(ranked.filter((d, i) => ranked.slice(i + 1).some((st) => covers(st, d))));
+  const out: Finding[] = [];
+  for (const f of ranked) {
+    if (moved.has(f)) continue;
+    out.push(f);
+    for (const d of ranked) if (moved.has(d) && covers(f, d) && !out.includes(d)) out.push(d);
   }
   return out;
 }

@@ -125,6 +125,22 @@ test('a slow call another finding explains is not claimed twice: the preempted l
   }
 });
 
+test('windowed: a slow call is judged only inside the window, against the steady state of the window\'s calls', () => {
+  const b = openBundle(join(work, 'aggregates.ingero'));
+  try {
+    // In one second the 25 ms preemption is 2.5 % CPU contention, which owns it: judged without it.
+    const noContention = { contentionShare: 1, highContentionShare: 1 };
+    const within = explain(b, { fromNs: 1.5e9, toNs: 2.5e9 });
+    assert.ok(within.findings.some((x) => x.kind === 'cpu-contention') && !within.findings.some((x) => x.kind === 'slow-call'), 'the preemption is the contention\'s symptom');
+    const inside = explain(b, { fromNs: 1.5e9, toNs: 2.5e9, thresholds: noContention }).findings.find((x) => x.kind === 'slow-call');
+    assert.ok(inside, 'the 30 ms launch at 2 s is in 1.5–2.5 s');
+    assert.match(inside.evidence[0]!.detail, /mean of the other 1,999 calls/, 'complete counts of the whole recording');
+    assert.ok(!explain(b, { fromNs: 2.5e9, thresholds: noContention }).findings.some((x) => x.kind === 'slow-call'), 'not after 2.5 s');
+  } finally {
+    b.close();
+  }
+});
+
 test('dataloader starvation: the 25.8 ms first cudaLaunchKernel at 13.37 s is a slow call against the complete-count mean of the other 29, a first call', { skip: existsSync(join(ROOT, 'investigations', 'pytorch-dataloader-starvation.ingero')) ? false : 'investigations/pytorch-dataloader-starvation.ingero is missing (run investigations/rebuild.sh)' }, () => {
   const b = openBundle(join(ROOT, 'investigations', 'pytorch-dataloader-starvation.ingero'));
   try {

@@ -419,7 +419,8 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'The wheel without SASS for this GPU (every kernel JIT-compiled on first launch) in a loop that also allocates and frees 40 device buffers per step.',
     rootCause: 'cold-start',
     secondCause: 'allocator-churn',
-    seconds: 12,
+    // Long enough that the churn outlasts even the slowest warm-up of the corpus (1.6x: 8 s).
+    seconds: 30,
     build(world, writer, end, v) {
       const job = trainingJob(world, writer, end, v, baseTrainer(end, { firstLaunchNs: 95 * MS * v.intensity, contextInitNs: 1.1 * S * v.intensity, mallocsPerStep: 40, slowFree: true }));
       job.trainer.preemptions = withNoise(v);

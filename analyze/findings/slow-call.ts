@@ -8,12 +8,12 @@ import type { Alternative, Confidence, Evidence, Finding, ProcessOpStats } from 
 import { count, dur, list, pct, times } from '../words.ts';
 import { makeFinding } from './make-finding.ts';
 
-/** Findings that own a cause: a slow call with that cause inside their window is their symptom. */
+/** Findings that own a cause: a slow call of their process with that cause is their symptom. */
 const OWNERS: Readonly<Record<string, readonly string[]>> = {
-  preemption: ['cpu-contention', 'scheduler-tail-latency', 'memory-pressure', 'throughput-drop'],
+  preemption: ['cpu-contention', 'scheduler-tail-latency'],
   'blocked-in-call': ['memory-pressure', 'io-interference', 'network-interference'],
   'cold-start': ['cold-start'],
-  fork: ['process-lifecycle', 'throughput-drop'],
+  fork: ['process-lifecycle'],
   'sync-on-another-thread': ['sync-stall', 'gpu-contention'],
 };
 
@@ -77,7 +77,10 @@ function judgeOp(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats, cand
   if (!baseline || slow.length === 0) return null;
   // Many slow calls are a tail (scheduler-tail-latency, periodic-spike), not individual calls.
   if (slow.length > Math.max(3, th.slowCallShare * total.count)) return null;
-  const judged = slow.map((c) => ({ c, why: around(ctx, proc, s, c, baseline) })).filter((x) => !explainedBy(others, proc, s, x.c, x.why.cause));
+  // The baseline stands on the whole recording; the calls judged are the analysed ones.
+  const judged = slow
+    .filter((c) => c.ts >= ctx.selection.from && c.ts < ctx.selection.to)
+    .map((c) => ({ c, why: around(ctx, proc, s, c, baseline) })).filter((x) => !explainedBy(others, proc, s, x.c, x.why.cause));
   if (judged.length === 0) return null;
   const unexplained = judged.map((x) => x.c);
   const excess = unexplained.reduce((t, c) => t + c.dur - baseline.ns, 0);
@@ -157,16 +160,17 @@ function steadyState(ctx: AnalysisContext, s: ProcessOpStats, completeCount: num
 }
 
 /**
- * A call another finding already explains: it cites the call, or covers its time and is about
- * the same op, a stall of the process, or the cause found around the call (preemption during
- * CPU contention, a first call during a cold start, ...).
+ * A call another finding of its process already explains: one that cites the call, covers its
+ * time and is about the same op or is a stall, or names the cause found around the call
+ * (preemption: CPU contention or a scheduler tail; a first call: a cold start; ...) — the same
+ * cause in the same process is one symptom wherever in the run its calls lie.
  */
 function explainedBy(others: readonly Finding[], proc: GpuProcess, s: ProcessOpStats, c: SlowCall, cause: string): boolean {
   return others.some((f) => {
     if (f.node_id !== proc.node_id || f.pid !== proc.pid) return false;
-    if (f.evidence.some((e) => e.event_ids?.includes(c.id))) return true;
+    if (f.evidence.some((e) => e.event_ids?.includes(c.id)) || (OWNERS[cause] ?? []).includes(f.kind)) return true;
     const overlaps = f.from_ns < c.ts + c.dur && f.to_ns > c.ts;
-    return overlaps && (f.op === s.op || f.kind === 'gpu-thread-stall' || (OWNERS[cause] ?? []).includes(f.kind));
+    return overlaps && (f.op === s.op || f.kind === 'gpu-thread-stall');
   });
 }
 

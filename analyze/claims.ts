@@ -18,7 +18,9 @@ export function assignClaims(ranked: readonly Finding[]): Finding[] {
     if (host >= 0) {
       const h = out[host]!;
       const alt: Alternative = { cause: f.kind, verdict: 'runner-up', detail: `Also seen as: ${f.summary}.` };
-      out[host] = { ...h, alternatives: [...h.alternatives, alt], evidence: [...h.evidence, ...strip(f.evidence, cited)] };
+      // A symptom folded into its explanation keeps its gravity.
+      const severity = SEVERITY[f.severity] < SEVERITY[h.severity] ? f.severity : h.severity;
+      out[host] = { ...h, severity, alternatives: [...h.alternatives, alt], evidence: [...h.evidence, ...strip(f.evidence, cited)] };
       continue;
     }
     const evidence = strip(f.evidence, cited);
@@ -29,20 +31,19 @@ export function assignClaims(ranked: readonly Finding[]): Finding[] {
 }
 
 /**
- * The ranked findings with each throughput drop that a stall of the same process covers moved
- * just after that stall: the stall is the cause and the drop its symptom in the launch counts,
- * whichever of the two estimates of lost time (the drop's or the stall's length) is larger —
- * unless the stall is the milder finding, which must not hide a graver one.
+ * The ranked findings with each stall that covers a higher-ranked throughput drop of the same
+ * process moved up to just before that drop: the stall is the cause and the drop its symptom
+ * in the launch counts, whichever of the two estimates of lost time (the drop's or the stall's
+ * length) is larger. The drop then folds into the stall, which keeps the graver severity.
  */
 function stallsBeforeTheirDrops(ranked: readonly Finding[]): Finding[] {
   const covers = (stall: Finding, drop: Finding) =>
-    stall.kind === 'gpu-thread-stall' && drop.kind === 'throughput-drop' && SEVERITY[stall.severity] <= SEVERITY[drop.severity] && stall.node_id === drop.node_id && stall.pid === drop.pid && Math.max(0, Math.min(stall.to_ns, drop.to_ns) - Math.max(stall.from_ns, drop.from_ns)) >= STALL_COVERS_DROP * (drop.to_ns - drop.from_ns);
-  const moved = new Set(ranked.filter((d, i) => ranked.slice(i + 1).some((st) => covers(st, d))));
+    stall.kind === 'gpu-thread-stall' && drop.kind === 'throughput-drop' && stall.node_id === drop.node_id && stall.pid === drop.pid && Math.max(0, Math.min(stall.to_ns, drop.to_ns) - Math.max(stall.from_ns, drop.from_ns)) >= STALL_COVERS_DROP * (drop.to_ns - drop.from_ns);
   const out: Finding[] = [];
-  for (const f of ranked) {
-    if (moved.has(f)) continue;
+  for (const [i, f] of ranked.entries()) {
+    if (out.includes(f)) continue;
+    if (f.kind === 'throughput-drop') for (const st of ranked.slice(i + 1)) if (covers(st, f) && !out.includes(st)) out.push(st);
     out.push(f);
-    for (const d of ranked) if (moved.has(d) && covers(f, d) && !out.includes(d)) out.push(d);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 // assignClaims (analyze/claims.ts) on findings made here: a throughput drop that a stall of the
-// same process covers is that stall's symptom whatever their ranks, unless the stall is milder;
-// no event id is cited by two findings.
+// same process covers is that stall's symptom whatever their ranks, and keeps its gravity in
+// it; no event id is cited by two findings.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { assignClaims } from '../analyze/claims.ts';
@@ -23,10 +23,12 @@ test('a drop ranked above the stall that covers it folds into the stall', () => 
   assert.deepEqual(out[0]!.evidence.flatMap((e) => e.event_ids ?? []).sort(), [5, 6], 'the drop\'s other events join the stall, none twice');
 });
 
-test('a milder stall does not hide a graver drop', () => {
+test('a milder stall takes the place and the severity of the graver drop it explains', () => {
   const drop = finding('throughput-drop', 'HIGH', 9e9, 14e9, [5], 4.4e9);
-  const stall = finding('gpu-thread-stall', 'MEDIUM', 9.6e9, 14e9, [6], 4.39e9);
-  assert.deepEqual(assignClaims([drop, stall]).map((f) => f.kind), ['throughput-drop']);
+  const other = finding('cold-start', 'MEDIUM', 0, 1e9, [1], 1e9);
+  const stall = finding('gpu-thread-stall', 'MEDIUM', 9.6e9, 14e9, [6], 3.9e9);
+  const out = assignClaims([drop, other, stall]);
+  assert.deepEqual(out.map((f) => `${f.severity} ${f.kind}`), ['HIGH gpu-thread-stall', 'MEDIUM cold-start']);
 });
 
 test('a stall covering less than half of the drop leaves both', () => {

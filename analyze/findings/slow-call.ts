@@ -80,7 +80,8 @@ function judgeOp(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats, cand
   // The baseline stands on the whole recording; the calls judged are the analysed ones.
   const judged = slow
     .filter((c) => c.ts >= ctx.selection.from && c.ts < ctx.selection.to)
-    .map((c) => ({ c, why: around(ctx, proc, s, c, baseline) })).filter((x) => !explainedBy(others, proc, s, x.c, x.why.cause));
+    .map((c) => ({ c, why: around(ctx, proc, s, c, baseline) }))
+    .filter((x) => !explainedBy(others, proc, s, x.c, x.why.cause));
   if (judged.length === 0) return null;
   const unexplained = judged.map((x) => x.c);
   const excess = unexplained.reduce((t, c) => t + c.dur - baseline.ns, 0);
@@ -137,9 +138,10 @@ function steadyState(ctx: AnalysisContext, s: ProcessOpStats, completeCount: num
   const th = ctx.th;
   const sampled = ctx.sampled(s.node_id, s, s.first_ns, s.last_ns + 1).length > 0;
   const agg = sampled ? (ctx.bundle.db.prepare('SELECT count(*) AS rows, coalesce(sum(count), 0) AS n, coalesce(sum(sum_dur_ns), 0) AS ns FROM op_aggregates WHERE node_id = ? AND op_id = ? AND pid = ?').get(s.node_id, s.op_id, s.pid) as { rows: number; n: number; ns: number }) : null;
+  const complete = (n: number, what: string) => `${what} ${n.toLocaleString('en-US')} calls (complete counts from op_aggregates, of ${completeCount.toLocaleString('en-US')} in all)`;
   let baseline: Baseline | null;
   if (!sampled) baseline = s.p50_ns > 0 ? { ns: s.p50_ns, words: `p50 of all ${s.count.toLocaleString('en-US')} calls`, complete: true } : null;
-  else if (agg && agg.rows > 0 && agg.n > 0) baseline = { ns: agg.ns / agg.n, words: '', complete: true };
+  else if (agg && agg.rows > 0 && agg.n > 0) baseline = { ns: agg.ns / agg.n, words: complete(agg.n, 'mean of all'), complete: true };
   else baseline = s.p50_ns > 0 ? { ns: s.p50_ns, words: `p50 of the ${s.count.toLocaleString('en-US')} stored calls (a sample)`, complete: false } : null;
   if (!baseline) return { baseline: null, slow: [] };
   let slow: SlowCall[] = [];
@@ -153,7 +155,7 @@ function steadyState(ctx: AnalysisContext, s: ProcessOpStats, completeCount: num
     const rest = agg.n - slow.length;
     if (rest <= 0) return { baseline: null, slow: [] };
     const mean = (agg.ns - slow.reduce((t, c) => t + c.dur, 0)) / rest;
-    baseline = { ns: Math.max(1, mean), words: `mean of the other ${rest.toLocaleString('en-US')} calls (complete counts from op_aggregates, of ${completeCount.toLocaleString('en-US')} in all)`, complete: true };
+    baseline = { ns: Math.max(1, mean), words: complete(rest, 'mean of the other'), complete: true };
     if (same && round > 0) break;
   }
   return { baseline, slow };

@@ -162,3 +162,21 @@ test('sampled launches whose complete counts do drop: the drop is found from op_
   assert.ok(drop.caveats.some((c) => /op_aggregates/.test(c)));
   assert.equal(drop.from_ns, 15e9);
 });
+
+test('a long call early on does not stretch the process past its last event into a phantom drop (Kineto AlexNet: a 29.9 s call, launches to 43.9 s)', async () => {
+  // One 30 s runtime call at 1 s, then steady launches 1000/s from 31 s to 41 s, nothing after.
+  const path = join(work, 'long-call.ingero');
+  const w = BundleWriter.create(path, { originUnixNs: 1n, producer: { name: 'test', version: '0', command: 'test' } });
+  w.addProcess({ pid: 10, comm: 'python3' });
+  w.appendEvent({ ts_ns: 1e9, dur_ns: 30e9, pid: 10, tid: 10, op_id: opId('cudaMalloc') });
+  for (let i = 0; i < 10_000; i++) w.appendEvent({ ts_ns: 31e9 + i * 1e6, dur_ns: 5000, pid: 10, tid: 10, op_id: opId('cudaLaunchKernel') });
+  w.appendEvent({ ts_ns: 41e9, dur_ns: 10e6, pid: 10, tid: 10, op_id: opId('cudaMalloc') });
+  await w.seal();
+  const b = openBundle(path);
+  try {
+    const r = explain(b);
+    assert.ok(!r.findings.some((f) => f.kind === 'throughput-drop'), r.findings.map((f) => `${f.kind}: ${f.summary}`).join('\n'));
+  } finally {
+    b.close();
+  }
+});

@@ -46,8 +46,9 @@ function launchRates(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats):
     return true;
   };
   if (ctx.sampled(proc.node_id, s, proc.from_ns, proc.to_ns).length === 0) {
-    if (tooMany(w >= 1 ? Math.ceil((proc.to_ns - proc.from_ns) / w) : Infinity, `a rate window of ${dur(w)} (threshold rateWindowNs)`)) return null;
-    const counts = ctx.counts(proc.node_id, proc.pid, s.op_id, proc.from_ns, proc.to_ns, w);
+    const end = aliveEnd(ctx, proc);
+    if (tooMany(w >= 1 ? Math.ceil((end - proc.from_ns) / w) : Infinity, `a rate window of ${dur(w)} (threshold rateWindowNs)`)) return null;
+    const counts = ctx.counts(proc.node_id, proc.pid, s.op_id, proc.from_ns, end, w);
     // First and last windows are partial (start-up, shutdown) and never judged.
     const judged = Array.from({ length: Math.max(0, counts.length - 2) }, (_, i) => i + 1);
     return { from: proc.from_ns, windowNs: w, values: counts.map((c) => c / (w / 1e9)), counts, active: counts.map(() => w / 1e9), judged, source: 'events' };
@@ -71,7 +72,7 @@ function launchRates(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats):
   if (tooMany(n, `the op_aggregates bucket width of ${dur(width)}`)) return null;
   // Buckets can be far wider than the process's life in them (Ingero counts per minute): each
   // rate is per second the process was alive in the bucket, so a start or an exit is no drop.
-  const [alive0, alive1] = ctx.activeSpan(proc);
+  const [alive0, alive1] = [proc.from_ns, aliveEnd(ctx, proc)];
   const counts = new Float64Array(n);
   const active = new Float64Array(n);
   for (const r of rows) counts[Math.round((r.bucket_ns - from) / width)] = r.n;
@@ -128,7 +129,7 @@ function judge(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats, rates:
   const dropRate = calls / seconds;
   const drop = 1 - dropRate / found.peak;
   const from = rates.from + found.a * rates.windowNs;
-  const to = Math.min(rates.from + found.b * rates.windowNs, ctx.activeSpan(proc)[1]);
+  const to = Math.min(rates.from + found.b * rates.windowNs, aliveEnd(ctx, proc));
   const refFrom = rates.source === 'events' ? rates.from + rates.windowNs : Math.max(rates.from, proc.from_ns);
   const cause = attributeCause(ctx, proc, { from, to }, { from: refFrom, to: from }, rates);
   const label = ctx.label(proc.node_id, proc.pid);
@@ -165,6 +166,21 @@ function judge(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats, rates:
     confidence: cause.confidence,
     alternatives: cause.alternatives,
   });
+}
+
+/**
+ * The last sign of the process in the analysed time: the end of its last-ending event, or its
+ * exit. Not GpuProcess.to_ns, which adds an op's longest call to its last start: one 30 s call
+ * early on would stretch the process 30 s past its end, windows without launches that read as
+ * a drop. Any event ending after the last start began at most the longest duration before it.
+ */
+function aliveEnd(ctx: AnalysisContext, proc: GpuProcess): number {
+  const lastStart = Math.max(...proc.ops.map((o) => o.last_ns));
+  const longest = Math.max(...proc.ops.map((o) => o.max_ns));
+  const hi = Number.isFinite(ctx.selection.to) ? ctx.bundle.idAtTime(ctx.selection.to) : Number.MAX_SAFE_INTEGER;
+  const last = ctx.bundle.db.prepare('SELECT max(ts_ns + dur_ns) FROM events WHERE id >= ? AND id < ? AND node_id = ? AND pid = ?').pluck().get(ctx.bundle.idAtTime(lastStart - longest), hi, proc.node_id, proc.pid) as number | null;
+  const died = ctx.lifetime(proc.node_id, proc.pid).died;
+  return Math.min(Math.max(last ?? proc.from_ns, Number.isNaN(died) ? -Infinity : died), ctx.selection.to);
 }
 
 /** Stored events shown beside the rates, so that a reader can go to them: */
@@ -253,7 +269,7 @@ interface Hypothesis {
  */
 function attributeCause(ctx: AnalysisContext, proc: GpuProcess, drop: Window, ref: Window, rates: Rates): Cause {
   const node = proc.node_id;
-  const [alive0, alive1] = ctx.activeSpan(proc);
+  const [alive0, alive1] = [proc.from_ns, aliveEnd(ctx, proc)];
   const aliveSeconds = (w: Window) => Math.max(0, Math.min(w.to, alive1) - Math.max(w.from, alive0)) / 1e9;
   const perSecond = (w: Window, ns: number) => (aliveSeconds(w) > 0 ? ns / aliveSeconds(w) : 0);
   const offDrop = offCpuTime(ctx, proc, drop);

@@ -5,23 +5,45 @@ import type { Alternative, Evidence, Finding } from './types.ts';
 
 /** Share of a throughput drop's window a stall of the same thread must cover to explain it. */
 const STALL_COVERS_DROP = 0.5;
+/** Severity order, gravest first. */
+const SEVERITY = { HIGH: 0, MEDIUM: 1, LOW: 2 } as const;
 /** Findings whose symptom is slow GPU calls: a stall within their window is one of those calls. */
 const SLOW_CALL_KINDS = new Set(['cold-start', 'scheduler-tail-latency', 'periodic-spike', 'sync-stall', 'memory-pressure', 'memcpy-bottleneck']);
 
 export function assignClaims(ranked: readonly Finding[]): Finding[] {
   const out: Finding[] = [];
   const cited = new Set<number>();
-  for (const f of ranked) {
+  for (const f of stallsBeforeTheirDrops(ranked)) {
     const host = explainedBy(out, f);
     if (host >= 0) {
       const h = out[host]!;
       const alt: Alternative = { cause: f.kind, verdict: 'runner-up', detail: `Also seen as: ${f.summary}.` };
-      out[host] = { ...h, alternatives: [...h.alternatives, alt], evidence: [...h.evidence, ...strip(f.evidence, cited)] };
+      // A symptom folded into its explanation keeps its gravity.
+      const severity = SEVERITY[f.severity] < SEVERITY[h.severity] ? f.severity : h.severity;
+      out[host] = { ...h, severity, alternatives: [...h.alternatives, alt], evidence: [...h.evidence, ...strip(f.evidence, cited)] };
       continue;
     }
     const evidence = strip(f.evidence, cited);
     for (const e of evidence) for (const id of e.event_ids ?? []) cited.add(id);
     out.push({ ...f, evidence });
+  }
+  return out;
+}
+
+/**
+ * The ranked findings with each stall that covers a higher-ranked throughput drop of the same
+ * process moved up to just before that drop: the stall is the cause and the drop its symptom
+ * in the launch counts, whichever of the two estimates of lost time (the drop's or the stall's
+ * length) is larger. The drop then folds into the stall, which keeps the graver severity.
+ */
+function stallsBeforeTheirDrops(ranked: readonly Finding[]): Finding[] {
+  const covers = (stall: Finding, drop: Finding) =>
+    stall.kind === 'gpu-thread-stall' && drop.kind === 'throughput-drop' && stall.node_id === drop.node_id && stall.pid === drop.pid && Math.max(0, Math.min(stall.to_ns, drop.to_ns) - Math.max(stall.from_ns, drop.from_ns)) >= STALL_COVERS_DROP * (drop.to_ns - drop.from_ns);
+  const out: Finding[] = [];
+  for (const [i, f] of ranked.entries()) {
+    if (out.includes(f)) continue;
+    if (f.kind === 'throughput-drop') for (const st of ranked.slice(i + 1)) if (covers(st, f) && !out.includes(st)) out.push(st);
+    out.push(f);
   }
   return out;
 }

@@ -65,13 +65,16 @@ export class AnalysisContext {
   readonly th: Thresholds;
   readonly gpuProcesses: readonly GpuProcess[];
   readonly limitations: string[] = [];
+  /** The time analysed, [from, to) on the bundle clock: the whole recording unless explain was given a window. */
+  readonly selection: { readonly from: number; readonly to: number };
   private readonly schedOp: number | undefined;
   private readonly slowCache = new Map<string, Calls>();
   private readonly threadCache = new Map<string, number[]>();
   private lifetimes: Map<string, Lifetime> | undefined;
 
-  constructor(bundle: Bundle, facts: BundleFacts, stats: StatsReport, th: Thresholds) {
+  constructor(bundle: Bundle, facts: BundleFacts, stats: StatsReport, th: Thresholds, selection = { from: -Infinity, to: Infinity }) {
     this.bundle = bundle;
+    this.selection = selection;
     this.facts = facts;
     this.stats = stats;
     this.th = th;
@@ -128,6 +131,17 @@ export class AnalysisContext {
     const last = this.bundle.db.prepare('SELECT max(ts_ns + dur_ns) FROM events WHERE node_id = ? AND pid = ?').pluck().get(proc.node_id, proc.pid) as number | null;
     const died = this.lifetime(proc.node_id, proc.pid).died;
     return [proc.from_ns, Math.max(proc.to_ns, last ?? -Infinity, Number.isNaN(died) ? -Infinity : died)];
+  }
+
+  /**
+   * The wall time a share of a process's GPU calls is taken over, within the analysed time: its
+   * first to last stored GPU call where every GPU call is stored. Where they are a sample, the
+   * calls between the stored ones were only counted, so the span of the stored ones can be a
+   * fraction of the time the process was working: it then runs to the last sign of the process.
+   */
+  shareSpan(proc: GpuProcess): { readonly from: number; readonly to: number; readonly sampled: boolean } {
+    const sampled = proc.ops.some((o) => GPU_LAYERS.has(o.layer) && this.sampled(proc.node_id, o, proc.from_ns, proc.to_ns).length > 0);
+    return { from: proc.from_ns, to: sampled ? Math.max(proc.to_ns, Math.min(this.activeSpan(proc)[1], this.selection.to)) : proc.to_ns, sampled };
   }
 
   /** Fork and exit times of every process the bundle names (computed once). */
@@ -264,16 +278,18 @@ export class AnalysisContext {
   }
 
   /**
-   * Wall time covered by at least one call of these ops in a process: the union of their
-   * [start, end) intervals. Unlike a sum of durations it never exceeds the process's active
-   * time when several threads make the calls at once.
+   * Wall time covered by at least one call of these ops in a process, among the calls starting
+   * in the analysed time: the union of their [start, end) intervals. Unlike a sum of durations
+   * it never exceeds the process's active time when several threads make the calls at once.
    */
   busyNs(node: number, pid: number, opIds: readonly number[]): number {
     let busy = 0;
     let end = -Infinity;
     if (opIds.length === 0) return 0;
+    const lo = Number.isFinite(this.selection.from) ? this.bundle.idAtTime(this.selection.from) : 0;
+    const hi = Number.isFinite(this.selection.to) ? this.bundle.idAtTime(this.selection.to) : Number.MAX_SAFE_INTEGER;
     // Rows come in start order (ids follow ts_ns), so one sweep merges overlapping calls.
-    scanRows(this.bundle.db, ['ts_ns', 'dur_ns'], `FROM events WHERE node_id = ? AND pid = ? AND op_id IN (${opIds.map(() => '?').join(',')}) ORDER BY id`, [node, pid, ...opIds], (ts, dur) => {
+    scanRows(this.bundle.db, ['ts_ns', 'dur_ns'], `FROM events WHERE id >= ? AND id < ? AND node_id = ? AND pid = ? AND op_id IN (${opIds.map(() => '?').join(',')}) ORDER BY id`, [lo, hi, node, pid, ...opIds], (ts, dur) => {
       const stop = ts + Math.max(0, dur);
       if (stop <= end) return;
       busy += stop - Math.max(ts, end);

@@ -22,6 +22,7 @@ import { detectNetworkInterference } from './findings/network-interference.ts';
 import { detectPeriodicSpike } from './findings/periodic-spike.ts';
 import { detectProcessLifecycle } from './findings/process-lifecycle.ts';
 import { detectSchedulerTailLatency } from './findings/scheduler-tail-latency.ts';
+import { detectSlowCalls } from './findings/slow-call.ts';
 import { detectSyncStall } from './findings/sync-stall.ts';
 import { detectThroughputDrop } from './findings/throughput-drop.ts';
 import { computeStats } from './stats.ts';
@@ -95,12 +96,14 @@ export function explain(bundle: Bundle, opts: ExplainOptions = {}): ExplainRepor
   progress(0, 'stats');
   const selected = opts.fromNs !== undefined || opts.toNs !== undefined || opts.pids !== undefined;
   const stats = opts.stats ?? computeStats(bundle, { facts, fromNs: opts.fromNs, toNs: opts.toNs, pids: opts.pids });
-  const ctx = new AnalysisContext(bundle, facts, stats, th);
+  const ctx = new AnalysisContext(bundle, facts, stats, th, { from: opts.fromNs ?? -Infinity, to: opts.toNs ?? Infinity });
   const found: Finding[] = [];
   DETECTORS.forEach(([phase, detect], i) => {
     progress(0.5 + (0.5 * i) / DETECTORS.length, phase);
     found.push(...detect(ctx));
   });
+  // Slow individual calls are judged last: only the ones no other finding explains are reported.
+  found.push(...detectSlowCalls(ctx, found));
   progress(1, 'ranking');
   // Ranked, then each symptom kept by the best-ranked finding that explains it (analyze/claims.ts).
   const inSelection = (f: Finding) => (opts.fromNs === undefined || f.to_ns >= opts.fromNs) && (opts.toNs === undefined || f.from_ns < opts.toNs) && (!opts.pids || opts.pids.includes(f.pid));

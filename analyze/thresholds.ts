@@ -93,6 +93,14 @@ export const DEFAULT_THRESHOLDS = {
   highAllocShare: 0.15,
   /** TCP retransmits from which network interference is MEDIUM (Ingero: 10); HIGH from 10× this. */
   tcpRetransmits: 10,
+  /** A single GPU call this many times its op's steady state is a slow call (when no other finding explains it). */
+  slowCallFactor: 20,
+  /** ...and at least this much above it. */
+  slowCallMinExcessNs: 10e6,
+  /** Share of an op's calls above which its slow calls are a tail, left to the tail detectors (at least 3 are individual). */
+  slowCallShare: 0.01,
+  /** Summed excess of an op's unexplained slow calls from which the finding is MEDIUM rather than LOW. */
+  slowCallMediumNs: 100e6,
 } as const;
 
 export type ThresholdName = keyof typeof DEFAULT_THRESHOLDS;

@@ -144,6 +144,7 @@ export type FindingKind =
   | 'allocator-churn'
   | 'host-bound'
   | 'gpu-thread-stall'
+  | 'slow-call'
   // GPU-side findings (PyTorch profiler imports), analyze/findings/gpu-*.ts
   | 'gpu-idle'
   | 'launch-queueing'

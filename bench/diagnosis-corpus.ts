@@ -1,7 +1,10 @@
 // The labelled corpus behind bench/diagnosis.ts and its test: every demo scenario under many
-// seeds and time scales, each run twice — as recorded (clean) and stored the way an Ingero
-// import is (degraded: sampled after 10 s, page allocations only counted, no prev_state; see
-// analyze/demo/degrade.ts) — with explain's top finding checked against the known root cause.
+// seeds and time scales, each seed varying how hard the fault bites, when it starts and how
+// noisy the box is (DemoOptions.vary), each run twice — as recorded (clean) and stored the way
+// an Ingero import is (degraded: sampled after 10 s, page allocations only counted, no
+// prev_state; see analyze/demo/degrade.ts) — with explain's top finding checked against the
+// known root cause. In a scenario with two causes the top finding must name one of them, and
+// the other is looked for among the findings and their alternatives.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { explain, SCENARIOS, writeDemoBundle } from '../analyze/index.ts';
@@ -27,6 +30,10 @@ export interface CorpusRun {
   readonly correct: boolean;
   /** HIGH findings on a healthy run (each one a false alarm). */
   readonly falseHigh: number;
+  /** Two-cause scenarios: whether the cause the top finding did not name is a finding or an alternative; null otherwise. */
+  readonly otherShown: boolean | null;
+  /** Event ids cited by more than one finding (must be none: analyze/claims.ts). */
+  readonly sharedEvents: number;
 }
 
 export interface CorpusResult {
@@ -34,6 +41,10 @@ export interface CorpusResult {
   readonly cleanTop1: number;
   readonly degradedTop1: number;
   readonly falseHighOnHealthy: number;
+  /** Two-cause runs whose top finding named one cause and that showed the other too, of those naming one. */
+  readonly otherCauseShown: number;
+  /** Event ids cited by two findings, over all runs. */
+  readonly sharedEvents: number;
   /** expected → got → runs. */
   readonly confusion: ReadonlyMap<string, ReadonlyMap<string, number>>;
 }
@@ -46,7 +57,7 @@ export async function runCorpus(opts: CorpusOptions): Promise<CorpusResult> {
       for (const scale of opts.scales) {
         for (const degraded of [false, true]) {
           const path = join(opts.dir, `${scenario.name}-${seed}-${scale}-${degraded ? 'd' : 'c'}.ingero`);
-          await writeDemoBundle(path, scenario, { seed, scale, importLike: degraded, compressionLevel: 1 });
+          await writeDemoBundle(path, scenario, { seed, scale, importLike: degraded, compressionLevel: 1, vary: true });
           const bundle = openBundle(path);
           let report;
           try {
@@ -55,11 +66,18 @@ export async function runCorpus(opts: CorpusOptions): Promise<CorpusResult> {
             bundle.close();
             rmSync(path, { force: true });
           }
-          const expected = scenario.rootCause ?? 'no HIGH';
+          const causes = [scenario.rootCause, scenario.secondCause].filter((c) => c !== undefined && c !== null) as string[];
+          const expected = causes.length ? causes.join(' + ') : 'no HIGH';
           const high = report.findings.filter((f) => f.severity === 'HIGH');
           const top = report.findings[0];
           const got = scenario.rootCause === null ? (high.length ? high[0]!.kind : 'no HIGH') : (top?.kind ?? 'none');
-          const run: CorpusRun = { scenario: scenario.name, expected, seed, scale, degraded, got, correct: got === expected, falseHigh: scenario.rootCause === null ? high.length : 0 };
+          const correct = causes.length ? causes.includes(got) : got === expected;
+          const other = causes.length === 2 && correct ? causes.find((c) => c !== got)! : null;
+          const otherShown = other === null ? null : report.findings.some((f) => f.kind === other || f.alternatives.some((a) => a.cause === other));
+          const seen = new Map<number, number>();
+          for (const f of report.findings) for (const id of new Set(f.evidence.flatMap((e) => e.event_ids ?? []))) seen.set(id, (seen.get(id) ?? 0) + 1);
+          const sharedEvents = [...seen.values()].filter((n) => n > 1).length;
+          const run: CorpusRun = { scenario: scenario.name, expected, seed, scale, degraded, got, correct, falseHigh: scenario.rootCause === null ? high.length : 0, otherShown, sharedEvents };
           runs.push(run);
           opts.onRun?.(run);
         }
@@ -78,6 +96,8 @@ export async function runCorpus(opts: CorpusOptions): Promise<CorpusResult> {
     cleanTop1: share(runs.filter((r) => !r.degraded)),
     degradedTop1: share(runs.filter((r) => r.degraded)),
     falseHighOnHealthy: runs.reduce((s, r) => s + r.falseHigh, 0),
+    otherCauseShown: share(runs.filter((r) => r.otherShown !== null).map((r) => ({ ...r, correct: r.otherShown === true }))),
+    sharedEvents: runs.reduce((s, r) => s + r.sharedEvents, 0),
     confusion,
   };
 }

@@ -7,6 +7,10 @@
 // frames stay distinct kinds; functions get their demangled name, the mangled one kept as
 // system_name, as the recorder does. The writer
 // interns mappings, functions, locations and whole stacks, so duplicates collapse.
+// Ingero merges a thread's Python frames (innermost first) into the native stack before its
+// first interpreter frame (a file named libpython… or python3.…); with no interpreter frame
+// among the native ones it puts them before every native frame, though the native frames
+// (cudaMalloc, libtorch) are the calls the Python code made: those stacks are put leaf first.
 import { clampText, demangle, type FrameInput } from '../format/index.ts';
 import { SHORT_TEXT_BYTES } from './source-rows.ts';
 
@@ -33,6 +37,7 @@ export function parseStack(framesJson: string, ipsJson: string): ParsedStack {
   const objects = parseJsonArray(framesJson);
   if (objects.length > 0) {
     for (const o of objects) if (o && typeof o === 'object') frames.push(...framesOf(o as IngeroFrame, counter));
+    return { frames: leafFirst(frames), truncatedNames: counter.truncated };
   } else {
     for (const ip of parseJsonArray(ipsJson)) {
       const address = parseAddress(ip);
@@ -40,6 +45,16 @@ export function parseStack(framesJson: string, ipsJson: string): ParsedStack {
     }
   }
   return { frames, truncatedNames: counter.truncated };
+}
+
+/** A stack whose Python frames Ingero put before native leaves, reordered leaf first; any other as is. */
+function leafFirst(frames: FrameInput[]): FrameInput[] {
+  const firstNative = frames.findIndex((f) => f.kind === 'native');
+  if (firstNative <= 0) return frames;
+  const natives = frames.slice(firstNative);
+  // Python frames among the native ones, or an interpreter frame: Ingero placed them itself.
+  if (natives.some((f) => f.kind !== 'native' || /libpython|python3\./.test(f.mapping?.path ?? ''))) return frames;
+  return [...natives, ...frames.slice(0, firstNative)];
 }
 
 function framesOf(o: IngeroFrame, counter: { truncated: number }): FrameInput[] {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openBundle, opId, verifyBundle, type Bundle } from '../format/index.ts';
 import { importIngeroDb, type ImportReport } from '../import/index.ts';
+import { parseStack } from '../import/map-stacks.ts';
 import { createV010, insertEvents, type EventSpec } from './ingero-db-builder.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ingero-import-synthetic-'));
@@ -126,10 +127,12 @@ describe('import of a synthetic v0.10+ database', () => {
     const frames = b.stack(Number(stack_id));
     assert.deepEqual(
       frames.map((f) => [f.kind, f.function, f.file, f.line, f.module, f.offset, f.address]),
+      // Stored Python first (Ingero found no interpreter frame to merge before), imported leaf
+      // first: cudaMalloc, called from libtorch, called from train.py's step.
       [
-        ['python', 'step', '/app/train.py', 42, null, null, null],
         ['native', 'cudaMalloc', null, null, 'libcudart.so.12', 0x1f3, null],
         ['native', null, null, null, 'libtorch.so', null, 0x7f00deadbeefn],
+        ['python', 'step', '/app/train.py', 42, null, null, null],
       ],
     );
     const same = row('SELECT count(DISTINCT stack_id) AS n FROM events WHERE stack_id IS NOT NULL');
@@ -206,6 +209,18 @@ test('a live -wal beside the source is read, and nothing new appears beside it',
   assert.equal(report.events, EVENTS.length + 1);
   assert.deepEqual(readdirSync(dir).sort(), ['live.db', 'live.db-wal']);
   assert.equal(existsSync(join(work, 'live.ingero.staging')), false);
+});
+
+test('mixed stacks come out leaf first: Python frames Ingero merged before an interpreter frame stay there, ones it put before native leaves go after them', () => {
+  const names = (json: unknown[]) => parseStack(JSON.stringify(json), '').frames.map((f) => (f.kind === 'python' ? `py:${f.function!.name}` : (f.function?.name ?? f.mapping?.path)));
+  const py = (pfn: string) => ({ pf: '/app/train.py', pfn, pl: 1 });
+  const torch = { s: '_ZN2at6native5copy_ERNS_6TensorERKS1_b+0x57', f: 'libtorch_cpu.so' };
+  assert.deepEqual(names([py('step'), py('<module>'), { s: 'cudaMemcpyAsync+0x10', f: 'libcudart.so.12' }, torch]), ['cudaMemcpyAsync', 'at::native::copy_(at::Tensor&, at::Tensor const&, bool)', 'py:step', 'py:<module>']);
+  const interpreter = [{ s: 'cudaMalloc+0x1f3', f: 'libcudart.so.12' }, py('step'), py('<module>'), { s: '_PyEval_EvalFrameDefault+0x1a2', f: 'libpython3.11.so.1.0' }, { s: 'Py_RunMain+0x1', f: 'python3.11' }];
+  assert.deepEqual(names(interpreter), ['cudaMalloc', 'py:step', 'py:<module>', '_PyEval_EvalFrameDefault', 'Py_RunMain']);
+  const unresolved = [py('step'), { i: '0x7f00deadbeef' }];
+  assert.deepEqual(parseStack(JSON.stringify(unresolved), '').frames.map((f) => f.kind), ['native', 'python'], 'unresolved native leaves (the process had exited) are leaves too');
+  assert.deepEqual(names([{ s: 'f+0x1', f: 'a.so' }, py('step')]), ['f', 'py:step'], 'already leaf first');
 });
 
 test('oversized traced strings are cut to the bundle limits, so the bundle still verifies', async () => {

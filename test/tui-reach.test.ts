@@ -191,6 +191,24 @@ test('g jumps to a time on the bundle clock, an event id, first and last', async
 });
 
 test('Enter on a finding opens its evidence events in Events, positioned on them (n goes to the next)', async () => {
+  // The flagship's top finding (a throughput drop from complete counts) cites the stored forks
+  // and off-CPU stretches inside the drop.
+  const report = explain(investigation);
+  assert.ok(report.findings[0]!.evidence.some((e) => e.event_ids?.length), 'the investigation\'s top finding names events');
+  const ids = report.findings[0]!.evidence.flatMap((e) => e.event_ids ?? []);
+  const screen = start(investigation);
+  try {
+    await until(screen, (f) => f.includes('findings:'), 'Findings');
+    await send(screen, KEY.enter);
+    await until(screen, (f) => f.includes('Enter opens the'), 'the finding detail');
+    await send(screen, KEY.enter);
+    const frame = await until(screen, (f) => f.includes('Events of'), 'Events');
+    assert.equal(selected(frame), Math.min(...ids), 'positioned on the evidence event');
+    assert.match(frame, new RegExp(`^\\*\\s+${Math.min(...ids)} `, 'm'), 'marked *');
+  } finally {
+    screen.unmount();
+  }
+
   const demoReport = explain(demo);
   const many = demoReport.findings.find((f) => f.evidence.some((e) => (e.event_ids?.length ?? 0) > 1))!;
   const demoIds = [...new Set(many.evidence.flatMap((e) => e.event_ids ?? []))].sort((a, b) => a - b);

@@ -3,7 +3,7 @@
 import { BundleWriter, opId, type SealResult } from '../../format/index.ts';
 import { ImportLikeDegrader } from './degrade.ts';
 import { Random } from './random.ts';
-import { SCENARIOS, scenarioByName, type Scenario } from './scenarios.ts';
+import { AS_WRITTEN, drawVariation, SCENARIOS, scenarioByName, type Scenario } from './scenarios.ts';
 import { S, World } from './world.ts';
 
 export { SCENARIOS, scenarioByName, type Scenario };
@@ -19,6 +19,8 @@ export interface DemoOptions {
   readonly importLike?: boolean;
   /** Node (and host) name, so that demo bundles can stand for the machines of a fleet; default demo-gpu-01. */
   readonly nodeName?: string;
+  /** Vary the fault's intensity and onset and the background noise with the seed (the labelled corpus); default as written. */
+  readonly vary?: boolean;
 }
 
 export interface DemoResult extends SealResult {
@@ -52,7 +54,11 @@ export async function writeDemoBundle(outPath: string, scenario: Scenario, opts:
     if (opts.importLike) writer.setMetadata('demo.import_like', true);
     for (const [k, v] of Object.entries(HOST)) writer.setMetadata(k, v);
     if (opts.nodeName !== undefined) writer.setMetadata('host.hostname', opts.nodeName);
-    const setup = scenario.build(world, writer, end);
+    // Drawn from a generator of its own: the scenario's events keep the seed's stream.
+    const variation = opts.vary ? drawVariation(new Random(seed * 7919 + 104729)) : AS_WRITTEN;
+    if (opts.vary) for (const [k, x] of Object.entries(variation)) writer.setMetadata(`demo.variation.${k}`, Math.round(x * 1000) / 1000);
+    if (scenario.secondCause) writer.setMetadata('demo.second_cause', scenario.secondCause);
+    const setup = scenario.build(world, writer, end, variation);
     for (let t = WINDOW; t < setup.end + WINDOW; t += WINDOW) {
       for (const a of setup.actors) a.runUntil(t);
       world.flushBefore(t);

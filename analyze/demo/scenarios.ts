@@ -19,9 +19,31 @@ export interface Scenario {
   readonly description: string;
   /** The finding kind that explains the incident; null for the healthy baseline. */
   readonly rootCause: FindingKind | null;
+  /** A second cause present at the same time (mixed scenarios): the top finding may name either, and the other should be shown too. */
+  readonly secondCause?: FindingKind;
   /** Simulated seconds at scale 1. */
   readonly seconds: number;
-  build(world: World, writer: BundleWriter, end: number): ScenarioSetup;
+  build(world: World, writer: BundleWriter, end: number, v: Variation): ScenarioSetup;
+}
+
+/**
+ * How one run differs from the scenario as written (DemoOptions.vary): the labelled corpus
+ * varies how hard the fault bites, when it starts and how noisy the box is, per seed.
+ */
+export interface Variation {
+  /** Factor on the fault's strength; 1 as written. */
+  readonly intensity: number;
+  /** Shift of the fault's onset as a share of the run (−0.1 … 0.1); 0 as written. */
+  readonly onset: number;
+  /** Factor on background preemptions (how often, and √ of how long); 1 as written. */
+  readonly noise: number;
+}
+
+export const AS_WRITTEN: Variation = { intensity: 1, onset: 0, noise: 1 };
+
+/** A variation drawn from its own generator, so that the scenario's events keep their seed. */
+export function drawVariation(rng: Random): Variation {
+  return { intensity: Math.exp(rng.between(Math.log(0.6), Math.log(1.6))), onset: rng.between(-0.1, 0.1), noise: Math.exp(rng.between(Math.log(0.5), Math.log(3))) };
 }
 
 const TRAINER: Task = { pid: 4711, tid: 4711 };
@@ -81,7 +103,7 @@ function baseTrainer(end: number, overrides: Partial<TrainerConfig> = {}): Train
 }
 
 /** The training process, its DataLoader workers (child processes) and their fork events. */
-function trainingJob(world: World, writer: BundleWriter, end: number, cfg: TrainerConfig, workers = 4, workerBurstNs = 9 * MS, workerSleepNs = 14 * MS): { trainer: Trainer; helpers: Actor[]; workerTasks: Task[] } {
+function trainingJob(world: World, writer: BundleWriter, end: number, v: Variation, cfg: TrainerConfig, workers = 4, workerBurstNs = 9 * MS, workerSleepNs = 14 * MS): { trainer: Trainer; helpers: Actor[]; workerTasks: Task[] } {
   writer.addProcess({ pid: 4711, ppid: 4690, start_ns: 0, comm: 'python3', cmdline: 'python3 train.py --model resnet50 --batch-size 256 --workers ' + workers });
   writer.addThread({ tid: 4711, pid: 4711, first_ns: 0, comm: 'python3' });
   const trainer = new Trainer(world, cfg);
@@ -95,7 +117,8 @@ function trainingJob(world: World, writer: BundleWriter, end: number, cfg: Train
     writer.addThread({ tid: pid, pid, first_ns: start, comm: 'pt_data_worker' });
     forks.push({ ts_ns: start, dur_ns: 0, pid: 4711, tid: 4711, op_id: opId('process_fork'), arg0: pid });
     const w = new BusyThread(world, { pid, tid: pid }, start, end, workerBurstNs, workerSleepNs);
-    w.preemptions = () => [NOISE];
+    const noise = noiseOf(v);
+    w.preemptions = () => [noise];
     helpers.push(w);
     workerTasks.push({ pid, tid: pid });
   }
@@ -121,8 +144,18 @@ function checkpointWrites(rng: Random, at: number, requests: number): EventInput
   return out;
 }
 
-function withNoise(extra: (t: number) => readonly Preemption[] = () => []): (t: number) => readonly Preemption[] {
-  return (t) => [NOISE, ...extra(t)];
+function noiseOf(v: Variation): Preemption {
+  return v.noise === 1 ? NOISE : { ...NOISE, meanGapNs: NOISE.meanGapNs / v.noise, offMedianNs: NOISE.offMedianNs * Math.sqrt(v.noise) };
+}
+
+/** Every third launch synchronizes as written; every second to every fifth as the intensity varies. */
+function syncEvery(v: Variation): number {
+  return Math.min(5, Math.max(2, Math.round(3 / v.intensity)));
+}
+
+function withNoise(v: Variation, extra: (t: number) => readonly Preemption[] = () => []): (t: number) => readonly Preemption[] {
+  const noise = noiseOf(v);
+  return (t) => [noise, ...extra(t)];
 }
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -131,9 +164,9 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'A GPU-bound ResNet-50 training loop with pinned-memory input copies, a checkpoint write and ordinary background noise: nothing to fix.',
     rootCause: null,
     seconds: 20,
-    build(world, writer, end) {
-      const job = trainingJob(world, writer, end, baseTrainer(end));
-      job.trainer.preemptions = withNoise();
+    build(world, writer, end, v) {
+      const job = trainingJob(world, writer, end, v, baseTrainer(end));
+      job.trainer.preemptions = withNoise(v);
       healthyMemory(writer, world.rng, end);
       writer.addThread({ tid: 4741, pid: 4711, first_ns: Math.round(0.6 * end), comm: 'pt_checkpoint' });
       return { actors: [job.trainer, ...job.helpers, new Script(world, checkpointWrites(world.rng, 0.6 * end, 120))], end };
@@ -144,17 +177,17 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'A log-compression job started by cron (gzip, another process tree) competes for the cores the training loop runs on; the loop waits on the run queue and its step rate halves.',
     rootCause: 'cpu-contention',
     seconds: 30,
-    build(world, writer, end) {
-      const from = end / 3;
-      const to = end * 0.73;
-      const job = trainingJob(world, writer, end, baseTrainer(end));
+    build(world, writer, end, v) {
+      const from = end / 3 + v.onset * end;
+      const to = end * 0.73 + v.onset * end;
+      const job = trainingJob(world, writer, end, v, baseTrainer(end));
       const gzip: Task[] = [31337, 31338, 31339].map((tid) => ({ pid: 31337, tid }));
       writer.addProcess({ pid: 912, ppid: 1, start_ns: null, comm: 'cron', cmdline: '/usr/sbin/cron -f' });
       writer.addProcess({ pid: 31330, ppid: 912, start_ns: from - 20 * MS, end_ns: to + 5 * MS, exit_code: 0, comm: 'logrotate', cmdline: '/usr/sbin/logrotate /etc/logrotate.conf' });
       writer.addProcess({ pid: 31337, ppid: 31330, start_ns: from, end_ns: to, exit_code: 0, comm: 'pigz', cmdline: 'pigz -9 -p 3 /var/log/app/requests.log.1' });
       for (const g of gzip) writer.addThread({ tid: g.tid, pid: 31337, first_ns: from, comm: 'pigz' });
-      const contention: Preemption = { meanGapNs: 1 * MS, offMedianNs: 6 * MS, offSigma: 0.5, by: gzip };
-      job.trainer.preemptions = withNoise((t) => (t >= from && t < to ? [contention] : []));
+      const contention: Preemption = { meanGapNs: (1 * MS) / v.intensity, offMedianNs: 6 * MS * Math.sqrt(v.intensity), offSigma: 0.5, by: gzip };
+      job.trainer.preemptions = withNoise(v, (t) => (t >= from && t < to ? [contention] : []));
       const script: EventInput[] = [
         { ts_ns: from - 20 * MS, dur_ns: 0, pid: 912, tid: 912, op_id: opId('process_fork'), arg0: 31330 },
         { ts_ns: from - 1 * MS, dur_ns: 0, pid: 31330, tid: 31330, op_id: opId('process_fork'), arg0: 31337 },
@@ -170,10 +203,11 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'Six DataLoader worker processes decode images on a 4-core box and keep preempting the training thread; kernel launches stall for milliseconds (the pattern of pytorch/pytorch#154318).',
     rootCause: 'scheduler-tail-latency',
     seconds: 20,
-    build(world, writer, end) {
-      const job = trainingJob(world, writer, end, baseTrainer(end), 6, 40 * MS, 2 * MS);
-      const starvation: Preemption = { meanGapNs: 400 * US, offMedianNs: 2.5 * MS, offSigma: 0.7, by: job.workerTasks };
-      job.trainer.preemptions = withNoise((t) => (t >= 0.5 * S ? [starvation] : []));
+    build(world, writer, end, v) {
+      const job = trainingJob(world, writer, end, v, baseTrainer(end), 6, 40 * MS, 2 * MS);
+      const starvation: Preemption = { meanGapNs: (400 * US) / v.intensity, offMedianNs: 2.5 * MS * Math.sqrt(v.intensity), offSigma: 0.7, by: job.workerTasks };
+      const from = 0.5 * S + Math.max(0, v.onset) * end;
+      job.trainer.preemptions = withNoise(v, (t) => (t >= from ? [starvation] : []));
       systemSamples(writer, world.rng, end, () => 52, () => 99);
       return { actors: [job.trainer, ...job.helpers], end };
     },
@@ -183,9 +217,9 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'The wheel was built without SASS for this GPU, so every kernel is JIT-compiled from PTX on its first launch; the first seconds of the job are spent compiling.',
     rootCause: 'cold-start',
     seconds: 12,
-    build(world, writer, end) {
-      const job = trainingJob(world, writer, end, baseTrainer(end, { firstLaunchNs: 95 * MS, contextInitNs: 1.1 * S }));
-      job.trainer.preemptions = withNoise();
+    build(world, writer, end, v) {
+      const job = trainingJob(world, writer, end, v, baseTrainer(end, { firstLaunchNs: 95 * MS * v.intensity, contextInitNs: 1.1 * S * v.intensity }));
+      job.trainer.preemptions = withNoise(v);
       healthyMemory(writer, world.rng, end);
       return { actors: [job.trainer, ...job.helpers], end };
     },
@@ -195,9 +229,9 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'Input batches are copied from pageable memory with synchronous cudaMemcpy (no pin_memory, no non_blocking), and outputs are copied back every step: the GPU waits on PCIe.',
     rootCause: 'memcpy-bottleneck',
     seconds: 20,
-    build(world, writer, end) {
-      const job = trainingJob(world, writer, end, baseTrainer(end, { inputCopy: 'pageable', inputBytes: 48e6, outputBytes: 6e6, kernelNs: 120 * US }));
-      job.trainer.preemptions = withNoise();
+    build(world, writer, end, v) {
+      const job = trainingJob(world, writer, end, v, baseTrainer(end, { inputCopy: 'pageable', inputBytes: 48e6 * v.intensity, outputBytes: 6e6 * v.intensity, kernelNs: 120 * US }));
+      job.trainer.preemptions = withNoise(v);
       healthyMemory(writer, world.rng, end);
       return { actors: [job.trainer, ...job.helpers], end };
     },
@@ -207,9 +241,9 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'Variable batch shapes make the caching allocator release and re-map memory: about every 80th cudaMalloc synchronizes the device and takes ~35 ms.',
     rootCause: 'periodic-spike',
     seconds: 30,
-    build(world, writer, end) {
-      const job = trainingJob(world, writer, end, baseTrainer(end, { mallocsPerStep: 4, mallocSpike: { everyCalls: 80, medianNs: 35 * MS } }));
-      job.trainer.preemptions = withNoise();
+    build(world, writer, end, v) {
+      const job = trainingJob(world, writer, end, v, baseTrainer(end, { mallocsPerStep: 4, mallocSpike: { everyCalls: Math.round(80 / v.intensity), medianNs: 35 * MS * v.intensity } }));
+      job.trainer.preemptions = withNoise(v);
       healthyMemory(writer, world.rng, end);
       return { actors: [job.trainer, ...job.helpers], end };
     },
@@ -219,9 +253,9 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'Per-layer timing code calls torch.cuda.synchronize() after every few kernels, so the CPU can never queue work ahead and spends most of its time blocked on the GPU.',
     rootCause: 'sync-stall',
     seconds: 20,
-    build(world, writer, end) {
-      const job = trainingJob(world, writer, end, baseTrainer(end, { syncEveryLaunches: 3 }));
-      job.trainer.preemptions = withNoise();
+    build(world, writer, end, v) {
+      const job = trainingJob(world, writer, end, v, baseTrainer(end, { syncEveryLaunches: syncEvery(v) }));
+      job.trainer.preemptions = withNoise(v);
       healthyMemory(writer, world.rng, end);
       return { actors: [job.trainer, ...job.helpers], end };
     },
@@ -231,16 +265,17 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'An inference server started on the same GPU time-slices with the training job (about 55 % / 45 %); the job\'s GPU waits grow by ~80 %.',
     rootCause: 'gpu-contention',
     seconds: 30,
-    build(world, writer, end) {
-      const from = 0.27 * end;
-      const victimSlowdown = (t: number) => (t >= from ? 1 / 0.55 : 1);
-      const job = trainingJob(world, writer, end, baseTrainer(end, { gpuSlowdown: victimSlowdown }));
-      job.trainer.preemptions = withNoise();
+    build(world, writer, end, v) {
+      const from = 0.27 * end + v.onset * end;
+      // Each side's slowdown from sharing the GPU (55 % / 45 % as written), stronger or milder with the intensity.
+      const victimSlowdown = (t: number) => (t >= from ? (1 / 0.55) ** v.intensity : 1);
+      const job = trainingJob(world, writer, end, v, baseTrainer(end, { gpuSlowdown: victimSlowdown }));
+      job.trainer.preemptions = withNoise(v);
       const server: Task = { pid: 5120, tid: 5120 };
       writer.addProcess({ pid: 5120, ppid: 1, start_ns: from - 200 * MS, comm: 'python3', cmdline: 'python3 serve.py --model llama-2-7b --port 8000' });
       writer.addThread({ tid: 5120, pid: 5120, first_ns: from - 200 * MS, comm: 'python3' });
-      const other = new Trainer(world, baseTrainer(end, { task: server, start: from - 150 * MS, launchesPerStep: 40, kernels: 24, kernelNs: 450 * US, stepCpuNs: 2 * MS, inputBytes: 2e6, itemEverySteps: 0, gpuSlowdown: () => 1 / 0.45 }));
-      other.preemptions = withNoise();
+      const other = new Trainer(world, baseTrainer(end, { task: server, start: from - 150 * MS, launchesPerStep: 40, kernels: 24, kernelNs: 450 * US, stepCpuNs: 2 * MS, inputBytes: 2e6, itemEverySteps: 0, gpuSlowdown: () => (1 / 0.45) ** v.intensity }));
+      other.preemptions = withNoise(v);
       healthyMemory(writer, world.rng, end);
       return { actors: [job.trainer, other, ...job.helpers], end };
     },
@@ -250,14 +285,14 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'A feature-building job on the same host allocates host memory at >1 GiB/s; the training loop stalls in direct reclaim until the OOM killer kills the job.',
     rootCause: 'memory-pressure',
     seconds: 30,
-    build(world, writer, end) {
+    build(world, writer, end, v) {
       const rng = world.rng;
-      const from = end / 3;
-      const oomAt = end * 0.63;
-      const job = trainingJob(world, writer, end, baseTrainer(end));
-      const reclaim: Preemption = { meanGapNs: 1.5 * MS, offMedianNs: 5 * MS, offSigma: 0.6, by: [], state: 2 };
+      const from = end / 3 + v.onset * end;
+      const oomAt = end * 0.63 + v.onset * end;
+      const job = trainingJob(world, writer, end, v, baseTrainer(end));
+      const reclaim: Preemption = { meanGapNs: (1.5 * MS) / v.intensity, offMedianNs: 5 * MS * Math.sqrt(v.intensity), offSigma: 0.6, by: [], state: 2 };
       const storm = (t: number) => t >= from + 0.3 * (oomAt - from) && t < oomAt;
-      job.trainer.preemptions = withNoise((t) => (storm(t) ? [reclaim] : []));
+      job.trainer.preemptions = withNoise(v, (t) => (storm(t) ? [reclaim] : []));
       writer.addProcess({ pid: 6001, ppid: 5990, start_ns: from - 50 * MS, end_ns: oomAt + 20 * MS, exit_code: 137, comm: 'python3', cmdline: 'python3 build_features.py --shard all' });
       writer.addThread({ tid: 6001, pid: 6001, first_ns: from - 50 * MS, comm: 'python3' });
       const script: EventInput[] = [];
@@ -280,10 +315,10 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'The sync-stall job recorded with --stacks: every CUDA call carries its Python and native call stack, so the stalls lead to the torch.cuda.synchronize() in a per-layer timing hook (utils/layer_timer.py:27).',
     rootCause: 'sync-stall',
     seconds: 20,
-    build(world, writer, end) {
+    build(world, writer, end, v) {
       const stacks = trainingStacks(writer);
-      const job = trainingJob(world, writer, end, baseTrainer(end, { syncEveryLaunches: 3, stackOf: (op) => stacks.get(op) ?? null }));
-      job.trainer.preemptions = withNoise();
+      const job = trainingJob(world, writer, end, v, baseTrainer(end, { syncEveryLaunches: syncEvery(v), stackOf: (op) => stacks.get(op) ?? null }));
+      job.trainer.preemptions = withNoise(v);
       healthyMemory(writer, world.rng, end);
       return { actors: [job.trainer, ...job.helpers], end };
     },
@@ -293,10 +328,11 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'An inference engine makes every CUDA call from one thread; mid-run it forks a tokenizer helper and sleeps 4.5 s waiting for it, and the GPU sits idle.',
     rootCause: 'gpu-thread-stall',
     seconds: 20,
-    build(world, writer, end) {
-      writer.addProcess({ pid: 4800, ppid: 4711, start_ns: 0.4 * end, comm: 'python3', cmdline: 'python3 -m engine.tokenizer_worker' });
-      const job = trainingJob(world, writer, end, baseTrainer(end, { pause: { at: 0.4 * end, offNs: 4.5 * S, child: 4800 } }), 0);
-      job.trainer.preemptions = withNoise();
+    build(world, writer, end, v) {
+      const at = 0.4 * end + v.onset * end;
+      writer.addProcess({ pid: 4800, ppid: 4711, start_ns: at, comm: 'python3', cmdline: 'python3 -m engine.tokenizer_worker' });
+      const job = trainingJob(world, writer, end, v, baseTrainer(end, { pause: { at, offNs: 4.5 * S * v.intensity, child: 4800 } }), 0);
+      job.trainer.preemptions = withNoise(v);
       healthyMemory(writer, world.rng, end);
       return { actors: [job.trainer, ...job.helpers], end };
     },
@@ -306,9 +342,9 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'Each step does 45 ms of Python preprocessing on the training thread before launching 3 ms of small kernels: the GPU idles most of the time.',
     rootCause: 'host-bound',
     seconds: 20,
-    build(world, writer, end) {
-      const job = trainingJob(world, writer, end, baseTrainer(end, { stepCpuNs: 45 * MS, kernelNs: 40 * US }));
-      job.trainer.preemptions = withNoise();
+    build(world, writer, end, v) {
+      const job = trainingJob(world, writer, end, v, baseTrainer(end, { stepCpuNs: 45 * MS * v.intensity, kernelNs: 40 * US }));
+      job.trainer.preemptions = withNoise(v);
       healthyMemory(writer, world.rng, end);
       return { actors: [job.trainer, ...job.helpers], end };
     },
@@ -318,9 +354,9 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'A CUDA 13 program on a host whose driver is too old: every CUDA call returns 35 (cudaErrorInsufficientDriver) and the program carries on without GPU work.',
     rootCause: 'api-error',
     seconds: 12,
-    build(world, writer, end) {
-      const job = trainingJob(world, writer, end, baseTrainer(end, { failWith: 35, stepCpuNs: 4 * MS }));
-      job.trainer.preemptions = withNoise();
+    build(world, writer, end, v) {
+      const job = trainingJob(world, writer, end, v, baseTrainer(end, { failWith: 35, stepCpuNs: 4 * MS }));
+      job.trainer.preemptions = withNoise(v);
       healthyMemory(writer, world.rng, end);
       return { actors: [job.trainer, ...job.helpers], end };
     },
@@ -330,9 +366,64 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'Every step allocates 40 temporary device buffers with cudaMalloc and frees them with cudaFree, which unmaps them: allocation calls take a third of the step.',
     rootCause: 'allocator-churn',
     seconds: 20,
-    build(world, writer, end) {
-      const job = trainingJob(world, writer, end, baseTrainer(end, { mallocsPerStep: 40, slowFree: true }));
-      job.trainer.preemptions = withNoise();
+    build(world, writer, end, v) {
+      const job = trainingJob(world, writer, end, v, baseTrainer(end, { mallocsPerStep: Math.round(40 * v.intensity), slowFree: true }));
+      job.trainer.preemptions = withNoise(v);
+      healthyMemory(writer, world.rng, end);
+      return { actors: [job.trainer, ...job.helpers], end };
+    },
+  },
+  // Two causes at once: the top finding must name one of them, and the other must be shown.
+  {
+    name: 'starvation-and-syncs',
+    description: 'DataLoader workers preempting the training thread now and then (a milder starvation) while a per-layer timing hook synchronizes after every other kernel.',
+    rootCause: 'sync-stall',
+    secondCause: 'scheduler-tail-latency',
+    seconds: 20,
+    build(world, writer, end, v) {
+      const job = trainingJob(world, writer, end, v, baseTrainer(end, { syncEveryLaunches: 2 }), 6, 40 * MS, 2 * MS);
+      const starvation: Preemption = { meanGapNs: (1.2 * MS) / v.intensity, offMedianNs: 2.5 * MS * Math.sqrt(v.intensity), offSigma: 0.7, by: job.workerTasks };
+      const from = 0.5 * S + Math.max(0, v.onset) * end;
+      job.trainer.preemptions = withNoise(v, (t) => (t >= from ? [starvation] : []));
+      systemSamples(writer, world.rng, end, () => 52, () => 99);
+      return { actors: [job.trainer, ...job.helpers], end };
+    },
+  },
+  {
+    name: 'contention-and-pageable-copies',
+    description: 'A cron log-compression job competes for the training loop\'s cores while its input batches are copied synchronously from pageable memory.',
+    rootCause: 'memcpy-bottleneck',
+    secondCause: 'cpu-contention',
+    seconds: 30,
+    build(world, writer, end, v) {
+      const from = end / 3 + v.onset * end;
+      const to = end * 0.73 + v.onset * end;
+      const job = trainingJob(world, writer, end, v, baseTrainer(end, { inputCopy: 'pageable', inputBytes: 48e6 * v.intensity, outputBytes: 6e6 * v.intensity, kernelNs: 120 * US }));
+      const gzip: Task[] = [31337, 31338, 31339].map((tid) => ({ pid: 31337, tid }));
+      writer.addProcess({ pid: 912, ppid: 1, start_ns: null, comm: 'cron', cmdline: '/usr/sbin/cron -f' });
+      writer.addProcess({ pid: 31337, ppid: 912, start_ns: from, end_ns: to, exit_code: 0, comm: 'pigz', cmdline: 'pigz -9 -p 3 /var/log/app/requests.log.1' });
+      for (const g of gzip) writer.addThread({ tid: g.tid, pid: 31337, first_ns: from, comm: 'pigz' });
+      const contention: Preemption = { meanGapNs: (1 * MS) / v.intensity, offMedianNs: 6 * MS * Math.sqrt(v.intensity), offSigma: 0.5, by: gzip };
+      job.trainer.preemptions = withNoise(v, (t) => (t >= from && t < to ? [contention] : []));
+      const script: EventInput[] = [
+        { ts_ns: from - 1 * MS, dur_ns: 0, pid: 912, tid: 912, op_id: opId('process_fork'), arg0: 31337 },
+        { ts_ns: from, dur_ns: 0, pid: 31337, tid: 31337, op_id: opId('process_exec'), arg0: 31337 },
+        { ts_ns: to, dur_ns: 0, pid: 31337, tid: 31337, op_id: opId('process_exit'), arg0: 0 },
+      ];
+      systemSamples(writer, world.rng, end, () => 47, (t) => (t >= from && t < to ? 97 : 38));
+      return { actors: [job.trainer, ...job.helpers, new Script(world, script)], end };
+    },
+  },
+  {
+    name: 'cold-start-and-churn',
+    description: 'The wheel without SASS for this GPU (every kernel JIT-compiled on first launch) in a loop that also allocates and frees 40 device buffers per step.',
+    rootCause: 'cold-start',
+    secondCause: 'allocator-churn',
+    // Long enough that the churn outlasts even the slowest warm-up of the corpus (1.6x: 8 s).
+    seconds: 30,
+    build(world, writer, end, v) {
+      const job = trainingJob(world, writer, end, v, baseTrainer(end, { firstLaunchNs: 95 * MS * v.intensity, contextInitNs: 1.1 * S * v.intensity, mallocsPerStep: 40, slowFree: true }));
+      job.trainer.preemptions = withNoise(v);
       healthyMemory(writer, world.rng, end);
       return { actors: [job.trainer, ...job.helpers], end };
     },

@@ -19,7 +19,7 @@ export function detectAllocatorChurn(ctx: AnalysisContext): Finding[] {
   for (const proc of ctx.gpuProcesses) {
     const ops = proc.ops.filter((o) => ALLOC_OPS.has(o.op) && o.count > 0);
     const calls = ops.reduce((s, o) => s + o.count, 0);
-    const span = proc.to_ns - proc.from_ns;
+    const span = ctx.shareSpan(proc).to - proc.from_ns;
     if (calls < th.minCalls || span <= 0) continue;
     const ids = ops.map((o) => o.op_id);
     const [id, ts, d, op] = scanColumns(ctx.bundle.db, ['id', 'ts_ns', 'dur_ns', 'op_id'], `FROM events WHERE node_id = ? AND pid = ? AND op_id IN (${ids.join(',')}) ORDER BY id`, [proc.node_id, proc.pid]);

@@ -15,7 +15,7 @@ export function detectColdStart(ctx: AnalysisContext): Finding[] {
   const th = ctx.th;
   const out: Finding[] = [];
   for (const proc of ctx.gpuProcesses) {
-    const span = proc.to_ns - proc.from_ns;
+    const span = ctx.shareSpan(proc).to - proc.from_ns;
     // Excess beyond p50 of every cold call, as wall-time intervals: concurrent warm-ups of
     // several threads or ops cost the process their overlap only once.
     const lost: (readonly [number, number])[] = [];

@@ -12,7 +12,7 @@ export function detectCpuContention(ctx: AnalysisContext): Finding[] {
   for (const proc of ctx.gpuProcesses) {
     const tid = ctx.gpuThreads(proc.node_id, proc.pid)[0];
     if (tid === undefined) continue;
-    const span = proc.to_ns - proc.from_ns;
+    const span = ctx.shareSpan(proc).to - proc.from_ns;
     if (span <= 0) continue;
     const off = ctx.offCpu(proc.node_id, [tid], proc.from_ns, proc.to_ns);
     const byPid = new Map<number, number>();

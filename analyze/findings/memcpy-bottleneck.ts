@@ -11,7 +11,8 @@ export function detectMemcpyBottleneck(ctx: AnalysisContext): Finding[] {
   const th = ctx.th;
   const out: Finding[] = [];
   for (const proc of ctx.gpuProcesses) {
-    const span = proc.to_ns - proc.from_ns;
+    const active = ctx.shareSpan(proc);
+    const span = active.to - active.from;
     const copies = proc.ops.filter((o) => /^cu(da)?Memcpy/.test(o.op));
     if (span <= 0 || copies.length === 0) continue;
     // As for syncs: summed durations bound the share from above, the union of the copies'
@@ -21,6 +22,11 @@ export function detectMemcpyBottleneck(ctx: AnalysisContext): Finding[] {
     const share = copyNs / span;
     if (share < th.memcpyShare) continue;
     const top = [...copies].sort((a, b) => b.total_ns - a.total_ns || a.op_id - b.op_id)[0]!;
+    // Copies missing from a sample add copy time: a share of stored copies is a lower bound.
+    const sampledCopies = copies.filter((o) => ctx.sampled(proc.node_id, o, active.from, active.to).length > 0);
+    const onSample = sampledCopies.length
+      ? ` — a lower bound from the stored sample of ${list(sampledCopies.map((o) => o.op))} (${list([...new Set(sampledCopies.flatMap((o) => ctx.sampled(proc.node_id, o, active.from, active.to).map((p) => p.policy)))])}), over the time from its first stored GPU call to the last sign of the process in the analysed time`
+      : '';
     // Bandwidth of the large copies (≥ 1 MiB) per op and direction, computed in SQLite.
     const rows = ctx.bundle.db
       .prepare(`SELECT op_id, coalesce(arg1, 4) AS kind, count(*) AS n, sum(dur_ns) AS ns, sum(arg0) AS b FROM events WHERE node_id = ? AND pid = ? AND op_id IN (${copies.map((o) => o.op_id).join(',')}) AND arg0 >= 1048576 GROUP BY op_id, kind ORDER BY ns DESC, op_id, kind`)
@@ -30,10 +36,10 @@ export function detectMemcpyBottleneck(ctx: AnalysisContext): Finding[] {
         layer: top.layer,
         kind: 'share',
         op: top.op,
-        detail: `Copies took ${dur(copyNs)} of ${dur(span)} (${pct(share)}): ${list(copies.map((o) => `${o.op} ${dur(o.total_ns)} over ${count(o.count, 'call')}`))}.`,
-        values: { copy_ns: Math.round(copyNs), active_ns: Math.round(span), share: round4(share) },
-        from_ns: proc.from_ns,
-        to_ns: proc.to_ns,
+        detail: `Copies took ${onSample ? 'at least ' : ''}${dur(copyNs)} of ${dur(span)} (${pct(share)}${onSample}): ${list(copies.map((o) => `${o.op} ${dur(o.total_ns)} over ${count(o.count, onSample ? 'stored call' : 'call')}`))}.`,
+        values: { copy_ns: Math.round(copyNs), active_ns: Math.round(span), share: round4(share), stored_sample: onSample ? 1 : 0 },
+        from_ns: active.from,
+        to_ns: active.to,
         node_id: proc.node_id,
         pid: proc.pid,
       },
@@ -69,9 +75,9 @@ export function detectMemcpyBottleneck(ctx: AnalysisContext): Finding[] {
         node_id: proc.node_id,
         pid: proc.pid,
         op: top.op,
-        from_ns: proc.from_ns,
-        to_ns: proc.to_ns,
-        summary: `${ctx.label(proc.node_id, proc.pid)} spends ${pct(share)} of its time copying memory (${top.op} ${dur(top.total_ns)})`,
+        from_ns: active.from,
+        to_ns: active.to,
+        summary: `${ctx.label(proc.node_id, proc.pid)} spends ${onSample ? 'at least ' : ''}${pct(share)} of its time copying memory (${top.op} ${dur(top.total_ns)})`,
         root_cause: causes.length ? `Data movement dominates: ${list(causes)}.` : 'Data movement between host and device dominates the step.',
         evidence,
         recommendations: [

@@ -21,7 +21,7 @@ export function detectPeriodicSpike(ctx: AnalysisContext): Finding[] {
   const th = ctx.th;
   const out: Finding[] = [];
   for (const proc of ctx.gpuProcesses) {
-    const span = proc.to_ns - proc.from_ns;
+    const span = ctx.shareSpan(proc).to - proc.from_ns;
     const ops = proc.ops.filter((s) => GPU_LAYERS.has(s.layer) && s.count >= th.minCalls * th.minSpikes && s.p50_ns > 0);
     if (ops.length === 0 || span <= 0) continue;
     // One pass over the process's calls: per op, number the calls and keep those above the

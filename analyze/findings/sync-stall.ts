@@ -9,7 +9,8 @@ export function detectSyncStall(ctx: AnalysisContext): Finding[] {
   const th = ctx.th;
   const out: Finding[] = [];
   for (const proc of ctx.gpuProcesses) {
-    const span = proc.to_ns - proc.from_ns;
+    const active = ctx.shareSpan(proc);
+    const span = active.to - active.from;
     const syncs = proc.ops.filter((o) => SYNC_OPS.has(o.op));
     if (span <= 0 || syncs.length === 0) continue;
     // Summed durations are a cheap upper bound of the time spent in syncs; the exact share is
@@ -41,8 +42,8 @@ export function detectSyncStall(ctx: AnalysisContext): Finding[] {
         node_id: proc.node_id,
         pid: proc.pid,
         op: top.op,
-        from_ns: proc.from_ns,
-        to_ns: proc.to_ns,
+        from_ns: active.from,
+        to_ns: active.to,
         summary: `${label} spends ${pct(share)} of its time blocked in ${top.op}${perLaunch !== null ? `, synchronizing every ${(1 / perLaunch).toFixed(1)} kernel launches` : ''}`,
         root_cause: `The CPU waits for the GPU to drain after ${perLaunch !== null && perLaunch >= th.highSyncPerLaunch ? 'almost every kernel' : 'short bursts of work'}, so it cannot queue the next work while the GPU runs: GPU and CPU take turns instead of overlapping.`,
         evidence: [

@@ -2,7 +2,7 @@
 // several windows, and the trace says why (CPU taken, blocked in the kernel, GPU shared or
 // slower). Rates come from complete counts only: where launches were sampled, op_aggregates
 // is used when it exists, and otherwise no drop is claimed.
-import { LAUNCH_OPS, SYNC_OPS, type AnalysisContext, type GpuProcess } from '../context.ts';
+import { LAUNCH_OPS, SYNC_OPS, sampleIds, type AnalysisContext, type GpuProcess } from '../context.ts';
 import type { Alternative, Confidence, Evidence, Finding, ProcessOpStats } from '../types.ts';
 import { count, dur, list, pct, rate, round4 } from '../words.ts';
 import { makeFinding } from './make-finding.ts';
@@ -46,8 +46,9 @@ function launchRates(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats):
     return true;
   };
   if (ctx.sampled(proc.node_id, s, proc.from_ns, proc.to_ns).length === 0) {
-    if (tooMany(w >= 1 ? Math.ceil((proc.to_ns - proc.from_ns) / w) : Infinity, `a rate window of ${dur(w)} (threshold rateWindowNs)`)) return null;
-    const counts = ctx.counts(proc.node_id, proc.pid, s.op_id, proc.from_ns, proc.to_ns, w);
+    const end = aliveEnd(ctx, proc);
+    if (tooMany(w >= 1 ? Math.ceil((end - proc.from_ns) / w) : Infinity, `a rate window of ${dur(w)} (threshold rateWindowNs)`)) return null;
+    const counts = ctx.counts(proc.node_id, proc.pid, s.op_id, proc.from_ns, end, w);
     // First and last windows are partial (start-up, shutdown) and never judged.
     const judged = Array.from({ length: Math.max(0, counts.length - 2) }, (_, i) => i + 1);
     return { from: proc.from_ns, windowNs: w, values: counts.map((c) => c / (w / 1e9)), counts, active: counts.map(() => w / 1e9), judged, source: 'events' };
@@ -71,7 +72,7 @@ function launchRates(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats):
   if (tooMany(n, `the op_aggregates bucket width of ${dur(width)}`)) return null;
   // Buckets can be far wider than the process's life in them (Ingero counts per minute): each
   // rate is per second the process was alive in the bucket, so a start or an exit is no drop.
-  const [alive0, alive1] = ctx.activeSpan(proc);
+  const [alive0, alive1] = [proc.from_ns, aliveEnd(ctx, proc)];
   const counts = new Float64Array(n);
   const active = new Float64Array(n);
   for (const r of rows) counts[Math.round((r.bucket_ns - from) / width)] = r.n;
@@ -128,7 +129,7 @@ function judge(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats, rates:
   const dropRate = calls / seconds;
   const drop = 1 - dropRate / found.peak;
   const from = rates.from + found.a * rates.windowNs;
-  const to = Math.min(rates.from + found.b * rates.windowNs, ctx.activeSpan(proc)[1]);
+  const to = Math.min(rates.from + found.b * rates.windowNs, aliveEnd(ctx, proc));
   const refFrom = rates.source === 'events' ? rates.from + rates.windowNs : Math.max(rates.from, proc.from_ns);
   const cause = attributeCause(ctx, proc, { from, to }, { from: refFrom, to: from }, rates);
   const label = ctx.label(proc.node_id, proc.pid);
@@ -146,6 +147,7 @@ function judge(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats, rates:
       pid: proc.pid,
     },
     ...cause.evidence,
+    ...eventsInDrop(ctx, proc, s, { from, to }),
   ];
   return makeFinding(ctx, {
     kind: 'throughput-drop',
@@ -164,6 +166,75 @@ function judge(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats, rates:
     confidence: cause.confidence,
     alternatives: cause.alternatives,
   });
+}
+
+/**
+ * The last sign of the process in the analysed time: the end of its last-ending event, or its
+ * exit. Not GpuProcess.to_ns, which adds an op's longest call to its last start: one 30 s call
+ * early on would stretch the process 30 s past its end, windows without launches that read as
+ * a drop. Any event ending after the last start began at most the longest duration before it.
+ */
+function aliveEnd(ctx: AnalysisContext, proc: GpuProcess): number {
+  const lastStart = Math.max(...proc.ops.map((o) => o.last_ns));
+  const longest = Math.max(...proc.ops.map((o) => o.max_ns));
+  const hi = Number.isFinite(ctx.selection.to) ? ctx.bundle.idAtTime(ctx.selection.to) : Number.MAX_SAFE_INTEGER;
+  const last = ctx.bundle.db.prepare('SELECT max(ts_ns + dur_ns) FROM events WHERE id >= ? AND id < ? AND node_id = ? AND pid = ?').pluck().get(ctx.bundle.idAtTime(lastStart - longest), hi, proc.node_id, proc.pid) as number | null;
+  const died = ctx.lifetime(proc.node_id, proc.pid).died;
+  return Math.min(Math.max(last ?? proc.from_ns, Number.isNaN(died) ? -Infinity : died), ctx.selection.to);
+}
+
+/** Stored events shown beside the rates, so that a reader can go to them: */
+const CITED_PER_KIND = 5;
+
+/**
+ * The stored events of the drop a reader can open: the longest off-CPU stretches of the
+ * GPU-feeding thread and the slowest stored calls of the op. Rates may rest on complete counts
+ * alone; these are the recorded events inside the window, and say whether they are a sample.
+ */
+function eventsInDrop(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats, drop: Window): Evidence[] {
+  const out: Evidence[] = [];
+  const node = proc.node_id;
+  const at = (ts: number, d: number) => `${dur(d)} at ${dur(ts)}`;
+  const stored = (op: { op: string; source: string }) => (ctx.sampled(node, op, drop.from, drop.to).length ? `stored sample of ${op.op}, ${list([...new Set(ctx.sampled(node, op, drop.from, drop.to).map((p) => p.policy))])}` : `every ${op.op} stored`);
+  const tid = ctx.gpuThreads(node, proc.pid)[0];
+  const sched = ctx.bundle.ops().get(ctx.opId('sched_switch') ?? -1);
+  if (tid !== undefined && sched) {
+    const off = ctx.offCpu(node, [tid], drop.from, drop.to);
+    const longest = Array.from(off.id.keys()).sort((a, b) => off.dur[b]! - off.dur[a]! || a - b).slice(0, CITED_PER_KIND).sort((a, b) => a - b);
+    if (longest.length) {
+      out.push({
+        layer: 'HOST',
+        kind: 'off-cpu',
+        op: 'sched_switch',
+        detail: `Longest off-CPU stretches of thread ${tid} in the drop: ${list(longest.map((i) => at(off.ts[i]!, off.dur[i]!)))} (${count(off.id.length, 'switch', 'switches')} in all; ${stored({ op: sched.name, source: sched.source })}).`,
+        values: { switches: off.id.length, longest_ns: Math.max(...longest.map((i) => off.dur[i]!)) },
+        from_ns: drop.from,
+        to_ns: drop.to,
+        event_ids: longest.map((i) => off.id[i]!),
+        node_id: node,
+        pid: proc.pid,
+      });
+    }
+  }
+  const slowest = ctx.bundle.db
+    .prepare('SELECT id, ts_ns AS ts, dur_ns AS d FROM events WHERE id >= ? AND id < ? AND op_id = ? AND node_id = ? AND pid = ? ORDER BY dur_ns DESC, id LIMIT ?')
+    .all(ctx.bundle.idAtTime(drop.from), ctx.bundle.idAtTime(drop.to), s.op_id, node, proc.pid, CITED_PER_KIND) as { id: number; ts: number; d: number }[];
+  if (slowest.length) {
+    slowest.sort((a, b) => a.id - b.id);
+    out.push({
+      layer: s.layer,
+      kind: 'latency',
+      op: s.op,
+      detail: `Slowest stored ${s.op} calls in the drop: ${list(slowest.map((r) => at(r.ts, r.d)))} (${stored(s)}; ${s.op} p50 ${dur(s.p50_ns)} over the stored calls).`,
+      values: { calls: slowest.length, slowest_ns: Math.max(...slowest.map((r) => r.d)) },
+      from_ns: drop.from,
+      to_ns: drop.to,
+      event_ids: slowest.map((r) => r.id),
+      node_id: node,
+      pid: proc.pid,
+    });
+  }
+  return out;
 }
 
 interface Cause {
@@ -198,7 +269,7 @@ interface Hypothesis {
  */
 function attributeCause(ctx: AnalysisContext, proc: GpuProcess, drop: Window, ref: Window, rates: Rates): Cause {
   const node = proc.node_id;
-  const [alive0, alive1] = ctx.activeSpan(proc);
+  const [alive0, alive1] = [proc.from_ns, aliveEnd(ctx, proc)];
   const aliveSeconds = (w: Window) => Math.max(0, Math.min(w.to, alive1) - Math.max(w.from, alive0)) / 1e9;
   const perSecond = (w: Window, ns: number) => (aliveSeconds(w) > 0 ? ns / aliveSeconds(w) : 0);
   const offDrop = offCpuTime(ctx, proc, drop);
@@ -211,7 +282,8 @@ function attributeCause(ctx: AnalysisContext, proc: GpuProcess, drop: Window, re
   const cpuRef = cpu(ref);
   const forked = childForks(ctx, proc, { from: Math.max(ref.from, drop.from - rates.windowNs), to: drop.to });
   const others = ctx.gpuProcesses.filter((p) => p.node_id === node && p.pid !== proc.pid && p.from_ns < drop.to && p.to_ns > drop.from);
-  const evidence = (kind: string, op: string, detail: string, values: Record<string, number>): Evidence => ({ layer: kind === 'gpu-wait' ? 'CUDA' : 'HOST', kind, op, detail, values, from_ns: drop.from, to_ns: drop.to, node_id: node, pid: proc.pid });
+  const evidence = (kind: string, op: string, detail: string, values: Record<string, number>, ids: readonly number[] = []): Evidence => ({ layer: kind === 'gpu-wait' ? 'CUDA' : 'HOST', kind, op, detail, values, from_ns: drop.from, to_ns: drop.to, ...(ids.length ? { event_ids: sampleIds(ids) } : {}), node_id: node, pid: proc.pid });
+  const forkIds = forked.map((f) => f.id);
   const hyps: Hypothesis[] = [];
 
   const offDelta = perSecond(drop, offDrop.ns) - perSecond(ref, offRef.ns);
@@ -243,11 +315,11 @@ function attributeCause(ctx: AnalysisContext, proc: GpuProcess, drop: Window, re
       recommendations: forked.length
         ? ['Use fewer worker processes than free cores (DataLoader num_workers ≤ cores − 2) or make their per-sample work lighter.', "Pin the training thread and the workers to separate cores (os.sched_setaffinity) and lower the workers' priority (os.nice in worker_init_fn)."]
         : ['Find what keeps the host CPU busy during the drop and move it off this host or throttle it.'],
-      evidence: evidence('cpu-busy', '', words + kids, { drop_cpu_pct: round4(cpuDrop.pct), ref_cpu_pct: round4(cpuRef.pct ?? 0), children_forked: forked.length }),
+      evidence: evidence('cpu-busy', forked.length ? 'process_fork' : '', words + kids, { drop_cpu_pct: round4(cpuDrop.pct), ref_cpu_pct: round4(cpuRef.pct ?? 0), children_forked: forked.length }, forkIds),
     });
   } else if (forked.length) {
     const words = `${ctx.label(node, proc.pid)} forked ${count(forked.length, 'child process', 'child processes')} between ${dur(forked[0]!.ts)} and ${dur(forked.at(-1)!.ts)}; the bundle has no host CPU samples to tell whether they saturated the CPU.`;
-    hyps.push({ cause: 'blocked-on-children', support: 0.4, detail: words, short: `it forked ${count(forked.length, 'child process', 'child processes')} as the rate fell`, text: `The drop starts as the process forks ${count(forked.length, 'child process', 'child processes')}: waiting on them (or competing with them for CPU) is the likeliest cause the trace supports.`, recommendations: ['Record with host CPU samples and scheduler events for the workers to tell competition for CPU from waiting on them.'], evidence: evidence('lifecycle', 'process_fork', words, { children_forked: forked.length }) });
+    hyps.push({ cause: 'blocked-on-children', support: 0.4, detail: words, short: `it forked ${count(forked.length, 'child process', 'child processes')} as the rate fell`, text: `The drop starts as the process forks ${count(forked.length, 'child process', 'child processes')}: waiting on them (or competing with them for CPU) is the likeliest cause the trace supports.`, recommendations: ['Record with host CPU samples and scheduler events for the workers to tell competition for CPU from waiting on them.'], evidence: evidence('lifecycle', 'process_fork', words, { children_forked: forked.length }, forkIds) });
   }
   const syncDelta = perSecond(drop, syncDrop.ns) - perSecond(ref, syncRef.ns);
   if (syncDrop.source) {
@@ -290,10 +362,10 @@ function attributeCause(ctx: AnalysisContext, proc: GpuProcess, drop: Window, re
 }
 
 /** Forks made by the process (its children) in a window, in time order. */
-function childForks(ctx: AnalysisContext, proc: GpuProcess, w: Window): { ts: number; child: number }[] {
+function childForks(ctx: AnalysisContext, proc: GpuProcess, w: Window): { id: number; ts: number; child: number }[] {
   const fork = ctx.opId('process_fork');
   if (fork === undefined) return [];
-  return ctx.bundle.db.prepare('SELECT ts_ns AS ts, arg0 AS child FROM events WHERE id >= ? AND id < ? AND op_id = ? AND node_id = ? AND pid = ? AND arg0 IS NOT NULL ORDER BY id').all(ctx.bundle.idAtTime(w.from), ctx.bundle.idAtTime(w.to), fork, proc.node_id, proc.pid) as { ts: number; child: number }[];
+  return ctx.bundle.db.prepare('SELECT id, ts_ns AS ts, arg0 AS child FROM events WHERE id >= ? AND id < ? AND op_id = ? AND node_id = ? AND pid = ? AND arg0 IS NOT NULL ORDER BY id').all(ctx.bundle.idAtTime(w.from), ctx.bundle.idAtTime(w.to), fork, proc.node_id, proc.pid) as { id: number; ts: number; child: number }[];
 }
 
 interface Measured {

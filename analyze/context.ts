@@ -1,8 +1,11 @@
-// What every detector gets: the bundle, its facts and stats, the thresholds, and shared
-// queries (slow calls, off-CPU intervals, rates) answered from the bundle alone.
+// What every detector gets: the bundle, its facts and stats, the thresholds, the events in memory
+// (index: analyze/event-index.ts), and shared queries (slow calls, off-CPU intervals, rates)
+// answered from them. A detector reads events through ctx.rows() or these helpers, never with
+// its own scan of the events table: explain reads that table once, whatever the detectors ask.
 import type { Bundle } from '../format/index.ts';
 import { procKey, processName, sampledPeriodsFor, type BundleFacts } from './bundle-facts.ts';
-import { scanColumns, scanRows } from './scan.ts';
+import { columnsOf, type EventGroup, type EventIndex } from './event-index.ts';
+import { F64List } from './scan.ts';
 import type { Thresholds } from './thresholds.ts';
 import type { ProcessOpStats, SampledPeriod, StatsReport } from './types.ts';
 
@@ -63,19 +66,19 @@ export class AnalysisContext {
   readonly facts: BundleFacts;
   readonly stats: StatsReport;
   readonly th: Thresholds;
+  readonly index: EventIndex;
   readonly gpuProcesses: readonly GpuProcess[];
   readonly limitations: string[] = [];
-  private readonly schedOp: number | undefined;
   private readonly slowCache = new Map<string, Calls>();
   private readonly threadCache = new Map<string, number[]>();
   private lifetimes: Map<string, Lifetime> | undefined;
 
-  constructor(bundle: Bundle, facts: BundleFacts, stats: StatsReport, th: Thresholds) {
+  constructor(bundle: Bundle, facts: BundleFacts, stats: StatsReport, th: Thresholds, index: EventIndex) {
     this.bundle = bundle;
     this.facts = facts;
     this.stats = stats;
     this.th = th;
-    this.schedOp = this.opId('sched_switch');
+    this.index = index;
     const byProc = new Map<string, ProcessOpStats[]>();
     for (const s of stats.by_process) {
       const k = procKey(s.node_id, s.pid);
@@ -104,6 +107,15 @@ export class AnalysisContext {
     return this.bundle.opIdsByName(name)[0];
   }
 
+  /**
+   * The events of the groups (node, pid, tid, op) that pick accepts, with ids in [loId, hiId),
+   * in id (= start time) order: fn(id, ts, dur, group, row) for each, until it returns true. How
+   * detectors read events; columns the index does not keep come from columnsOf(bundle, ids).
+   */
+  rows(pick: (g: EventGroup) => boolean, fn: (id: number, ts: number, dur: number, g: EventGroup, row: number) => boolean | void, loId?: number, hiId?: number): void {
+    this.index.rows(this.index.select(pick), (row, id, ts, dur, g) => fn(id, ts, dur, g, row), loId, hiId);
+  }
+
   nodeName(node: number): string {
     return this.facts.nodes.get(node) ?? String(node);
   }
@@ -125,9 +137,10 @@ export class AnalysisContext {
    * with sampled GPU calls the last stored call can be long before the process stopped.
    */
   activeSpan(proc: GpuProcess): readonly [number, number] {
-    const last = this.bundle.db.prepare('SELECT max(ts_ns + dur_ns) FROM events WHERE node_id = ? AND pid = ?').pluck().get(proc.node_id, proc.pid) as number | null;
+    let last = -Infinity;
+    for (const g of this.index.groups) if (g.node === proc.node_id && g.pid === proc.pid && g.maxEnd > last) last = g.maxEnd;
     const died = this.lifetime(proc.node_id, proc.pid).died;
-    return [proc.from_ns, Math.max(proc.to_ns, last ?? -Infinity, Number.isNaN(died) ? -Infinity : died)];
+    return [proc.from_ns, Math.max(proc.to_ns, last, Number.isNaN(died) ? -Infinity : died)];
   }
 
   /** Fork and exit times of every process the bundle names (computed once). */
@@ -145,7 +158,8 @@ export class AnalysisContext {
     const life = this.lifetime(node, pid);
     if (life.born > to || life.died < from) return 'no';
     if (life.born <= from && !(life.died < to)) return 'yes';
-    const inside = this.bundle.db.prepare('SELECT 1 FROM events WHERE id >= ? AND id < ? AND node_id = ? AND pid = ? LIMIT 1').get(this.bundle.idAtTime(from), this.bundle.idAtTime(to), node, pid);
+    let inside = false;
+    this.rows((g) => g.node === node && g.pid === pid, () => (inside = true), this.bundle.idAtTime(from), this.bundle.idAtTime(to));
     return inside ? 'yes' : 'unknown';
   }
 
@@ -158,8 +172,16 @@ export class AnalysisContext {
     const exit = this.opId('process_exit');
     // A fork row is made by the parent and names the child in arg0; an exit row of the main
     // thread (tid = pid) ends the process, one of another thread ends only that thread.
-    if (fork !== undefined) scanRows(this.bundle.db, ['node_id', 'ts_ns', 'arg0'], 'FROM events WHERE op_id = ? AND arg0 IS NOT NULL', [fork], (node, ts, child) => earliest(born, procKey(node, child), ts));
-    if (exit !== undefined) scanRows(this.bundle.db, ['node_id', 'pid', 'ts_ns'], 'FROM events WHERE op_id = ? AND tid = pid', [exit], (node, pid, ts) => latest(died, procKey(node, pid), ts));
+    if (fork !== undefined) {
+      const forks: { id: number; node: number; ts: number }[] = [];
+      this.rows((g) => g.op === fork, (id, ts, _d, g) => void forks.push({ id, node: g.node, ts }));
+      const child = columnsOf(this.bundle, forks.map((f) => f.id), ['arg0']);
+      for (const f of forks) {
+        const c = child.get(f.id)?.[0];
+        if (c !== null && c !== undefined) earliest(born, procKey(f.node, c), f.ts);
+      }
+    }
+    if (exit !== undefined) this.rows((g) => g.op === exit && g.tid === g.pid, (_id, ts, _d, g) => void latest(died, procKey(g.node, g.pid), ts));
     // Recorded start and end times stand in where no fork or exit row exists; a fork row wins
     // because importers have set start_ns from other events of the process.
     const started = new Map<string, number>();
@@ -226,27 +248,31 @@ export class AnalysisContext {
 
   /** Calls of an op in a process with dur ≥ minDur: the slowest `limit`, returned in time order. */
   slowCalls(node: number, pid: number, opId: number, minDur: number, limit: number): Calls {
-    const [id, ts, dur, tid] = scanColumns(
-      this.bundle.db,
-      ['id', 'ts_ns', 'dur_ns', 'tid'],
-      'FROM (SELECT id, ts_ns, dur_ns, tid FROM events WHERE op_id = ? AND node_id = ? AND pid = ? AND dur_ns >= ? ORDER BY dur_ns DESC, id LIMIT ?) ORDER BY id',
-      [opId, node, pid, Math.ceil(minDur), limit],
-    );
-    return { id: id!, ts: ts!, dur: dur!, tid: tid! };
+    const least = Math.ceil(minDur);
+    const found: [number, number, number, number][] = [];
+    this.rows((g) => g.op === opId && g.node === node && g.pid === pid, (id, ts, d, g) => void (d >= least && found.push([id, ts, d, g.tid])));
+    const kept = found.sort((a, b) => b[2] - a[2] || a[0] - b[0]).slice(0, Math.max(0, limit));
+    return { id: Float64Array.from(kept, (c) => c[0]), ts: Float64Array.from(kept, (c) => c[1]), dur: Float64Array.from(kept, (c) => c[2]), tid: Float64Array.from(kept, (c) => c[3]) };
   }
 
   /** sched_switch rows of the given threads that leave the CPU in [from, to). */
   offCpu(node: number, tids: readonly number[], from: number, to: number): OffCpu {
-    if (this.schedOp === undefined || tids.length === 0) return emptyOffCpu();
-    const lo = this.bundle.idAtTime(from);
-    const hi = this.bundle.idAtTime(to);
-    const cols = scanColumns(
-      this.bundle.db,
-      ['id', 'ts_ns', 'dur_ns', 'tid', 'coalesce(arg1, arg3)', 'arg0', 'arg2'],
-      `FROM events WHERE id >= ? AND id < ? AND op_id = ? AND node_id = ? AND tid IN (${tids.map(() => '?').join(',')}) ORDER BY id`,
-      [lo, hi, this.schedOp, node, ...tids],
+    const sched = this.index.schedOp;
+    if (sched === undefined || tids.length === 0) return emptyOffCpu();
+    const wanted = new Set(tids);
+    const cols = [0, 1, 2, 3, 4, 5, 6].map(() => new F64List());
+    const { schedBy, schedByTid, schedState } = this.index;
+    this.rows(
+      (g) => g.op === sched && g.node === node && wanted.has(g.tid),
+      (id, ts, d, g, row) => {
+        const k = this.index.schedIndex(row);
+        cols[0]!.push(id), cols[1]!.push(ts), cols[2]!.push(d), cols[3]!.push(g.tid), cols[4]!.push(schedBy[k]!), cols[5]!.push(schedByTid[k]!), cols[6]!.push(schedState[k]!);
+      },
+      this.bundle.idAtTime(from),
+      this.bundle.idAtTime(to),
     );
-    return { id: cols[0]!, ts: cols[1]!, dur: cols[2]!, tid: cols[3]!, by: cols[4]!, byTid: cols[5]!, state: cols[6]! };
+    const [id, ts, dur, tid, by, byTid, state] = cols.map((c) => c.toArray());
+    return { id: id!, ts: ts!, dur: dur!, tid: tid!, by: by!, byTid: byTid!, state: state! };
   }
 
   /** Threads of a process that made GPU calls, most calls first. */
@@ -254,10 +280,9 @@ export class AnalysisContext {
     const key = `${node}:${pid}`;
     const cached = this.threadCache.get(key);
     if (cached) return cached;
-    const gpuOps = [...this.bundle.ops().values()].filter((o) => GPU_LAYERS.has(o.layer)).map((o) => o.id);
-    // Counted in JS from a streaming scan: a GROUP BY here would sort every matching row.
+    const gpuOps = new Set([...this.bundle.ops().values()].filter((o) => GPU_LAYERS.has(o.layer)).map((o) => o.id));
     const perTid = new Map<number, number>();
-    if (gpuOps.length) scanRows(this.bundle.db, ['tid'], `FROM events WHERE node_id = ? AND pid = ? AND op_id IN (${gpuOps.join(',')})`, [node, pid], (tid) => perTid.set(tid, (perTid.get(tid) ?? 0) + 1));
+    for (const g of this.index.groups) if (g.node === node && g.pid === pid && gpuOps.has(g.op)) perTid.set(g.tid, (perTid.get(g.tid) ?? 0) + g.count);
     const tids = [...perTid.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([t]) => t);
     this.threadCache.set(key, tids);
     return tids;
@@ -273,7 +298,8 @@ export class AnalysisContext {
     let end = -Infinity;
     if (opIds.length === 0) return 0;
     // Rows come in start order (ids follow ts_ns), so one sweep merges overlapping calls.
-    scanRows(this.bundle.db, ['ts_ns', 'dur_ns'], `FROM events WHERE node_id = ? AND pid = ? AND op_id IN (${opIds.map(() => '?').join(',')}) ORDER BY id`, [node, pid, ...opIds], (ts, dur) => {
+    const ops = new Set(opIds);
+    this.rows((g) => g.node === node && g.pid === pid && ops.has(g.op), (_id, ts, dur) => {
       const stop = ts + Math.max(0, dur);
       if (stop <= end) return;
       busy += stop - Math.max(ts, end);
@@ -286,10 +312,15 @@ export class AnalysisContext {
   counts(node: number, pid: number, opId: number, from: number, to: number, windowNs: number): Float64Array {
     const n = Math.max(1, Math.ceil((to - from) / windowNs));
     const out = new Float64Array(n);
-    scanRows(this.bundle.db, ['ts_ns'], 'FROM events WHERE id >= ? AND id < ? AND op_id = ? AND node_id = ? AND pid = ?', [this.bundle.idAtTime(from), this.bundle.idAtTime(to), opId, node, pid], (ts) => {
-      const w = Math.floor((ts - from) / windowNs);
-      if (w >= 0 && w < n) out[w]!++;
-    });
+    this.rows(
+      (g) => g.op === opId && g.node === node && g.pid === pid,
+      (_id, ts) => {
+        const w = Math.floor((ts - from) / windowNs);
+        if (w >= 0 && w < n) out[w]!++;
+      },
+      this.bundle.idAtTime(from),
+      this.bundle.idAtTime(to),
+    );
     return out;
   }
 }

@@ -41,6 +41,9 @@ export interface GpuProcess {
   readonly ops: readonly ProcessOpStats[];
 }
 
+/** What ctx.columns() can return of a row. */
+export type RowColumn = 'id' | 'ts' | 'dur' | 'op' | 'pid' | 'tid';
+
 /** Calls of one op in one process, columnar and in time order. */
 export interface Calls {
   readonly id: Float64Array;
@@ -114,6 +117,39 @@ export class AnalysisContext {
    */
   rows(pick: (g: EventGroup) => boolean, fn: (id: number, ts: number, dur: number, g: EventGroup, row: number) => boolean | void, loId?: number, hiId?: number): void {
     this.index.rows(this.index.select(pick), (row, id, ts, dur, g) => fn(id, ts, dur, g, row), loId, hiId);
+  }
+
+  /**
+   * rows() as columns: the named values of each row that where accepts (all by default), the
+   * first `limit` of them, as exact-size Float64Arrays in id order.
+   */
+  columns(pick: (g: EventGroup) => boolean, names: readonly RowColumn[], opts: { readonly where?: (id: number, ts: number, dur: number, g: EventGroup) => boolean; readonly limit?: number; readonly loId?: number; readonly hiId?: number } = {}): Float64Array[] {
+    const lists = names.map(() => new F64List());
+    const limit = opts.limit ?? Infinity;
+    let n = 0;
+    if (limit > 0) {
+      this.rows(
+        pick,
+        (id, ts, dur, g) => {
+          if (opts.where && !opts.where(id, ts, dur, g)) return;
+          for (let i = 0; i < names.length; i++) {
+            const c = names[i]!;
+            lists[i]!.push(c === 'id' ? id : c === 'ts' ? ts : c === 'dur' ? dur : c === 'op' ? g.op : c === 'pid' ? g.pid : g.tid);
+          }
+          return ++n >= limit;
+        },
+        opts.loId,
+        opts.hiId,
+      );
+    }
+    return lists.map((l) => l.toArray());
+  }
+
+  /** Calls of a thread that returned a non-zero code (ret IS NOT NULL AND ret != 0), over all its ops. */
+  failedCalls(node: number, pid: number, tid: number): number {
+    let n = 0;
+    for (const g of this.index.groups) if (g.node === node && g.pid === pid && g.tid === tid && g.failing) for (const f of g.failing.values()) n += f.n;
+    return n;
   }
 
   nodeName(node: number): string {

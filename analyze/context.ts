@@ -297,12 +297,11 @@ export class AnalysisContext {
     if (sched === undefined || tids.length === 0) return emptyOffCpu();
     const wanted = new Set(tids);
     const cols = [0, 1, 2, 3, 4, 5, 6].map(() => new F64List());
-    const { schedBy, schedByTid, schedState } = this.index;
     this.rows(
       (g) => g.op === sched && g.node === node && wanted.has(g.tid),
       (id, ts, d, g, row) => {
-        const k = this.index.schedIndex(row);
-        cols[0]!.push(id), cols[1]!.push(ts), cols[2]!.push(d), cols[3]!.push(g.tid), cols[4]!.push(schedBy[k]!), cols[5]!.push(schedByTid[k]!), cols[6]!.push(schedState[k]!);
+        const sw = this.index.switchOf(row);
+        cols[0]!.push(id), cols[1]!.push(ts), cols[2]!.push(d), cols[3]!.push(g.tid), cols[4]!.push(sw.by), cols[5]!.push(sw.byTid), cols[6]!.push(sw.state);
       },
       this.bundle.idAtTime(from),
       this.bundle.idAtTime(to),

@@ -72,11 +72,11 @@ export class EventIndex {
   private readonly durEscapes: Map<number, number>;
   /** Ids of the rows when they are not loId, loId + 1, ... (a bundle breaking the spec). */
   private readonly ids: Float64Array | null;
-  /** sched_switch rows: row number, who ran (NaN unknown), its tid (NaN unknown), prev_state (NaN unknown). */
-  private readonly schedRow: Float64Array;
-  readonly schedBy: Float64Array;
-  readonly schedByTid: Float64Array;
-  readonly schedState: Float64Array;
+  /** sched_switch rows in order: row number, who ran (NaN unknown), its tid (NaN unknown), prev_state (NaN unknown). */
+  private readonly schedRow: Chunked<Uint32Array>;
+  private readonly schedBy: Chunked<Float64Array>;
+  private readonly schedByTid: Chunked<Float64Array>;
+  private readonly schedState: Chunked<Float64Array>;
 
   /** Reads the events with ids in [loId, hiId) (all of them by default) in one pass. */
   constructor(bundle: Bundle, range: { readonly loId?: number; readonly hiId?: number } = {}) {
@@ -99,10 +99,10 @@ export class EventIndex {
     let dense = true;
     const groups: EventGroup[] = [];
     const byKey = new Map<number | string, EventGroup>();
-    const schedRow = new F64List();
-    const schedBy = new F64List();
-    const schedByTid = new F64List();
-    const schedState = new F64List();
+    const schedRow = new Chunked(Uint32Array);
+    const schedBy = new Chunked(Float64Array);
+    const schedByTid = new Chunked(Float64Array);
+    const schedState = new Chunked(Float64Array);
     let rows = 0;
     let prevTs = 0;
     let firstTs = NaN;
@@ -206,10 +206,10 @@ export class EventIndex {
     this.groups = groups;
     this.firstTs = rows ? firstTs : 0;
     this.lastEnd = rows ? lastEnd : 0;
-    this.schedRow = schedRow.toArray();
-    this.schedBy = schedBy.toArray();
-    this.schedByTid = schedByTid.toArray();
-    this.schedState = schedState.toArray();
+    this.schedRow = schedRow;
+    this.schedBy = schedBy;
+    this.schedByTid = schedByTid;
+    this.schedState = schedState;
   }
 
   /** Id of row r. */
@@ -272,17 +272,18 @@ export class EventIndex {
     }
   }
 
-  /** The sched_switch side columns of row r: its position in schedBy/schedByTid/schedState, or -1. */
-  schedIndex(r: number): number {
+  /** What a sched_switch row (row r) says of the switch: who ran (pid), its tid and prev_state, NaN where not recorded. */
+  switchOf(r: number): { readonly by: number; readonly byTid: number; readonly state: number } {
     const rows = this.schedRow;
     let lo = 0;
     let hi = rows.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (rows[mid]! < r) lo = mid + 1;
+      if (rows.at(mid) < r) lo = mid + 1;
       else hi = mid;
     }
-    return lo < rows.length && rows[lo] === r ? lo : -1;
+    if (lo === rows.length || rows.at(lo) !== r) return { by: NaN, byTid: NaN, state: NaN };
+    return { by: this.schedBy.at(lo), byTid: this.schedByTid.at(lo), state: this.schedState.at(lo) };
   }
 
   /**
@@ -314,6 +315,24 @@ export function columnsOf(bundle: Bundle, ids: readonly number[], columns: reado
     if (row) out.set(id, row.slice(1));
   }
   return out;
+}
+
+const CHUNK = 1 << 16;
+
+/** An append-only typed list in fixed chunks, readable at any position: growing never copies. */
+class Chunked<T extends Uint32Array | Float64Array> {
+  private readonly chunks: T[] = [];
+  length = 0;
+  constructor(private readonly make: new (n: number) => T) {}
+
+  push(v: number): void {
+    if ((this.length & (CHUNK - 1)) === 0) this.chunks.push(new this.make(CHUNK));
+    this.chunks[this.chunks.length - 1]![this.length++ & (CHUNK - 1)] = v;
+  }
+
+  at(i: number): number {
+    return this.chunks[i >>> 16]![i & (CHUNK - 1)]!;
+  }
 }
 
 function grow<T extends Uint16Array | Uint32Array>(a: T, capacity: number): T {

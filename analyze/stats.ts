@@ -155,7 +155,8 @@ export function computeStats(bundle: Bundle, opts: StatsOptions = {}): StatsRepo
         last_ns: g.last,
       });
     }
-    ops.push({ ...base, ...summarize(all.sort()), first_ns: first, last_ns: last });
+    // An op of one process is sorted already.
+    ops.push({ ...base, ...summarize(j - i > 1 ? all.sort() : all), first_ns: first, last_ns: last });
     i = j;
   }
   byProcess.sort((a, b) => a.node_id - b.node_id || a.pid - b.pid || a.op_id - b.op_id);

@@ -326,8 +326,8 @@ function scanIndexThreads<T extends ThreadBase>(
         threadOf.set(g, t);
       }
       if (g.op === groups.sched) {
-        const k = index.schedIndex(row);
-        return void onRow(t, id, ts, d, index.schedBy[k]!, index.schedByTid[k]!, index.schedState[k]!);
+        const sw = index.switchOf(row);
+        return void onRow(t, id, ts, d, sw.by, sw.byTid, sw.state);
       }
       if (opts.pid === undefined || g.pid === opts.pid) {
         if (t.gpuCalls++ === 0) t.pid = g.pid;

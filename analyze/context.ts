@@ -123,15 +123,15 @@ export class AnalysisContext {
    * rows() as columns: the named values of each row that where accepts (all by default), the
    * first `limit` of them, as exact-size Float64Arrays in id order.
    */
-  columns(pick: (g: EventGroup) => boolean, names: readonly RowColumn[], opts: { readonly where?: (id: number, ts: number, dur: number, g: EventGroup) => boolean; readonly limit?: number; readonly loId?: number; readonly hiId?: number } = {}): Float64Array[] {
+  columns(pick: (g: EventGroup) => boolean, names: readonly RowColumn[], opts: { readonly where?: (id: number, ts: number, dur: number, g: EventGroup, row: number) => boolean; readonly limit?: number; readonly loId?: number; readonly hiId?: number } = {}): Float64Array[] {
     const lists = names.map(() => new F64List());
     const limit = opts.limit ?? Infinity;
     let n = 0;
     if (limit > 0) {
       this.rows(
         pick,
-        (id, ts, dur, g) => {
-          if (opts.where && !opts.where(id, ts, dur, g)) return;
+        (id, ts, dur, g, row) => {
+          if (opts.where && !opts.where(id, ts, dur, g, row)) return;
           for (let i = 0; i < names.length; i++) {
             const c = names[i]!;
             lists[i]!.push(c === 'id' ? id : c === 'ts' ? ts : c === 'dur' ? dur : c === 'op' ? g.op : c === 'pid' ? g.pid : g.tid);

@@ -33,8 +33,10 @@ import type { ExplainReport, Finding, ImportedFinding, StatsReport } from './typ
 export interface ExplainOptions {
   /** Threshold overrides by name (see analyze/thresholds.ts). */
   readonly thresholds?: Readonly<Record<string, number>>;
-  /** Stats already computed for this bundle (saves a pass). */
+  /** Stats already computed for this bundle (with the same selection). */
   readonly stats?: StatsReport;
+  /** The bundle's events already in memory (new EventIndex(bundle)), when the caller has read them. */
+  readonly index?: EventIndex;
   /**
    * Called as the analysis advances: fraction done in [0, 1] (non-decreasing, 1 at the end) and
    * the phase under way ('stats', then each detector's finding kind, then 'ranking').
@@ -93,7 +95,7 @@ export function explain(bundle: Bundle, opts: ExplainOptions = {}): ExplainRepor
   const progress = opts.onProgress ?? (() => {});
   // The one pass over the events takes about as long as statistics and detectors together: half.
   progress(0, 'stats');
-  const index = new EventIndex(bundle);
+  const index = opts.index ?? new EventIndex(bundle);
   const facts = readFacts(bundle, index);
   const selected = opts.fromNs !== undefined || opts.toNs !== undefined || opts.pids !== undefined;
   const stats = opts.stats ?? computeStats(bundle, { facts, index, fromNs: opts.fromNs, toNs: opts.toNs, pids: opts.pids });

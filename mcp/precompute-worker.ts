@@ -1,6 +1,7 @@
 // Child process: opens one bundle (already verified and cached by the parent), computes its
 // Summary (precompute.ts) and sends it over IPC in two messages, the statistics part as soon as
 // it is ready (the statistics tools answer from it) and then the whole summary, and exits.
+import { EventIndex } from '../analyze/index.ts';
 import { openBundle } from '../format/index.ts';
 import { precomputeFindings, precomputeStats } from './precompute.ts';
 
@@ -13,9 +14,10 @@ if (process.send) {
   process.once('message', (req: PrecomputeRequest) => {
     try {
       const bundle = openBundle(req.path, { cacheDir: req.cacheDir });
-      const part = precomputeStats(bundle);
+      const index = new EventIndex(bundle);
+      const part = precomputeStats(bundle, index);
       process.send!({ ok: true, part });
-      process.send!({ ok: true, summary: precomputeFindings(bundle, part) }, () => process.exit(0));
+      process.send!({ ok: true, summary: precomputeFindings(bundle, part, index) }, () => process.exit(0));
     } catch (err) {
       process.send!({ ok: false, error: String((err as Error)?.message ?? err) }, () => process.exit(1));
     }

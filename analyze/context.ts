@@ -5,7 +5,6 @@
 import type { Bundle } from '../format/index.ts';
 import { procKey, processName, sampledPeriodsFor, type BundleFacts } from './bundle-facts.ts';
 import { columnsOf, type EventGroup, type EventIndex } from './event-index.ts';
-import { F64List } from './scan.ts';
 import type { Thresholds } from './thresholds.ts';
 import type { ProcessOpStats, SampledPeriod, StatsReport } from './types.ts';
 
@@ -41,8 +40,18 @@ export interface GpuProcess {
   readonly ops: readonly ProcessOpStats[];
 }
 
-/** What ctx.columns() can return of a row. */
-export type RowColumn = 'id' | 'ts' | 'dur' | 'op' | 'pid' | 'tid';
+/** What ctx.columns() can return of a row; by, byTid and state are those of sched_switch rows (NaN for others). */
+export type RowColumn = 'id' | 'ts' | 'dur' | 'op' | 'pid' | 'tid' | 'by' | 'byTid' | 'state';
+
+export interface ColumnOptions {
+  /** Keeps only the rows it accepts. */
+  readonly where?: (id: number, ts: number, dur: number, g: EventGroup, row: number) => boolean;
+  /** At most this many rows, the first in id order. */
+  readonly limit?: number;
+  /** Only ids in [loId, hiId). */
+  readonly loId?: number;
+  readonly hiId?: number;
+}
 
 /** Calls of one op in one process, columnar and in time order. */
 export interface Calls {
@@ -123,26 +132,41 @@ export class AnalysisContext {
    * rows() as columns: the named values of each row that where accepts (all by default), the
    * first `limit` of them, as exact-size Float64Arrays in id order.
    */
-  columns(pick: (g: EventGroup) => boolean, names: readonly RowColumn[], opts: { readonly where?: (id: number, ts: number, dur: number, g: EventGroup, row: number) => boolean; readonly limit?: number; readonly loId?: number; readonly hiId?: number } = {}): Float64Array[] {
-    const lists = names.map(() => new F64List());
+  columns(pick: (g: EventGroup) => boolean, names: readonly RowColumn[], opts: ColumnOptions = {}): Float64Array[] {
+    // Counted first, then filled: exact-size arrays and nothing to copy, whatever the count.
+    let n = 0;
+    this.walk(pick, opts, () => void n++);
+    const out = names.map(() => new Float64Array(n));
+    let k = 0;
+    this.walk(pick, opts, (id, ts, dur, g, row) => {
+      for (let i = 0; i < names.length; i++) {
+        const c = names[i]!;
+        out[i]![k] = c === 'id' ? id : c === 'ts' ? ts : c === 'dur' ? dur : c === 'op' ? g.op : c === 'pid' ? g.pid : c === 'tid' ? g.tid : this.switchValue(c, row);
+      }
+      k++;
+    });
+    return out;
+  }
+
+  private walk(pick: (g: EventGroup) => boolean, opts: ColumnOptions, fn: (id: number, ts: number, dur: number, g: EventGroup, row: number) => void): void {
     const limit = opts.limit ?? Infinity;
     let n = 0;
-    if (limit > 0) {
-      this.rows(
-        pick,
-        (id, ts, dur, g, row) => {
-          if (opts.where && !opts.where(id, ts, dur, g, row)) return;
-          for (let i = 0; i < names.length; i++) {
-            const c = names[i]!;
-            lists[i]!.push(c === 'id' ? id : c === 'ts' ? ts : c === 'dur' ? dur : c === 'op' ? g.op : c === 'pid' ? g.pid : g.tid);
-          }
-          return ++n >= limit;
-        },
-        opts.loId,
-        opts.hiId,
-      );
-    }
-    return lists.map((l) => l.toArray());
+    if (limit <= 0) return;
+    this.rows(
+      pick,
+      (id, ts, dur, g, row) => {
+        if (opts.where && !opts.where(id, ts, dur, g, row)) return;
+        fn(id, ts, dur, g, row);
+        return ++n >= limit;
+      },
+      opts.loId,
+      opts.hiId,
+    );
+  }
+
+  private switchValue(c: 'by' | 'byTid' | 'state', row: number): number {
+    const sw = this.index.switchOf(row);
+    return c === 'by' ? sw.by : c === 'byTid' ? sw.byTid : sw.state;
   }
 
   /** Calls of a thread that returned a non-zero code (ret IS NOT NULL AND ret != 0), over all its ops. */
@@ -285,10 +309,11 @@ export class AnalysisContext {
   /** Calls of an op in a process with dur ≥ minDur: the slowest `limit`, returned in time order. */
   slowCalls(node: number, pid: number, opId: number, minDur: number, limit: number): Calls {
     const least = Math.ceil(minDur);
-    const found: [number, number, number, number][] = [];
-    this.rows((g) => g.op === opId && g.node === node && g.pid === pid, (id, ts, d, g) => void (d >= least && found.push([id, ts, d, g.tid])));
-    const kept = found.sort((a, b) => b[2] - a[2] || a[0] - b[0]).slice(0, Math.max(0, limit));
-    return { id: Float64Array.from(kept, (c) => c[0]), ts: Float64Array.from(kept, (c) => c[1]), dur: Float64Array.from(kept, (c) => c[2]), tid: Float64Array.from(kept, (c) => c[3]) };
+    const [id, ts, dur, tid] = this.columns((g) => g.op === opId && g.node === node && g.pid === pid, ['id', 'ts', 'dur', 'tid'], { where: (_id, _ts, d) => d >= least });
+    const kept = Array.from(id!.keys())
+      .sort((a, b) => dur![b]! - dur![a]! || id![a]! - id![b]!)
+      .slice(0, Math.max(0, limit));
+    return { id: Float64Array.from(kept, (k) => id![k]!), ts: Float64Array.from(kept, (k) => ts![k]!), dur: Float64Array.from(kept, (k) => dur![k]!), tid: Float64Array.from(kept, (k) => tid![k]!) };
   }
 
   /** sched_switch rows of the given threads that leave the CPU in [from, to). */
@@ -296,17 +321,7 @@ export class AnalysisContext {
     const sched = this.index.schedOp;
     if (sched === undefined || tids.length === 0) return emptyOffCpu();
     const wanted = new Set(tids);
-    const cols = [0, 1, 2, 3, 4, 5, 6].map(() => new F64List());
-    this.rows(
-      (g) => g.op === sched && g.node === node && wanted.has(g.tid),
-      (id, ts, d, g, row) => {
-        const sw = this.index.switchOf(row);
-        cols[0]!.push(id), cols[1]!.push(ts), cols[2]!.push(d), cols[3]!.push(g.tid), cols[4]!.push(sw.by), cols[5]!.push(sw.byTid), cols[6]!.push(sw.state);
-      },
-      this.bundle.idAtTime(from),
-      this.bundle.idAtTime(to),
-    );
-    const [id, ts, dur, tid, by, byTid, state] = cols.map((c) => c.toArray());
+    const [id, ts, dur, tid, by, byTid, state] = this.columns((g) => g.op === sched && g.node === node && wanted.has(g.tid), ['id', 'ts', 'dur', 'tid', 'by', 'byTid', 'state'], { loId: this.bundle.idAtTime(from), hiId: this.bundle.idAtTime(to) });
     return { id: id!, ts: ts!, dur: dur!, tid: tid!, by: by!, byTid: byTid!, state: state! };
   }
 

@@ -5,7 +5,7 @@
 // and its group: the (node, pid, tid, op) it belongs to. Arguments are kept only for sched_switch
 // rows (who ran, prev_state), because the off-CPU analyses read them in bulk; other per-group
 // facts (return codes, time bounds) are totalled during the pass. About 10 bytes per event plus
-// 28 per sched_switch row: 10M events fit in about 130 MB.
+// 16 per sched_switch row: 10M events fit in about 120 MB.
 //
 // A question a detector asks of the events is answered with rows(): the selected groups' rows,
 // in id (= start time) order, optionally within an id range. Columns not kept (arg0 of a fork,
@@ -74,9 +74,9 @@ export class EventIndex {
   private readonly ids: Float64Array | null;
   /** sched_switch rows in order: row number, who ran (NaN unknown), its tid (NaN unknown), prev_state (NaN unknown). */
   private readonly schedRow: Chunked<Uint32Array>;
-  private readonly schedBy: Chunked<Float64Array>;
-  private readonly schedByTid: Chunked<Float64Array>;
-  private readonly schedState: Chunked<Float64Array>;
+  private readonly schedBy: Chunked<Float32Array>;
+  private readonly schedByTid: Chunked<Float32Array>;
+  private readonly schedState: Chunked<Float32Array>;
 
   /** Reads the events with ids in [loId, hiId) (all of them by default) in one pass. */
   constructor(bundle: Bundle, range: { readonly loId?: number; readonly hiId?: number } = {}) {
@@ -100,9 +100,9 @@ export class EventIndex {
     const groups: EventGroup[] = [];
     const byKey = new Map<number | string, EventGroup>();
     const schedRow = new Chunked(Uint32Array);
-    const schedBy = new Chunked(Float64Array);
-    const schedByTid = new Chunked(Float64Array);
-    const schedState = new Chunked(Float64Array);
+    const schedBy = new Chunked(Float32Array);
+    const schedByTid = new Chunked(Float32Array);
+    const schedState = new Chunked(Float32Array);
     let rows = 0;
     let prevTs = 0;
     let firstTs = NaN;
@@ -319,19 +319,28 @@ export function columnsOf(bundle: Bundle, ids: readonly number[], columns: reado
 
 const CHUNK = 1 << 16;
 
-/** An append-only typed list in fixed chunks, readable at any position: growing never copies. */
-class Chunked<T extends Uint32Array | Float64Array> {
+/**
+ * An append-only typed list in fixed chunks, readable at any position: growing never copies. A
+ * value the element type cannot hold exactly (pids fit a Float32, a hostile 2^40 does not) is
+ * kept aside, so reads give back exactly what was pushed.
+ */
+class Chunked<T extends Uint32Array | Float32Array> {
   private readonly chunks: T[] = [];
+  private readonly exact = new Map<number, number>();
   length = 0;
   constructor(private readonly make: new (n: number) => T) {}
 
   push(v: number): void {
     if ((this.length & (CHUNK - 1)) === 0) this.chunks.push(new this.make(CHUNK));
-    this.chunks[this.chunks.length - 1]![this.length++ & (CHUNK - 1)] = v;
+    const chunk = this.chunks[this.chunks.length - 1]!;
+    const at = this.length++ & (CHUNK - 1);
+    chunk[at] = v;
+    if (chunk[at] !== v && !Number.isNaN(v)) this.exact.set(this.length - 1, v);
   }
 
   at(i: number): number {
-    return this.chunks[i >>> 16]![i & (CHUNK - 1)]!;
+    const v = this.chunks[i >>> 16]![i & (CHUNK - 1)]!;
+    return this.exact.size === 0 ? v : (this.exact.get(i) ?? v);
   }
 }
 

@@ -4,9 +4,11 @@
 // does not fit 32 bits) beside the index.
 import type { Bundle } from '../format/index.ts';
 import { processName, readFacts, type BundleFacts } from './bundle-facts.ts';
-import { gpuActivity } from './gpu-activity.ts';
+import { GPU_WORK_OPS, gpuActivity } from './gpu-activity.ts';
 import { EventIndex } from './event-index.ts';
 import type { DurationSummary, OpStats, ProcessOpStats, StatsReport } from './types.ts';
+
+const GPU_WORK_OP_IDS = new Set<number>(Object.values(GPU_WORK_OPS));
 
 /** Nearest-rank percentile of sorted values: sorted[ceil(p·n) − 1]. */
 export function percentile(sorted: ArrayLike<number>, p: number): number {
@@ -170,7 +172,8 @@ export function computeStats(bundle: Bundle, opts: StatsOptions = {}): StatsRepo
     span_ns: to - from,
     ops,
     by_process: byProcess,
-    gpus: gpuActivity(bundle, facts.nodes),
+    // An index of every event tells at once whether there is GPU work to read at all.
+    gpus: index.whole && !index.groups.some((g) => GPU_WORK_OP_IDS.has(g.op)) ? [] : gpuActivity(bundle, facts.nodes),
     data_quality: facts.dataQuality,
   };
 }

@@ -125,7 +125,7 @@ export class AnalysisContext {
    * detectors read events; columns the index does not keep come from columnsOf(bundle, ids).
    */
   rows(pick: (g: EventGroup) => boolean, fn: (id: number, ts: number, dur: number, g: EventGroup, row: number) => boolean | void, loId?: number, hiId?: number): void {
-    this.index.rows(this.index.select(pick), (row, id, ts, dur, g) => fn(id, ts, dur, g, row), loId, hiId);
+    this.index.rows(this.index.select(pick), fn, loId, hiId);
   }
 
   /**

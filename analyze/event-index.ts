@@ -244,10 +244,10 @@ export class EventIndex {
   }
 
   /**
-   * Calls fn(row, id, ts, dur, group) for each row of the selected groups (all when selected is
+   * Calls fn(id, ts, dur, group, row) for each row of the selected groups (all when selected is
    * undefined) with ids in [loId, hiId), in id order; fn returning true stops the walk.
    */
-  rows(selected: Uint8Array | null | undefined, fn: (row: number, id: number, ts: number, dur: number, g: EventGroup) => boolean | void, loId = -Infinity, hiId = Infinity): void {
+  rows(selected: Uint8Array | null | undefined, fn: (id: number, ts: number, dur: number, g: EventGroup, row: number) => boolean | void, loId = -Infinity, hiId = Infinity): void {
     if (selected === null) return;
     const from = loId === -Infinity ? 0 : this.rowAtId(loId);
     const to = hiId === Infinity ? this.rowCount : this.rowAtId(hiId);
@@ -268,7 +268,7 @@ export class EventIndex {
       const gi = group[r]!;
       if (selected && selected[gi] === 0) continue;
       const d = dur[r]!;
-      if (fn(r, this.ids ? this.ids[r]! : this.loId + r, ts, d === ESCAPE ? durEscapes.get(r)! : d, groups[gi]!) === true) return;
+      if (fn(this.ids ? this.ids[r]! : this.loId + r, ts, d === ESCAPE ? durEscapes.get(r)! : d, groups[gi]!, r) === true) return;
     }
   }
 

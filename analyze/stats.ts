@@ -89,7 +89,7 @@ export function computeStats(bundle: Bundle, opts: StatsOptions = {}): StatsRepo
   if (inRange) {
     index.rows(
       undefined,
-      (_r, _id, ts, dur, g) => {
+      (_id, ts, dur, g) => {
         const s = slot[g.index]!;
         if (s < 0) return;
         const m = members[s]!;

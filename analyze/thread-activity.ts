@@ -314,10 +314,12 @@ function scanIndexThreads<T extends ThreadBase>(
 ): Map<number, Map<number, T>> {
   const pick = index.select((g) => (groups.gpu.has(g.op) || g.op === groups.sched) && (opts.nodeId === undefined || g.node === opts.nodeId) && (opts.tid === undefined || g.tid === opts.tid));
   const threadOf = new Map<EventGroup, T>();
+  let lastGroup: EventGroup | undefined;
+  let lastThread: T | undefined;
   index.rows(
     pick,
-    (row, id, ts, d, g) => {
-      let t = threadOf.get(g);
+    (id, ts, d, g, row) => {
+      let t = g === lastGroup ? lastThread : threadOf.get(g);
       if (!t) {
         let ofNode = threads.get(g.node);
         if (!ofNode) threads.set(g.node, (ofNode = new Map()));
@@ -325,6 +327,8 @@ function scanIndexThreads<T extends ThreadBase>(
         if (!t) ofNode.set(g.tid, (t = makeThread(g.node, g.tid)));
         threadOf.set(g, t);
       }
+      lastGroup = g;
+      lastThread = t;
       if (g.op === groups.sched) {
         const sw = index.switchOf(row);
         return void onRow(t, id, ts, d, sw.by, sw.byTid, sw.state);

@@ -48,6 +48,9 @@ export const FAILING_IDS_KEPT = 2000;
 const ESCAPE = 0xffffffff;
 /** Rows between absolute start times kept for starting a walk anywhere. */
 const CHECKPOINT = 1024;
+/** A walk visits only the selected groups' rows when they are fewer than 1 in SPARSE_WALK of its range. */
+const SPARSE_WALK = 16;
+const LISTED_SHARE = 8;
 /** prev_state of a sched_switch row that has none; a real number, so never a recorded state. */
 const NO_STATE = 0.5;
 
@@ -68,6 +71,10 @@ export class EventIndex {
   private readonly dur: Uint32Array;
   private readonly group: Uint16Array | Uint32Array;
   private readonly checkpoints: Float64Array;
+  /** Row lists of the groups sparse walks asked for (sparseRows). */
+  private readonly lists = new Map<number, { readonly rows: Uint32Array; readonly ts: Float64Array }>();
+  /** Rows held in lists: at most 1 in LISTED_SHARE of the bundle's. */
+  private listed = 0;
   private readonly tsEscapes: Map<number, number>;
   private readonly durEscapes: Map<number, number>;
   /** Ids of the rows when they are not loId, loId + 1, ... (a bundle breaking the spec). */
@@ -253,6 +260,22 @@ export class EventIndex {
     const to = hiId === Infinity ? this.rowCount : this.rowAtId(hiId);
     if (from >= to) return;
     const { step, dur, group, groups, tsEscapes, durEscapes } = this;
+    // Few rows out of many: visit only theirs, from the selected groups' own row lists.
+    if (selected && (to - from) >= SPARSE_WALK * CHECKPOINT) {
+      let wanted = 0;
+      let unlisted = 0;
+      for (const g of groups) if (selected[g.index]) (wanted += g.count), (unlisted += this.lists.has(g.index) ? 0 : g.count);
+      if (wanted * SPARSE_WALK < to - from && this.listed + unlisted <= this.rowCount / LISTED_SHARE) {
+        const { rows, ts: times } = this.sparseRows(selected);
+        let k = lowerBound(rows, from);
+        for (; k < rows.length && rows[k]! < to; k++) {
+          const r = rows[k]!;
+          const d = dur[r]!;
+          if (fn(this.ids ? this.ids[r]! : this.loId + r, times[k]!, d === ESCAPE ? durEscapes.get(r)! : d, groups[group[r]!]!, r) === true) return;
+        }
+        return;
+      }
+    }
     let r = Math.floor(from / CHECKPOINT) * CHECKPOINT;
     let ts = this.checkpoints[r / CHECKPOINT]!;
     for (; r < from; ) {
@@ -269,6 +292,50 @@ export class EventIndex {
       if (selected && selected[gi] === 0) continue;
       const d = dur[r]!;
       if (fn(this.ids ? this.ids[r]! : this.loId + r, ts, d === ESCAPE ? durEscapes.get(r)! : d, groups[gi]!, r) === true) return;
+    }
+  }
+
+  /**
+   * The rows of the selected groups and their start times, in row order. Each group's list is read
+   * once (one walk for all the groups not yet listed) and kept: 12 bytes a row, for groups that
+   * are a small part of the bundle only, and for at most 1 row in LISTED_SHARE overall.
+   */
+  private sparseRows(selected: Uint8Array): { rows: Uint32Array; ts: Float64Array } {
+    const missing = this.groups.filter((g) => selected[g.index] && !this.lists.has(g.index));
+    if (missing.length) {
+      const pick = new Uint8Array(this.groups.length);
+      const lists = new Map<number, { rows: Uint32Array; ts: Float64Array; n: number }>();
+      for (const g of missing) (pick[g.index] = 1), lists.set(g.index, { rows: new Uint32Array(g.count), ts: new Float64Array(g.count), n: 0 });
+      this.walk(pick, (r, ts, gi) => {
+        const l = lists.get(gi)!;
+        l.rows[l.n] = r;
+        l.ts[l.n++] = ts;
+      });
+      for (const [gi, l] of lists) this.lists.set(gi, { rows: l.rows, ts: l.ts }), (this.listed += l.n);
+    }
+    const chosen = this.groups.filter((g) => selected[g.index]).map((g) => this.lists.get(g.index)!);
+    if (chosen.length === 1) return chosen[0]!;
+    // Merged by row: several groups' lists into one ordered list.
+    const total = chosen.reduce((n, l) => n + l.rows.length, 0);
+    const order = new Uint32Array(total);
+    const rowsAll = new Uint32Array(total);
+    const tsAll = new Float64Array(total);
+    let at = 0;
+    for (const l of chosen) rowsAll.set(l.rows, at), tsAll.set(l.ts, at), (at += l.rows.length);
+    for (let i = 0; i < total; i++) order[i] = i;
+    order.sort((a, b) => rowsAll[a]! - rowsAll[b]!);
+    return { rows: Uint32Array.from(order, (i) => rowsAll[i]!), ts: Float64Array.from(order, (i) => tsAll[i]!) };
+  }
+
+  /** Every row of the picked groups, with its start time and group index. */
+  private walk(pick: Uint8Array, fn: (row: number, ts: number, group: number) => void): void {
+    const { step, group, tsEscapes } = this;
+    let ts = 0;
+    for (let r = 0; r < this.rowCount; r++) {
+      const s = step[r]!;
+      ts = r % CHECKPOINT === 0 ? this.checkpoints[r / CHECKPOINT]! : s === ESCAPE ? tsEscapes.get(r)! : ts + s;
+      const gi = group[r]!;
+      if (pick[gi]) fn(r, ts, gi);
     }
   }
 
@@ -315,6 +382,18 @@ export function columnsOf(bundle: Bundle, ids: readonly number[], columns: reado
     if (row) out.set(id, row.slice(1));
   }
   return out;
+}
+
+/** First position in sorted whose value is ≥ v. */
+function lowerBound(sorted: Uint32Array, v: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 const CHUNK = 1 << 16;

@@ -1,7 +1,12 @@
 // What every detector gets: the bundle, its facts and stats, the thresholds, the events in memory
 // (index: analyze/event-index.ts), and shared queries (slow calls, off-CPU intervals, rates)
-// answered from them. A detector reads events through ctx.rows() or these helpers, never with
-// its own scan of the events table: explain reads that table once, whatever the detectors ask.
+// answered from them. explain reads the events table once, into the index, whatever the
+// detectors ask; so a detector reads events through ctx.rows() / ctx.columns() (rows of the
+// (node, pid, tid, op) groups it picks, in id order, optionally in an id range) or the helpers
+// below, and per-group totals from ctx.index.groups (counts, time bounds, return codes). Values
+// the index does not keep (arguments other than sched_switch's) come by id from columnsOf for
+// the few rows that need them; a new scan of the events table costs about as much as all the
+// detectors together at 10M events (bench/analyze.ts).
 import type { Bundle } from '../format/index.ts';
 import { procKey, processName, sampledPeriodsFor, type BundleFacts } from './bundle-facts.ts';
 import { columnsOf, type EventGroup, type EventIndex } from './event-index.ts';
@@ -53,7 +58,7 @@ export interface ColumnOptions {
   readonly hiId?: number;
 }
 
-/** Calls of one op in one process, columnar and in time order. */
+/** Calls of one op in one process, columnar (slowCalls and tailCalls: slowest first). */
 export interface Calls {
   readonly id: Float64Array;
   readonly ts: Float64Array;
@@ -297,7 +302,7 @@ export class AnalysisContext {
 
   /**
    * The slow calls of an op in a process: dur ≥ max(p99, tailRatio × p50), at most maxSlowCalls
-   * (the slowest), in time order. Computed once and shared by the detectors.
+   * (the slowest), slowest first. Computed once and shared by the detectors.
    */
   tailCalls(s: ProcessOpStats): Calls {
     const key = `${s.node_id}:${s.pid}:${s.op_id}`;
@@ -306,7 +311,11 @@ export class AnalysisContext {
     return calls;
   }
 
-  /** Calls of an op in a process with dur ≥ minDur: the slowest `limit`, returned in time order. */
+  /**
+   * Calls of an op in a process with dur ≥ minDur: the slowest `limit`, slowest first (by id among
+   * equal durations). This is the order the SQL this replaced delivered (its outer ORDER BY id was
+   * void under count()); callers that need time order must sort.
+   */
   slowCalls(node: number, pid: number, opId: number, minDur: number, limit: number): Calls {
     const least = Math.ceil(minDur);
     const [id, ts, dur, tid] = this.columns((g) => g.op === opId && g.node === node && g.pid === pid, ['id', 'ts', 'dur', 'tid'], { where: (_id, _ts, d) => d >= least });

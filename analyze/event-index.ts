@@ -366,11 +366,6 @@ export class EventIndex {
       out[offsets[s]!++] = d === ESCAPE ? durEscapes.get(r)! : d;
     }
   }
-
-  /** Group of row r. */
-  groupOf(r: number): EventGroup {
-    return this.groups[this.group[r]!]!;
-  }
 }
 
 /** Extra columns of rows by id, read from SQLite: for the few rows whose values the index does not keep. */

@@ -11,15 +11,23 @@ export interface PrecomputeRequest {
 }
 
 if (process.send) {
+  const fail = (err: unknown) => process.send!({ ok: false, error: String((err as Error)?.message ?? err) }, () => process.exit(1));
   process.once('message', (req: PrecomputeRequest) => {
     try {
       const bundle = openBundle(req.path, { cacheDir: req.cacheDir });
       const index = new EventIndex(bundle);
       const part = precomputeStats(bundle, index);
-      process.send!({ ok: true, part });
-      process.send!({ ok: true, summary: precomputeFindings(bundle, part, index) }, () => process.exit(0));
+      // The findings start once the part is written out: computed first, they would hold it in
+      // this process's write queue (a part is larger than a pipe's buffer) until they are done.
+      process.send!({ ok: true, part }, () => {
+        try {
+          process.send!({ ok: true, summary: precomputeFindings(bundle, part, index) }, () => process.exit(0));
+        } catch (err) {
+          fail(err);
+        }
+      });
     } catch (err) {
-      process.send!({ ok: false, error: String((err as Error)?.message ?? err) }, () => process.exit(1));
+      fail(err);
     }
   });
   process.on('disconnect', () => process.exit(0));

@@ -2,6 +2,7 @@
 // time span, and what the capture lost or sampled. Read from the bundle only, never from the
 // machine doing the analysis.
 import type { Bundle } from '../format/index.ts';
+import type { EventIndex } from './event-index.ts';
 import type { CaptureLoss, DataQuality, SampledPeriod } from './types.ts';
 
 export interface ProcessInfo {
@@ -35,10 +36,13 @@ export interface ReusedPid {
 
 export const procKey = (node: number, pid: number): string => `${node}:${pid}`;
 
-export function readFacts(bundle: Bundle): BundleFacts {
+/** index: every event already in memory (analyze/event-index.ts), which saves reading them for the count and span. */
+export function readFacts(bundle: Bundle, index?: EventIndex): BundleFacts {
   const db = bundle.db;
-  const events = bundle.eventCount();
-  const span = db.prepare('SELECT (SELECT ts_ns FROM events ORDER BY id LIMIT 1) AS first, (SELECT max(ts_ns + dur_ns) FROM events) AS last').get() as { first: number | null; last: number | null };
+  const events = index ? index.rowCount : bundle.eventCount();
+  const span = index
+    ? { first: index.rowCount ? index.firstTs : null, last: index.rowCount ? index.lastEnd : null }
+    : (db.prepare('SELECT (SELECT ts_ns FROM events ORDER BY id LIMIT 1) AS first, (SELECT max(ts_ns + dur_ns) FROM events) AS last').get() as { first: number | null; last: number | null });
   const nodes = new Map<number, string>();
   for (const r of db.prepare('SELECT id, name FROM nodes ORDER BY id').all() as { id: number; name: string }[]) nodes.set(r.id, r.name);
   const processes = new Map<string, ProcessInfo>();

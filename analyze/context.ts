@@ -1,8 +1,15 @@
-// What every detector gets: the bundle, its facts and stats, the thresholds, and shared
-// queries (slow calls, off-CPU intervals, rates) answered from the bundle alone.
+// What every detector gets: the bundle, its facts and stats, the thresholds, the events in memory
+// (index: analyze/event-index.ts), and shared queries (slow calls, off-CPU intervals, rates)
+// answered from them. explain reads the events table once, into the index, whatever the
+// detectors ask; so a detector reads events through ctx.rows() / ctx.columns() (rows of the
+// (node, pid, tid, op) groups it picks, in id order, optionally in an id range) or the helpers
+// below, and per-group totals from ctx.index.groups (counts, time bounds, return codes). Values
+// the index does not keep (arguments other than sched_switch's) come by id from columnsOf for
+// the few rows that need them; a new scan of the events table costs about as much as all the
+// detectors together at 10M events (bench/analyze.ts).
 import type { Bundle } from '../format/index.ts';
 import { procKey, processName, sampledPeriodsFor, type BundleFacts } from './bundle-facts.ts';
-import { scanColumns, scanRows } from './scan.ts';
+import { columnsOf, type EventGroup, type EventIndex } from './event-index.ts';
 import type { Thresholds } from './thresholds.ts';
 import type { ProcessOpStats, SampledPeriod, StatsReport } from './types.ts';
 
@@ -38,7 +45,20 @@ export interface GpuProcess {
   readonly ops: readonly ProcessOpStats[];
 }
 
-/** Calls of one op in one process, columnar and in time order. */
+/** What ctx.columns() can return of a row; by, byTid and state are those of sched_switch rows (NaN for others). */
+export type RowColumn = 'id' | 'ts' | 'dur' | 'op' | 'pid' | 'tid' | 'by' | 'byTid' | 'state';
+
+export interface ColumnOptions {
+  /** Keeps only the rows it accepts. */
+  readonly where?: (id: number, ts: number, dur: number, g: EventGroup, row: number) => boolean;
+  /** At most this many rows, the first in id order. */
+  readonly limit?: number;
+  /** Only ids in [loId, hiId). */
+  readonly loId?: number;
+  readonly hiId?: number;
+}
+
+/** Calls of one op in one process, columnar (slowCalls and tailCalls: slowest first). */
 export interface Calls {
   readonly id: Float64Array;
   readonly ts: Float64Array;
@@ -63,22 +83,22 @@ export class AnalysisContext {
   readonly facts: BundleFacts;
   readonly stats: StatsReport;
   readonly th: Thresholds;
+  readonly index: EventIndex;
   readonly gpuProcesses: readonly GpuProcess[];
   readonly limitations: string[] = [];
   /** The time analysed, [from, to) on the bundle clock: the whole recording unless explain was given a window. */
   readonly selection: { readonly from: number; readonly to: number };
-  private readonly schedOp: number | undefined;
   private readonly slowCache = new Map<string, Calls>();
   private readonly threadCache = new Map<string, number[]>();
   private lifetimes: Map<string, Lifetime> | undefined;
 
-  constructor(bundle: Bundle, facts: BundleFacts, stats: StatsReport, th: Thresholds, selection = { from: -Infinity, to: Infinity }) {
+  constructor(bundle: Bundle, facts: BundleFacts, stats: StatsReport, th: Thresholds, index: EventIndex, selection = { from: -Infinity, to: Infinity }) {
     this.bundle = bundle;
     this.selection = selection;
     this.facts = facts;
     this.stats = stats;
     this.th = th;
-    this.schedOp = this.opId('sched_switch');
+    this.index = index;
     const byProc = new Map<string, ProcessOpStats[]>();
     for (const s of stats.by_process) {
       const k = procKey(s.node_id, s.pid);
@@ -107,6 +127,63 @@ export class AnalysisContext {
     return this.bundle.opIdsByName(name)[0];
   }
 
+  /**
+   * The events of the groups (node, pid, tid, op) that pick accepts, with ids in [loId, hiId),
+   * in id (= start time) order: fn(id, ts, dur, group, row) for each, until it returns true. How
+   * detectors read events; columns the index does not keep come from columnsOf(bundle, ids).
+   */
+  rows(pick: (g: EventGroup) => boolean, fn: (id: number, ts: number, dur: number, g: EventGroup, row: number) => boolean | void, loId?: number, hiId?: number): void {
+    this.index.rows(this.index.select(pick), fn, loId, hiId);
+  }
+
+  /**
+   * rows() as columns: the named values of each row that where accepts (all by default), the
+   * first `limit` of them, as exact-size Float64Arrays in id order.
+   */
+  columns(pick: (g: EventGroup) => boolean, names: readonly RowColumn[], opts: ColumnOptions = {}): Float64Array[] {
+    // Counted first, then filled: exact-size arrays and nothing to copy, whatever the count.
+    let n = 0;
+    this.walk(pick, opts, () => void n++);
+    const out = names.map(() => new Float64Array(n));
+    let k = 0;
+    this.walk(pick, opts, (id, ts, dur, g, row) => {
+      for (let i = 0; i < names.length; i++) {
+        const c = names[i]!;
+        out[i]![k] = c === 'id' ? id : c === 'ts' ? ts : c === 'dur' ? dur : c === 'op' ? g.op : c === 'pid' ? g.pid : c === 'tid' ? g.tid : this.switchValue(c, row);
+      }
+      k++;
+    });
+    return out;
+  }
+
+  private walk(pick: (g: EventGroup) => boolean, opts: ColumnOptions, fn: (id: number, ts: number, dur: number, g: EventGroup, row: number) => void): void {
+    const limit = opts.limit ?? Infinity;
+    let n = 0;
+    if (limit <= 0) return;
+    this.rows(
+      pick,
+      (id, ts, dur, g, row) => {
+        if (opts.where && !opts.where(id, ts, dur, g, row)) return;
+        fn(id, ts, dur, g, row);
+        return ++n >= limit;
+      },
+      opts.loId,
+      opts.hiId,
+    );
+  }
+
+  private switchValue(c: 'by' | 'byTid' | 'state', row: number): number {
+    const sw = this.index.switchOf(row);
+    return c === 'by' ? sw.by : c === 'byTid' ? sw.byTid : sw.state;
+  }
+
+  /** Calls of a thread that returned a non-zero code (ret IS NOT NULL AND ret != 0), over all its ops. */
+  failedCalls(node: number, pid: number, tid: number): number {
+    let n = 0;
+    for (const g of this.index.groups) if (g.node === node && g.pid === pid && g.tid === tid && g.failing) for (const f of g.failing.values()) n += f.n;
+    return n;
+  }
+
   nodeName(node: number): string {
     return this.facts.nodes.get(node) ?? String(node);
   }
@@ -128,9 +205,10 @@ export class AnalysisContext {
    * with sampled GPU calls the last stored call can be long before the process stopped.
    */
   activeSpan(proc: GpuProcess): readonly [number, number] {
-    const last = this.bundle.db.prepare('SELECT max(ts_ns + dur_ns) FROM events WHERE node_id = ? AND pid = ?').pluck().get(proc.node_id, proc.pid) as number | null;
+    let last = -Infinity;
+    for (const g of this.index.groups) if (g.node === proc.node_id && g.pid === proc.pid && g.maxEnd > last) last = g.maxEnd;
     const died = this.lifetime(proc.node_id, proc.pid).died;
-    return [proc.from_ns, Math.max(proc.to_ns, last ?? -Infinity, Number.isNaN(died) ? -Infinity : died)];
+    return [proc.from_ns, Math.max(proc.to_ns, last, Number.isNaN(died) ? -Infinity : died)];
   }
 
   /**
@@ -159,7 +237,8 @@ export class AnalysisContext {
     const life = this.lifetime(node, pid);
     if (life.born > to || life.died < from) return 'no';
     if (life.born <= from && !(life.died < to)) return 'yes';
-    const inside = this.bundle.db.prepare('SELECT 1 FROM events WHERE id >= ? AND id < ? AND node_id = ? AND pid = ? LIMIT 1').get(this.bundle.idAtTime(from), this.bundle.idAtTime(to), node, pid);
+    let inside = false;
+    this.rows((g) => g.node === node && g.pid === pid, () => (inside = true), this.bundle.idAtTime(from), this.bundle.idAtTime(to));
     return inside ? 'yes' : 'unknown';
   }
 
@@ -172,8 +251,16 @@ export class AnalysisContext {
     const exit = this.opId('process_exit');
     // A fork row is made by the parent and names the child in arg0; an exit row of the main
     // thread (tid = pid) ends the process, one of another thread ends only that thread.
-    if (fork !== undefined) scanRows(this.bundle.db, ['node_id', 'ts_ns', 'arg0'], 'FROM events WHERE op_id = ? AND arg0 IS NOT NULL', [fork], (node, ts, child) => earliest(born, procKey(node, child), ts));
-    if (exit !== undefined) scanRows(this.bundle.db, ['node_id', 'pid', 'ts_ns'], 'FROM events WHERE op_id = ? AND tid = pid', [exit], (node, pid, ts) => latest(died, procKey(node, pid), ts));
+    if (fork !== undefined) {
+      const forks: { id: number; node: number; ts: number }[] = [];
+      this.rows((g) => g.op === fork, (id, ts, _d, g) => void forks.push({ id, node: g.node, ts }));
+      const child = columnsOf(this.bundle, forks.map((f) => f.id), ['arg0']);
+      for (const f of forks) {
+        const c = child.get(f.id)?.[0];
+        if (c !== null && c !== undefined) earliest(born, procKey(f.node, c), f.ts);
+      }
+    }
+    if (exit !== undefined) this.rows((g) => g.op === exit && g.tid === g.pid, (_id, ts, _d, g) => void latest(died, procKey(g.node, g.pid), ts));
     // Recorded start and end times stand in where no fork or exit row exists; a fork row wins
     // because importers have set start_ns from other events of the process.
     const started = new Map<string, number>();
@@ -229,7 +316,7 @@ export class AnalysisContext {
 
   /**
    * The slow calls of an op in a process: dur ≥ max(p99, tailRatio × p50), at most maxSlowCalls
-   * (the slowest), in time order. Computed once and shared by the detectors.
+   * (the slowest), slowest first. Computed once and shared by the detectors.
    */
   tailCalls(s: ProcessOpStats): Calls {
     const key = `${s.node_id}:${s.pid}:${s.op_id}`;
@@ -238,29 +325,27 @@ export class AnalysisContext {
     return calls;
   }
 
-  /** Calls of an op in a process with dur ≥ minDur: the slowest `limit`, returned in time order. */
+  /**
+   * Calls of an op in a process with dur ≥ minDur: the slowest `limit`, slowest first (by id among
+   * equal durations). This is the order the SQL this replaced delivered (its outer ORDER BY id was
+   * void under count()); callers that need time order must sort.
+   */
   slowCalls(node: number, pid: number, opId: number, minDur: number, limit: number): Calls {
-    const [id, ts, dur, tid] = scanColumns(
-      this.bundle.db,
-      ['id', 'ts_ns', 'dur_ns', 'tid'],
-      'FROM (SELECT id, ts_ns, dur_ns, tid FROM events WHERE op_id = ? AND node_id = ? AND pid = ? AND dur_ns >= ? ORDER BY dur_ns DESC, id LIMIT ?) ORDER BY id',
-      [opId, node, pid, Math.ceil(minDur), limit],
-    );
-    return { id: id!, ts: ts!, dur: dur!, tid: tid! };
+    const least = Math.ceil(minDur);
+    const [id, ts, dur, tid] = this.columns((g) => g.op === opId && g.node === node && g.pid === pid, ['id', 'ts', 'dur', 'tid'], { where: (_id, _ts, d) => d >= least });
+    const kept = Array.from(id!.keys())
+      .sort((a, b) => dur![b]! - dur![a]! || id![a]! - id![b]!)
+      .slice(0, Math.max(0, limit));
+    return { id: Float64Array.from(kept, (k) => id![k]!), ts: Float64Array.from(kept, (k) => ts![k]!), dur: Float64Array.from(kept, (k) => dur![k]!), tid: Float64Array.from(kept, (k) => tid![k]!) };
   }
 
   /** sched_switch rows of the given threads that leave the CPU in [from, to). */
   offCpu(node: number, tids: readonly number[], from: number, to: number): OffCpu {
-    if (this.schedOp === undefined || tids.length === 0) return emptyOffCpu();
-    const lo = this.bundle.idAtTime(from);
-    const hi = this.bundle.idAtTime(to);
-    const cols = scanColumns(
-      this.bundle.db,
-      ['id', 'ts_ns', 'dur_ns', 'tid', 'coalesce(arg1, arg3)', 'arg0', 'arg2'],
-      `FROM events WHERE id >= ? AND id < ? AND op_id = ? AND node_id = ? AND tid IN (${tids.map(() => '?').join(',')}) ORDER BY id`,
-      [lo, hi, this.schedOp, node, ...tids],
-    );
-    return { id: cols[0]!, ts: cols[1]!, dur: cols[2]!, tid: cols[3]!, by: cols[4]!, byTid: cols[5]!, state: cols[6]! };
+    const sched = this.index.schedOp;
+    if (sched === undefined || tids.length === 0) return emptyOffCpu();
+    const wanted = new Set(tids);
+    const [id, ts, dur, tid, by, byTid, state] = this.columns((g) => g.op === sched && g.node === node && wanted.has(g.tid), ['id', 'ts', 'dur', 'tid', 'by', 'byTid', 'state'], { loId: this.bundle.idAtTime(from), hiId: this.bundle.idAtTime(to) });
+    return { id: id!, ts: ts!, dur: dur!, tid: tid!, by: by!, byTid: byTid!, state: state! };
   }
 
   /** Threads of a process that made GPU calls, most calls first. */
@@ -268,10 +353,9 @@ export class AnalysisContext {
     const key = `${node}:${pid}`;
     const cached = this.threadCache.get(key);
     if (cached) return cached;
-    const gpuOps = [...this.bundle.ops().values()].filter((o) => GPU_LAYERS.has(o.layer)).map((o) => o.id);
-    // Counted in JS from a streaming scan: a GROUP BY here would sort every matching row.
+    const gpuOps = new Set([...this.bundle.ops().values()].filter((o) => GPU_LAYERS.has(o.layer)).map((o) => o.id));
     const perTid = new Map<number, number>();
-    if (gpuOps.length) scanRows(this.bundle.db, ['tid'], `FROM events WHERE node_id = ? AND pid = ? AND op_id IN (${gpuOps.join(',')})`, [node, pid], (tid) => perTid.set(tid, (perTid.get(tid) ?? 0) + 1));
+    for (const g of this.index.groups) if (g.node === node && g.pid === pid && gpuOps.has(g.op)) perTid.set(g.tid, (perTid.get(g.tid) ?? 0) + g.count);
     const tids = [...perTid.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([t]) => t);
     this.threadCache.set(key, tids);
     return tids;
@@ -286,15 +370,16 @@ export class AnalysisContext {
     let busy = 0;
     let end = -Infinity;
     if (opIds.length === 0) return 0;
-    const lo = Number.isFinite(this.selection.from) ? this.bundle.idAtTime(this.selection.from) : 0;
-    const hi = Number.isFinite(this.selection.to) ? this.bundle.idAtTime(this.selection.to) : Number.MAX_SAFE_INTEGER;
+    const lo = Number.isFinite(this.selection.from) ? this.bundle.idAtTime(this.selection.from) : undefined;
+    const hi = Number.isFinite(this.selection.to) ? this.bundle.idAtTime(this.selection.to) : undefined;
     // Rows come in start order (ids follow ts_ns), so one sweep merges overlapping calls.
-    scanRows(this.bundle.db, ['ts_ns', 'dur_ns'], `FROM events WHERE id >= ? AND id < ? AND node_id = ? AND pid = ? AND op_id IN (${opIds.map(() => '?').join(',')}) ORDER BY id`, [lo, hi, node, pid, ...opIds], (ts, dur) => {
+    const ops = new Set(opIds);
+    this.rows((g) => g.node === node && g.pid === pid && ops.has(g.op), (_id, ts, dur) => {
       const stop = ts + Math.max(0, dur);
       if (stop <= end) return;
       busy += stop - Math.max(ts, end);
       end = stop;
-    });
+    }, lo, hi);
     return busy;
   }
 
@@ -302,10 +387,15 @@ export class AnalysisContext {
   counts(node: number, pid: number, opId: number, from: number, to: number, windowNs: number): Float64Array {
     const n = Math.max(1, Math.ceil((to - from) / windowNs));
     const out = new Float64Array(n);
-    scanRows(this.bundle.db, ['ts_ns'], 'FROM events WHERE id >= ? AND id < ? AND op_id = ? AND node_id = ? AND pid = ?', [this.bundle.idAtTime(from), this.bundle.idAtTime(to), opId, node, pid], (ts) => {
-      const w = Math.floor((ts - from) / windowNs);
-      if (w >= 0 && w < n) out[w]!++;
-    });
+    this.rows(
+      (g) => g.op === opId && g.node === node && g.pid === pid,
+      (_id, ts) => {
+        const w = Math.floor((ts - from) / windowNs);
+        if (w >= 0 && w < n) out[w]!++;
+      },
+      this.bundle.idAtTime(from),
+      this.bundle.idAtTime(to),
+    );
     return out;
   }
 }

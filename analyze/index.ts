@@ -2,6 +2,7 @@
 // read the bundle only, never the machine they run on, so a bundle gives the same answer
 // everywhere. Result shapes are documented in analyze/types.ts.
 export { computeStats, percentile, summarize, type StatsOptions } from './stats.ts';
+export { EventIndex } from './event-index.ts';
 export { explain, canonicalJson, compareFindings, type ExplainOptions } from './explain.ts';
 export { DIFF_THRESHOLDS, diffBundles, diffSides, ratioText, resolveDiffThresholds, summarizeSide, type DiffOptions, type DiffReport, type DiffSide, type DiffThresholds, type FindingChange, type OpChange, type SetupChange, type SideAnalysis, type SideInfo, type SideSummary, type Verdict } from './diff.ts';
 export { argDecoder, argInput, argText, type ArgDecoder } from './event-args.ts';

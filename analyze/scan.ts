@@ -61,6 +61,9 @@ const WRAPPERS: readonly ((...v: number[]) => null)[] = [
   (a, b, c, d, e, f) => (sink(a, b, c, d, e, f), null),
   (a, b, c, d, e, f, g) => (sink(a, b, c, d, e, f, g), null),
   (a, b, c, d, e, f, g, h) => (sink(a, b, c, d, e, f, g, h), null),
+  (a, b, c, d, e, f, g, h, i) => (sink(a, b, c, d, e, f, g, h, i), null),
+  (a, b, c, d, e, f, g, h, i, j) => (sink(a, b, c, d, e, f, g, h, i, j), null),
+  (a, b, c, d, e, f, g, h, i, j, k) => (sink(a, b, c, d, e, f, g, h, i, j, k), null),
 ];
 const registered = new WeakMap<Database.Database, Set<number>>();
 

@@ -1,11 +1,14 @@
-// Exact per-op statistics at any bundle size. One pass over the events table collects every
-// duration into typed arrays grouped by (node, pid, op); each group is then sorted in place and
-// the op-wide arrays are sorted once more. Memory is 8 bytes per event plus the largest op.
-import { BundleError, type Bundle } from '../format/index.ts';
+// Exact per-op statistics at any bundle size, from the events in memory (analyze/event-index.ts):
+// every duration goes into one typed array grouped by (op, node, pid); each group is then sorted
+// in place and each op's run of groups once more. Memory is 4 bytes per event (8 when a duration
+// does not fit 32 bits) beside the index.
+import type { Bundle } from '../format/index.ts';
 import { processName, readFacts, type BundleFacts } from './bundle-facts.ts';
-import { gpuActivity } from './gpu-activity.ts';
-import { F64List, scanRows } from './scan.ts';
+import { GPU_WORK_OPS, gpuActivity } from './gpu-activity.ts';
+import { EventIndex } from './event-index.ts';
 import type { DurationSummary, OpStats, ProcessOpStats, StatsReport } from './types.ts';
+
+const GPU_WORK_OP_IDS = new Set<number>(Object.values(GPU_WORK_OPS));
 
 /** Nearest-rank percentile of sorted values: sorted[ceil(p·n) − 1]. */
 export function percentile(sorted: ArrayLike<number>, p: number): number {
@@ -33,22 +36,24 @@ export function summarize(sorted: ArrayLike<number>): DurationSummary {
   };
 }
 
+/** Rows of one (node, pid, op) within the selection. */
 interface Group {
   readonly node: number;
   readonly pid: number;
   readonly op: number;
-  readonly durations: F64List;
+  /** Its place in members (the slot its index groups map to). */
+  readonly ordinal: number;
+  count: number;
   first: number;
   last: number;
+  /** Where its durations start in the shared array. */
+  offset: number;
 }
-
-// Linux pids stay below 2^22 and op ids below 2^16, so (node, pid, op) packs exactly into a
-// double for nodes below 2^15; anything else (hostile or odd bundles) takes the string path.
-const PID_SPAN = 4194304;
-const OP_SPAN = 65536;
 
 export interface StatsOptions {
   readonly facts?: BundleFacts;
+  /** The bundle's events already in memory (explain's); read here when absent. */
+  readonly index?: EventIndex;
   /** Only events starting in [fromNs, toNs) on the bundle clock, and only these processes. */
   readonly fromNs?: number;
   readonly toNs?: number;
@@ -56,45 +61,76 @@ export interface StatsOptions {
 }
 
 export function computeStats(bundle: Bundle, opts: StatsOptions = {}): StatsReport {
-  const facts = opts.facts ?? readFacts(bundle);
-  const groups = new Map<number | string, Group>();
-  let outOfRange = 0;
+  const selected = opts.fromNs !== undefined || opts.toNs !== undefined || opts.pids !== undefined;
+  const loId = opts.fromNs !== undefined ? bundle.idAtTime(opts.fromNs) : 1;
+  const hiId = opts.toNs !== undefined ? bundle.idAtTime(opts.toNs) : Infinity;
+  // Without explain's index, only the selected time range is read.
+  const index = opts.index ?? new EventIndex(bundle, { loId, hiId });
+  const facts = opts.facts ?? readFacts(bundle, index.whole ? index : undefined);
+  const pids = opts.pids ? new Set(opts.pids) : null;
+  const groups = new Map<string, Group>();
+  // Index groups are per thread; statistics are per (node, pid, op): slot maps one to the other.
+  const slot = new Int32Array(index.groups.length).fill(-1);
+  const members: Group[] = [];
+  for (const g of index.groups) {
+    if (pids && !pids.has(g.pid)) continue;
+    const key = `${g.node}:${g.pid}:${g.op}`;
+    let s = groups.get(key);
+    if (!s) {
+      groups.set(key, (s = { node: g.node, pid: g.pid, op: g.op, ordinal: members.length, count: 0, first: Infinity, last: -Infinity, offset: 0 }));
+      members.push(s);
+    }
+    slot[g.index] = s.ordinal;
+  }
   let scanned = 0;
   let first = Infinity;
   let last = -Infinity;
-  const selected = opts.fromNs !== undefined || opts.toNs !== undefined || opts.pids !== undefined;
-  const { sql: where, params } = bundle.eventWhere({ fromNs: opts.fromNs, toNs: opts.toNs, pids: opts.pids });
-  scanRows(bundle.db, ['node_id', 'pid', 'op_id', 'ts_ns', 'dur_ns'], selected ? `FROM events WHERE ${where}` : 'FROM events', selected ? params : [], (node, pid, op, ts, dur) => {
-    // Every detector does arithmetic on times and sizes arrays by them: a time that is text,
-    // negative or past 2^53 ns (hostile or damaged bundles; a plain open does not scan for them)
-    // would crash or exhaust memory downstream, and a text or blob id would reach reports as one.
-    if (!(ts >= 0 && dur >= 0 && ts + dur <= Number.MAX_SAFE_INTEGER) || typeof node !== 'number' || typeof pid !== 'number' || typeof op !== 'number') {
-      outOfRange++;
-      return;
+  const inRange = opts.fromNs !== undefined || opts.toNs !== undefined;
+  if (inRange) {
+    index.rows(
+      undefined,
+      (_id, ts, dur, g) => {
+        const s = slot[g.index]!;
+        if (s < 0) return;
+        const m = members[s]!;
+        m.count++;
+        if (ts < m.first) m.first = ts;
+        if (ts > m.last) m.last = ts;
+        scanned++;
+        if (ts < first) first = ts;
+        if (ts + dur > last) last = ts + dur;
+      },
+      loId,
+      hiId,
+    );
+  } else {
+    for (const g of index.groups) {
+      const s = slot[g.index]!;
+      if (s < 0) continue;
+      const m = members[s]!;
+      m.count += g.count;
+      m.first = Math.min(m.first, g.minTs);
+      m.last = Math.max(m.last, g.maxTs);
+      scanned += g.count;
+      first = Math.min(first, g.minTs);
+      last = Math.max(last, g.maxEnd);
     }
-    scanned++;
-    if (ts < first) first = ts;
-    if (ts + dur > last) last = ts + dur;
-    const key = node >= 0 && node < 32768 && pid >= 0 && pid < PID_SPAN && op >= 0 && op < OP_SPAN ? (node * PID_SPAN + pid) * OP_SPAN + op : `${node}:${pid}:${op}`;
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = { node, pid, op, durations: new F64List(), first: ts, last: ts }));
-    g.durations.push(dur);
-    if (ts < g.first) g.first = ts;
-    if (ts > g.last) g.last = ts;
-  });
-  if (outOfRange > 0) {
-    throw new BundleError('SCHEMA', `${bundle.path}: ${outOfRange} event(s) have a node, pid, op, start time or duration that is not a number, or a time that is negative or beyond 2^53 ns (104 days) — the bundle is damaged or hostile and cannot be analysed; run ingero verify on it and get a fresh copy`);
   }
-  const ordered = [...groups.values()].sort((a, b) => a.op - b.op || a.node - b.node || a.pid - b.pid);
+  const ordered = [...groups.values()].filter((g) => g.count > 0).sort((a, b) => a.op - b.op || a.node - b.node || a.pid - b.pid);
+  // Every duration goes into one array, grouped by (op, node, pid): each group is sorted in place
+  // for its own percentiles, then each op's run of groups for the op's.
+  let total = 0;
+  for (const g of ordered) (g.offset = total), (total += g.count);
+  const durations = index.durationsFit32() ? new Uint32Array(total) : new Float64Array(total);
+  const offsets = Float64Array.from(members, (m) => m.offset);
+  index.scatterDurations(index.rowAtId(loId), index.rowAtId(hiId), slot, offsets, durations);
   const opInfo = bundle.ops();
   const ops: OpStats[] = [];
   const byProcess: ProcessOpStats[] = [];
   for (let i = 0; i < ordered.length; ) {
     let j = i;
-    let total = 0;
-    while (j < ordered.length && ordered[j]!.op === ordered[i]!.op) total += ordered[j++]!.durations.length;
-    const all = new Float64Array(total);
-    let at = 0;
+    while (j < ordered.length && ordered[j]!.op === ordered[i]!.op) j++;
+    const all = durations.subarray(ordered[i]!.offset, ordered[j - 1]!.offset + ordered[j - 1]!.count);
     const opId = ordered[i]!.op;
     const info = opInfo.get(opId);
     const base = {
@@ -107,10 +143,7 @@ export function computeStats(bundle: Bundle, opts: StatsOptions = {}): StatsRepo
     let last = -Infinity;
     for (let k = i; k < j; k++) {
       const g = ordered[k]!;
-      const n = g.durations.length;
-      g.durations.drainInto(all, at);
-      const own = all.subarray(at, at + n).sort();
-      at += n;
+      const own = durations.subarray(g.offset, g.offset + g.count).sort();
       first = Math.min(first, g.first);
       last = Math.max(last, g.last);
       byProcess.push({
@@ -124,7 +157,8 @@ export function computeStats(bundle: Bundle, opts: StatsOptions = {}): StatsRepo
         last_ns: g.last,
       });
     }
-    ops.push({ ...base, ...summarize(all.sort()), first_ns: first, last_ns: last });
+    // An op of one process is sorted already.
+    ops.push({ ...base, ...summarize(j - i > 1 ? all.sort() : all), first_ns: first, last_ns: last });
     i = j;
   }
   byProcess.sort((a, b) => a.node_id - b.node_id || a.pid - b.pid || a.op_id - b.op_id);
@@ -138,7 +172,8 @@ export function computeStats(bundle: Bundle, opts: StatsOptions = {}): StatsRepo
     span_ns: to - from,
     ops,
     by_process: byProcess,
-    gpus: gpuActivity(bundle, facts.nodes),
+    // An index of every event tells at once whether there is GPU work to read at all.
+    gpus: index.whole && !index.groups.some((g) => GPU_WORK_OP_IDS.has(g.op)) ? [] : gpuActivity(bundle, facts.nodes),
     data_quality: facts.dataQuality,
   };
 }

@@ -11,6 +11,7 @@
 import type { Bundle } from '../format/index.ts';
 import { procKey, processName, readFacts, sampledPeriodsFor, type BundleFacts } from './bundle-facts.ts';
 import { GPU_LAYERS, SYNC_OPS } from './context.ts';
+import type { EventGroup, EventIndex } from './event-index.ts';
 import { scanRows } from './scan.ts';
 import type { SampledPeriod } from './types.ts';
 import { bytes, dur } from './words.ts';
@@ -252,6 +253,7 @@ const NO_STATE = 0.5;
  */
 function scanThreads<T extends ThreadBase>(
   bundle: Bundle,
+  index: EventIndex | undefined,
   groups: OpGroups,
   lo: number,
   hi: number,
@@ -262,6 +264,7 @@ function scanThreads<T extends ThreadBase>(
   // Keyed by node, then tid: no key string per row.
   const threads = new Map<number, Map<number, T>>();
   if (groups.gpu.size === 0) return threads;
+  if (index) return scanIndexThreads(index, groups, lo, hi, opts, makeThread, onRow, threads);
   const sched = groups.sched ?? -1;
   const ops = [...groups.gpu, ...(groups.sched === undefined ? [] : [groups.sched])];
   const where = [`id >= ? AND id < ? AND op_id IN (${ops.join(',')})`];
@@ -298,6 +301,49 @@ function scanThreads<T extends ThreadBase>(
   return threads;
 }
 
+/** scanThreads over the events in memory: the same rows, in the same order, with the same values. */
+function scanIndexThreads<T extends ThreadBase>(
+  index: EventIndex,
+  groups: OpGroups,
+  lo: number,
+  hi: number,
+  opts: { pid?: number; nodeId?: number; tid?: number },
+  makeThread: (node: number, tid: number) => T,
+  onRow: (t: T, id: number, ts: number, d: number, by: number, byTid: number, state: number | undefined) => void,
+  threads: Map<number, Map<number, T>>,
+): Map<number, Map<number, T>> {
+  const pick = index.select((g) => (groups.gpu.has(g.op) || g.op === groups.sched) && (opts.nodeId === undefined || g.node === opts.nodeId) && (opts.tid === undefined || g.tid === opts.tid));
+  const threadOf = new Map<EventGroup, T>();
+  let lastGroup: EventGroup | undefined;
+  let lastThread: T | undefined;
+  index.rows(
+    pick,
+    (id, ts, d, g, row) => {
+      let t = g === lastGroup ? lastThread : threadOf.get(g);
+      if (!t) {
+        let ofNode = threads.get(g.node);
+        if (!ofNode) threads.set(g.node, (ofNode = new Map()));
+        t = ofNode.get(g.tid);
+        if (!t) ofNode.set(g.tid, (t = makeThread(g.node, g.tid)));
+        threadOf.set(g, t);
+      }
+      lastGroup = g;
+      lastThread = t;
+      if (g.op === groups.sched) {
+        const sw = index.switchOf(row);
+        return void onRow(t, id, ts, d, sw.by, sw.byTid, sw.state);
+      }
+      if (opts.pid === undefined || g.pid === opts.pid) {
+        if (t.gpuCalls++ === 0) t.pid = g.pid;
+      }
+      onRow(t, id, ts, d, NaN, NaN, undefined);
+    },
+    lo,
+    hi,
+  );
+  return threads;
+}
+
 /** The threads of a scan that fed the GPU, most GPU calls first. */
 function feeding<T extends ThreadBase>(threads: Map<number, Map<number, T>>): T[] {
   const out: T[] = [];
@@ -305,8 +351,14 @@ function feeding<T extends ThreadBase>(threads: Map<number, Map<number, T>>): T[
   return out.sort((a, b) => b.gpuCalls - a.gpuCalls || a.node - b.node || a.tid - b.tid);
 }
 
-export function findStalls(bundle: Bundle, opts: StallOptions = {}): StallReport {
-  const facts = factsOf(bundle);
+/** Explain's events and facts, already read: findStalls and threadActivity then read nothing more of the events table for their pass. */
+export interface InMemory {
+  readonly index: EventIndex;
+  readonly facts: BundleFacts;
+}
+
+export function findStalls(bundle: Bundle, opts: StallOptions = {}, inMemory?: InMemory): StallReport {
+  const facts = inMemory?.facts ?? factsOf(bundle);
   const groups = opGroups(bundle);
   const { from, to, lo, hi } = rangeOf(bundle, facts, opts);
   const limit = Math.max(1, Math.floor(opts.limit ?? DEFAULT_LIMIT));
@@ -329,7 +381,7 @@ export function findStalls(bundle: Bundle, opts: StallOptions = {}): StallReport
   };
   const NONE = NaN;
 
-  const scanned = scanThreads(bundle, groups, lo, hi, opts, makeThread, (t, id, ts, d, by, byTid, state) => {
+  const scanned = scanThreads(bundle, inMemory?.index, groups, lo, hi, opts, makeThread, (t, id, ts, d, by, byTid, state) => {
     if (state !== undefined) {
       t.switches++;
       if (offCpuKind) {
@@ -597,8 +649,8 @@ interface ThreadTime extends ThreadBase {
   gpuEnd: number;
 }
 
-export function threadActivity(bundle: Bundle, opts: ActivityOptions = {}): ActivityReport {
-  const facts = factsOf(bundle);
+export function threadActivity(bundle: Bundle, opts: ActivityOptions = {}, inMemory?: InMemory): ActivityReport {
+  const facts = inMemory?.facts ?? factsOf(bundle);
   const groups = opGroups(bundle);
   const { from, to, lo, hi } = rangeOf(bundle, facts, opts);
   const windowNs = Math.max(1, Math.round(opts.windowNs ?? to - from));
@@ -618,7 +670,7 @@ export function threadActivity(bundle: Bundle, opts: ActivityOptions = {}): Acti
     }
   };
   const makeThread = (node: number, tid: number): ThreadTime => ({ node, tid, pid: NaN, gpuCalls: 0, cells: new Float64Array(n * CELL), first: NaN, last: -Infinity, gpuEnd: -Infinity });
-  const scanned = scanThreads(bundle, groups, scanLo, hi, opts, makeThread, (t, _id, ts, d, _by, _byTid, state) => {
+  const scanned = scanThreads(bundle, inMemory?.index, groups, scanLo, hi, opts, makeThread, (t, _id, ts, d, _by, _byTid, state) => {
     if (Number.isNaN(t.first)) t.first = ts;
     if (ts + d > t.last) t.last = ts + d;
     const startCell = ts >= from && ts < to ? Math.floor((ts - from) / windowNs) * CELL : -1;

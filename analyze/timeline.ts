@@ -1,6 +1,7 @@
 // Rates and latencies over time: per op, per window (1 s by default), the count, rate, total
 // time and exact p50/p99/max of the events starting in that window.
 import type { Bundle } from '../format/index.ts';
+import type { EventIndex } from './event-index.ts';
 import { F64List, scanRows } from './scan.ts';
 import { percentile } from './stats.ts';
 
@@ -45,7 +46,8 @@ export interface Timeline {
 /** Most windows one call may ask for: keeps memory bounded whatever the arguments. */
 export const MAX_TIMELINE_WINDOWS = 100_000;
 
-export function timeline(bundle: Bundle, opts: TimelineOptions = {}): Timeline {
+/** index: the bundle's events already in memory (analyze/event-index.ts), read instead of the table. */
+export function timeline(bundle: Bundle, opts: TimelineOptions = {}, index?: EventIndex): Timeline {
   const windowNs = Math.round(opts.windowNs ?? 1e9);
   if (!(windowNs >= 1)) throw new RangeError(`timeline window must be at least 1 ns, got ${opts.windowNs}`);
   // Events are stored in start-time order, so the first and last rows by id bound the span
@@ -55,16 +57,24 @@ export function timeline(bundle: Bundle, opts: TimelineOptions = {}): Timeline {
   const to = opts.toNs ?? (span.b ?? 0) + 1;
   const windows = Math.ceil((to - from) / windowNs);
   if (windows > MAX_TIMELINE_WINDOWS) throw new RangeError(`timeline of ${windows} windows asked for; at most ${MAX_TIMELINE_WINDOWS}: use a wider window or a shorter range`);
-  const { sql: where, params } = bundle.eventWhere({ fromNs: from, toNs: to, opIds: opts.opIds, pids: opts.pids, nodeId: opts.nodeId });
   const cells = new Map<number, Map<number, F64List>>();
-  scanRows(bundle.db, ['op_id', 'ts_ns', 'dur_ns'], `FROM events WHERE ${where}`, params, (op, ts, dur) => {
+  const add = (op: number, ts: number, dur: number) => {
     const w = Math.floor((ts - from) / windowNs);
     let byWindow = cells.get(op);
     if (!byWindow) cells.set(op, (byWindow = new Map()));
     let list = byWindow.get(w);
     if (!list) byWindow.set(w, (list = new F64List()));
     list.push(dur);
-  });
+  };
+  if (index) {
+    const ops = opts.opIds ? new Set(opts.opIds) : null;
+    const pids = opts.pids ? new Set(opts.pids) : null;
+    const pick = index.select((g) => (!ops || ops.has(g.op)) && (!pids || pids.has(g.pid)) && (opts.nodeId === undefined || g.node === opts.nodeId));
+    index.rows(pick, (_id, ts, dur, g) => add(g.op, ts, dur), bundle.idAtTime(from), bundle.idAtTime(to));
+  } else {
+    const { sql: where, params } = bundle.eventWhere({ fromNs: from, toNs: to, opIds: opts.opIds, pids: opts.pids, nodeId: opts.nodeId });
+    scanRows(bundle.db, ['op_id', 'ts_ns', 'dur_ns'], `FROM events WHERE ${where}`, params, add);
+  }
   const series: TimelineSeries[] = [...cells.keys()]
     .sort((a, b) => a - b)
     .map((op) => {

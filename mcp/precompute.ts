@@ -1,12 +1,13 @@
 // What the summary tools answer from, computed once per bundle: exact stats, the analyzer's
 // findings, stack use per op, the whole-recording timeline, and the side ingero diff compares
 // (compare_bundles), built from the same stats and findings rather than computed again. On a
-// 10M-event bundle this takes tens of seconds (bench/mcp.ts), so the server computes it in a child
-// process (precompute-worker.ts) while it keeps answering; the result is plain JSON.
+// 10M-event bundle this takes seconds (bench/mcp.ts), so the server computes it in a child process
+// (precompute-worker.ts) while it keeps answering; the result is plain JSON. The events are read
+// once, into an index (analyze/event-index.ts) that stats, the timeline and explain share.
 // The side's per-process rows cost one more scan of the events per op that several processes of
 // one name call (their percentiles are merged), a few percent of the summary's time on the
 // bench bundles and nothing without such processes, so they are always built.
-import { computeStats, explain, summarizeSide, timeline, type ExplainReport, type SideSummary, type StatsReport, type Timeline } from '../analyze/index.ts';
+import { computeStats, EventIndex, explain, summarizeSide, timeline, type ExplainReport, type SideSummary, type StatsReport, type Timeline } from '../analyze/index.ts';
 import type { Bundle } from '../format/index.ts';
 
 export interface StackUse {
@@ -48,27 +49,28 @@ export function hottestFirst(a: StackUse, b: StackUse): number {
 }
 
 export function precompute(bundle: Bundle): Summary {
-  return precomputeFindings(bundle, precomputeStats(bundle));
+  const index = new EventIndex(bundle);
+  return precomputeFindings(bundle, precomputeStats(bundle, index), index);
 }
 
-/** Stats, stack use and the whole-recording timeline: a fraction of the summary's time. */
-export function precomputeStats(bundle: Bundle): StatsPart {
+/** Stats, stack use and the whole-recording timeline (index: the bundle's events, new EventIndex(bundle)). */
+export function precomputeStats(bundle: Bundle, index: EventIndex): StatsPart {
   const started = performance.now();
-  const stats = computeStats(bundle);
+  const stats = computeStats(bundle, { index });
   const stackUses = (
     bundle.db
       .prepare('SELECT op_id, stack_id, count(*) AS count, sum(dur_ns) AS total_dur_ns, max(dur_ns) AS max_dur_ns FROM events WHERE stack_id IS NOT NULL GROUP BY op_id, stack_id')
       .all() as StackUse[]
   ).sort(hottestFirst);
   const span = stats.to_ns + 1 - stats.from_ns;
-  const whole = timeline(bundle, { fromNs: stats.from_ns, toNs: stats.to_ns + 1, windowNs: niceWidth(span / DEFAULT_WINDOWS) });
+  const whole = timeline(bundle, { fromNs: stats.from_ns, toNs: stats.to_ns + 1, windowNs: niceWidth(span / DEFAULT_WINDOWS) }, index);
   return { stats, stackUses, timeline: whole, elapsedMs: performance.now() - started };
 }
 
 /** The findings and the compare_bundles side, on top of the first part. */
-export function precomputeFindings(bundle: Bundle, part: StatsPart): Summary {
+export function precomputeFindings(bundle: Bundle, part: StatsPart, index: EventIndex): Summary {
   const started = performance.now();
-  const report = explain(bundle, { stats: part.stats });
+  const report = explain(bundle, { stats: part.stats, index });
   const side = summarizeSide(bundle, { byProcess: true, analysis: { stats: part.stats, explain: report } });
   return { ...part, explain: report, side, elapsedMs: part.elapsedMs + performance.now() - started };
 }

@@ -4,7 +4,6 @@
 // Calls that are spikes (≥ spikeFactor × p50) are the periodic-spike finding's and are left out
 // here, so no call's cost is claimed twice.
 import { sampleIds, type AnalysisContext } from '../context.ts';
-import { scanColumns } from '../scan.ts';
 import type { Evidence, Finding } from '../types.ts';
 import { count, dur, list, pct, round4 } from '../words.ts';
 import { makeFinding } from './make-finding.ts';
@@ -22,7 +21,7 @@ export function detectAllocatorChurn(ctx: AnalysisContext): Finding[] {
     const span = ctx.shareSpan(proc).to - proc.from_ns;
     if (calls < th.minCalls || span <= 0) continue;
     const ids = ops.map((o) => o.op_id);
-    const [id, ts, d, op] = scanColumns(ctx.bundle.db, ['id', 'ts_ns', 'dur_ns', 'op_id'], `FROM events WHERE node_id = ? AND pid = ? AND op_id IN (${ids.join(',')}) ORDER BY id`, [proc.node_id, proc.pid]);
+    const [id, ts, d, op] = ctx.columns((g) => g.node === proc.node_id && g.pid === proc.pid && ids.includes(g.op), ['id', 'ts', 'dur', 'op']);
     const p50 = new Map(ops.map((o) => [o.op_id, o.p50_ns]));
     // The busiest second, and the time in non-spike calls.
     let steadyNs = 0;

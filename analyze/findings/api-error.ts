@@ -3,6 +3,7 @@
 // architecture) does no GPU work at all, whatever else the trace shows.
 import { GPU_LAYERS, sampleIds, type AnalysisContext } from '../context.ts';
 import { cudaErrorName } from '../cuda-errors.ts';
+import { FAILING_IDS_KEPT } from '../event-index.ts';
 import type { Evidence, Finding } from '../types.ts';
 import { count, dur, list, pct, round4 } from '../words.ts';
 import { makeFinding } from './make-finding.ts';
@@ -38,19 +39,32 @@ const FIX: Readonly<Record<string, string>> = {
 };
 
 export function detectApiErrors(ctx: AnalysisContext): Finding[] {
-  const gpuOps = [...ctx.bundle.ops().values()].filter((o) => GPU_LAYERS.has(o.layer)).map((o) => o.id);
-  if (gpuOps.length === 0) return [];
+  const gpuOps = new Set([...ctx.bundle.ops().values()].filter((o) => GPU_LAYERS.has(o.layer)).map((o) => o.id));
+  if (gpuOps.size === 0) return [];
   const out: Finding[] = [];
   for (const proc of ctx.gpuProcesses) {
-    const failing = ctx.bundle.db
-      .prepare(`SELECT op_id, ret, count(*) AS n, min(id) AS first_id, min(ts_ns) AS first_ns, max(ts_ns + dur_ns) AS last_ns FROM events WHERE node_id = ? AND pid = ? AND op_id IN (${gpuOps.join(',')}) AND ret IS NOT NULL AND ret != 0 GROUP BY op_id, ret ORDER BY first_id`)
-      .all(proc.node_id, proc.pid) as { op_id: number; ret: number; n: number; first_id: number; first_ns: number; last_ns: number }[];
+    // Failing calls by (op, return code), in order of their first; totalled per thread by the index.
+    const byCall = new Map<string, { op_id: number; ret: number; n: number; first_id: number; first_ns: number; last_ns: number }>();
+    let answered = 0;
+    let failingIds: number[] = [];
+    for (const g of ctx.index.groups) {
+      if (g.node !== proc.node_id || g.pid !== proc.pid || !gpuOps.has(g.op)) continue;
+      answered += g.answered;
+      if (!g.failing) continue;
+      failingIds = failingIds.concat(g.failingIds);
+      for (const [ret, f] of g.failing) {
+        const key = `${g.op}:${ret}`;
+        const c = byCall.get(key);
+        if (!c) byCall.set(key, { op_id: g.op, ret, n: f.n, first_id: f.firstId, first_ns: f.firstNs, last_ns: f.lastEnd });
+        else (c.n += f.n), (c.first_id = Math.min(c.first_id, f.firstId)), (c.first_ns = Math.min(c.first_ns, f.firstNs)), (c.last_ns = Math.max(c.last_ns, f.lastEnd));
+      }
+    }
+    const failing = [...byCall.values()].sort((a, b) => a.first_id - b.first_id);
     const groups = failing
       .map((g) => ({ ...g, op: ctx.bundle.opName(g.op_id) }))
       .filter((g) => !(g.ret === NOT_READY && POLLING_OPS.test(g.op)))
       .map((g) => ({ ...g, name: cudaErrorName(g.op, g.ret) }));
     if (groups.length === 0) continue;
-    const answered = ctx.bundle.db.prepare(`SELECT count(*) FROM events WHERE node_id = ? AND pid = ? AND op_id IN (${gpuOps.join(',')}) AND ret IS NOT NULL`).pluck().get(proc.node_id, proc.pid) as number;
     const failed = groups.reduce((s, g) => s + g.n, 0);
     const share = failed / Math.max(1, answered);
     const first = groups[0]!;
@@ -61,10 +75,7 @@ export function detectApiErrors(ctx: AnalysisContext): Finding[] {
     const main = codes[0]![0];
     const meaning = MEANING[main];
     const label = ctx.label(proc.node_id, proc.pid);
-    const ids = ctx.bundle.db
-      .prepare(`SELECT id FROM events WHERE node_id = ? AND pid = ? AND op_id IN (${gpuOps.join(',')}) AND ret IS NOT NULL AND ret != 0 ORDER BY id LIMIT 2000`)
-      .pluck()
-      .all(proc.node_id, proc.pid) as number[];
+    const ids = failingIds.sort((a, b) => a - b).slice(0, FAILING_IDS_KEPT);
     const evidence: Evidence[] = [
       {
         layer: ctx.bundle.ops().get(first.op_id)?.layer ?? 'CUDA',

@@ -1,7 +1,6 @@
 // Cold start: an op's first calls are far slower than its steady state (context creation,
 // module loading, PTX JIT compilation, allocator warm-up).
 import { coveredNs, GPU_LAYERS, sampleIds, type AnalysisContext } from '../context.ts';
-import { scanColumns } from '../scan.ts';
 import type { Evidence, Finding } from '../types.ts';
 import { count, dur, list, pct, round4, times } from '../words.ts';
 import { makeFinding } from './make-finding.ts';
@@ -24,7 +23,7 @@ export function detectColdStart(ctx: AnalysisContext): Finding[] {
     for (const s of proc.ops) {
       if (!GPU_LAYERS.has(s.layer) || s.p50_ns <= 0 || s.count < 3) continue;
       const n = warmupCalls(ctx, s.count);
-      const [id, ts, d] = scanColumns(ctx.bundle.db, ['id', 'ts_ns', 'dur_ns'], 'FROM (SELECT id, ts_ns, dur_ns FROM events WHERE op_id = ? AND node_id = ? AND pid = ? ORDER BY id LIMIT ?)', [s.op_id, proc.node_id, proc.pid, n]);
+      const [id, ts, d] = ctx.columns((g) => g.op === s.op_id && g.node === proc.node_id && g.pid === proc.pid, ['id', 'ts', 'dur'], { limit: n });
       const cold: number[] = [];
       const ids: number[] = [];
       let opExcess = 0;

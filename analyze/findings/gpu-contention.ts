@@ -1,7 +1,6 @@
 // Several processes contending for one GPU: another process launches a real share of the
 // kernels on the node while the victim runs, and the victim's waits on the GPU grow.
 import { LAUNCH_OPS, SYNC_OPS, type AnalysisContext, type GpuProcess } from '../context.ts';
-import { scanColumns } from '../scan.ts';
 import { percentile } from '../stats.ts';
 import type { Finding } from '../types.ts';
 import { count, dur, list, pct, round4, times } from '../words.ts';
@@ -31,7 +30,7 @@ export function detectGpuContention(ctx: AnalysisContext): Finding[] {
       let inside: Float64Array = new Float64Array(0);
       let outside: Float64Array = new Float64Array(0);
       if (sync) {
-        const [ts, d] = scanColumns(ctx.bundle.db, ['ts_ns', 'dur_ns'], 'FROM events WHERE op_id = ? AND node_id = ? AND pid = ? ORDER BY id', [sync.op_id, node, victim.pid]);
+        const [ts, d] = ctx.columns((g) => g.op === sync.op_id && g.node === node && g.pid === victim.pid, ['ts', 'dur']);
         const a: number[] = [];
         const b: number[] = [];
         for (let i = 0; i < ts!.length; i++) (ts![i]! >= from && ts![i]! < to ? a : b).push(d![i]!);

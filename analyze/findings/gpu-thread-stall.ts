@@ -20,7 +20,7 @@ interface Hypothesis {
 export function detectGpuThreadStalls(ctx: AnalysisContext): Finding[] {
   const th = ctx.th;
   if (ctx.gpuProcesses.length === 0) return [];
-  const report = findStalls(ctx.bundle, { limit: STALLS_EXAMINED });
+  const report = findStalls(ctx.bundle, { limit: STALLS_EXAMINED }, ctx);
   const out: Finding[] = [];
   // One finding per thread: its longest stall above the threshold, the others counted in it.
   const byThread = new Map<string, Stall[]>();

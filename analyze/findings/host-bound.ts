@@ -13,7 +13,7 @@ export function detectHostBound(ctx: AnalysisContext): Finding[] {
   for (const proc of ctx.gpuProcesses) {
     const tid = ctx.gpuThreads(proc.node_id, proc.pid)[0];
     if (tid === undefined || proc.calls < th.minCalls) continue;
-    const act = threadActivity(ctx.bundle, { nodeId: proc.node_id, pid: proc.pid, tid, fromNs: proc.from_ns, toNs: proc.to_ns });
+    const act = threadActivity(ctx.bundle, { nodeId: proc.node_id, pid: proc.pid, tid, fromNs: proc.from_ns, toNs: proc.to_ns }, ctx);
     const w = act.threads[0]?.windows[0];
     if (!w || w.observed_ns <= 0) continue;
     // A thread with no sched_switch row at all was not traced by the scheduler probe (another
@@ -26,7 +26,7 @@ export function detectHostBound(ctx: AnalysisContext): Finding[] {
     if (share < th.hostBoundShare) continue;
     // Calls that fail return at once and put no work on the GPU: that is the api-error
     // finding's symptom, not a loop that computes on the CPU.
-    const failed = ctx.bundle.db.prepare('SELECT count(*) FROM events WHERE node_id = ? AND pid = ? AND tid = ? AND ret IS NOT NULL AND ret != 0').pluck().get(proc.node_id, proc.pid, tid) as number;
+    const failed = ctx.failedCalls(proc.node_id, proc.pid, tid);
     if (failed >= 0.5 * m.calls) continue;
     const syncIds = proc.ops.filter((o) => SYNC_OPS.has(o.op)).map((o) => o.op_id);
     const syncNs = ctx.busyNs(proc.node_id, proc.pid, syncIds);

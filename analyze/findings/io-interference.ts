@@ -1,7 +1,6 @@
 // Block IO interference: slow disk requests on the node coincide with the GPU process's slow
 // calls (dataset reads from a slow disk, checkpoint writes, swap).
 import { GPU_LAYERS, sampleIds, type AnalysisContext } from '../context.ts';
-import { scanColumns } from '../scan.ts';
 import type { Finding } from '../types.ts';
 import { count, dur, pct, round4 } from '../words.ts';
 import { makeFinding } from './make-finding.ts';
@@ -12,7 +11,8 @@ export function detectIoInterference(ctx: AnalysisContext): Finding[] {
   if (ioOps.length === 0) return [];
   const out: Finding[] = [];
   for (const node of [...ctx.facts.nodes.keys()]) {
-    const [ioId, ioTs, ioDur, ioOp] = scanColumns(ctx.bundle.db, ['id', 'ts_ns', 'dur_ns', 'op_id'], `FROM events WHERE node_id = ? AND op_id IN (${ioOps.join(',')}) AND dur_ns >= ? ORDER BY id`, [node, Math.round(th.slowIoNs)]);
+    const slow = Math.round(th.slowIoNs);
+    const [ioId, ioTs, ioDur, ioOp] = ctx.columns((g) => g.node === node && ioOps.includes(g.op), ['id', 'ts', 'dur', 'op'], { where: (_id, _ts, d) => d >= slow });
     const n = ioTs!.length;
     if (n === 0) continue;
     let peak = 0;

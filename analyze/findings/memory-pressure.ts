@@ -1,7 +1,6 @@
 // Memory pressure: OOM kills, host page-allocation storms and high memory use, and what they
 // did to the GPU processes (time blocked in the kernel reclaiming memory).
 import { sampleIds, type AnalysisContext } from '../context.ts';
-import { scanColumns } from '../scan.ts';
 import type { Evidence, Finding } from '../types.ts';
 import { bytes, count, dur, list, pct, round4 } from '../words.ts';
 import { makeFinding } from './make-finding.ts';
@@ -86,7 +85,7 @@ export function detectMemoryPressure(ctx: AnalysisContext): Finding[] {
       for (const p of ctx.gpuProcesses.filter((q) => q.node_id === node)) {
         const tid = ctx.gpuThreads(node, p.pid)[0];
         if (tid === undefined) continue;
-        const [id, d] = scanColumns(db, ['id', 'dur_ns'], 'FROM events WHERE id >= ? AND id < ? AND op_id = ? AND node_id = ? AND tid = ? AND arg2 = 2', [ctx.bundle.idAtTime(winFrom), ctx.bundle.idAtTime(winTo), sched, node, tid]);
+        const [id, d] = ctx.columns((g) => g.op === sched && g.node === node && g.tid === tid, ['id', 'dur'], { where: (_id, _ts, _d, _g, row) => ctx.index.switchOf(row).state === 2, loId: ctx.bundle.idAtTime(winFrom), hiId: ctx.bundle.idAtTime(winTo) });
         const t = d!.reduce((s, x) => s + x, 0);
         if (t > blocked) {
           blocked = t;

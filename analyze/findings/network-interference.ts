@@ -1,7 +1,6 @@
 // Network interference: TCP retransmission bursts on a node with GPU work (NCCL or data loading
 // over TCP slows down when segments are lost).
 import { sampleIds, type AnalysisContext } from '../context.ts';
-import { scanColumns } from '../scan.ts';
 import type { Finding } from '../types.ts';
 import { count, dur } from '../words.ts';
 import { makeFinding } from './make-finding.ts';
@@ -12,7 +11,7 @@ export function detectNetworkInterference(ctx: AnalysisContext): Finding[] {
   if (op === undefined) return [];
   const out: Finding[] = [];
   for (const node of [...ctx.facts.nodes.keys()]) {
-    const [id, ts] = scanColumns(ctx.bundle.db, ['id', 'ts_ns'], 'FROM events WHERE node_id = ? AND op_id = ? ORDER BY id', [node, op]);
+    const [id, ts] = ctx.columns((g) => g.node === node && g.op === op, ['id', 'ts']);
     const n = ts!.length;
     if (n < th.tcpRetransmits) continue;
     const proc = ctx.gpuProcesses.find((p) => p.node_id === node);

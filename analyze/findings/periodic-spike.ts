@@ -1,7 +1,6 @@
 // Periodic spikes: after warm-up, an op has rare calls far slower than usual that come back at
 // a regular interval (counted in calls), the signature of an allocator or cache cycle.
 import { coveredNs, GPU_LAYERS, sampleIds, type AnalysisContext } from '../context.ts';
-import { scanRows } from '../scan.ts';
 import type { Finding } from '../types.ts';
 import { count, dur, pct, round4, times } from '../words.ts';
 import { warmupCalls } from './cold-start.ts';
@@ -30,7 +29,8 @@ export function detectPeriodicSpike(ctx: AnalysisContext): Finding[] {
     const skip = new Map(ops.map((s) => [s.op_id, warmupCalls(ctx, s.count)]));
     const seen = new Map(ops.map((s) => [s.op_id, 0]));
     const candidates = new Map<number, Candidates>(ops.map((s) => [s.op_id, { rn: [], id: [], ts: [], d: [] }]));
-    scanRows(ctx.bundle.db, ['op_id', 'id', 'ts_ns', 'dur_ns'], `FROM events WHERE node_id = ? AND pid = ? AND op_id IN (${ops.map((s) => s.op_id).join(',')}) ORDER BY id`, [proc.node_id, proc.pid], (op, id, ts, d) => {
+    ctx.rows((g) => g.node === proc.node_id && g.pid === proc.pid && base.has(g.op), (id, ts, d, g) => {
+      const op = g.op;
       const rn = seen.get(op)! + 1;
       seen.set(op, rn);
       if (rn <= skip.get(op)! || d < base.get(op)!) return;

@@ -1,7 +1,7 @@
 // Process exits, forks and OOM kills that happen while a GPU process sits in one of its slow
 // calls: worker deaths, restarts and kills are often the hidden cause of a stall.
 import { GPU_LAYERS, sampleIds, type AnalysisContext } from '../context.ts';
-import { scanColumns } from '../scan.ts';
+import { columnsOf } from '../event-index.ts';
 import type { Finding } from '../types.ts';
 import { count, dur, list } from '../words.ts';
 import { makeFinding } from './make-finding.ts';
@@ -17,8 +17,10 @@ export function detectProcessLifecycle(ctx: AnalysisContext): Finding[] {
   if (ops.length === 0) return [];
   const out: Finding[] = [];
   for (const proc of ctx.gpuProcesses) {
-    const [lid, lts, lpid, lop, larg] = scanColumns(ctx.bundle.db, ['id', 'ts_ns', 'pid', 'op_id', 'coalesce(arg0, 0)'], `FROM events WHERE node_id = ? AND op_id IN (${ops.map((o) => o[1]).join(',')}) AND ts_ns >= ? AND ts_ns < ? ORDER BY id`, [proc.node_id, proc.from_ns, proc.to_ns]);
+    const [lid, lts, lpid, lop] = ctx.columns((g) => g.node === proc.node_id && ops.some((o) => o[1] === g.op), ['id', 'ts', 'pid', 'op'], { where: (_id, ts) => ts >= proc.from_ns && ts < proc.to_ns });
     if (lts!.length === 0) continue;
+    const arg0 = columnsOf(ctx.bundle, Array.from(lid!), ['arg0']);
+    const larg = Float64Array.from(lid!, (id) => arg0.get(id)?.[0] ?? 0);
     const hits: { id: number; text: string; call: number; op: string; sameTree: boolean }[] = [];
     let stallNs = 0;
     for (const s of proc.ops) {
@@ -32,7 +34,7 @@ export function detectProcessLifecycle(ctx: AnalysisContext): Finding[] {
         for (let k = 0; k < lts!.length; k++) {
           if (lts![k]! < a || lts![k]! >= b) continue;
           const name = ctx.bundle.opName(lop![k]!);
-          const subject = name === 'oom_kill' || name === 'process_fork' ? larg![k]! : lpid![k]!;
+          const subject = name === 'oom_kill' || name === 'process_fork' ? larg[k]! : lpid![k]!;
           hits.push({ id: lid![k]!, text: `${ctx.label(proc.node_id, subject)} ${WORDS[name]}`, call: calls.dur[c]!, op: s.op, sameTree: ctx.sameTree(proc.node_id, proc.pid, subject) });
           any = true;
         }

@@ -219,15 +219,19 @@ function unobservedTail(ctx: AnalysisContext, s: ProcessOpStats, ratio: number, 
   const sched = ctx.opId('sched_switch');
   if (sched === undefined) return null;
   const db = ctx.bundle.db;
-  const own = db.prepare('SELECT count(*) AS n, coalesce(sum(dur_ns), 0) AS ns, min(ts_ns) AS a, max(ts_ns + dur_ns) AS b FROM events WHERE op_id = ? AND node_id = ? AND tid = ?').get(sched, s.node_id, tid) as { n: number; ns: number; a: number | null; b: number | null };
-  if (own.n < 5 || own.a === null) return null;
-  const p99 = db.prepare('SELECT dur_ns FROM events WHERE op_id = ? AND node_id = ? AND tid = ? ORDER BY dur_ns LIMIT 1 OFFSET ?').pluck().get(sched, s.node_id, tid, Math.max(0, Math.ceil(0.99 * own.n) - 1)) as number;
+  const [ownTs, ownDur] = ctx.columns((g) => g.op === sched && g.node === s.node_id && g.tid === tid, ['ts', 'dur']);
+  if (ownTs!.length < 5) return null;
+  const own = { n: ownTs!.length, ns: 0, a: Infinity, b: -Infinity };
+  for (let i = 0; i < own.n; i++) (own.ns += ownDur![i]!), (own.a = Math.min(own.a, ownTs![i]!)), (own.b = Math.max(own.b, ownTs![i]! + ownDur![i]!));
+  const p99 = Float64Array.from(ownDur!).sort()[Math.max(0, Math.ceil(0.99 * own.n) - 1)]!;
   const from = calls.ts[0]!;
   const to = Math.max(...Array.from(calls.ts, (t, i) => t + calls.dur[i]!));
   // Context switches of the other processes in the same tree: stored rows, or the complete
   // counts of op_aggregates where they are larger (the stored rows are then a sample).
   const switches = new Map<number, { n: number; complete: boolean }>();
-  for (const r of db.prepare('SELECT pid, count(*) AS n FROM events WHERE op_id = ? AND node_id = ? AND pid != ? GROUP BY pid').all(sched, s.node_id, s.pid) as { pid: number; n: number }[]) switches.set(r.pid, { n: r.n, complete: false });
+  const stored = new Map<number, number>();
+  for (const g of ctx.index.groups) if (g.op === sched && g.node === s.node_id && g.pid !== s.pid) stored.set(g.pid, (stored.get(g.pid) ?? 0) + g.count);
+  for (const [pid, n] of [...stored].sort((a, b) => a[0] - b[0])) switches.set(pid, { n, complete: false });
   for (const r of db.prepare('SELECT pid, sum(count) AS n FROM op_aggregates WHERE op_id = ? AND node_id = ? AND pid NOT IN (?, 0) GROUP BY pid').all(sched, s.node_id, s.pid) as { pid: number; n: number }[]) {
     if (r.n >= (switches.get(r.pid)?.n ?? 0)) switches.set(r.pid, { n: r.n, complete: true });
   }

@@ -4,6 +4,7 @@
 // other detectors and leaves out every call another finding cites or covers (same op, or a
 // stall of the thread, over the call's time): one symptom, one finding (analyze/claims.ts).
 import { GPU_LAYERS, SYNC_OPS, type AnalysisContext, type GpuProcess } from '../context.ts';
+import { columnsOf } from '../event-index.ts';
 import type { Alternative, Confidence, Evidence, Finding, ProcessOpStats } from '../types.ts';
 import { count, dur, list, pct, times } from '../words.ts';
 import { makeFinding } from './make-finding.ts';
@@ -51,11 +52,15 @@ export function detectSlowCalls(ctx: AnalysisContext, others: readonly Finding[]
     // A synchronize lasts as long as the GPU work it waits for: sync-stall judges those.
     const ops = proc.ops.filter((s) => GPU_LAYERS.has(s.layer) && !SYNC_OPS.has(s.op) && s.max_ns >= ctx.th.slowCallMinExcessNs);
     if (ops.length === 0) continue;
-    // One pass over the process's calls: every candidate is at least slowCallMinExcessNs long.
+    // One walk over the process's calls in the event index: every candidate is at least
+    // slowCallMinExcessNs long; the slowest maxSlowCalls are kept, their arg0 read by id.
     const candidates = new Map<number, SlowCall[]>();
-    const rows = ctx.bundle.db
-      .prepare(`SELECT id, ts_ns AS ts, dur_ns AS dur, tid, arg0, op_id AS op FROM events WHERE node_id = ? AND pid = ? AND dur_ns >= ? AND op_id IN (${ops.map((o) => o.op_id).join(',')}) ORDER BY dur_ns DESC, id LIMIT ?`)
-      .all(proc.node_id, proc.pid, Math.ceil(ctx.th.slowCallMinExcessNs), ctx.th.maxSlowCalls) as (SlowCall & { op: number })[];
+    const opIds = new Set(ops.map((o) => o.op_id));
+    const minDur = Math.ceil(ctx.th.slowCallMinExcessNs);
+    const [id, ts, dur, tid, op] = ctx.columns((g) => g.node === proc.node_id && g.pid === proc.pid && opIds.has(g.op), ['id', 'ts', 'dur', 'tid', 'op'], { where: (_id, _ts, d) => d >= minDur });
+    const order = Array.from(id!.keys()).sort((a, b) => dur![b]! - dur![a]! || id![a]! - id![b]!).slice(0, ctx.th.maxSlowCalls);
+    const arg0 = columnsOf(ctx.bundle, order.map((k) => id![k]!), ['arg0']);
+    const rows = order.map((k) => ({ id: id![k]!, ts: ts![k]!, dur: dur![k]!, tid: tid![k]!, arg0: arg0.get(id![k]!)?.[0] ?? null, op: op![k]! }));
     for (const r of rows) {
       if (!candidates.has(r.op)) candidates.set(r.op, []);
       candidates.get(r.op)!.push(r);
@@ -178,9 +183,11 @@ function explainedBy(others: readonly Finding[], proc: GpuProcess, s: ProcessOpS
 
 /** 'op' when no stored call of the op in the process comes before c, 'arg0' when none with its arg0 does (for launches: the kernel function), else ''. */
 function firstCall(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats, c: SlowCall): 'op' | 'arg0' | '' {
-  const earlier = (extra: string, ...args: number[]) => ctx.bundle.db.prepare(`SELECT 1 FROM events WHERE id < ? AND op_id = ? AND node_id = ? AND pid = ?${extra} LIMIT 1`).get(c.id, s.op_id, proc.node_id, proc.pid, ...args) !== undefined;
-  if (!earlier('')) return 'op';
-  return c.arg0 !== null && /LaunchKernel|GraphLaunch/.test(s.op) && !earlier(' AND arg0 = ?', c.arg0) ? 'arg0' : '';
+  const [before] = ctx.columns((g) => g.op === s.op_id && g.node === proc.node_id && g.pid === proc.pid, ['id'], { limit: 1, hiId: c.id });
+  if (before!.length === 0) return 'op';
+  // The index keeps no arguments: whether an earlier launch had the same kernel is asked of SQLite.
+  const sameKernelBefore = () => ctx.bundle.db.prepare('SELECT 1 FROM events WHERE id < ? AND op_id = ? AND node_id = ? AND pid = ? AND arg0 = ? LIMIT 1').get(c.id, s.op_id, proc.node_id, proc.pid, c.arg0) !== undefined;
+  return c.arg0 !== null && /LaunchKernel|GraphLaunch/.test(s.op) && !sameKernelBefore() ? 'arg0' : '';
 }
 
 /** What happened around one slow call, as the best-supported cause. */

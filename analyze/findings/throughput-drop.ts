@@ -3,6 +3,7 @@
 // slower). Rates come from complete counts only: where launches were sampled, op_aggregates
 // is used when it exists, and otherwise no drop is claimed.
 import { LAUNCH_OPS, SYNC_OPS, sampleIds, type AnalysisContext, type GpuProcess } from '../context.ts';
+import { columnsOf } from '../event-index.ts';
 import type { Alternative, Confidence, Evidence, Finding, ProcessOpStats } from '../types.ts';
 import { count, dur, list, pct, rate, round4 } from '../words.ts';
 import { makeFinding } from './make-finding.ts';
@@ -365,7 +366,9 @@ function attributeCause(ctx: AnalysisContext, proc: GpuProcess, drop: Window, re
 function childForks(ctx: AnalysisContext, proc: GpuProcess, w: Window): { id: number; ts: number; child: number }[] {
   const fork = ctx.opId('process_fork');
   if (fork === undefined) return [];
-  return ctx.bundle.db.prepare('SELECT id, ts_ns AS ts, arg0 AS child FROM events WHERE id >= ? AND id < ? AND op_id = ? AND node_id = ? AND pid = ? AND arg0 IS NOT NULL ORDER BY id').all(ctx.bundle.idAtTime(w.from), ctx.bundle.idAtTime(w.to), fork, proc.node_id, proc.pid) as { id: number; ts: number; child: number }[];
+  const [id, ts] = ctx.columns((g) => g.op === fork && g.node === proc.node_id && g.pid === proc.pid, ['id', 'ts'], { loId: ctx.bundle.idAtTime(w.from), hiId: ctx.bundle.idAtTime(w.to) });
+  const child = columnsOf(ctx.bundle, Array.from(id!), ['arg0']);
+  return Array.from(id!, (i, k) => ({ id: i, ts: ts![k]!, child: child.get(i)?.[0] ?? null })).filter((f): f is { id: number; ts: number; child: number } => f.child !== null);
 }
 
 interface Measured {
@@ -386,7 +389,19 @@ function offCpuTime(ctx: AnalysisContext, proc: GpuProcess, w: Window, byThread 
   const tid = byThread ? ctx.gpuThreads(proc.node_id, proc.pid)[0] : undefined;
   if (!sched) return { ns: 0, switches: 0, preemptedNs: 0, stateKnown: false, source: '' };
   if (byThread && tid !== undefined && ctx.sampled(proc.node_id, { op: sched.name, source: sched.source }, w.from, w.to).length === 0) {
-    const r = ctx.bundle.db.prepare('SELECT count(*) AS n, coalesce(sum(dur_ns), 0) AS ns, coalesce(sum(CASE WHEN arg2 = 0 THEN dur_ns END), 0) AS pre, count(arg2) AS known FROM events WHERE id >= ? AND id < ? AND op_id = ? AND node_id = ? AND tid = ?').get(ctx.bundle.idAtTime(w.from), ctx.bundle.idAtTime(w.to), sched.id, proc.node_id, tid) as { n: number; ns: number; pre: number; known: number };
+    const r = { n: 0, ns: 0, pre: 0, known: 0 };
+    ctx.rows(
+      (g) => g.op === sched.id && g.node === proc.node_id && g.tid === tid,
+      (_id, _ts, d, _g, row) => {
+        const state = ctx.index.switchOf(row).state;
+        r.n++;
+        r.ns += d;
+        if (state === 0) r.pre += d;
+        if (!Number.isNaN(state)) r.known++;
+      },
+      ctx.bundle.idAtTime(w.from),
+      ctx.bundle.idAtTime(w.to),
+    );
     return { ns: r.ns, switches: r.n, preemptedNs: r.pre, stateKnown: r.n > 0 && r.known === r.n, source: `stored sched_switch events of thread ${tid}` };
   }
   const agg = aggregateTime(ctx, proc.node_id, proc.pid, [sched.id], w);
@@ -397,7 +412,9 @@ function offCpuTime(ctx: AnalysisContext, proc: GpuProcess, w: Window, byThread 
 function completeTime(ctx: AnalysisContext, node: number, pid: number, ops: readonly ProcessOpStats[], w: Window): Measured {
   if (ops.length === 0) return { ns: 0, switches: 0, preemptedNs: 0, stateKnown: false, source: '' };
   if (ops.every((o) => ctx.sampled(node, o, w.from, w.to).length === 0)) {
-    const ns = ctx.bundle.db.prepare(`SELECT coalesce(sum(dur_ns), 0) FROM events WHERE id >= ? AND id < ? AND node_id = ? AND pid = ? AND op_id IN (${ops.map((o) => o.op_id).join(',')})`).pluck().get(ctx.bundle.idAtTime(w.from), ctx.bundle.idAtTime(w.to), node, pid) as number;
+    const ids = new Set(ops.map((o) => o.op_id));
+    let ns = 0;
+    ctx.rows((g) => g.node === node && g.pid === pid && ids.has(g.op), (_id, _ts, d) => void (ns += d), ctx.bundle.idAtTime(w.from), ctx.bundle.idAtTime(w.to));
     return { ns, switches: 0, preemptedNs: 0, stateKnown: false, source: 'stored events' };
   }
   const agg = aggregateTime(ctx, node, pid, ops.map((o) => o.op_id), w);

@@ -58,7 +58,7 @@ export interface ColumnOptions {
   readonly hiId?: number;
 }
 
-/** Calls of one op in one process, columnar (slowCalls and tailCalls: slowest first). */
+/** Calls of one op in one process, columnar, in time order. */
 export interface Calls {
   readonly id: Float64Array;
   readonly ts: Float64Array;
@@ -316,7 +316,7 @@ export class AnalysisContext {
 
   /**
    * The slow calls of an op in a process: dur ≥ max(p99, tailRatio × p50), at most maxSlowCalls
-   * (the slowest), slowest first. Computed once and shared by the detectors.
+   * (the slowest), in time order. Computed once and shared by the detectors.
    */
   tailCalls(s: ProcessOpStats): Calls {
     const key = `${s.node_id}:${s.pid}:${s.op_id}`;
@@ -326,16 +326,16 @@ export class AnalysisContext {
   }
 
   /**
-   * Calls of an op in a process with dur ≥ minDur: the slowest `limit`, slowest first (by id among
-   * equal durations). This is the order the SQL this replaced delivered (its outer ORDER BY id was
-   * void under count()); callers that need time order must sort.
+   * Calls of an op in a process with dur ≥ minDur: the slowest `limit` (by id among equal
+   * durations), in time order, so the first is where the slow calls begin.
    */
   slowCalls(node: number, pid: number, opId: number, minDur: number, limit: number): Calls {
     const least = Math.ceil(minDur);
     const [id, ts, dur, tid] = this.columns((g) => g.op === opId && g.node === node && g.pid === pid, ['id', 'ts', 'dur', 'tid'], { where: (_id, _ts, d) => d >= least });
     const kept = Array.from(id!.keys())
       .sort((a, b) => dur![b]! - dur![a]! || id![a]! - id![b]!)
-      .slice(0, Math.max(0, limit));
+      .slice(0, Math.max(0, limit))
+      .sort((a, b) => a - b);
     return { id: Float64Array.from(kept, (k) => id![k]!), ts: Float64Array.from(kept, (k) => ts![k]!), dur: Float64Array.from(kept, (k) => dur![k]!), tid: Float64Array.from(kept, (k) => tid![k]!) };
   }
 

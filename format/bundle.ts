@@ -194,6 +194,9 @@ export interface OpInfo {
   readonly description: string;
 }
 
+/** idAtTime keeps the start time of every TIME_STEP-th event in memory. */
+const TIME_STEP = 1024;
+
 export class Bundle {
   /** The bundle file as given to openBundle. */
   readonly path: string;
@@ -206,6 +209,7 @@ export class Bundle {
   private countCache?: number;
   private docCache?: Map<string, TableDoc>;
   private endCache?: number;
+  private timeSteps?: { readonly maxId: number; readonly at: Database.Statement; readonly steps: Float64Array };
   /** Unix ns of ts_ns = 0, from the database's metadata (checked at open). */
   readonly originUnixNs: bigint;
 
@@ -288,10 +292,28 @@ export class Bundle {
    * start-time order, so this is a binary search over the primary key: no time index is needed.
    */
   idAtTime(ns: number): number {
-    const at = this.db.prepare('SELECT ts_ns FROM events WHERE id = ?').pluck();
-    let lo = 1;
-    // max(id) is one step down the primary key; count(*) would read every row (seconds on 10M).
-    let hi = ((this.db.prepare('SELECT coalesce(max(id), 0) FROM events').pluck().get() as number) ?? 0) + 1;
+    // Analyses ask this tens of thousands of times on a large bundle: the statement, the id range
+    // and every TIME_STEP-th start time are read once (the database is read-only), so a call is
+    // an in-memory search down to TIME_STEP ids and then about log2(TIME_STEP) primary-key reads.
+    if (!this.timeSteps) {
+      const maxId = (this.db.prepare('SELECT coalesce(max(id), 0) FROM events').pluck().get() as number) ?? 0;
+      const at = this.db.prepare('SELECT ts_ns FROM events WHERE id = ?').pluck();
+      const steps = new Float64Array(Math.floor(Math.max(0, maxId - 1) / TIME_STEP) + 1);
+      for (let k = 0; k < steps.length; k++) steps[k] = (at.get(1 + k * TIME_STEP) as number | undefined) ?? Infinity;
+      this.timeSteps = { maxId, at, steps };
+    }
+    const { maxId, at, steps } = this.timeSteps;
+    if (maxId === 0) return 1;
+    // The last step starting before ns bounds the answer from below; the next one from above.
+    let a = 0;
+    let b = steps.length;
+    while (a < b) {
+      const m = (a + b) >>> 1;
+      if (steps[m]! < ns) a = m + 1;
+      else b = m;
+    }
+    let lo = a === 0 ? 1 : 1 + (a - 1) * TIME_STEP + 1;
+    let hi = a === steps.length ? maxId + 1 : 1 + a * TIME_STEP;
     while (lo < hi) {
       const mid = Math.floor((lo + hi) / 2);
       if ((at.get(mid) as number) < ns) lo = mid + 1;

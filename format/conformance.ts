@@ -4,12 +4,25 @@
 // agent's context, in any column of any table (declared types do not bind SQLite: an INTEGER
 // column holds 8 MiB of text if a writer puts it there).
 import type Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
 import { APPLICATION_ID, MAX_EVENT_ROW_BYTES, TABLES, UNKNOWN_TABLE_MAX_BYTES, type TableSpec } from './schema.ts';
 
 export interface ConformanceOptions {
   /** Also run SQLite's integrity check and the full-table invariants (slow on large bundles). */
   readonly full: boolean;
+  /** Skip the pass over every value: this checker (VALUE_CHECKER) already passed this very database. */
+  readonly valuesPassed?: boolean;
 }
+
+/**
+ * Names the value pass (valueProblems) and the limits it applies, for records that a database
+ * passed it (the cache's marker). Raise the number whenever valueProblems changes what it refuses;
+ * a change of limits changes the name by itself.
+ */
+export const VALUE_CHECKER = `values/1 ${createHash('sha256')
+  .update(JSON.stringify([MAX_EVENT_ROW_BYTES, UNKNOWN_TABLE_MAX_BYTES, TABLES.map((t) => [t.name, t.maxTextBytes, t.columns.map((c) => c.decl)])]))
+  .digest('hex')
+  .slice(0, 16)}`;
 
 /** Returns one line per problem; empty when the database conforms. */
 export function checkConformance(db: Database.Database, options: ConformanceOptions): string[] {
@@ -56,7 +69,7 @@ export function checkConformance(db: Database.Database, options: ConformanceOpti
     }
   }
   if (problems.length > 0) return problems;
-  for (const table of tableNames) problems.push(...valueProblems(db, table, TABLES.find((t) => t.name === table)));
+  if (!options.valuesPassed) for (const table of tableNames) problems.push(...valueProblems(db, table, TABLES.find((t) => t.name === table)));
   if (problems.length > 0 || !options.full) return problems;
   const integrity = db.pragma('integrity_check', { simple: true });
   if (integrity !== 'ok') problems.push(`SQLite integrity check failed: ${String(integrity).slice(0, 200)}`);

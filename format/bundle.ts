@@ -3,11 +3,11 @@
 // database's SHA-256, so the second open of the same bundle skips all of it), then opens the
 // database read-only with SQLite's defensive settings and checks schema conformance.
 import Database from 'better-sqlite3';
-import { lstatSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomically } from './atomic-file.ts';
-import { checkConformance } from './conformance.ts';
+import { checkConformance, VALUE_CHECKER } from './conformance.ts';
 import { BundleError, ioError } from './errors.ts';
 import type { Manifest } from './manifest.ts';
 import { inflateDatabase } from './parallel-inflate.ts';
@@ -63,10 +63,11 @@ export function cachedDatabase(info: ContainerInfo, cacheDir: string, options: {
       markUsed(file);
       return file;
     }
-    rmSync(file, { force: true });
   } catch {
     /* not cached yet */
   }
+  // A fresh entry is checked in full at its first open, whatever an older record says.
+  removeCacheEntry(file);
   try {
     writeFileAtomically(file, (fd) => inflateDatabase(info, fd));
     evictLeastRecentlyUsed(dir, file);
@@ -78,6 +79,40 @@ export function cachedDatabase(info: ContainerInfo, cacheDir: string, options: {
     throw ioError(file, err, 'decompressing into the cache');
   }
   return file;
+}
+
+/** Removes a cache entry: the database and the record that it passed the value checks. */
+export function removeCacheEntry(file: string): void {
+  rmSync(file, { force: true });
+  rmSync(conformanceRecord(file), { force: true });
+}
+
+// The open-time value pass reads every page of events (1 s at 10M events), so that a cache
+// entry which passed it once is not read again at each open: a record beside the entry names its
+// digest and the checker (VALUE_CHECKER), written once the checks passed. A missing record or
+// one naming another digest or checker means: check again.
+const conformanceRecord = (file: string) => file.replace(/\.sqlite$/, '.conformance');
+const recordText = (sha256: string) => `${VALUE_CHECKER} ${sha256}\n`;
+
+/** Whether the cache entry's record says this checker passed the values of this database. */
+export function valuesPassed(file: string, sha256: string): boolean {
+  const record = conformanceRecord(file);
+  try {
+    const st = lstatSync(record);
+    const text = recordText(sha256);
+    return st.isFile() && st.size === Buffer.byteLength(text) && (process.getuid === undefined || st.uid === process.getuid()) && readFileSync(record, 'utf8') === text;
+  } catch {
+    return false;
+  }
+}
+
+/** Records that the database passed the value checks (nothing recorded in a read-only cache: the next open checks again). */
+export function recordValuesPassed(file: string, sha256: string): void {
+  try {
+    writeFileAtomically(conformanceRecord(file), (fd) => writeSync(fd, recordText(sha256)));
+  } catch {
+    /* unrecorded: the checks run again next time */
+  }
 }
 
 /** Default bound on the cache's size; $INGERO_CACHE_MAX_BYTES changes it. */
@@ -117,7 +152,7 @@ function evictLeastRecentlyUsed(dir: string, keep: string): void {
   for (const e of entries) {
     if (total <= max) break;
     if (e.path === keep) continue;
-    rmSync(e.path, { force: true });
+    removeCacheEntry(e.path);
     total -= e.bytes;
   }
 }
@@ -441,10 +476,11 @@ function isIntegerRow(r: Record<string, unknown>): boolean {
 export function openBundle(path: string, options: OpenOptions = {}): Bundle {
   const info = readContainer(path, options);
   const file = cachedDatabase(info, options.cacheDir ?? defaultCacheDir());
+  const sha256 = info.manifest.database.sha256;
   // A database the reader refuses does not stay in the cache: refusing leaves nothing behind.
   const refuse = (err: BundleError, db?: Database.Database): never => {
     db?.close();
-    rmSync(file, { force: true });
+    removeCacheEntry(file);
     throw err;
   };
   let db: Database.Database;
@@ -454,8 +490,9 @@ export function openBundle(path: string, options: OpenOptions = {}): Bundle {
     return refuse(new BundleError('CORRUPT', `${path}: the database inside cannot be opened (${(err as Error).message}) — the bundle is damaged`));
   }
   let problems: string[];
+  const passed = valuesPassed(file, sha256);
   try {
-    problems = checkConformance(db, { full: false });
+    problems = checkConformance(db, { full: false, valuesPassed: passed });
   } catch (err) {
     return refuse(new BundleError('CORRUPT', `${path}: the database inside is damaged (${(err as Error).message}) — get a fresh copy`), db);
   }
@@ -464,6 +501,7 @@ export function openBundle(path: string, options: OpenOptions = {}): Bundle {
   if (mismatch) return refuse(new BundleError('SCHEMA', `${path}: ${mismatch}`), db);
   const origin = clockOrigin(db);
   if (typeof origin === 'string') return refuse(new BundleError('SCHEMA', `${path}: ${origin}`), db);
+  if (!passed) recordValuesPassed(file, sha256);
   return new Bundle(path, info.manifest, file, db, origin);
 }
 

@@ -4,12 +4,25 @@
 // agent's context, in any column of any table (declared types do not bind SQLite: an INTEGER
 // column holds 8 MiB of text if a writer puts it there).
 import type Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
 import { APPLICATION_ID, MAX_EVENT_ROW_BYTES, TABLES, UNKNOWN_TABLE_MAX_BYTES, type TableSpec } from './schema.ts';
 
 export interface ConformanceOptions {
   /** Also run SQLite's integrity check and the full-table invariants (slow on large bundles). */
   readonly full: boolean;
+  /** Skip the pass over every value: this checker (VALUE_CHECKER) already passed this very database. */
+  readonly valuesPassed?: boolean;
 }
+
+/**
+ * Names the value pass (valueProblems) and the limits it applies, for records that a database
+ * passed it (the cache's marker). Raise the number whenever valueProblems changes what it refuses;
+ * a change of limits changes the name by itself.
+ */
+export const VALUE_CHECKER = `values/1 ${createHash('sha256')
+  .update(JSON.stringify([MAX_EVENT_ROW_BYTES, UNKNOWN_TABLE_MAX_BYTES, TABLES.map((t) => [t.name, t.maxTextBytes, t.columns.map((c) => c.decl)])]))
+  .digest('hex')
+  .slice(0, 16)}`;
 
 /** Returns one line per problem; empty when the database conforms. */
 export function checkConformance(db: Database.Database, options: ConformanceOptions): string[] {
@@ -56,29 +69,38 @@ export function checkConformance(db: Database.Database, options: ConformanceOpti
     }
   }
   if (problems.length > 0) return problems;
-  for (const table of tableNames) problems.push(...valueProblems(db, table, TABLES.find((t) => t.name === table)));
+  if (!options.valuesPassed) for (const table of tableNames) problems.push(...valueProblems(db, table, TABLES.find((t) => t.name === table)));
   if (problems.length > 0 || !options.full) return problems;
   const integrity = db.pragma('integrity_check', { simple: true });
   if (integrity !== 'ok') problems.push(`SQLite integrity check failed: ${String(integrity).slice(0, 200)}`);
-  const ev = db.prepare('SELECT count(*) AS n, coalesce(max(id), 0) AS maxId, coalesce(min(id), 1) AS minId FROM events').get() as { n: number; maxId: number; minId: number };
-  if (ev.n > 0 && (ev.minId !== 1 || ev.maxId !== ev.n)) problems.push(`events.id is not dense 1..${ev.n} (min ${ev.minId}, max ${ev.maxId})`);
-  const unordered = db.prepare('SELECT count(*) AS n FROM events e JOIN events p ON p.id = e.id - 1 WHERE e.ts_ns < p.ts_ns').get() as { n: number };
-  if (unordered.n > 0) problems.push(`${unordered.n} events are out of start-time order (events.id must follow ts_ns)`);
+  // One pass over events for every invariant (each separate query read all of it again); the
+  // typeof test is spelt so that an integer costs one comparison (NOT IN cost twice the scan).
   const eventColumns = new Set((db.prepare("SELECT name FROM pragma_table_info('events')").all() as { name: string }[]).map((r) => r.name));
   const intColumns = ['ts_ns', 'dur_ns', 'node_id', 'pid', 'tid', 'op_id', 'arg0', 'arg1', 'arg2', 'arg3', 'ret', 'stack_id', 'corr_id'].filter((c) => eventColumns.has(c));
-  const badType = db.prepare(`SELECT count(*) AS n FROM events WHERE ${intColumns.map((c) => `typeof(${c}) NOT IN ('integer', 'null')`).join(' OR ')}`).get() as { n: number };
-  if (badType.n > 0) problems.push(`${badType.n} events hold a non-integer value in an integer column`);
-  const negative = db.prepare('SELECT count(*) AS n FROM events WHERE dur_ns < 0 OR ts_ns < 0').get() as { n: number };
-  if (negative.n > 0) problems.push(`${negative.n} events have a negative time or duration`);
+  // Orphans count distinct values, NULL among them (a NULL is "NOT IN" only an empty table).
+  const orphans = (column: string, known: string) => `count(DISTINCT e.${column}) FILTER (WHERE e.${column} NOT IN (${known})) + (count(*) FILTER (WHERE e.${column} IS NULL AND e.${column} NOT IN (${known})) > 0)`;
+  const ev = db
+    .prepare(
+      `SELECT count(*) AS n, coalesce(max(e.id), 0) AS maxId, coalesce(min(e.id), 1) AS minId,
+        count(*) FILTER (WHERE e.ts_ns < p.ts_ns) AS unordered,
+        count(*) FILTER (WHERE ${intColumns.map((c) => `(typeof(e.${c}) <> 'integer' AND e.${c} IS NOT NULL)`).join(' OR ')}) AS badType,
+        count(*) FILTER (WHERE e.dur_ns < 0 OR e.ts_ns < 0) AS negative,
+        count(*) FILTER (WHERE e.ts_ns > ${Number.MAX_SAFE_INTEGER} OR e.dur_ns > ${Number.MAX_SAFE_INTEGER} - e.ts_ns) AS beyond,
+        ${orphans('op_id', 'SELECT id FROM ops')} AS orphanOps,
+        count(DISTINCT e.stack_id) FILTER (WHERE e.stack_id NOT IN (SELECT stack_id FROM stack_frames)) AS orphanStacks,
+        ${orphans('node_id', 'SELECT id FROM nodes')} AS orphanNodes
+      FROM events e LEFT JOIN events p ON p.id = e.id - 1`,
+    )
+    .get() as Record<'n' | 'maxId' | 'minId' | 'unordered' | 'badType' | 'negative' | 'beyond' | 'orphanOps' | 'orphanStacks' | 'orphanNodes', number>;
+  if (ev.n > 0 && (ev.minId !== 1 || ev.maxId !== ev.n)) problems.push(`events.id is not dense 1..${ev.n} (min ${ev.minId}, max ${ev.maxId})`);
+  if (ev.unordered > 0) problems.push(`${ev.unordered} events are out of start-time order (events.id must follow ts_ns)`);
+  if (ev.badType > 0) problems.push(`${ev.badType} events hold a non-integer value in an integer column`);
+  if (ev.negative > 0) problems.push(`${ev.negative} events have a negative time or duration`);
   // Readers hold times as doubles; past 2^53 ns (104 days after the origin) they lose precision.
-  const beyond = db.prepare(`SELECT count(*) AS n FROM events WHERE ts_ns > ${Number.MAX_SAFE_INTEGER} OR dur_ns > ${Number.MAX_SAFE_INTEGER} - ts_ns`).get() as { n: number };
-  if (beyond.n > 0) problems.push(`${beyond.n} events end beyond 2^53 ns (104 days) after the bundle origin, where times lose precision`);
-  const orphanOps = db.prepare('SELECT count(*) AS n FROM (SELECT DISTINCT op_id FROM events) WHERE op_id NOT IN (SELECT id FROM ops)').get() as { n: number };
-  if (orphanOps.n > 0) problems.push(`${orphanOps.n} op code(s) used by events are missing from table ops`);
-  const orphanStacks = db.prepare('SELECT count(*) AS n FROM (SELECT DISTINCT stack_id FROM events WHERE stack_id IS NOT NULL) WHERE stack_id NOT IN (SELECT stack_id FROM stack_frames)').get() as { n: number };
-  if (orphanStacks.n > 0) problems.push(`${orphanStacks.n} stack id(s) used by events have no frames`);
-  const orphanNodes = db.prepare('SELECT count(*) AS n FROM (SELECT DISTINCT node_id FROM events) WHERE node_id NOT IN (SELECT id FROM nodes)').get() as { n: number };
-  if (orphanNodes.n > 0) problems.push(`${orphanNodes.n} node id(s) used by events are missing from table nodes`);
+  if (ev.beyond > 0) problems.push(`${ev.beyond} events end beyond 2^53 ns (104 days) after the bundle origin, where times lose precision`);
+  if (ev.orphanOps > 0) problems.push(`${ev.orphanOps} op code(s) used by events are missing from table ops`);
+  if (ev.orphanStacks > 0) problems.push(`${ev.orphanStacks} stack id(s) used by events have no frames`);
+  if (ev.orphanNodes > 0) problems.push(`${ev.orphanNodes} node id(s) used by events are missing from table nodes`);
   return problems;
 }
 

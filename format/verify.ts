@@ -4,9 +4,8 @@
 // the sealer derives from the database. The header hash is a checksum, not a signature: anyone
 // can edit a manifest and recompute it, so only the database's own account is a fact.
 import { isDeepStrictEqual } from 'node:util';
-import { rmSync } from 'node:fs';
 import { BundleError, type BundleErrorCode } from './errors.ts';
-import { cachedDatabase, clockOrigin, defaultCacheDir, openReadOnlyDatabase, schemaVersionProblem, type OpenOptions } from './bundle.ts';
+import { cachedDatabase, clockOrigin, defaultCacheDir, openReadOnlyDatabase, recordValuesPassed, removeCacheEntry, schemaVersionProblem, type OpenOptions } from './bundle.ts';
 import { checkConformance } from './conformance.ts';
 import { readContainer, type ContainerInfo } from './read-container.ts';
 import type { Manifest } from './manifest.ts';
@@ -44,7 +43,7 @@ export function verifyBundle(path: string, options: OpenOptions = {}): VerifyRep
   try {
     db = openReadOnlyDatabase(file);
   } catch (err) {
-    rmSync(file, { force: true });
+    removeCacheEntry(file);
     return { path, ok: false, problems: [{ code: 'CORRUPT', message: `${path}: the database inside cannot be opened (${(err as Error).message})` }], manifest: info.manifest };
   }
   try {
@@ -59,7 +58,9 @@ export function verifyBundle(path: string, options: OpenOptions = {}): VerifyRep
   } finally {
     db.close();
   }
-  if (problems.length > 0) rmSync(file, { force: true });
+  // A full pass includes the open-time value checks: the next open need not repeat them.
+  if (problems.length > 0) removeCacheEntry(file);
+  else recordValuesPassed(file, info.manifest.database.sha256);
   return { path, ok: problems.length === 0, problems, manifest: info.manifest };
 }
 

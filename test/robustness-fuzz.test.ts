@@ -219,7 +219,7 @@ function checkRun(label: string, args: string[], r: Run): void {
 /** Nothing next to the bundle, and no half-written entry in the cache. */
 function checkNothingLeft(dir: string, bundle: string): void {
   assert.deepEqual(readdirSync(dir), [basename(bundle)], `files appeared next to ${bundle}`);
-  const leftovers = readdirSync(cacheDir).filter((n) => !/^[0-9a-f]{64}\.sqlite$/.test(n));
+  const leftovers = readdirSync(cacheDir).filter((n) => !/^[0-9a-f]{64}\.(sqlite|conformance)$/.test(n));
   assert.deepEqual(leftovers, [], 'temporary files left in the cache');
 }
 

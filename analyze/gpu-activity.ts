@@ -3,7 +3,7 @@
 // activity's start to the last one's end, and per-kernel-name counts and exact percentiles.
 // Reads only gpu-source events (PyTorch profiler imports, schema 2); a bundle without them has none.
 import { opId, type Bundle } from '../format/index.ts';
-import { percentile } from './stats.ts';
+import { percentile } from './percentile.ts';
 import { F64List, scanRows } from './scan.ts';
 import type { GpuDeviceActivity, GpuKernelStats } from './types.ts';
 

@@ -1,7 +1,8 @@
 // Public API of the analyzer: pure functions over an opened bundle (format/openBundle). They
 // read the bundle only, never the machine they run on, so a bundle gives the same answer
 // everywhere. Result shapes are documented in analyze/types.ts.
-export { computeStats, percentile, summarize, type StatsOptions } from './stats.ts';
+export { computeStats, summarize, type StatsOptions } from './stats.ts';
+export { percentile } from './percentile.ts';
 export { EventIndex } from './event-index.ts';
 export { explain, canonicalJson, compareFindings, type ExplainOptions } from './explain.ts';
 export { DIFF_THRESHOLDS, diffBundles, diffSides, ratioText, resolveDiffThresholds, summarizeSide, type DiffOptions, type DiffReport, type DiffSide, type DiffThresholds, type FindingChange, type OpChange, type SetupChange, type SideAnalysis, type SideInfo, type SideSummary, type Verdict } from './diff.ts';

@@ -6,16 +6,10 @@ import type { Bundle } from '../format/index.ts';
 import { processName, readFacts, type BundleFacts } from './bundle-facts.ts';
 import { GPU_WORK_OPS, gpuActivity } from './gpu-activity.ts';
 import { EventIndex } from './event-index.ts';
+import { percentile } from './percentile.ts';
 import type { DurationSummary, OpStats, ProcessOpStats, StatsReport } from './types.ts';
 
 const GPU_WORK_OP_IDS = new Set<number>(Object.values(GPU_WORK_OPS));
-
-/** Nearest-rank percentile of sorted values: sorted[ceil(p·n) − 1]. */
-export function percentile(sorted: ArrayLike<number>, p: number): number {
-  const n = sorted.length;
-  if (n === 0) return 0;
-  return sorted[Math.min(n - 1, Math.max(0, Math.ceil(p * n) - 1))]!;
-}
 
 /** Summary of durations already sorted ascending. */
 export function summarize(sorted: ArrayLike<number>): DurationSummary {

@@ -3,7 +3,7 @@
 import type { Bundle } from '../format/index.ts';
 import type { EventIndex } from './event-index.ts';
 import { F64List, scanRows } from './scan.ts';
-import { percentile } from './stats.ts';
+import { percentile } from './percentile.ts';
 
 export interface TimelineOptions {
   /** Window width in ns (default 1 s). */

@@ -20,7 +20,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FleetDataset } from '../analyze/fleet/index.ts';
-import { percentile } from '../analyze/stats.ts';
+import { percentile } from '../analyze/percentile.ts';
 import { openBundle } from '../format/index.ts';
 import { ensureDemoBundle, type BenchScenario } from './demo-bundle.ts';
 

@@ -1,7 +1,7 @@
 // Several processes contending for one GPU: another process launches a real share of the
 // kernels on the node while the victim runs, and the victim's waits on the GPU grow.
 import { LAUNCH_OPS, SYNC_OPS, type AnalysisContext, type GpuProcess } from '../context.ts';
-import { percentile } from '../stats.ts';
+import { percentile } from '../percentile.ts';
 import type { Finding } from '../types.ts';
 import { count, dur, list, pct, round4, times } from '../words.ts';
 import { makeFinding } from './make-finding.ts';

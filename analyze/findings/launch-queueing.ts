@@ -3,7 +3,7 @@
 // means the host runs ahead (the GPU is the bottleneck); on an idle one it means work waited
 // for something other than the GPU (stream or event dependencies, another process).
 import type { AnalysisContext } from '../context.ts';
-import { percentile } from '../stats.ts';
+import { percentile } from '../percentile.ts';
 import type { Finding } from '../types.ts';
 import { count, dur, pct, round4 } from '../words.ts';
 import { gpuTimeline } from './gpu-timeline.ts';

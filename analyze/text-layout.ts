@@ -88,3 +88,11 @@ export function tableAsBlocks(headers: readonly string[], rows: readonly (readon
   }
   return lines.join('\n') + '\n';
 }
+
+// Traced strings may hold control or bidirectional characters that would corrupt or disguise
+// terminal output: every front end shows them through printable.
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+
+export function printable(s: string): string {
+  return s.replace(/[\n\r\t]/g, ' ').replace(UNPRINTABLE, '\uFFFD');
+}

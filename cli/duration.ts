@@ -1,37 +1,10 @@
-// Durations and times on the command line, in one grammar: 500ms, 30s, 5m, 1h, 250us, a bare
-// number of seconds, and what ingero's own outputs print ("13.37 s", "1 min 35 s", "73.2 µs"),
-// so that a time can be copied from explain into export. Exact: integer nanoseconds (bigint).
+// Durations and times as command-line options, read with durationNs (analyze/format-units.ts),
+// so that a time can be copied from explain into export.
 //
 // A time (--from, --to) is a point on the bundle clock: nanoseconds since the bundle's origin
 // (metadata clock.origin_unix_ns), the clock of ts_ns in SQL and of every time ingero prints.
+import { durationNs } from '../analyze/format-units.ts';
 import { UsageError } from './run-action.ts';
-
-const UNIT_NS: Record<string, bigint> = { ns: 1n, us: 1_000n, µs: 1_000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, min: 60_000_000_000n, h: 3_600_000_000_000n };
-const PART = /(\d+)(?:\.(\d+))?\s*(ns|us|µs|ms|min|s|m|h)?/y;
-
-/** The duration's nanoseconds (rounded toward zero below 1 ns), or null when the text is not one. */
-export function durationNs(text: string): bigint | null {
-  const s = text.trim();
-  let at = 0;
-  let total = 0n;
-  let parts = 0;
-  let unitless = false;
-  while (at < s.length) {
-    PART.lastIndex = at;
-    const m = PART.exec(s);
-    if (!m) return null;
-    unitless ||= m[3] === undefined;
-    const unit = UNIT_NS[m[3] ?? 's']!;
-    const frac = m[2] ?? '';
-    total += BigInt(m[1]!) * unit + (BigInt(frac || '0') * unit) / 10n ** BigInt(frac.length);
-    parts++;
-    at = PART.lastIndex;
-    while (s[at] === ' ') at++;
-  }
-  // "1 min 35 s" adds up; "1 35" is no duration.
-  if (parts === 0 || (unitless && parts > 1)) return null;
-  return total;
-}
 
 const EXAMPLES = 'like 500ms, 30s, 5m, 1h or 13.37 s';
 

@@ -1,12 +1,6 @@
 // Aligned plain-text tables for terminal output. Cells are made printable first: traced strings
 // may hold control or bidirectional characters that would corrupt or disguise terminal output.
-import { displayWidth, tableAsBlocks } from '../analyze/text-layout.ts';
-
-const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
-
-export function printable(s: string): string {
-  return s.replace(/[\n\r\t]/g, ' ').replace(UNPRINTABLE, '\uFFFD');
-}
+import { displayWidth, printable, tableAsBlocks } from '../analyze/text-layout.ts';
 
 export function formatTable(headers: readonly string[], rows: readonly (readonly unknown[])[], rightAlign: readonly boolean[] = []): string {
   const cells = rows.map((r) => r.map((v) => printable(v === null || v === undefined ? 'NULL' : String(v))));

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCli } from './cli-fixtures.ts';
 import { computeStats, explain } from '../analyze/index.ts';
-import { formatDuration } from '../cli/format-units.ts';
+import { formatDuration } from '../analyze/format-units.ts';
 import { BundleWriter, opId, openBundle } from '../format/index.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ingero-analyze-edge-'));

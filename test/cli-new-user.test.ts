@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, describe, test } from 'node:test';
-import { durationNs } from '../cli/duration.ts';
+import { durationNs } from '../analyze/format-units.ts';
 import { assertOneLineError, CLI, OUTSIDE_CHECKOUT, ROOT, runCli } from './cli-fixtures.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ingero-new-user-'));

@@ -1,4 +1,4 @@
-// The source tree's import graph, read from the files: runtime imports form no cycle (in a cycle
+// The source tree's import graph, read from the files. Imports point one way between areas, and runtime imports form no cycle (in a cycle
 // ES modules run one module's top level before the other's exports exist, and which one breaks
 // depends on what a program loads first: that is how `ingero export` once died with "Cannot
 // access 'GPU_WORK_OPS' before initialization").
@@ -46,4 +46,36 @@ test('runtime imports form no cycle', () => {
   for (const f of files) if (!state.has(f)) visit(f);
   assert.ok(files.length > 100, `read ${files.length} source files`);
   assert.deepEqual(cycles, []);
+});
+
+/** Which areas each area may import from, types included: the layering the guide sets out
+ * (format <- analyze <- {cli, tui, mcp}; recorder and import write through format). cli is the
+ * thin entry over all of them; nothing imports cli. */
+const MAY_IMPORT: Record<(typeof AREAS)[number], readonly string[]> = {
+  format: ['format'],
+  analyze: ['format', 'analyze'],
+  import: ['format', 'import'],
+  recorder: ['format', 'recorder'],
+  mcp: ['format', 'analyze', 'mcp'],
+  tui: ['format', 'analyze', 'tui'],
+  cli: ['format', 'analyze', 'import', 'recorder', 'mcp', 'tui', 'cli'],
+};
+
+function allImports(file: string): string[] {
+  return [...readFileSync(file, 'utf8').matchAll(/^(?:import|export)\s[^'";]*?from\s*'(\.[^']+)'|^import\s*'(\.[^']+)'|import\(\s*'(\.[^']+)'\s*\)/gms)].map((m) =>
+    resolve(dirname(file), (m[1] ?? m[2] ?? m[3])!),
+  );
+}
+
+test('imports point one way: format <- analyze <- {cli, tui, mcp}; import and recorder -> format', () => {
+  const areaOf = (f: string) => relative(ROOT, f).split('/')[0]!;
+  const wrong: string[] = [];
+  for (const f of files) {
+    const from = areaOf(f) as (typeof AREAS)[number];
+    for (const d of allImports(f)) {
+      const to = areaOf(d);
+      if ((AREAS as readonly string[]).includes(to) && !MAY_IMPORT[from].includes(to)) wrong.push(`${name(f)} -> ${name(d)}`);
+    }
+  }
+  assert.deepEqual(wrong, []);
 });

@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { render } from 'ink-testing-library';
 import { createElement } from 'react';
 import { computeStats, explain, scenarioByName, writeDemoBundle } from '../analyze/index.ts';
-import { printable } from '../cli/table.ts';
+import { printable } from '../analyze/text-layout.ts';
 import { BundleWriter, opId, openBundle, type Bundle } from '../format/index.ts';
 import { App } from '../tui/app.tsx';
 import { KEY_BYTES } from '../tui/keys.ts';

@@ -6,7 +6,7 @@
 import { Box, Text, useApp, useInput } from 'ink';
 import { basename } from 'node:path';
 import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
-import { formatDuration } from '../cli/format-units.ts';
+import { formatDuration } from '../analyze/format-units.ts';
 import { startAnalysis, type Analysis } from './background-analysis.ts';
 import { parseJump, JUMP_SYNTAX } from './jump-target.ts';
 import { KeyHandlers, splitKeys, type Key } from './keys.ts';

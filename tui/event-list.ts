@@ -5,7 +5,7 @@
 // the last page of ten million events as on the first, with nothing paged through.
 import type { StatsReport } from '../analyze/index.ts';
 import type { EventFilter, EventRecord } from '../format/index.ts';
-import { formatDuration } from '../cli/format-units.ts';
+import { formatDuration } from '../analyze/format-units.ts';
 import type { JumpTarget } from './jump-target.ts';
 import { isEmptyFilter, type ListFilter } from './list-filter.ts';
 import type { Scope, TraceContext } from './trace-context.ts';

@@ -5,8 +5,8 @@
 // half second or more on a busy machine: neither delays this frame. Keys typed meanwhile wait in
 // the terminal and are handled once the UI runs.
 import { basename } from 'node:path';
-import { formatBytes } from '../cli/format-units.ts';
-import { printable } from '../cli/table.ts';
+import { formatBytes } from '../analyze/format-units.ts';
+import { printable } from '../analyze/text-layout.ts';
 import type { Manifest } from '../format/index.ts';
 
 export const ALTERNATE_SCREEN_ON = '\u001b[?1049h\u001b[H';

@@ -1,7 +1,7 @@
 // Where `g` (or `:`) goes: a time on the bundle clock as explain prints it ("13.37s", "13.37 s",
-// "1 min 5 s"; ingero's one time grammar, cli/duration.ts), an event id ("1231138" or
+// "1 min 5 s"; ingero's one time grammar, analyze/format-units.ts), an event id ("1231138" or
 // "#1231138": a bare integer is an id here), or the first or last event.
-import { durationNs } from '../cli/duration.ts';
+import { durationNs } from '../analyze/format-units.ts';
 
 export type JumpTarget = { readonly kind: 'time'; readonly ns: number } | { readonly kind: 'event'; readonly id: number } | { readonly kind: 'first' } | { readonly kind: 'last' };
 

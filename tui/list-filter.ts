@@ -2,7 +2,7 @@
 // process and thread ids, a minimum duration (events only; ingero's time grammar, a bare number
 // in seconds) and words found in the row's text.
 // Every term must match; several pid: (or tid:) terms mean any of those ids.
-import { durationNs } from '../cli/duration.ts';
+import { durationNs } from '../analyze/format-units.ts';
 
 export interface ListFilter {
   /** The text as typed (shown in the header, kept for editing). */

@@ -1,6 +1,6 @@
-// Fitting text into terminal cells. Every traced string passes through printable() (cli/table.ts)
+// Fitting text into terminal cells. Every traced string passes through printable() (analyze/text-layout.ts)
 // before it reaches the screen; these helpers only cut and pad what is already printable.
-import { printable } from '../cli/table.ts';
+import { printable } from '../analyze/text-layout.ts';
 
 /** Printable and cut to `width` cells, with an ellipsis where something was cut. */
 export function fit(s: string, width: number): string {

@@ -19,12 +19,12 @@
 // step rate is a new HIGH throughput-drop before it is any op's latency); one stderr line says why.
 import type { Command } from 'commander';
 import { canonicalJson, computeStats, diffSides, explain, parseThresholdArgs, ratioText, resolveDiffThresholds, summarizeSide, type DiffReport, type DiffSide, type FindingChange, type OpChange, type SideInfo, type SideSummary } from '../../analyze/index.ts';
-import { tableAsBlocks, wrapText } from '../../analyze/text-layout.ts';
+import { printable, tableAsBlocks, wrapText } from '../../analyze/text-layout.ts';
 import { BundleError, openBundle } from '../../format/index.ts';
-import { formatDuration } from '../format-units.ts';
+import { formatDuration } from '../../analyze/format-units.ts';
 import { withPhases } from '../progress-bar.ts';
 import { action, EXIT_OK, EXIT_PROBLEMS, intOption, UsageError, UserError } from '../run-action.ts';
-import { formatTable, formatTableToWidth, outputWidth, printable } from '../table.ts';
+import { formatTable, formatTableToWidth, outputWidth } from '../table.ts';
 import { useColour } from './explain.ts';
 
 interface DiffCliOptions {

@@ -2,13 +2,13 @@
 // evidence chain, root cause and fix; --json prints the analyzer's report, deterministically.
 import type { Command } from 'commander';
 import { canonicalJson, explain, parseThresholdArgs, type ExplainReport, type Finding } from '../../analyze/index.ts';
-import { wrapText } from '../../analyze/text-layout.ts';
+import { printable, wrapText } from '../../analyze/text-layout.ts';
 import { openBundle } from '../../format/index.ts';
 import { CLOCK_HELP, parsePids, parseTimeWindow } from '../duration.ts';
-import { formatDuration, formatWindow } from '../format-units.ts';
+import { formatDuration, formatWindow } from '../../analyze/format-units.ts';
 import { action, UsageError } from '../run-action.ts';
 import { withPhases } from '../progress-bar.ts';
-import { outputWidth, printable } from '../table.ts';
+import { outputWidth } from '../table.ts';
 
 export function register(program: Command): void {
   program

@@ -1,11 +1,11 @@
 // ingero export --format parquet: bundles into a Parquet export directory for DuckDB, Spark,
 // Trino or ClickHouse (layout: spec/parquet-layout.md; the work is analyze/fleet/).
 import { exportParquet } from '../../analyze/fleet/index.ts';
-import { formatBytes } from '../format-units.ts';
+import { formatBytes } from '../../analyze/format-units.ts';
 import { toJson } from '../json.ts';
 import { withProgress } from '../progress-bar.ts';
 import { UsageError } from '../run-action.ts';
-import { printable } from '../table.ts';
+import { printable } from '../../analyze/text-layout.ts';
 
 export interface ParquetFlags {
   readonly output: string;

@@ -14,11 +14,11 @@ import { dirname, join, resolve } from 'node:path';
 import { estimateExport, exportPerfetto, type PerfettoExportOptions, type PerfettoExportSummary, type TraceSink } from '../../analyze/perfetto-export.ts';
 import { openBundle, type Bundle } from '../../format/index.ts';
 import { CLOCK_HELP, parsePids, parseTimeWindow } from '../duration.ts';
-import { formatBytes, formatDuration, formatWindow } from '../format-units.ts';
+import { formatBytes, formatDuration, formatWindow } from '../../analyze/format-units.ts';
 import { toJson } from '../json.ts';
 import { fractionProgress, progressBar } from '../progress-bar.ts';
 import { action, UsageError, UserError } from '../run-action.ts';
-import { printable } from '../table.ts';
+import { printable } from '../../analyze/text-layout.ts';
 import { exportParquetCommand } from './export-parquet.ts';
 
 /** Perfetto's in-browser importer struggles past 1–2 GB of JSON. */

@@ -3,11 +3,11 @@
 // works on it. What each source is, is told by its content. Sources are opened read-only.
 import type { Command } from 'commander';
 import { importIngeroDb, importKinetoTraces, sourceKind, type ImportReport, type KinetoImportReport } from '../../import/index.ts';
-import { formatBytes } from '../format-units.ts';
+import { formatBytes } from '../../analyze/format-units.ts';
 import { toJson } from '../json.ts';
 import { withProgress } from '../progress-bar.ts';
 import { action, levelOption, UsageError } from '../run-action.ts';
-import { printable } from '../table.ts';
+import { printable } from '../../analyze/text-layout.ts';
 
 export function register(program: Command): void {
   program

@@ -1,10 +1,10 @@
 // ingero info: what the manifest says, read from the first and last bytes only.
 import type { Command } from 'commander';
 import { readBundleHeader, type ContainerInfo } from '../../format/index.ts';
-import { formatBytes, formatDuration, formatUnixNs, formatWindow } from '../format-units.ts';
+import { formatBytes, formatDuration, formatUnixNs, formatWindow } from '../../analyze/format-units.ts';
 import { toJson } from '../json.ts';
 import { action } from '../run-action.ts';
-import { printable } from '../table.ts';
+import { printable } from '../../analyze/text-layout.ts';
 
 export function register(program: Command): void {
   program

@@ -12,16 +12,16 @@
 // design is in format/merge.ts. Refuses an existing output unless --force, and a bundle given
 // twice (same database sha256). Exit codes: 1 bad input (one line naming it, nothing written),
 // 2 wrong usage.
+import { printable } from '../../analyze/text-layout.ts';
 import type { Command } from 'commander';
 import { basename } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { mergeBundles, type MergeResult } from '../../format/index.ts';
-import { formatBytes, formatDuration, formatUnixNs } from '../format-units.ts';
-import { durationNs } from '../duration.ts';
+import { durationNs, formatBytes, formatDuration, formatUnixNs } from '../../analyze/format-units.ts';
 import { toJson } from '../json.ts';
 import { withProgress } from '../progress-bar.ts';
 import { action, levelOption, UsageError } from '../run-action.ts';
-import { formatTable, printable } from '../table.ts';
+import { formatTable } from '../table.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 

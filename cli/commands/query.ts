@@ -3,12 +3,13 @@
 // threads, nodes, stack_frames, annotations, findings and bundles, each with a bundle column.
 //
 //   ingero query PATH... "SQL" [--json|--csv] [--time-limit 60s] [--findings]
+import { printable } from '../../analyze/text-layout.ts';
 import type { Command } from 'commander';
 import { DEFAULT_QUERY_TIME_LIMIT_MS, FLEET_TABLES, FleetDataset } from '../../analyze/fleet/index.ts';
 import { parseDurationMs } from '../duration.ts';
 import { toJson } from '../json.ts';
 import { action, UsageError } from '../run-action.ts';
-import { formatTable, printable } from '../table.ts';
+import { formatTable } from '../table.ts';
 import { cell, csvCell, text } from './sql.ts';
 
 export function register(program: Command): void {

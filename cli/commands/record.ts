@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { parseDurationMs } from '../duration.ts';
-import { formatBytes, formatDuration } from '../format-units.ts';
+import { formatBytes, formatDuration } from '../../analyze/format-units.ts';
 import { toJson } from '../json.ts';
 import { action, EXIT_OK, EXIT_PROBLEMS, intOption, UsageError, UserError } from '../run-action.ts';
 

@@ -9,14 +9,15 @@
 // (`redacted:<kind>:<hex>`, the same value giving the same token within one run). The policy and
 // its options are documented in format/redact.ts. The input is verified first and never modified;
 // the output is written atomically, and nothing is left behind when anything fails.
+import { printable } from '../../analyze/text-layout.ts';
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { DROP_FIELDS, REDACT_FIELDS, redactBundle, type DropField, type RedactField, type RedactResult } from '../../format/index.ts';
-import { formatBytes } from '../format-units.ts';
+import { formatBytes } from '../../analyze/format-units.ts';
 import { toJson } from '../json.ts';
 import { withPhases } from '../progress-bar.ts';
 import { action, levelOption, UsageError, UserError } from '../run-action.ts';
-import { formatTable, printable } from '../table.ts';
+import { formatTable } from '../table.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 

@@ -1,10 +1,11 @@
 // ingero sql: one read-only statement over the bundle database.
+import { printable } from '../../analyze/text-layout.ts';
 import type { Command } from 'commander';
 import { DEFAULT_STATEMENT_LIMITS, openBundle, StatementError, StatementRunner, type Bundle, type StatementResult } from '../../format/index.ts';
 import { parseDurationMs } from '../duration.ts';
 import { toJson } from '../json.ts';
 import { action, intOption, UsageError, UserError } from '../run-action.ts';
-import { formatTable, printable } from '../table.ts';
+import { formatTable } from '../table.ts';
 
 export function register(program: Command): void {
   program

@@ -1,9 +1,10 @@
 // ingero stats --dir DIR: per op and node across every bundle of a fleet (analyze/fleet/).
+import { printable } from '../../analyze/text-layout.ts';
 import { fleetStats, FleetDataset } from '../../analyze/fleet/index.ts';
 import { canonicalJson } from '../../analyze/index.ts';
-import { formatDuration } from '../format-units.ts';
+import { formatDuration } from '../../analyze/format-units.ts';
 import { UsageError } from '../run-action.ts';
-import { formatTable, printable } from '../table.ts';
+import { formatTable } from '../table.ts';
 
 export async function fleetStatsCommand(path: string | undefined, opts: { json?: boolean; byProcess?: boolean; dir?: string }): Promise<void> {
   if (opts.dir === undefined) throw new UsageError('missing the bundle; e.g. ingero stats B.ingero, or ingero stats --dir DIR for a fleet');

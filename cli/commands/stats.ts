@@ -3,11 +3,11 @@ import type { Command } from 'commander';
 import { canonicalJson, computeStats, type GpuDeviceActivity, type OpStats, type ProcessOpStats } from '../../analyze/index.ts';
 import { openBundle } from '../../format/index.ts';
 import { CLOCK_HELP, parsePids, parseTimeWindow } from '../duration.ts';
-import { formatDuration } from '../format-units.ts';
+import { formatDuration } from '../../analyze/format-units.ts';
 import { action } from '../run-action.ts';
-import { wrapText } from '../../analyze/text-layout.ts';
+import { printable, wrapText } from '../../analyze/text-layout.ts';
 import { withPhases } from '../progress-bar.ts';
-import { formatTableToWidth, outputWidth, printable } from '../table.ts';
+import { formatTableToWidth, outputWidth } from '../table.ts';
 import { fleetStatsCommand } from './stats-fleet.ts';
 
 export function register(program: Command): void {

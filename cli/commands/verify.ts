@@ -5,7 +5,7 @@ import { verifyBundle } from '../../format/index.ts';
 import { toJson } from '../json.ts';
 import { withPhases } from '../progress-bar.ts';
 import { action, EXIT_OK, EXIT_PROBLEMS } from '../run-action.ts';
-import { printable } from '../table.ts';
+import { printable } from '../../analyze/text-layout.ts';
 
 export function register(program: Command): void {
   program

@@ -5,7 +5,7 @@ import { Box, Text } from 'ink';
 import { GPU_WORK_OPS } from '../../analyze/gpu-activity.ts';
 import { argDecoder, argInput, argText } from '../../analyze/index.ts';
 import type { EventRecord } from '../../format/index.ts';
-import { formatBytes, formatDuration } from '../../cli/format-units.ts';
+import { formatBytes, formatDuration } from '../../analyze/format-units.ts';
 import { AT_START, eventListQuery, eventPage, jumpEvents, moveEvents, type EventListQuery, type EventMove, type EventPosition } from '../event-list.ts';
 import type { JumpTarget } from '../jump-target.ts';
 import { NO_FILTER, type ListFilter } from '../list-filter.ts';

@@ -2,7 +2,7 @@
 // narrows every other view to its op, process and window.
 import { Box, Text } from 'ink';
 import type { ExplainReport, Finding } from '../../analyze/index.ts';
-import { formatDuration } from '../../cli/format-units.ts';
+import { formatDuration } from '../../analyze/format-units.ts';
 import { ScrollList } from '../scroll-list.tsx';
 import { NO_FILTER, matchesFilter, type ListFilter } from '../list-filter.ts';
 import { filterKey, useColour, useKeptState, useSession, useViewKeys } from '../session.ts';

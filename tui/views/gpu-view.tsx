@@ -5,7 +5,7 @@
 import { Box, Text } from 'ink';
 import { GPU_WORK_OPS } from '../../analyze/gpu-activity.ts';
 import type { GpuDeviceActivity } from '../../analyze/index.ts';
-import { formatDuration } from '../../cli/format-units.ts';
+import { formatDuration } from '../../analyze/format-units.ts';
 import type { GpuTrack, GpuTracks } from '../gpu-tracks.ts';
 import type { JumpTarget } from '../jump-target.ts';
 import { NO_FILTER } from '../list-filter.ts';

@@ -2,7 +2,7 @@
 // sampling, the analyzer's limitations) and what other tools stored in it.
 import { Box } from 'ink';
 import type { ExplainReport } from '../../analyze/index.ts';
-import { formatBytes, formatDuration, formatUnixNs } from '../../cli/format-units.ts';
+import { formatBytes, formatDuration, formatUnixNs } from '../../analyze/format-units.ts';
 import { ScrollList } from '../scroll-list.tsx';
 import { useKeptState, useSession, useViewKeys } from '../session.ts';
 import { fit, wrap } from '../text.ts';

@@ -3,7 +3,7 @@
 import { Box, Text } from 'ink';
 import { useEffect, useRef } from 'react';
 import type { OpStats, ProcessOpStats } from '../../analyze/index.ts';
-import { formatDuration } from '../../cli/format-units.ts';
+import { formatDuration } from '../../analyze/format-units.ts';
 import { ScrollList } from '../scroll-list.tsx';
 import { NO_FILTER, matchesFilter, type ListFilter } from '../list-filter.ts';
 import { filterKey, useColour, useKeptState, useSession, useViewKeys } from '../session.ts';

@@ -1,7 +1,7 @@
 // Stacks: the captured call stacks of the scope, hottest (most total time) first, and the
 // symbolized frames of the one under the cursor.
 import { Box, Text } from 'ink';
-import { formatDuration } from '../../cli/format-units.ts';
+import { formatDuration } from '../../analyze/format-units.ts';
 import { ScrollList, windowStart } from '../scroll-list.tsx';
 import { NO_FILTER, matchesFilter, type ListFilter } from '../list-filter.ts';
 import { filterKey, useColour, useDeferred, useKeptState, useSession } from '../session.ts';

@@ -2,7 +2,7 @@
 // a column chart with a cursor; an open finding's window is drawn in its severity colour.
 import { Box, Text } from 'ink';
 import type { Timeline, TimelinePoint } from '../../analyze/index.ts';
-import { formatDuration } from '../../cli/format-units.ts';
+import { formatDuration } from '../../analyze/format-units.ts';
 import { barChart } from '../bar-chart.ts';
 import type { JumpTarget } from '../jump-target.ts';
 import { useColour, useDeferred, useKeptState, useSession, useViewKeys, type Session } from '../session.ts';

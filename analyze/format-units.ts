@@ -1,4 +1,6 @@
-// Human units for terminal output.
+// Human units for terminal output, and the grammar that reads them back: 500ms, 30s, 5m, 1h, 250us,
+// a bare number of seconds, and what ingero's own outputs print ("13.37 s", "1 min 35 s",
+// "73.2 µs"). Every front end (cli, tui, mcp) shares these, so they live below all of them.
 
 /** A duration (or a time on the bundle clock) in the unit that suits it, rounded to nearest. */
 export function formatDuration(ns: number): string {
@@ -40,4 +42,31 @@ export function formatUnixNs(ns: bigint): string {
   const iso = new Date(Number(ms)).toISOString();
   const frac = (ns % 1_000_000_000n).toString().padStart(9, '0');
   return `${iso.slice(0, 19)}.${frac}Z`;
+}
+
+const UNIT_NS: Record<string, bigint> = { ns: 1n, us: 1_000n, µs: 1_000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, min: 60_000_000_000n, h: 3_600_000_000_000n };
+const PART = /(\d+)(?:\.(\d+))?\s*(ns|us|µs|ms|min|s|m|h)?/y;
+
+/** The duration's nanoseconds (rounded toward zero below 1 ns), or null when the text is not one. */
+export function durationNs(text: string): bigint | null {
+  const s = text.trim();
+  let at = 0;
+  let total = 0n;
+  let parts = 0;
+  let unitless = false;
+  while (at < s.length) {
+    PART.lastIndex = at;
+    const m = PART.exec(s);
+    if (!m) return null;
+    unitless ||= m[3] === undefined;
+    const unit = UNIT_NS[m[3] ?? 's']!;
+    const frac = m[2] ?? '';
+    total += BigInt(m[1]!) * unit + (BigInt(frac || '0') * unit) / 10n ** BigInt(frac.length);
+    parts++;
+    at = PART.lastIndex;
+    while (s[at] === ' ') at++;
+  }
+  // "1 min 35 s" adds up; "1 35" is no duration.
+  if (parts === 0 || (unitless && parts > 1)) return null;
+  return total;
 }

@@ -363,7 +363,10 @@ test('on-CPU samples: a busy loop\'s function is the top frame of its thread; --
     assert.ok(Math.abs(thread.cpu_ns - (samples.length * 1e9) / 99) < 1e-3, `${thread.cpu_ns} ns for ${samples.length} samples at 99 Hz`);
     assert.equal(thread.top[0].function, 'burn_cycles');
     assert.ok(thread.top[0].selfShare > 0.5, `burn_cycles has ${thread.top[0].selfShare} of the samples`);
-    assert.equal(thread.top.find((f) => f.function === 'host_bound_loop')?.totalShare, 1, 'every sample is under host_bound_loop');
+    // Nearly all: a sample can land in process start-up or exit, or in the vDSO's clock_gettime,
+    // whose frames the kernel's frame-pointer walk may not chain back to the loop.
+    const underLoop = thread.top.find((f) => f.function === 'host_bound_loop')?.totalShare ?? 0;
+    assert.ok(underLoop >= 0.9, `${underLoop} of the samples are under host_bound_loop`);
     assert.deepEqual(cpuProfile(bundle, { fromNs: 0, toNs: 1 }).threads, [], 'a window without samples');
   } finally {
     bundle.close();

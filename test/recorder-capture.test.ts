@@ -351,13 +351,12 @@ test('on-CPU samples: a busy loop\'s function is the top frame of its thread; --
     assert.equal(bundle.metadata()['recorder.cpu_sample_hz'], 99);
     const loss = bundle.db.prepare("SELECT emitted, dropped FROM capture_loss WHERE probe = 'perf_event:cpu-clock'").get() as { emitted: number; dropped: number };
     assert.deepEqual([loss.emitted, loss.dropped], [samples.length, 0], 'every sample the probe took reached the bundle');
-    // the loop's stack is the commonest one (a first sample may land in start-up)
-    const perStack = new Map<number, number>();
-    for (const s of samples) if (s.stack_id !== null) perStack.set(s.stack_id, (perStack.get(s.stack_id) ?? 0) + 1);
-    const commonest = [...perStack].sort((a, b) => b[1] - a[1])[0]![0];
-    const frames = bundle.stack(commonest);
-    assert.deepEqual(frames.slice(0, 3).map((f) => f.function), ['burn_cycles', 'host_bound_loop', 'main'], 'symbolized user stack, leaf first');
-    assert.equal(frames[0].module, busy);
+    // symbolized user stacks, leaf first: most samples land in burn_cycles (a few may land in
+    // start-up, exit or the vDSO)
+    const stacks = samples.map((s) => (s.stack_id === null ? [] : bundle.stack(s.stack_id)));
+    const inLoop = stacks.filter((f) => f.slice(0, 3).map((x) => x.function).join(' < ') === 'burn_cycles < host_bound_loop < main');
+    assert.ok(inLoop.length > samples.length / 2, `${inLoop.length} of ${samples.length} samples read burn_cycles < host_bound_loop < main`);
+    assert.equal(inLoop[0]![0]!.module, busy);
 
     const profile = cpuProfile(bundle);
     assert.equal(profile.available, true);

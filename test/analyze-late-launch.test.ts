@@ -201,6 +201,26 @@ describe('late launch across a Kineto trace and an eBPF recording merged onto on
     // No event is cited by two findings.
     const all = report.findings.flatMap((x) => x.evidence.flatMap((e) => e.event_ids ?? []));
     assert.equal(new Set(all).size, all.length);
+    // The scheduler's view of the same switch folds into the chain rather than standing beside it.
+    assert.ok(!report.findings.some((x) => x.kind === 'cpu-contention' && x.pid === PID), 'cpu-contention of the trainer folded into the chain');
+    assert.ok(f.alternatives.some((a) => a.cause === 'cpu-contention' && a.verdict === 'runner-up'));
+    // The kernel named is the one the merged bundle's gpu_kernels row gives for that event.
+    const b = openBundle(path, { cacheDir });
+    try {
+      const name = b.db.prepare('SELECT k.name FROM events e JOIN gpu_kernels k ON k.id = e.arg0 WHERE e.id = ?').pluck().get(sql.kernel_id) as string;
+      assert.equal(name, 'void gemm_kernel<float>(float*)');
+      assert.ok(f.root_cause.includes(`kernel ${name} (#${sql.kernel_id})`), f.root_cause);
+    } finally {
+      b.close();
+    }
+    // Redaction keeps the links the chain follows (kernel ids, corr_id, threads): the same chain,
+    // the same ids and numbers, only the names differ.
+    const redacted = join(work, 'merged-preempted-redacted.ingero');
+    const rr = ingero('redact', path, '-o', redacted);
+    assert.equal(rr.code, 0, rr.stderr);
+    const again = JSON.parse(ingero('explain', redacted, '--json').stdout) as ExplainReport;
+    const shape = (x: Finding) => ({ severity: x.severity, impact: x.impact_ns, evidence: x.evidence.map((e) => [e.kind, e.event_ids ?? [], e.values]) });
+    assert.deepEqual(lateLaunch(again).map(shape), [shape(f)]);
   });
 
   test('the same gap with the thread on the CPU making GPU calls is not blamed on preemption', async () => {

@@ -230,7 +230,7 @@ describe('late launch across a Kineto trace and an eBPF recording merged onto on
     const [f] = lateLaunch(report);
     assert.ok(f);
     assert.doesNotMatch(f.summary, /preempt|stress-ng/);
-    assert.match(f.root_cause, /^Host launch overhead → late launch → idle GPU/);
+    assert.match(f.root_cause, /^Host busy in other GPU calls → late launch → idle GPU/);
     const host = f.evidence.find((e) => e.kind === 'gpu-calls')!;
     assert.equal(host.values.preempted_ns, 0);
     assert.ok(host.values.gpu_calls! > 0);

@@ -325,7 +325,7 @@ export function detectLateLaunch(ctx: AnalysisContext): Finding[] {
         op: `GPU ${d.device}`,
         from_ns: from,
         to_ns: to,
-        summary: `${gpu} sat idle because thread ${top.gap.tid} of ${ctx.label(d.node, top.gap.pid)} launched late: ${chains.length === 1 ? causeWords(ctx, top) : `${cause} in ${chains.length} gaps (${dur(sum(chains, (c) => c.explainedNs))})`} before the launch (${pct(share)} of the GPU's idle time)`,
+        summary: `${gpu} sat idle because thread ${top.gap.tid} of ${ctx.label(d.node, top.gap.pid)} launched late: ${causeWords(ctx, top)} before the launch${chains.length > 1 ? ` (the longest of ${chains.length} such gaps, ${dur(sum(chains, (c) => c.explainedNs))} in all)` : ''}; ${pct(share)} of the GPU's idle time`,
         root_cause: `${chainSentence(ctx, d, top, names)} ${cap(steady)}; the host side explains ${dur(explained)} of them (${pct(share)} of the ${dur(idle)} the GPU was idle).`,
         evidence,
         recommendations: [RECOMMEND[cause]],
@@ -383,7 +383,7 @@ function chainSentence(ctx: AnalysisContext, d: DeviceLateLaunches, c: LateChain
           ? `Host off-CPU time → late launch → idle GPU: ${who} was off the CPU for ${dur(c.unknownNs)} before its launch (prev_state not recorded, so preemption and sleep cannot be told apart)`
           : c.cause === 'host-bound'
             ? `Host-bound thread → late launch → idle GPU: ${who} held the CPU for ${dur(c.onCpuNs)} of the ${dur(c.gap.launchTs - c.gap.from)} before its launch without making a GPU call`
-            : `Host launch overhead → late launch → idle GPU: ${who} was on the CPU for ${dur(c.onCpuNs)} before its launch, making ${count(c.gpuCalls, 'other GPU call')}`;
+            : `Host busy in other GPU calls → late launch → idle GPU: ${who} was on the CPU for ${dur(c.onCpuNs)} before its launch, making ${count(c.gpuCalls, 'other GPU call')}`;
   return `${head}, so it called ${launchName(ctx, c)} (#${c.gap.launchId}) only at ${dur(c.gap.launchTs)}, ${dur(c.gap.launchTs - c.gap.from)} after ${`GPU ${d.device}`} had finished its previous work at ${dur(c.gap.from)}; ${workName(c, names)} (#${c.gap.workId}) started at ${dur(c.gap.to)}, after an idle gap of ${dur(c.gap.to - c.gap.from)}${d.medianGapNs > 0 ? ` (${times((c.gap.to - c.gap.from) / d.medianGapNs)} the median gap)` : ''}.`;
 }
 

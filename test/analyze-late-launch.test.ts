@@ -70,7 +70,7 @@ function writeKineto(path: string): void {
   writeFileSync(path, JSON.stringify({ schemaVersion: 1, traceEvents: events, baseTimeNanoseconds: Number(BASE_NS) }).replace(`"baseTimeNanoseconds":${Number(BASE_NS)}`, `"baseTimeNanoseconds":${BASE_NS}`));
 }
 
-type HostVariant = 'preempted' | 'gpu-calls' | 'untraced';
+type HostVariant = 'preempted' | 'blocked' | 'gpu-calls' | 'untraced';
 
 /** The eBPF side: the trainer's launches as uprobes saw them, its switches, a hog, on its own clock. */
 async function writeEbpf(path: string, variant: HostVariant): Promise<void> {
@@ -88,6 +88,10 @@ async function writeEbpf(path: string, variant: HostVariant): Promise<void> {
   for (let i = 0; i < KERNELS_BEFORE - 1; i += 10) events.push({ ts_ns: at(1_000 + i * 100), dur_ns: 20 * US, pid, tid, op_id: opId('sched_switch'), arg0: 0, arg1: 0, arg2: 1 });
   if (variant === 'preempted' || variant === 'untraced') {
     events.push({ ts_ns: at(PREEMPT_AT_US), dur_ns: PREEMPT_US * US, pid, tid, op_id: opId('sched_switch'), arg0: HOG, arg1: HOG, arg2: 0 });
+  } else if (variant === 'blocked') {
+    // The thread sleeps in a socket receive (prev_state S) instead of launching.
+    events.push({ ts_ns: at(PREEMPT_AT_US) - 5 * US, dur_ns: (PREEMPT_US + 5) * US, pid, tid, op_id: opId('net_recv'), arg0: 9, arg1: 4096 });
+    events.push({ ts_ns: at(PREEMPT_AT_US), dur_ns: PREEMPT_US * US, pid, tid, op_id: opId('sched_switch'), arg0: 0, arg1: 0, arg2: 1 });
   } else {
     // The thread stays on the CPU and makes GPU calls (allocations) through the gap.
     for (let t = PREEMPT_AT_US + 100; t < PREEMPT_AT_US + PREEMPT_US - 200; t += 400) events.push({ ts_ns: at(t), dur_ns: 300 * US, pid, tid, op_id: opId('cudaMalloc'), arg0: 1 << 20 });
@@ -117,8 +121,8 @@ async function mergedExplain(variant: HostVariant): Promise<{ path: string; repo
 const lateLaunch = (r: ExplainReport, device = 'GPU 0') => r.findings.filter((f) => f.kind === 'late-launch' && f.op === device);
 const ids = (f: Finding, kind: string) => f.evidence.filter((e) => e.kind === kind).flatMap((e) => e.event_ids ?? []);
 
-/** The longest idle gap between kernels and its launch, the thread's preempted time in it and who ran, by SQL alone. */
-function sqlChain(path: string) {
+/** The longest idle gap between kernels and its launch, the thread's off-CPU time in it (preempted, or blocked) and who ran, by SQL alone. */
+function sqlChain(path: string, state: 'preempted' | 'blocked' = 'preempted') {
   const b = openBundle(path, { cacheDir });
   try {
     const kernel = opId('kernel');
@@ -134,10 +138,10 @@ function sqlChain(path: string) {
       .prepare(
         `SELECT e.id, e.node_id, e.arg1 AS hog, min(e.ts_ns + e.dur_ns, ?) - max(e.ts_ns, ?) AS overlap, p.comm
          FROM events e LEFT JOIN processes p ON p.node_id = e.node_id AND p.pid = e.arg1
-         WHERE e.op_id = ${opId('sched_switch')} AND e.tid = ? AND e.pid = ? AND e.arg2 = 0 AND e.ts_ns < ? AND e.ts_ns + e.dur_ns > ?`,
+         WHERE e.op_id = ${opId('sched_switch')} AND e.tid = ? AND e.pid = ? AND ${state === 'preempted' ? 'e.arg2 = 0' : 'e.arg2 <> 0'} AND e.ts_ns < ? AND e.ts_ns + e.dur_ns > ?`,
       )
       .all(gap.tl, gap.g0, gap.tid, gap.pid, gap.tl, gap.g0) as { id: number; node_id: number; hog: number; overlap: number; comm: string }[];
-    return { ...gap, preempted: off.reduce((s, r) => s + r.overlap, 0), switches: off };
+    return { ...gap, offCpu: off.reduce((s, r) => s + r.overlap, 0), switches: off };
   } finally {
     b.close();
   }
@@ -176,15 +180,15 @@ describe('late launch across a Kineto trace and an eBPF recording merged onto on
     assert.notEqual(hostNode, gpuNode, 'the chain joins two nodes of the merged bundle');
     // Its numbers are the SQL ones.
     const host = f.evidence.find((e) => e.kind === 'preempted')!.values;
-    assert.equal(host.preempted_ns, sql.preempted);
+    assert.equal(host.preempted_ns, sql.offCpu);
     assert.equal(host.window_ns, sql.tl - sql.g0);
     assert.equal(host.preempted_by_pid, HOG);
     const gap = f.evidence.find((e) => e.kind === 'idle-gap' && e.event_ids?.includes(sql.kernel_id))!.values;
     assert.equal(gap.gap_ns, sql.g1 - sql.g0);
-    assert.equal(f.impact_ns, sql.preempted);
+    assert.equal(f.impact_ns, sql.offCpu);
     // Worked by hand: preempted from 10,940 µs for 20 ms; the GPU ran dry at 10,990 µs (the last
     // kernel's end) and the launch came at 30,950 µs: 19,950 µs of the 19,960 µs window.
-    assert.equal(sql.preempted, 19_950 * US);
+    assert.equal(sql.offCpu, 19_950 * US);
     // The eBPF copy of the launch, 3 µs after Kineto's, is cited as the same call.
     assert.equal(f.evidence.find((e) => e.kind === 'late-launch' && e.event_ids?.includes(sql.launch_id))!.values.host_launch_skew_ns, 3 * US);
     // The gap after the recording's end is not given a cause.
@@ -194,7 +198,7 @@ describe('late launch across a Kineto trace and an eBPF recording merged onto on
     assert.equal(unexplained.values.gaps, 1);
     // Severity by the share of the GPU's idle time the chains explain.
     const idle = report.findings.find((x) => x.kind === 'gpu-idle')!;
-    const share = sql.preempted / idle.evidence[0]!.values.idle_ns!;
+    const share = sql.offCpu / idle.evidence[0]!.values.idle_ns!;
     assert.equal(f.severity, share >= 0.4 ? 'HIGH' : share >= 0.2 ? 'MEDIUM' : 'LOW');
     // gpu-idle names the chain for the gap it explains instead of a cause of its own.
     assert.ok(idle.evidence.some((e) => e.kind === 'idle-gap' && /late-launch: preempted by stress-ng/.test(e.detail)), idle.evidence.map((e) => e.detail).join('\n'));
@@ -221,6 +225,27 @@ describe('late launch across a Kineto trace and an eBPF recording merged onto on
     const again = JSON.parse(ingero('explain', redacted, '--json').stdout) as ExplainReport;
     const shape = (x: Finding) => ({ severity: x.severity, impact: x.impact_ns, evidence: x.evidence.map((e) => [e.kind, e.event_ids ?? [], e.values]) });
     assert.deepEqual(lateLaunch(again).map(shape), [shape(f)]);
+  });
+
+  test('host blocking → late launch → idle GPU: asleep in a socket receive, cited with its switch', async () => {
+    const { path, report } = await mergedExplain('blocked');
+    const sql = sqlChain(path, 'blocked');
+    assert.equal(sql.switches.length, 1);
+    const [f] = lateLaunch(report);
+    assert.ok(f);
+    assert.match(f.root_cause, /^Host blocking → late launch → idle GPU: Thread 4243 of python3 .* prev_state S, from .*, inside net_recv #\d+\)/);
+    assert.doesNotMatch(f.summary, /preempt/);
+    const b = openBundle(path, { cacheDir });
+    try {
+      const recv = b.db.prepare('SELECT id FROM events WHERE op_id = ? AND tid = ?').pluck().get(opId('net_recv'), TID) as number;
+      assert.deepEqual(ids(f, 'blocked'), [sql.switches[0]!.id, recv].sort((x, y) => x - y));
+    } finally {
+      b.close();
+    }
+    const host = f.evidence.find((e) => e.kind === 'blocked')!.values;
+    assert.equal(host.blocked_ns, sql.offCpu, 'blocked time = the SQL overlap of the sleeping switch');
+    assert.equal(host.preempted_ns, 0);
+    assert.equal(f.impact_ns, sql.offCpu);
   });
 
   test('the same gap with the thread on the CPU making GPU calls is not blamed on preemption', async () => {

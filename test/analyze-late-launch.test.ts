@@ -107,11 +107,11 @@ async function writeEbpf(path: string, variant: HostVariant): Promise<void> {
 const kineto = join(work, 'rank0.json');
 const rank0 = join(work, 'rank0.ingero');
 
-async function mergedExplain(variant: HostVariant): Promise<{ path: string; report: ExplainReport }> {
+async function mergedExplain(variant: HostVariant, ...mergeArgs: string[]): Promise<{ path: string; report: ExplainReport }> {
   const host = join(work, `host-${variant}.ingero`);
-  const merged = join(work, `merged-${variant}.ingero`);
+  const merged = join(work, `merged-${variant}${mergeArgs.length ? '-offset' : ''}.ingero`);
   await writeEbpf(host, variant);
-  const m = ingero('merge', host, rank0, '-o', merged);
+  const m = ingero('merge', host, rank0, '-o', merged, ...mergeArgs);
   assert.equal(m.code, 0, m.stderr);
   const r = ingero('explain', merged, '--json');
   assert.equal(r.code, 0, r.stderr);
@@ -268,6 +268,17 @@ describe('late launch across a Kineto trace and an eBPF recording merged onto on
     }
     assert.equal(ids(f, 'preempted').length, 0);
     assert.ok(f.alternatives.some((a) => a.cause === 'preempted' && a.verdict === 'rejected'));
+  });
+
+  test('clocks that disagree (the host side moved 5 ms late): the thread is off-CPU at its own launch, so no cause is drawn for that gap', async () => {
+    const { report } = await mergedExplain('preempted', '--offset', 'gpu-host-07=+5ms');
+    const [f] = lateLaunch(report);
+    assert.ok(f);
+    const clash = f.evidence.find((e) => e.kind === 'contradicted');
+    assert.ok(clash, f.evidence.map((e) => e.kind).join(', '));
+    assert.match(clash.detail, /off-CPU \(sched_switch #\d+\) at the moment the GPU source says it launched .* the two clocks disagree, so no cause is drawn; give ingero merge the skew with --offset/);
+    assert.ok(!f.evidence.some((e) => e.kind === 'preempted'), 'no preemption is claimed');
+    assert.doesNotMatch(f.summary, /preempted/);
   });
 
   test('a launching thread the host recording does not trace: reported as not explained by host data', async () => {

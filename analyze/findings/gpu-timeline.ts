@@ -57,6 +57,8 @@ export interface DeviceTimeline {
   gapMedian: number;
   /** The longest gaps ended by work launched after the gap began, longest first. */
   readonly lateGaps: LateGap[];
+  /** The length of every such gap, kept or not: how many long ones there are beyond lateGaps. */
+  lateLengths: Float64Array;
   /** Merged intervals [s0, e0, s1, e1, ...] of compute kernels and of NCCL kernels. */
   readonly compute: number[];
   readonly comm: number[];
@@ -72,7 +74,7 @@ export interface GpuTimeline {
 }
 
 const LONGEST_KEPT = 3;
-const LATE_GAPS_KEPT = 32;
+const LATE_GAPS_KEPT = 100;
 /** Launches still waiting for their GPU work that the pairing remembers (runtime calls without GPU work would otherwise pile up). */
 const IN_FLIGHT_LIMIT = 1 << 20;
 const cache = new WeakMap<AnalysisContext, GpuTimeline>();
@@ -94,7 +96,7 @@ function build(ctx: AnalysisContext): GpuTimeline {
   const steps = readSteps(ctx);
   const syncs = readSyncs(ctx);
   const names = kernelNames(bundle);
-  const devices = new Map<string, DeviceTimeline & { end: number; launchPids: Map<number, number>; gapLengths: F64List }>();
+  const devices = new Map<string, DeviceTimeline & { end: number; launchPids: Map<number, number>; gapLengths: F64List; lateList: F64List }>();
   /** Launch calls waiting for their GPU work: ts, pid, tid, id, dur. */
   const inFlight = new Map<string, [number, number, number, number, number]>();
   const work = new Set<number>(Object.values(GPU_WORK_OPS));
@@ -111,7 +113,7 @@ function build(ctx: AnalysisContext): GpuTimeline {
     const key = `${node}:${Number.isFinite(device) ? device : -1}`;
     let d = devices.get(key);
     if (!d) {
-      d = { node, device: Number.isFinite(device) ? device : -1, launchPid: 0, first: ts, last: ts + dur, end: NaN, gaps: { ns: zeroCauses(), count: zeroCauses(), longest: [] }, launchDelays: new F64List(), gapMedian: 0, lateGaps: [], gapLengths: new F64List(), compute: [], comm: [], commTotal: 0, stepKernels: new Map(), launchPids: new Map() };
+      d = { node, device: Number.isFinite(device) ? device : -1, launchPid: 0, first: ts, last: ts + dur, end: NaN, gaps: { ns: zeroCauses(), count: zeroCauses(), longest: [] }, launchDelays: new F64List(), gapMedian: 0, lateGaps: [], lateLengths: new Float64Array(0), gapLengths: new F64List(), lateList: new F64List(), compute: [], comm: [], commTotal: 0, stepKernels: new Map(), launchPids: new Map() };
       devices.set(key, d);
     }
     const launch = Number.isFinite(corr) ? inFlight.get(`${node}:${corr}`) : undefined;
@@ -123,6 +125,7 @@ function build(ctx: AnalysisContext): GpuTimeline {
     if (!Number.isNaN(d.end) && ts > d.end) {
       addGap(d.gaps, d.end, ts, classify(d.end, ts, launch?.[0], steps.get(node), syncs.get(node)));
       d.gapLengths.push(ts - d.end);
+      if (launch && launch[0] > d.end) d.lateList.push(ts - d.end);
       if (launch && launch[0] > d.end) keepLate(d.lateGaps, { from: d.end, to: ts, launchTs: launch[0], pid: launch[1], tid: launch[2], launchId: launch[3], launchDur: launch[4], workId: id, workOp: op, kernel: op === GPU_WORK_OPS.kernel ? arg0 : NaN });
     }
     d.end = Number.isNaN(d.end) ? ts + dur : Math.max(d.end, ts + dur);
@@ -148,6 +151,7 @@ function build(ctx: AnalysisContext): GpuTimeline {
     d.launchPid = [...d.launchPids].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0] ?? 0;
     // toArray drains the list: the lengths are not kept past this median.
     d.gapMedian = d.gapLengths.length ? percentile(d.gapLengths.toArray().sort(), 0.5) : 0;
+    d.lateLengths = d.lateList.toArray();
   }
   return { devices: out, steps };
 }

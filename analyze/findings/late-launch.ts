@@ -67,6 +67,9 @@ export interface DeviceLateLaunches {
   readonly thresholdNs: number;
   readonly medianGapNs: number;
   readonly chains: readonly LateChain[];
+  /** Long late gaps on the device, traced or not (more than chains when only the longest were kept), and their idle time. */
+  readonly longGaps: number;
+  readonly longGapNs: number;
 }
 
 /** Two sources on one clock agree to this: the thread may look off-CPU this close to its launch. */
@@ -98,7 +101,12 @@ function build(ctx: AnalysisContext): DeviceLateLaunches[] {
     const threshold = Math.max(ctx.th.lateLaunchMinGapNs, ctx.th.lateLaunchGapFactor * d.gapMedian);
     const gaps = d.lateGaps.filter((g) => g.to - g.from >= threshold && g.to > ctx.selection.from && g.from < ctx.selection.to);
     if (gaps.length === 0) continue;
-    out.push({ node: d.node, device: d.device, thresholdNs: threshold, medianGapNs: d.gapMedian, chains: gaps.map((g) => host.chain(d.node, d.device, g)) });
+    let longGaps = 0;
+    let longGapNs = 0;
+    // Gaps not kept can be counted only over the whole recording: lengths carry no times.
+    if (Number.isFinite(ctx.selection.from) || Number.isFinite(ctx.selection.to)) (longGaps = gaps.length), (longGapNs = gaps.reduce((s, g) => s + g.to - g.from, 0));
+    else for (const len of d.lateLengths) if (len >= threshold) (longGaps++, (longGapNs += len));
+    out.push({ node: d.node, device: d.device, thresholdNs: threshold, medianGapNs: d.gapMedian, chains: gaps.map((g) => host.chain(d.node, d.device, g)), longGaps, longGapNs });
   }
   return out;
 }
@@ -280,7 +288,11 @@ export function detectLateLaunch(ctx: AnalysisContext): Finding[] {
     const from = Math.min(...d.chains.map((c) => c.gap.from));
     const to = Math.max(...d.chains.map((c) => c.gap.to));
     const steady = `${count(d.chains.length, 'idle gap')} of at least ${dur(d.thresholdNs)} (${d.medianGapNs > 0 ? `${times(d.thresholdNs / d.medianGapNs)} the median gap of ${dur(d.medianGapNs)}` : 'the floor'}) ended by work launched after the GPU had run dry, ${dur(gapNs)} in all`;
-    const caveats = ['Times of the GPU source and the host recording are compared on the merged bundle clock: their agreement rests on the clock offsets merge recorded (nodes.clock_offset_ns).'];
+    const untraced = d.longGaps - d.chains.length;
+    const caveats = [
+      ...(untraced > 0 ? [`Only the ${d.chains.length} longest of the ${d.longGaps} long late gaps (${dur(gapNs)} of ${dur(d.longGapNs)}) were traced to their launching thread: the share of idle time explained is a lower bound.`] : []),
+      'Times of the GPU source and the host recording are compared on the merged bundle clock: their agreement rests on the clock offsets merge recorded (nodes.clock_offset_ns).',
+    ];
     const hostLosses = new Set(hostChains.map((c) => c.hostNode!).filter((n) => n !== d.node));
     for (const n of hostLosses) {
       const lost = ctx.facts.dataQuality.losses.filter((l) => l.node_id === n && l.dropped > 0).reduce((s, l) => s + l.dropped, 0);

@@ -160,9 +160,13 @@ class HostSide {
     if (ctx.existedIn(hostNode, pid, from, to) === 'no') return none('contradicted', `${ctx.label(hostNode, pid)} was not alive during the gap by its recorded fork and exit, yet the GPU source names it as launching: the pids of the two sources do not match.`, hostNode);
     // The thread's off-CPU stretches that overlap [gap start, launch).
     const sw = this.switchesOf(hostNode, tid);
+    // On-CPU time is read from the absence of switches: a thread none of whose switches is stored
+    // may simply not be traced by the scheduler probes.
+    if (sw.ts.length === 0) return none('no-host-data', `The host recording on ${ctx.nodeName(hostNode)} has no scheduler events of ${who} at all: whether it ran during the gap cannot be told.`, hostNode);
     const switches: Switch[] = [];
     let clash: number | null = null;
-    for (let i = 0; i < sw.ts.length; i++) {
+    // A thread's stretches do not overlap, so only the one before the first starting at the gap can reach into it.
+    for (let i = Math.max(0, lowerBound(sw.ts, from) - 1); i < sw.ts.length; i++) {
       const s = sw.ts[i]!;
       const e = s + sw.dur[i]!;
       if (s >= to) break;
@@ -228,6 +232,18 @@ class HostSide {
     }
     return s;
   }
+}
+
+/** First position in sorted whose value is ≥ v. */
+function lowerBound(sorted: Float64Array, v: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** What the chain's first link says, in a few words. */

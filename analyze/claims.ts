@@ -9,11 +9,13 @@ const STALL_COVERS_DROP = 0.5;
 const SEVERITY = { HIGH: 0, MEDIUM: 1, LOW: 2 } as const;
 /** Findings whose symptom is slow GPU calls: a stall within their window is one of those calls. */
 const SLOW_CALL_KINDS = new Set(['cold-start', 'scheduler-tail-latency', 'periodic-spike', 'sync-stall', 'memory-pressure', 'memcpy-bottleneck']);
+/** Findings about a thread's time off the CPU: a late-launch chain citing all their switches is that time seen on the GPU. */
+const OFF_CPU_KINDS = new Set(['cpu-contention', 'scheduler-tail-latency', 'gpu-thread-stall']);
 
 export function assignClaims(ranked: readonly Finding[]): Finding[] {
   const out: Finding[] = [];
   const cited = new Set<number>();
-  for (const f of stallsBeforeTheirDrops(ranked)) {
+  for (const f of causesBeforeSymptoms(ranked)) {
     const host = explainedBy(out, f);
     if (host >= 0) {
       const h = out[host]!;
@@ -31,29 +33,52 @@ export function assignClaims(ranked: readonly Finding[]): Finding[] {
 }
 
 /**
- * The ranked findings with each stall that covers a higher-ranked throughput drop of the same
- * process moved up to just before that drop: the stall is the cause and the drop its symptom
- * in the launch counts, whichever of the two estimates of lost time (the drop's or the stall's
- * length) is larger. The drop then folds into the stall, which keeps the graver severity.
+ * The ranked findings with each finding that takes in a higher-ranked one moved up to just before
+ * it, so the higher one folds into it (explainedBy) and the graver severity is kept:
+ * - a stall that covers a throughput drop of the same process: the stall is the cause and the
+ *   drop its symptom in the launch counts, whichever of the two estimates of lost time (the
+ *   drop's or the stall's length) is larger;
+ * - a late-launch chain that cites every off-CPU switch a scheduler finding cites: the chain is
+ *   that off-CPU time followed through the launch to the idle GPU.
  */
-function stallsBeforeTheirDrops(ranked: readonly Finding[]): Finding[] {
-  const covers = (stall: Finding, drop: Finding) =>
-    stall.kind === 'gpu-thread-stall' && drop.kind === 'throughput-drop' && stall.node_id === drop.node_id && stall.pid === drop.pid && Math.max(0, Math.min(stall.to_ns, drop.to_ns) - Math.max(stall.from_ns, drop.from_ns)) >= STALL_COVERS_DROP * (drop.to_ns - drop.from_ns);
+function causesBeforeSymptoms(ranked: readonly Finding[]): Finding[] {
   const out: Finding[] = [];
   for (const [i, f] of ranked.entries()) {
     if (out.includes(f)) continue;
-    if (f.kind === 'throughput-drop') for (const st of ranked.slice(i + 1)) if (covers(st, f) && !out.includes(st)) out.push(st);
+    for (const g of ranked.slice(i + 1)) if ((stallCoversDrop(g, f) || chainCovers(g, f)) && !out.includes(g)) out.push(g);
     out.push(f);
   }
   return out;
 }
 
+function stallCoversDrop(stall: Finding, drop: Finding): boolean {
+  return stall.kind === 'gpu-thread-stall' && drop.kind === 'throughput-drop' && stall.node_id === drop.node_id && stall.pid === drop.pid && overlapNs(stall, drop) >= STALL_COVERS_DROP * (drop.to_ns - drop.from_ns);
+}
+
+const overlapNs = (a: Finding, b: Finding) => Math.max(0, Math.min(a.to_ns, b.to_ns) - Math.max(a.from_ns, b.from_ns));
+
+/** Event ids of a finding's off-CPU evidence on one node. */
+function switchIds(f: Finding, node: number): Set<number> {
+  return new Set(f.evidence.filter((e) => (e.op === 'sched_switch' || e.kind === 'off-cpu') && (e.node_id ?? f.node_id) === node).flatMap((e) => e.event_ids ?? []));
+}
+
+/** A late-launch chain (GPU node) citing every switch of a scheduler finding about the launching process (host node). */
+function chainCovers(chain: Finding, f: Finding): boolean {
+  if (chain.kind !== 'late-launch' || !OFF_CPU_KINDS.has(f.kind) || f.pid !== chain.pid) return false;
+  const mine = switchIds(f, f.node_id);
+  if (mine.size === 0) return false;
+  const theirs = switchIds(chain, f.node_id);
+  return [...mine].every((id) => theirs.has(id));
+}
+
 /** Index of an earlier finding that already explains f's symptom, or -1. */
 function explainedBy(earlier: readonly Finding[], f: Finding): number {
   const same = (g: Finding) => g.node_id === f.node_id && g.pid === f.pid;
-  const overlap = (g: Finding) => Math.max(0, Math.min(f.to_ns, g.to_ns) - Math.max(f.from_ns, g.from_ns));
+  const overlap = (g: Finding) => overlapNs(f, g);
   for (let i = 0; i < earlier.length; i++) {
     const g = earlier[i]!;
+    // The chain's host side lies on another node of the bundle than its GPU side.
+    if (chainCovers(g, f)) return i;
     if (!same(g)) continue;
     // A rate drop during a stall is the stall seen through launch counts.
     if (f.kind === 'throughput-drop' && g.kind === 'gpu-thread-stall' && overlap(g) >= STALL_COVERS_DROP * (f.to_ns - f.from_ns)) return i;

@@ -16,6 +16,7 @@ import { detectHostBound } from './findings/host-bound.ts';
 import { detectGpuIdle } from './findings/gpu-idle.ts';
 import { detectIoInterference } from './findings/io-interference.ts';
 import { detectKernelRegression } from './findings/kernel-regression.ts';
+import { detectLateLaunch } from './findings/late-launch.ts';
 import { detectLaunchQueueing } from './findings/launch-queueing.ts';
 import { detectMemcpyBottleneck } from './findings/memcpy-bottleneck.ts';
 import { detectMemoryPressure } from './findings/memory-pressure.ts';
@@ -73,6 +74,7 @@ const DETECTORS: readonly (readonly [string, (ctx: AnalysisContext) => Finding[]
   ['allocator-churn', detectAllocatorChurn],
   ['gpu-idle', detectGpuIdle],
   ['launch-queueing', detectLaunchQueueing],
+  ['late-launch', detectLateLaunch],
   ['kernel-regression', detectKernelRegression],
   ['comm-overlap', detectCommOverlap],
 ];

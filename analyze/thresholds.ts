@@ -101,6 +101,12 @@ export const DEFAULT_THRESHOLDS = {
   slowCallShare: 0.01,
   /** Summed excess of an op's unexplained slow calls from which the finding is MEDIUM rather than LOW. */
   slowCallMediumNs: 100e6,
+  /** A GPU idle gap this many times the device's median gap is traced back to its launching thread (late-launch)... */
+  lateLaunchGapFactor: 10,
+  /** ...when it is also at least this long. */
+  lateLaunchMinGapNs: 1e6,
+  /** Share of a GPU's idle time that host causes traced through late launches explain: MEDIUM; HIGH from twice this. */
+  lateLaunchShare: 0.2,
 } as const;
 
 export type ThresholdName = keyof typeof DEFAULT_THRESHOLDS;

@@ -148,6 +148,7 @@ export type FindingKind =
   // GPU-side findings (PyTorch profiler imports), analyze/findings/gpu-*.ts
   | 'gpu-idle'
   | 'launch-queueing'
+  | 'late-launch'
   | 'kernel-regression'
   | 'comm-overlap';
 

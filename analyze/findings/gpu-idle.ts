@@ -5,6 +5,7 @@ import type { AnalysisContext } from '../context.ts';
 import type { Evidence, Finding } from '../types.ts';
 import { count, dur, pct, round4 } from '../words.ts';
 import { GAP_CAUSES, gpuTimeline, type GapCause } from './gpu-timeline.ts';
+import { causeWords, lateLaunches } from './late-launch.ts';
 import { makeFinding } from './make-finding.ts';
 
 /** Busy under half the span is MEDIUM (issue 14); under this share it is still worth a LOW. */
@@ -29,6 +30,7 @@ const ADVICE: Record<GapCause, string> = {
 
 export function detectGpuIdle(ctx: AnalysisContext): Finding[] {
   const timeline = gpuTimeline(ctx);
+  const late = lateLaunches(ctx);
   const out: Finding[] = [];
   for (const g of ctx.stats.gpus) {
     if (g.span_ns <= 0 || g.busy_share >= LOW_BELOW_BUSY) continue;
@@ -38,6 +40,10 @@ export function detectGpuIdle(ctx: AnalysisContext): Finding[] {
     const ranked = [...GAP_CAUSES].sort((a, b) => d.gaps.ns[b] - d.gaps.ns[a]);
     const top = ranked[0]!;
     const gpu = `GPU ${g.device}${ctx.facts.nodes.size > 1 ? ` on ${g.node}` : ''}`;
+    // A gap the late-launch finding traced to its launching thread is named by that chain, not
+    // given a second cause here.
+    const chains = late.find((x) => x.node === g.node_id && x.device === g.device)?.chains ?? [];
+    const traced = (from: number, to: number) => chains.find((c) => c.gap.from === from && c.gap.to === to && c.explainedNs > 0);
     const evidence: Evidence[] = [
       {
         layer: 'GPU',
@@ -65,7 +71,7 @@ export function detectGpuIdle(ctx: AnalysisContext): Finding[] {
         layer: 'GPU',
         kind: 'idle-gap',
         op: '',
-        detail: `Idle gap of ${dur(to - from)} from ${dur(from)} (${SHORT[c]}).`,
+        detail: `Idle gap of ${dur(to - from)} from ${dur(from)} (${SHORT[c]}${traced(from, to) ? `; late-launch: ${causeWords(ctx, traced(from, to)!)} before the launch` : ''}).`,
         values: { from_ns: from, to_ns: to, gap_ns: to - from },
         from_ns: from,
         to_ns: to,

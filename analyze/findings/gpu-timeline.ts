@@ -6,6 +6,7 @@
 import { opId } from '../../format/index.ts';
 import type { AnalysisContext } from '../context.ts';
 import { GPU_WORK_OPS, hasColumn, kernelNames } from '../gpu-activity.ts';
+import { percentile } from '../percentile.ts';
 import { F64List, scanRows } from '../scan.ts';
 
 /** Why the GPU had nothing to run during a gap, judged in this order. */
@@ -19,6 +20,22 @@ export interface GapAccount {
 }
 
 export const GAP_CAUSES: readonly GapCause[] = ['between_steps', 'sync', 'host', 'other'];
+
+/** A gap whose ending work was launched only after the GPU had run dry, with both ends of the link. */
+export interface LateGap {
+  readonly from: number;
+  readonly to: number;
+  /** The launch call (runtime or driver) paired with the work that ends the gap by corr_id. */
+  readonly launchId: number;
+  readonly launchTs: number;
+  readonly launchDur: number;
+  readonly pid: number;
+  readonly tid: number;
+  /** The GPU work that ends the gap: its event id, op, and gpu_kernels.id (NaN for copies and sets). */
+  readonly workId: number;
+  readonly workOp: number;
+  readonly kernel: number;
+}
 
 export interface StepKernelTime {
   /** Per step index: summed duration and count. */
@@ -36,6 +53,12 @@ export interface DeviceTimeline {
   readonly gaps: GapAccount;
   /** Launch call start → GPU start, per linked piece of work. */
   readonly launchDelays: F64List;
+  /** Median idle gap between merged busy intervals (0 when there are none): the steady state. */
+  gapMedian: number;
+  /** The longest gaps ended by work launched after the gap began, longest first. */
+  readonly lateGaps: LateGap[];
+  /** The length of every such gap, kept or not: how many long ones there are beyond lateGaps. */
+  lateLengths: Float64Array;
   /** Merged intervals [s0, e0, s1, e1, ...] of compute kernels and of NCCL kernels. */
   readonly compute: number[];
   readonly comm: number[];
@@ -51,6 +74,7 @@ export interface GpuTimeline {
 }
 
 const LONGEST_KEPT = 3;
+const LATE_GAPS_KEPT = 100;
 /** Launches still waiting for their GPU work that the pairing remembers (runtime calls without GPU work would otherwise pile up). */
 const IN_FLIGHT_LIMIT = 1 << 20;
 const cache = new WeakMap<AnalysisContext, GpuTimeline>();
@@ -72,15 +96,16 @@ function build(ctx: AnalysisContext): GpuTimeline {
   const steps = readSteps(ctx);
   const syncs = readSyncs(ctx);
   const names = kernelNames(bundle);
-  const devices = new Map<string, DeviceTimeline & { end: number; launchPids: Map<number, number> }>();
-  const inFlight = new Map<string, [number, number]>();
+  const devices = new Map<string, DeviceTimeline & { end: number; launchPids: Map<number, number>; gapLengths: F64List; lateList: F64List }>();
+  /** Launch calls waiting for their GPU work: ts, pid, tid, id, dur. */
+  const inFlight = new Map<string, [number, number, number, number, number]>();
   const work = new Set<number>(Object.values(GPU_WORK_OPS));
-  scanRows(bundle.db, ['node_id', 'pid', 'op_id', 'ts_ns', 'dur_ns', 'corr_id', 'arg0', 'arg2'], `FROM events WHERE corr_id IS NOT NULL OR op_id IN (${[...work].join(',')})`, [], (node, pid, op, ts, dur, corr, arg0, device) => {
+  scanRows(bundle.db, ['node_id', 'pid', 'op_id', 'ts_ns', 'dur_ns', 'corr_id', 'arg0', 'arg2', 'id', 'tid'], `FROM events WHERE corr_id IS NOT NULL OR op_id IN (${[...work].join(',')})`, [], (node, pid, op, ts, dur, corr, arg0, device, id, tid) => {
     if (!(ts >= 0 && dur >= 0)) return;
     if (!work.has(op)) {
       // A launch (runtime or driver call): its GPU work starts later, so it is always seen first.
       if (Number.isFinite(corr)) {
-        inFlight.set(`${node}:${corr}`, [ts, pid]);
+        inFlight.set(`${node}:${corr}`, [ts, pid, tid, id, dur]);
         if (inFlight.size > IN_FLIGHT_LIMIT) inFlight.delete(inFlight.keys().next().value!);
       }
       return;
@@ -88,7 +113,7 @@ function build(ctx: AnalysisContext): GpuTimeline {
     const key = `${node}:${Number.isFinite(device) ? device : -1}`;
     let d = devices.get(key);
     if (!d) {
-      d = { node, device: Number.isFinite(device) ? device : -1, launchPid: 0, first: ts, last: ts + dur, end: NaN, gaps: { ns: zeroCauses(), count: zeroCauses(), longest: [] }, launchDelays: new F64List(), compute: [], comm: [], commTotal: 0, stepKernels: new Map(), launchPids: new Map() };
+      d = { node, device: Number.isFinite(device) ? device : -1, launchPid: 0, first: ts, last: ts + dur, end: NaN, gaps: { ns: zeroCauses(), count: zeroCauses(), longest: [] }, launchDelays: new F64List(), gapMedian: 0, lateGaps: [], lateLengths: new Float64Array(0), gapLengths: new F64List(), lateList: new F64List(), compute: [], comm: [], commTotal: 0, stepKernels: new Map(), launchPids: new Map() };
       devices.set(key, d);
     }
     const launch = Number.isFinite(corr) ? inFlight.get(`${node}:${corr}`) : undefined;
@@ -97,7 +122,12 @@ function build(ctx: AnalysisContext): GpuTimeline {
       d.launchDelays.push(ts - launch[0]);
       d.launchPids.set(launch[1], (d.launchPids.get(launch[1]) ?? 0) + 1);
     }
-    if (!Number.isNaN(d.end) && ts > d.end) addGap(d.gaps, d.end, ts, classify(d.end, ts, launch?.[0], steps.get(node), syncs.get(node)));
+    if (!Number.isNaN(d.end) && ts > d.end) {
+      addGap(d.gaps, d.end, ts, classify(d.end, ts, launch?.[0], steps.get(node), syncs.get(node)));
+      d.gapLengths.push(ts - d.end);
+      if (launch && launch[0] > d.end) d.lateList.push(ts - d.end);
+      if (launch && launch[0] > d.end) keepLate(d.lateGaps, { from: d.end, to: ts, launchTs: launch[0], pid: launch[1], tid: launch[2], launchId: launch[3], launchDur: launch[4], workId: id, workOp: op, kernel: op === GPU_WORK_OPS.kernel ? arg0 : NaN });
+    }
     d.end = Number.isNaN(d.end) ? ts + dur : Math.max(d.end, ts + dur);
     if (ts + dur > d.last) d.last = ts + dur;
     if (op === GPU_WORK_OPS.kernel) {
@@ -117,8 +147,23 @@ function build(ctx: AnalysisContext): GpuTimeline {
     }
   });
   const out = [...devices.values()].sort((a, b) => a.node - b.node || a.device - b.device);
-  for (const d of out) d.launchPid = [...d.launchPids].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0] ?? 0;
+  for (const d of out) {
+    d.launchPid = [...d.launchPids].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0] ?? 0;
+    // toArray drains the list: the lengths are not kept past this median.
+    d.gapMedian = d.gapLengths.length ? percentile(d.gapLengths.toArray().sort(), 0.5) : 0;
+    d.lateLengths = d.lateList.toArray();
+  }
   return { devices: out, steps };
+}
+
+/** Keeps the LATE_GAPS_KEPT longest late gaps, longest first (earlier first among equals). */
+function keepLate(kept: LateGap[], g: LateGap): void {
+  const len = g.to - g.from;
+  if (kept.length === LATE_GAPS_KEPT && len <= kept[kept.length - 1]!.to - kept[kept.length - 1]!.from) return;
+  let at = kept.length;
+  while (at > 0 && kept[at - 1]!.to - kept[at - 1]!.from < len) at--;
+  kept.splice(at, 0, g);
+  if (kept.length > LATE_GAPS_KEPT) kept.pop();
 }
 
 const zeroCauses = (): Record<GapCause, number> => ({ between_steps: 0, sync: 0, host: 0, other: 0 });

@@ -242,7 +242,7 @@ describe('on a real terminal (tmux, 80 columns): fitted output and progress bars
   });
 });
 
-test('the README\'s command table lists the commands of ingero --help, in order, with flags each command has', () => {
+test('the README\'s command table lists the commands of ingero --help, in order, with the flags each command has and no others', () => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const rows = [...readme.matchAll(/^\| `(?:sudo )?ingero (\w+)([^`]*)`(?: \/ `ingero \w+ ([^`]*)`)? \|/gm)];
   const help = ingero('--help').stdout;
@@ -250,8 +250,17 @@ test('the README\'s command table lists the commands of ingero --help, in order,
   // A command may take several rows (import of each source kind): consecutive ones count once.
   const listed = rows.map((r) => r[1]!).filter((c, i, all) => c !== all[i - 1]);
   assert.deepEqual(listed, commands, 'the same commands in the same order');
-  for (const [, command, usage, alternative] of rows) {
-    const own = ingero(command!, '--help').stdout;
-    for (const [flag] of `${usage} ${alternative ?? ''}`.matchAll(/--[a-z][a-z-]*/g)) assert.ok(own.includes(flag), `ingero ${command} --help has the README's ${flag}`);
+  const usages = new Map<string, string>();
+  for (const [, command, usage, alternative] of rows) usages.set(command!, `${usages.get(command!) ?? ''} ${usage} ${alternative ?? ''}`);
+  for (const [command, usage] of usages) {
+    const own = ingero(command, '--help').stdout;
+    for (const [flag] of usage.matchAll(/--[a-z][a-z-]*/g)) assert.ok(own.includes(flag), `ingero ${command} --help has the README's ${flag}`);
+    // The other way: every option of the command is in its rows, by its long or its short name.
+    const options = [...own.slice(own.indexOf('Options:')).matchAll(/^ {2}(?:(-\w), )?(--[a-z][a-z-]*)/gm)].filter((m) => m[2] !== '--help');
+    assert.ok(options.length > 0, `ingero ${command} --help lists its options`);
+    for (const [, short, long] of options) {
+      const named = (flag: string | undefined) => flag !== undefined && new RegExp(`(^|[\\s\\[|])${flag}\\b`).test(usage);
+      assert.ok(named(long) || named(short), `the README's row for ${command} has ${long}, as its --help does`);
+    }
   }
 });

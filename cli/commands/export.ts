@@ -17,7 +17,7 @@ import { CLOCK_HELP, parsePids, parseTimeWindow } from '../duration.ts';
 import { formatBytes, formatDuration, formatWindow } from '../../analyze/format-units.ts';
 import { toJson } from '../json.ts';
 import { fractionProgress, progressBar } from '../progress-bar.ts';
-import { action, UsageError, UserError } from '../run-action.ts';
+import { action, repeatable, UsageError, UserError } from '../run-action.ts';
 import { printable } from '../../analyze/text-layout.ts';
 import { exportParquetCommand } from './export-parquet.ts';
 
@@ -46,7 +46,7 @@ export function register(program: Command): void {
     .option('--force', 'overwrite the output file if it exists')
     .option('--from <time>', `only events still running at this time or later (calls begun earlier included), ${CLOCK_HELP}; e.g. 13.3s, 5m`)
     .option('--to <time>', `only events starting before this time, ${CLOCK_HELP}`)
-    .option('--pid <pids>', 'only these processes (repeatable or comma-separated)', collect)
+    .option('--pid <pids>', 'only these processes (repeatable or comma-separated)', repeatable)
     .option('--node <name|id>', 'only events of this node')
     .option('--no-findings', 'skip the analysis (its findings are global instants; it takes ~16 s per 10M events)')
     .option('--json', 'print the summary line as JSON on stdout (with -o FILE only)')
@@ -101,9 +101,6 @@ function noMatch(bundle: Bundle, flags: ExportFlags): string {
   return `no events match ${asked}, so nothing was written — this bundle's events run ${formatWindow(bundle.startNs(), bundle.endNs())} on the bundle clock, its processes are pids ${pids.slice(0, 8).join(', ')}${pids.length > 8 ? ', …' : ''}`;
 }
 
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
 
 
 function exportOptions(bundle: Bundle, flags: ExportFlags, pids: number[] | undefined): PerfettoExportOptions {

@@ -9,6 +9,7 @@ import { formatDuration, formatWindow } from '../../analyze/format-units.ts';
 import { action, repeatable, UsageError } from '../run-action.ts';
 import { withPhases } from '../progress-bar.ts';
 import { outputWidth } from '../table.ts';
+import { requireSelectedEvents } from '../selection.ts';
 
 export function register(program: Command): void {
   program
@@ -29,6 +30,7 @@ export function register(program: Command): void {
           // On a terminal, a bar on stderr: opening (a big bundle decompresses), then the analysis.
           const bundle = withPhases((step) => (step(0, 'opening the bundle'), openBundle(path)));
           try {
+            requireSelectedEvents(bundle, selection, opts);
             const report = withPhases((step) => explain(bundle, { thresholds, ...selection, onProgress: (f, phase) => step(f, `analysing: ${phase}`) }));
             process.stdout.write(opts.json ? canonicalJson(report) + '\n' : wrapText(renderReport(path, report, useColour()), outputWidth()));
           } finally {

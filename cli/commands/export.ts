@@ -14,12 +14,13 @@ import { dirname, join, resolve } from 'node:path';
 import { estimateExport, exportPerfetto, type PerfettoExportOptions, type PerfettoExportSummary, type TraceSink } from '../../analyze/perfetto-export.ts';
 import { openBundle, type Bundle } from '../../format/index.ts';
 import { CLOCK_HELP, parsePids, parseTimeWindow } from '../duration.ts';
-import { formatBytes, formatDuration, formatWindow } from '../../analyze/format-units.ts';
+import { formatBytes, formatDuration } from '../../analyze/format-units.ts';
 import { toJson } from '../json.ts';
 import { fractionProgress, progressBar } from '../progress-bar.ts';
 import { action, repeatable, UsageError, UserError } from '../run-action.ts';
 import { printable } from '../../analyze/text-layout.ts';
 import { exportParquetCommand } from './export-parquet.ts';
+import { noMatchError } from '../selection.ts';
 
 /** Perfetto's in-browser importer struggles past 1–2 GB of JSON. */
 const LARGE_OUTPUT_BYTES = 1e9;
@@ -68,7 +69,7 @@ export function register(program: Command): void {
           const options = exportOptions(bundle, flags, pids);
           const estimate = estimateExport(bundle, options);
           const filtered = options.fromNs !== undefined || options.toNs !== undefined || options.pids !== undefined || options.nodeId !== undefined;
-          if (estimate.events === 0 && filtered) throw new UserError(noMatch(bundle, flags));
+          if (estimate.events === 0 && filtered) throw noMatchError(bundle, flags, 'nothing was written');
           if (estimate.bytes > LARGE_OUTPUT_BYTES) {
             process.stderr.write(`ingero: warning: about ${formatBytes(estimate.bytes)} of JSON for ${estimate.events.toLocaleString('en-US')} events; Perfetto UI struggles past 1–2 GB — export a window with --from/--to or --pid\n`);
           }
@@ -93,15 +94,6 @@ export function register(program: Command): void {
       }),
     );
 }
-
-/** Why nothing matched: the selection next to what the bundle holds, so the fix is plain. */
-function noMatch(bundle: Bundle, flags: ExportFlags): string {
-  const asked = [flags.from !== undefined && `--from ${flags.from}`, flags.to !== undefined && `--to ${flags.to}`, flags.pid && `--pid ${flags.pid.join(',')}`, flags.node !== undefined && `--node ${flags.node}`].filter(Boolean).join(' ');
-  const pids = bundle.db.prepare('SELECT DISTINCT pid FROM processes ORDER BY pid LIMIT 9').pluck().all() as number[];
-  return `no events match ${asked}, so nothing was written — this bundle's events run ${formatWindow(bundle.startNs(), bundle.endNs())} on the bundle clock, its processes are pids ${pids.slice(0, 8).join(', ')}${pids.length > 8 ? ', …' : ''}`;
-}
-
-
 
 function exportOptions(bundle: Bundle, flags: ExportFlags, pids: number[] | undefined): PerfettoExportOptions {
   const { fromNs, toNs } = parseTimeWindow(flags.from, flags.to);

@@ -9,6 +9,7 @@ import { printable, wrapText } from '../../analyze/text-layout.ts';
 import { withPhases } from '../progress-bar.ts';
 import { formatTableToWidth, outputWidth } from '../table.ts';
 import { fleetStatsCommand } from './stats-fleet.ts';
+import { requireSelectedEvents } from '../selection.ts';
 
 export function register(program: Command): void {
   program
@@ -27,6 +28,7 @@ export function register(program: Command): void {
         const selection = { ...parseTimeWindow(opts.from, opts.to), pids: parsePids(opts.pid) };
         const bundle = withPhases((step) => (step(0, 'opening the bundle'), openBundle(path)));
         try {
+          requireSelectedEvents(bundle, selection, opts);
           const report = withPhases((step) => (step(0, 'computing statistics'), computeStats(bundle, selection)));
           if (opts.json) {
             process.stdout.write(canonicalJson(report) + '\n');

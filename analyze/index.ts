@@ -9,6 +9,6 @@ export { DIFF_THRESHOLDS, diffBundles, diffSides, ratioText, resolveDiffThreshol
 export { argDecoder, argInput, argText, type ArgDecoder } from './event-args.ts';
 export { timeline, MAX_TIMELINE_WINDOWS, type Timeline, type TimelineOptions, type TimelinePoint, type TimelineSeries } from './timeline.ts';
 export { DEFAULT_THRESHOLDS, THRESHOLD_NAMES, parseThresholdArgs, resolveThresholds, type ThresholdName, type Thresholds } from './thresholds.ts';
-export { SCENARIOS, scenarioByName, writeDemoBundle, type DemoOptions, type DemoResult, type Scenario } from './demo/index.ts';
+export { SCENARIOS, scenarioByName, scenarioCauses, writeDemoBundle, type DemoOptions, type DemoResult, type Scenario } from './demo/index.ts';
 export type * from './types.ts';
 export { cpuProfile, type CpuProfile, type CpuProfileOptions, type CpuProfileThread, type CpuFrame } from './cpu-profile.ts';

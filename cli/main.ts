@@ -24,8 +24,15 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 const program = new Command('ingero')
   .description('Offline-first GPU investigation: record CUDA and kernel events into one .ingero bundle, analyze it anywhere')
   .version(pkg.version)
-  .showHelpAfterError('(run with --help for usage)')
+  .configureOutput({ outputError: (message, write) => write(usageLine(message)) })
   .exitOverride();
+
+/** Commander's own usage errors as one line like every other failure: what is wrong, where the usage is. */
+function usageLine(message: string): string {
+  const command = program.commands.find((c) => c.name() === process.argv[2])?.name();
+  const problem = message.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').replace(/\.$/, '');
+  return `ingero: ${problem} — see ingero${command ? ` ${command}` : ''} --help\n`;
+}
 
 for (const register of [recorder, info, verify, sql, query, importDb, merge, redact, explain, stats, diff, exportTrace, tui, demo, mcp]) register(program);
 

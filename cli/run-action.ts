@@ -44,6 +44,11 @@ export function action<A extends unknown[]>(fn: (...args: A) => unknown | Promis
   };
 }
 
+/** Collects a repeatable option's values in order; absent, the option is undefined. */
+export function repeatable(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
 /** Parses a non-negative integer option, or throws a UsageError naming the option. */
 export function intOption(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;

@@ -34,7 +34,7 @@ export function ioError(path: string, err: unknown, doing: string): BundleError 
     case 'ENOSPC':
       return new BundleError('IO', `${path}: disk full while ${doing} — free space and run again`);
     case 'EISDIR':
-      return new BundleError('USAGE', `${path}: is a directory, not a bundle file`);
+      return new BundleError('USAGE', `${path}: is a directory, not a bundle file — name a file`);
     case 'EROFS':
       return new BundleError('IO', `${path}: read-only file system while ${doing} — write somewhere else`);
     default:

@@ -34,10 +34,12 @@ export function openFile(path: string): number {
     const fd = openSync(path, 'r');
     if (fstatSync(fd).isDirectory()) {
       closeSync(fd);
-      throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+      // A folder of bundles is what the fleet commands read: say so rather than only refuse.
+      throw new BundleError('USAGE', `${path}: is a directory, not a bundle file — name a .ingero file in it (stats --dir, query and mcp --dir read a directory of bundles)`);
     }
     return fd;
   } catch (err) {
+    if (err instanceof BundleError) throw err;
     throw ioError(path, err, 'opening the bundle');
   }
 }

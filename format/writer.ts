@@ -2,7 +2,8 @@
 // it into a compressed bundle. The staging database is the crash-safety net: it is committed
 // every STAGING_COMMIT_ROWS events, survives SIGKILL, and `recoverBundle` seals it later.
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { SOURCES } from './catalog.ts';
 import { clampText } from './clamp-text.ts';
 import { BundleError, ioError } from './errors.ts';
@@ -288,6 +289,9 @@ export class BundleWriter {
   /** Starts a bundle at outPath. Refuses to overwrite a staging file left by an interrupted run. */
   static create(outPath: string, options: WriterOptions): BundleWriter {
     const staging = stagingPathFor(outPath);
+    // SQLite's own words for this name neither the bundle nor the fix.
+    const dir = dirname(outPath);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new BundleError('USAGE', `${outPath}: ${dir} is not an existing directory — create it or choose another output path`);
     if (existsSync(staging)) {
       throw new BundleError('USAGE', `${staging}: staging data from an interrupted run is in the way — seal it with: ingero recover ${staging}  (or delete it)`);
     }

@@ -79,6 +79,12 @@ export function statsOf(ctx: ToolContext, served: ServedBundle): Promise<StatsPa
   return served.stats(ctx.limits.summaryWaitMs);
 }
 
+/** The bundle a call names with its statistics part: where every stats-backed tool starts. */
+export async function servedStats(ctx: ToolContext, args: { bundle?: string }): Promise<StatsPart & { served: ServedBundle }> {
+  const served = servedBundle(ctx, args);
+  return { served, ...(await statsOf(ctx, served)) };
+}
+
 /** Bytes of JSON a default page holds: with its envelope a default result stays under 8 KB. */
 export const DEFAULT_PAGE_BYTES = 5 * 1024;
 
@@ -93,6 +99,20 @@ export const pageFields = {
   next_cursor: z.string().nullable().describe('Pass as cursor for the next page.'),
   note: z.string(),
 };
+
+/**
+ * Fields of a result that is one page with no cursor (a profile, a per-GPU table): the notes say
+ * what the page left out and which arguments show it.
+ */
+export const onePageFields = {
+  truncated: z.boolean(),
+  notes: z.array(z.string()),
+};
+
+/** What a one-page result left out and how to see it, or null when it holds every item. */
+export function leftOutNote(page: Page<unknown>, total: number, what: string, how: string): string | null {
+  return page.more ? `first ${page.items.length} of ${total} ${what}; ${how}` : null;
+}
 
 /** pids are per node: in a multi-node bundle the same pid can be two processes. */
 export const nodeArg = {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { explain, SCENARIOS, writeDemoBundle } from '../analyze/index.ts';
+import { explain, SCENARIOS, scenarioCauses, writeDemoBundle } from '../analyze/index.ts';
 import { openBundle } from '../format/index.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ingero-analyze-demo-'));
@@ -20,7 +20,7 @@ test('the demo covers every scenario the issue asks for', () => {
 
 for (const scenario of SCENARIOS) {
   for (const seed of [1, 7]) {
-    const causes = [scenario.rootCause, scenario.secondCause].filter((c) => c !== undefined && c !== null) as string[];
+    const causes: string[] = scenarioCauses(scenario);
     test(`demo ${scenario.name} (seed ${seed}): ${causes.length ? `top finding is ${causes.join(' or ')}` : 'no HIGH finding'}`, async () => {
       const path = join(work, `${scenario.name}-${seed}.ingero`);
       const written = await writeDemoBundle(path, scenario, { seed });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, describe, test } from 'node:test';
 import { durationNs } from '../analyze/format-units.ts';
+import { SCENARIOS } from '../analyze/index.ts';
 import { assertOneLineError, CLI, OUTSIDE_CHECKOUT, ROOT, runCli } from './cli-fixtures.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ingero-new-user-'));
@@ -89,6 +90,60 @@ describe('one clock: the bundle clock everywhere', () => {
   });
 });
 
+describe('explain and stats selections that match nothing: refused, not an empty report', () => {
+  for (const [command, what, args] of [
+    ['explain', '--pid 99999', ['--pid', '99999']],
+    ['stats', '--pid 99999', ['--pid', '99999']],
+    ['explain', 'a window after the end', ['--from', '5m']],
+    ['stats', 'a window after the end', ['--from', '5m', '--json']],
+  ] as const) {
+    test(`${command} ${what}: one line naming what the bundle holds, exit 1, nothing on stdout`, () => {
+      const r = ingero(command, FLAGSHIP, ...args);
+      assert.equal(r.code, 1);
+      assertOneLineError(r, /no events match .*, so there is nothing to analyse — this bundle's events run 13\.21 s → 1 min 31 s on the bundle clock, its processes are pids 1, 429, 562, 2233, .*, …$/);
+      assert.equal(r.stdout, '', 'no "no problems found" report, no empty table');
+    });
+  }
+
+  test('a selection that holds events is analysed as before', () => {
+    const r = ingero('stats', FLAGSHIP, '--pid', '2233', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok((JSON.parse(r.stdout) as { events: number }).events > 0);
+  });
+});
+
+describe('wrong arguments: one line naming the problem and where the usage is, exit 2', () => {
+  for (const [what, args, problem] of [
+    ['a missing argument', ['info'], /missing required argument 'bundle' — see ingero info --help$/],
+    ['too many arguments', ['info', FLAGSHIP, 'extra'], /too many arguments for 'info'.* — see ingero info --help$/],
+    ['an unknown option', ['stats', FLAGSHIP, '--bogus'], /unknown option '--bogus' — see ingero stats --help$/],
+    ['an option without its value', ['demo', '--seed'], /option '--seed <n>' argument missing — see ingero demo --help$/],
+    ['an unknown command', ['explian', FLAGSHIP], /unknown command 'explian' \(Did you mean explain\?\) — see ingero --help$/],
+  ] as const) {
+    test(what, () => {
+      const r = ingero(...args);
+      assert.equal(r.code, 2);
+      assertOneLineError(r, problem);
+    });
+  }
+});
+
+describe('paths that are not what a command needs', () => {
+  test('a directory where a bundle belongs names the commands that read directories', () => {
+    const r = ingero('explain', work);
+    assert.equal(r.code, 1);
+    assertOneLineError(r, /is a directory, not a bundle file — name a \.ingero file in it \(stats --dir, query and mcp --dir read a directory of bundles\)$/);
+  });
+
+  test('an output in a directory that does not exist: one line naming it, no staging file left', () => {
+    const out = join(work, 'no-such-dir', 'demo.ingero');
+    const r = ingero('demo', 'healthy', '-o', out);
+    assert.equal(r.code, 1);
+    assertOneLineError(r, /no-such-dir is not an existing directory — create it or choose another output path$/);
+    assert.equal(existsSync(join(work, 'no-such-dir')), false);
+  });
+});
+
 describe('export selections that match nothing', () => {
   for (const [what, args] of [['--pid 99999', ['--pid', '99999']], ['a window after the end', ['--from', '5m']]] as const) {
     test(`${what}: one line naming what the bundle holds, exit 1, nothing written`, () => {
@@ -143,6 +198,23 @@ describe('summaries as JSON, demo sizes and stacks, record refusing to overwrite
     const small = ingero('demo', 'healthy', '-o', join(work, 'tiny.ingero'), '--events', '50');
     assert.equal(small.code, 2);
     assertOneLineError(small, /--events must be at least 10,000/);
+  });
+
+  test('demo --list names every cause of a scenario that holds two, in text and in JSON; writing one says both', () => {
+    const mixed = SCENARIOS.filter((s) => s.secondCause !== undefined);
+    assert.ok(mixed.length >= 3, 'the mixed scenarios are there');
+    const text = ingero('demo', '--list').stdout.split('\n');
+    const json = JSON.parse(ingero('demo', '--list', '--json').stdout) as { name: string; root_cause: string | null; causes: string[] }[];
+    for (const s of mixed) {
+      const line = text.find((l) => l.startsWith(`${s.name} `));
+      assert.ok(line, `${s.name} is listed`);
+      assert.match(line, new RegExp(` ${s.rootCause} and ${s.secondCause}$`), `${s.name}: both causes on its line`);
+      assert.deepEqual(json.find((x) => x.name === s.name)?.causes, [s.rootCause, s.secondCause]);
+    }
+    assert.deepEqual(json.find((x) => x.name === 'healthy')?.causes, []);
+    const r = ingero('demo', mixed[0]!.name, '-o', join(work, 'mixed.ingero'), '--events', '10000');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`\\(root causes: ${mixed[0]!.rootCause} and ${mixed[0]!.secondCause}\\)`));
   });
 
   test('demo sync-stall-stacks: the CUDA calls carry Python and native stacks', () => {
@@ -242,7 +314,7 @@ describe('on a real terminal (tmux, 80 columns): fitted output and progress bars
   });
 });
 
-test('the README\'s command table lists the commands of ingero --help, in order, with flags each command has', () => {
+test('the README\'s command table lists the commands of ingero --help, in order, with the flags each command has and no others', () => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const rows = [...readme.matchAll(/^\| `(?:sudo )?ingero (\w+)([^`]*)`(?: \/ `ingero \w+ ([^`]*)`)? \|/gm)];
   const help = ingero('--help').stdout;
@@ -250,8 +322,17 @@ test('the README\'s command table lists the commands of ingero --help, in order,
   // A command may take several rows (import of each source kind): consecutive ones count once.
   const listed = rows.map((r) => r[1]!).filter((c, i, all) => c !== all[i - 1]);
   assert.deepEqual(listed, commands, 'the same commands in the same order');
-  for (const [, command, usage, alternative] of rows) {
-    const own = ingero(command!, '--help').stdout;
-    for (const [flag] of `${usage} ${alternative ?? ''}`.matchAll(/--[a-z][a-z-]*/g)) assert.ok(own.includes(flag), `ingero ${command} --help has the README's ${flag}`);
+  const usages = new Map<string, string>();
+  for (const [, command, usage, alternative] of rows) usages.set(command!, `${usages.get(command!) ?? ''} ${usage} ${alternative ?? ''}`);
+  for (const [command, usage] of usages) {
+    const own = ingero(command, '--help').stdout;
+    for (const [flag] of usage.matchAll(/--[a-z][a-z-]*/g)) assert.ok(own.includes(flag), `ingero ${command} --help has the README's ${flag}`);
+    // The other way: every option of the command is in its rows, by its long or its short name.
+    const options = [...own.slice(own.indexOf('Options:')).matchAll(/^ {2}(?:(-\w), )?(--[a-z][a-z-]*)/gm)].filter((m) => m[2] !== '--help');
+    assert.ok(options.length > 0, `ingero ${command} --help lists its options`);
+    for (const [, short, long] of options) {
+      const named = (flag: string | undefined) => flag !== undefined && new RegExp(`(^|[\\s\\[|])${flag}\\b`).test(usage);
+      assert.ok(named(long) || named(short), `the README's row for ${command} has ${long}, as its --help does`);
+    }
   }
 });

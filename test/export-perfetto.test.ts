@@ -231,6 +231,25 @@ function assertIdsDistinct(t: ParsedTrace): void {
   for (const e of t.events) if (e.pid !== undefined) assert.ok(Number.isInteger(e.pid) && e.pid >= 0 && e.pid < 2 ** 32 && e.tid! >= 0 && e.tid! < 2 ** 32, 'JSON ids are unsigned 32-bit');
 }
 
+/**
+ * Exports a bundle whole and holds the trace to it: every stored event once and exact, complete
+ * events properly nested, track ids distinct. Returns the trace and the number of events matched.
+ */
+function exportWholeChecked(bundlePath: string, ...flags: string[]): { t: ParsedTrace; events: number } {
+  const t = exportTrace(bundlePath, ...flags);
+  const bundle = openBundle(bundlePath);
+  let events: number;
+  try {
+    events = assertEventsMatch(bundle, t);
+    assert.equal(events, bundle.eventCount());
+  } finally {
+    bundle.close();
+  }
+  assertProperNesting(t);
+  assertIdsDistinct(t);
+  return { t, events };
+}
+
 describe('ingero export of real bundles', () => {
   test('the pytorch investigation: every event once, exact, nested; findings as global instants', () => {
     const path = join(root, 'investigations', 'pytorch-dataloader-starvation.ingero');
@@ -273,16 +292,7 @@ describe('ingero export of real bundles', () => {
   const expected = JSON.parse(readFileSync(join(vectors, 'expected.json'), 'utf8')) as Record<string, { ok?: boolean; events?: number }>;
   for (const [name, v] of Object.entries(expected).filter(([, v]) => v.ok)) {
     test(`spec vector ${name}`, () => {
-      const path = join(vectors, name);
-      const t = exportTrace(path);
-      const bundle = openBundle(path);
-      try {
-        assert.equal(assertEventsMatch(bundle, t), v.events);
-      } finally {
-        bundle.close();
-      }
-      assertProperNesting(t);
-      assertIdsDistinct(t);
+      assert.equal(exportWholeChecked(join(vectors, name)).events, v.events);
     });
   }
 
@@ -357,15 +367,7 @@ before(async () => {
 
 describe('ingero export of a synthetic multi-node bundle', () => {
   test('every event exact; same pid on two nodes gets two tracks; overlaps go to named overflow lanes', () => {
-    const t = exportTrace(synthetic, '--no-findings');
-    const bundle = openBundle(synthetic);
-    try {
-      assert.equal(assertEventsMatch(bundle, t), bundle.eventCount());
-    } finally {
-      bundle.close();
-    }
-    assertProperNesting(t);
-    assertIdsDistinct(t);
+    const { t } = exportWholeChecked(synthetic, '--no-findings');
     const procs = t.events.filter((e) => e.ph === 'M' && e.name === 'process_name' && e.args!.pid === PID);
     assert.deepEqual(procs.map((p) => p.args!.name).sort(), [`trainer (pid ${PID}) on gpu-a`, `trainer-b (pid ${PID}) on gpu-b`]);
     assert.notEqual(procs[0]!.pid, procs[1]!.pid);
@@ -631,15 +633,7 @@ describe('the GPU side and on-CPU samples', () => {
   }
 
   test('a PyTorch profiler import: every event as it is stored, GPU streams on their own tracks, a flow per launch', () => {
-    const t = exportTrace(alexnet, '--no-findings');
-    const bundle = openBundle(alexnet);
-    try {
-      assert.equal(assertEventsMatch(bundle, t), bundle.eventCount());
-    } finally {
-      bundle.close();
-    }
-    assertProperNesting(t);
-    assertIdsDistinct(t);
+    const { t } = exportWholeChecked(alexnet, '--no-findings');
     assertGpuSide(alexnet, t);
     const kernel = t.events.find((e) => e.ph === 'X' && e.args!.op === 'kernel')!;
     assert.match(kernel.args!.grid, /^\d+,\d+,\d+$/);

@@ -191,21 +191,29 @@ test('demangle: the real libstdc++ symbols read as c++filt prints them, up to fo
   assert.ok(agree / syms.length > 0.9, `${agree} of ${syms.length} agree with c++filt`);
 });
 
+/** Starts the fake workload parked on its stdin (it runs its steps on a line), once ld.so has mapped it. */
+async function startWaitingWorkload(fake: ReturnType<typeof buildFakeCuda>) {
+  const child = spawn(fake.workload, [join(fake.dir, 'log'), 'single', '1'], { env: { ...process.env, FAKE_WAIT_STDIN: '1' }, stdio: ['pipe', 'ignore', 'inherit'] });
+  const exited = new Promise((r) => child.on('exit', r));
+  await new Promise((r) => setTimeout(r, 200)); // let ld.so map everything
+  return { child, exited, pid: child.pid! };
+}
+
+/** A return address just inside the workload's run_steps, as a stack would hold it, placed by the given mappings. */
+function runStepsAddress(workload: string, maps: NonNullable<ReturnType<typeof readMaps>>): bigint {
+  const elf = ElfFile.open(workload);
+  const map = maps.find((m) => m.path === workload && m.executable)!;
+  return BigInt(map.start + elf.offsetOfVaddr(elf.symbol('run_steps')!.addr)! - map.offset + 1);
+}
+
 test('symbolizer: stacks of a process that has exited by the time they are drained still resolve', async () => {
   const fake = buildFakeCuda();
   try {
-    const child = spawn(fake.workload, [join(fake.dir, 'log'), 'single', '1'], { env: { ...process.env, FAKE_WAIT_STDIN: '1' }, stdio: ['pipe', 'ignore', 'inherit'] });
-    const exited = new Promise((r) => child.on('exit', r));
-    await new Promise((r) => setTimeout(r, 200)); // let ld.so map everything
-    const pid = child.pid!;
+    const { child, exited, pid } = await startWaitingWorkload(fake);
     const interned: FrameInput[][] = [];
     const symbolizer = new Symbolizer({ internStack: (frames) => interned.push([...frames]) });
     symbolizer.noteProcess(pid); // first sight, while it runs
-    // a return address just inside run_steps, as a stack would hold it
-    const elf = ElfFile.open(fake.workload);
-    const sym = elf.symbol('run_steps')!;
-    const map = readMaps(pid)!.find((m) => m.path === fake.workload && m.executable)!;
-    const address = BigInt(map.start + elf.offsetOfVaddr(sym.addr)! - map.offset + 1);
+    const address = runStepsAddress(fake.workload, readMaps(pid)!);
     child.stdin!.end('go\n');
     await exited;
     assert.equal(readMaps(pid), undefined, 'the process is gone');
@@ -220,15 +228,10 @@ test('symbolizer: stacks of a process that has exited by the time they are drain
 test('symbolizer: stacks of a process gone before its mappings were read wait for those sent at exit', async () => {
   const fake = buildFakeCuda();
   try {
-    const child = spawn(fake.workload, [join(fake.dir, 'log'), 'single', '1'], { env: { ...process.env, FAKE_WAIT_STDIN: '1' }, stdio: ['pipe', 'ignore', 'inherit'] });
-    const exited = new Promise((r) => child.on('exit', r));
-    await new Promise((r) => setTimeout(r, 200)); // let ld.so map everything
-    const pid = child.pid!;
+    const { child, exited, pid } = await startWaitingWorkload(fake);
     // what exit-mappings.bpf.c would send: the executable mappings, read here while it runs
     const atExit = readMaps(pid)!.filter((m) => m.executable);
-    const elf = ElfFile.open(fake.workload);
-    const map = atExit.find((m) => m.path === fake.workload)!;
-    const address = BigInt(map.start + elf.offsetOfVaddr(elf.symbol('run_steps')!.addr)! - map.offset + 1);
+    const address = runStepsAddress(fake.workload, atExit);
     child.stdin!.end('go\n');
     await exited;
     const interned: FrameInput[][] = [];

@@ -3,10 +3,10 @@
 import { BundleWriter, opId, type SealResult } from '../../format/index.ts';
 import { ImportLikeDegrader } from './degrade.ts';
 import { Random } from './random.ts';
-import { AS_WRITTEN, drawVariation, SCENARIOS, scenarioByName, type Scenario } from './scenarios.ts';
+import { AS_WRITTEN, drawVariation, SCENARIOS, scenarioByName, scenarioCauses, type Scenario } from './scenarios.ts';
 import { S, World } from './world.ts';
 
-export { SCENARIOS, scenarioByName, type Scenario };
+export { SCENARIOS, scenarioByName, scenarioCauses, type Scenario };
 
 export interface DemoOptions {
   readonly seed?: number;

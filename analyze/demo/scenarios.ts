@@ -447,6 +447,11 @@ function trainingStacks(writer: BundleWriter): Map<number, number> {
   ]);
 }
 
+/** Every cause a scenario holds, the labelled one first; none for the healthy baseline. */
+export function scenarioCauses(s: Scenario): FindingKind[] {
+  return [s.rootCause, s.secondCause].filter((c): c is FindingKind => c !== null && c !== undefined);
+}
+
 export function scenarioByName(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);
 }

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SCENARIOS, scenarioByName, writeDemoBundle, type Scenario } from '../../analyze/index.ts';
+import { SCENARIOS, scenarioByName, scenarioCauses, writeDemoBundle, type Scenario } from '../../analyze/index.ts';
 import { toJson } from '../json.ts';
 import { withPhases } from '../progress-bar.ts';
 import { action, intOption, UsageError, UserError } from '../run-action.ts';
@@ -30,11 +30,12 @@ export function register(program: Command): void {
     .action(
       action(async (name: string, opts: { output?: string; seed: string; events?: string; force?: boolean; list?: boolean; json?: boolean }) => {
         if (opts.list && opts.json) {
-          process.stdout.write(toJson(SCENARIOS.map((s) => ({ name: s.name, root_cause: s.rootCause, description: s.description }))) + '\n');
+          process.stdout.write(toJson(SCENARIOS.map((s) => ({ name: s.name, root_cause: s.rootCause, causes: scenarioCauses(s), description: s.description }))) + '\n');
           return;
         }
         if (opts.list) {
-          for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(22)} ${s.rootCause ?? 'none (healthy baseline)'}\n${' '.repeat(23)}${s.description}\n`);
+          const width = Math.max(...SCENARIOS.map((s) => s.name.length)) + 2;
+          for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(width)}${causesText(s, 'none (healthy baseline)')}\n${' '.repeat(width)}${s.description}\n`);
           return;
         }
         const scenario = scenarioByName(name);
@@ -47,10 +48,16 @@ export function register(program: Command): void {
         const scale = events === undefined ? 1 : await scaleFor(scenario, events, seed);
         // The generation is one synchronous run, then the seal: the bar names the step and its size.
         const r = await withPhases((step) => (step(0, `generating ${scenario.name}${events ? `, about ${events.toLocaleString('en-US')} events` : ''}`), writeDemoBundle(out, scenario, { seed, scale, version: pkg.version })));
-        if (opts.json) process.stdout.write(toJson({ path: out, scenario: scenario.name, root_cause: scenario.rootCause, seed, scale, events: r.events, bytes: r.bytes }) + '\n');
-        else process.stdout.write(`wrote ${out}: ${r.events.toLocaleString('en-US')} events, scenario ${scenario.name} (root cause: ${scenario.rootCause ?? 'none'})\ntry: ingero explain ${out}\n`);
+        if (opts.json) process.stdout.write(toJson({ path: out, scenario: scenario.name, root_cause: scenario.rootCause, causes: scenarioCauses(scenario), seed, scale, events: r.events, bytes: r.bytes }) + '\n');
+        else process.stdout.write(`wrote ${out}: ${r.events.toLocaleString('en-US')} events, scenario ${scenario.name} (${scenarioCauses(scenario).length > 1 ? 'root causes' : 'root cause'}: ${causesText(scenario, 'none')})\ntry: ingero explain ${out}\n`);
       }),
     );
+}
+
+/** A scenario's causes in words: a mixed scenario holds two at once, and explain may lead with either. */
+function causesText(s: Scenario, none: string): string {
+  const causes = scenarioCauses(s);
+  return causes.length === 0 ? none : causes.join(' and ');
 }
 
 /**

@@ -23,16 +23,16 @@ import { printable, tableAsBlocks, wrapText } from '../../analyze/text-layout.ts
 import { BundleError, openBundle } from '../../format/index.ts';
 import { formatDuration } from '../../analyze/format-units.ts';
 import { withPhases } from '../progress-bar.ts';
-import { action, EXIT_OK, EXIT_PROBLEMS, intOption, UsageError, UserError } from '../run-action.ts';
+import { action, EXIT_OK, EXIT_PROBLEMS, intOption, repeatable, UsageError, UserError } from '../run-action.ts';
 import { formatTable, formatTableToWidth, outputWidth } from '../table.ts';
 import { useColour } from './explain.ts';
 
 interface DiffCliOptions {
   json?: boolean;
   byProcess?: boolean;
-  op: string[];
+  op?: string[];
   minEvents?: string;
-  threshold: string[];
+  threshold?: string[];
   failOnRegression?: boolean;
   failOn: string;
 }
@@ -48,16 +48,16 @@ export function register(program: Command): void {
     .argument('<after>', '.ingero file recorded after the change')
     .option('--json', 'print the comparison as JSON (deterministic: the same bundles give the same bytes)')
     .option('--by-process', 'also compare per process name × op (processes matched by name, since pids differ)')
-    .option('--op <name>', 'only this op (repeatable); findings are limited to these ops too', collect, [])
+    .option('--op <name>', 'only this op (repeatable); findings are limited to these ops too', repeatable)
     .option('--min-events <n>', 'only rows with at least n events on one side or the other')
-    .option('--threshold <name=value>', 'override a diff threshold (repeatable): latencyRatio (1.5), minSample (50), spanRatio (2)', collect, [])
+    .option('--threshold <name=value>', 'override a diff threshold (repeatable): latencyRatio (1.5), minSample (50), spanRatio (2)', repeatable)
     .option('--fail-on-regression', 'exit with code 3 when any op is flagged as a regression, or a finding at or above --fail-on is new')
     .option('--fail-on <severity>', 'with --fail-on-regression: the least severity of a new finding that fails (HIGH, MEDIUM, LOW or none)', 'HIGH')
     .action(
       action((beforePath: string, afterPath: string, opts: DiffCliOptions) => {
         let thresholds: Record<string, number>;
         try {
-          thresholds = parseThresholdArgs(opts.threshold);
+          thresholds = parseThresholdArgs(opts.threshold ?? []);
           resolveDiffThresholds(thresholds);
         } catch (err) {
           throw new UsageError((err as Error).message);
@@ -71,13 +71,14 @@ export function register(program: Command): void {
           summarize('AFTER', afterPath, opts.byProcess, (f, phase) => step(0.5 + f / 2, `AFTER: ${phase}`)),
         ]);
         const known = new Set([...before.ops, ...after.ops].map((r) => r.op));
-        const unknown = opts.op.filter((o) => !known.has(o));
+        const ops = opts.op ?? [];
+        const unknown = ops.filter((o) => !known.has(o));
         if (unknown.length) {
           // Op names come from the bundles: traced data, shown printable and only the first few.
           const names = [...known].sort();
           throw new UsageError(`--op ${JSON.stringify(unknown[0])} is in neither bundle (ops: ${printable(names.slice(0, 20).join(', '))}${names.length > 20 ? `, … ${names.length - 20} more` : ''})`);
         }
-        const report = diffSides(before, after, { byProcess: opts.byProcess, ops: opts.op, minEvents, thresholds });
+        const report = diffSides(before, after, { byProcess: opts.byProcess, ops, minEvents, thresholds });
         process.stdout.write(opts.json ? canonicalJson(report) + '\n' : renderDiff(beforePath, afterPath, report, useColour(), outputWidth()));
         if (!opts.failOnRegression) return EXIT_OK;
         const failures = ciFailures(report, failOn === 'NONE' ? null : (failOn as Severity));
@@ -100,10 +101,6 @@ function ciFailures(r: DiffReport, failOn: Severity | null): string[] {
   if (fresh.length) out.push(`${fresh.length} new finding${fresh.length === 1 ? '' : 's'} at ${failOn} or above (${fresh.map((f) => `${f.severity_after} ${f.kind}`).join(', ')})`);
   if (grown.length) out.push(`${grown.length} finding${grown.length === 1 ? '' : 's'} grown to ${failOn} or above (${grown.map((f) => `${f.kind} ${f.severity_before} → ${f.severity_after}`).join(', ')})`);
   return out;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 /** Opens and summarizes one side; any failure names the side, so the user knows which file to fix. */

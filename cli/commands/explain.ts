@@ -6,9 +6,10 @@ import { printable, wrapText } from '../../analyze/text-layout.ts';
 import { openBundle } from '../../format/index.ts';
 import { CLOCK_HELP, parsePids, parseTimeWindow } from '../duration.ts';
 import { formatDuration, formatWindow } from '../../analyze/format-units.ts';
-import { action, UsageError } from '../run-action.ts';
+import { action, repeatable, UsageError } from '../run-action.ts';
 import { withPhases } from '../progress-bar.ts';
 import { outputWidth } from '../table.ts';
+import { requireSelectedEvents } from '../selection.ts';
 
 export function register(program: Command): void {
   program
@@ -16,19 +17,20 @@ export function register(program: Command): void {
     .description('Explain what went wrong in a bundle: ranked findings with their evidence, root cause and fix')
     .argument('<bundle>', '.ingero file')
     .option('--json', 'print the report as JSON (findings[], limitations, data_quality, thresholds, imported_findings)')
-    .option('--threshold <name=value>', 'override a detection threshold (repeatable; names in analyze/thresholds.ts)', collect, [])
+    .option('--threshold <name=value>', 'override a detection threshold (repeatable; explain --json lists them under thresholds)', repeatable)
     .option('--from <time>', `analyse only events starting at this time or later, ${CLOCK_HELP}; e.g. 13.3s, 1m`)
     .option('--to <time>', `analyse only events starting before this time, ${CLOCK_HELP}`)
-    .option('--pid <pids>', 'analyse only these processes (repeatable or comma-separated); others stay visible as context', collect)
+    .option('--pid <pids>', 'analyse only these processes (repeatable or comma-separated); others stay visible as context', repeatable)
     .action(
-      action((path: string, opts: { json?: boolean; threshold: string[]; from?: string; to?: string; pid?: string[] }) => {
+      action((path: string, opts: { json?: boolean; threshold?: string[]; from?: string; to?: string; pid?: string[] }) => {
         let thresholds: Record<string, number>;
         try {
-          thresholds = parseThresholdArgs(opts.threshold);
+          thresholds = parseThresholdArgs(opts.threshold ?? []);
           const selection = { ...parseTimeWindow(opts.from, opts.to), pids: parsePids(opts.pid) };
           // On a terminal, a bar on stderr: opening (a big bundle decompresses), then the analysis.
           const bundle = withPhases((step) => (step(0, 'opening the bundle'), openBundle(path)));
           try {
+            requireSelectedEvents(bundle, selection, opts);
             const report = withPhases((step) => explain(bundle, { thresholds, ...selection, onProgress: (f, phase) => step(f, `analysing: ${phase}`) }));
             process.stdout.write(opts.json ? canonicalJson(report) + '\n' : wrapText(renderReport(path, report, useColour()), outputWidth()));
           } finally {
@@ -40,10 +42,6 @@ export function register(program: Command): void {
         }
       }),
     );
-}
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
 }
 
 /** ANSI colour only on a terminal, and never when NO_COLOR is set (https://no-color.org). */

@@ -14,12 +14,13 @@ import { dirname, join, resolve } from 'node:path';
 import { estimateExport, exportPerfetto, type PerfettoExportOptions, type PerfettoExportSummary, type TraceSink } from '../../analyze/perfetto-export.ts';
 import { openBundle, type Bundle } from '../../format/index.ts';
 import { CLOCK_HELP, parsePids, parseTimeWindow } from '../duration.ts';
-import { formatBytes, formatDuration, formatWindow } from '../../analyze/format-units.ts';
+import { formatBytes, formatDuration } from '../../analyze/format-units.ts';
 import { toJson } from '../json.ts';
 import { fractionProgress, progressBar } from '../progress-bar.ts';
-import { action, UsageError, UserError } from '../run-action.ts';
+import { action, repeatable, UsageError, UserError } from '../run-action.ts';
 import { printable } from '../../analyze/text-layout.ts';
 import { exportParquetCommand } from './export-parquet.ts';
+import { noMatchError } from '../selection.ts';
 
 /** Perfetto's in-browser importer struggles past 1–2 GB of JSON. */
 const LARGE_OUTPUT_BYTES = 1e9;
@@ -46,7 +47,7 @@ export function register(program: Command): void {
     .option('--force', 'overwrite the output file if it exists')
     .option('--from <time>', `only events still running at this time or later (calls begun earlier included), ${CLOCK_HELP}; e.g. 13.3s, 5m`)
     .option('--to <time>', `only events starting before this time, ${CLOCK_HELP}`)
-    .option('--pid <pids>', 'only these processes (repeatable or comma-separated)', collect)
+    .option('--pid <pids>', 'only these processes (repeatable or comma-separated)', repeatable)
     .option('--node <name|id>', 'only events of this node')
     .option('--no-findings', 'skip the analysis (its findings are global instants; it takes ~16 s per 10M events)')
     .option('--json', 'print the summary line as JSON on stdout (with -o FILE only)')
@@ -68,7 +69,7 @@ export function register(program: Command): void {
           const options = exportOptions(bundle, flags, pids);
           const estimate = estimateExport(bundle, options);
           const filtered = options.fromNs !== undefined || options.toNs !== undefined || options.pids !== undefined || options.nodeId !== undefined;
-          if (estimate.events === 0 && filtered) throw new UserError(noMatch(bundle, flags));
+          if (estimate.events === 0 && filtered) throw noMatchError(bundle, flags, 'nothing was written');
           if (estimate.bytes > LARGE_OUTPUT_BYTES) {
             process.stderr.write(`ingero: warning: about ${formatBytes(estimate.bytes)} of JSON for ${estimate.events.toLocaleString('en-US')} events; Perfetto UI struggles past 1–2 GB — export a window with --from/--to or --pid\n`);
           }
@@ -93,18 +94,6 @@ export function register(program: Command): void {
       }),
     );
 }
-
-/** Why nothing matched: the selection next to what the bundle holds, so the fix is plain. */
-function noMatch(bundle: Bundle, flags: ExportFlags): string {
-  const asked = [flags.from !== undefined && `--from ${flags.from}`, flags.to !== undefined && `--to ${flags.to}`, flags.pid && `--pid ${flags.pid.join(',')}`, flags.node !== undefined && `--node ${flags.node}`].filter(Boolean).join(' ');
-  const pids = bundle.db.prepare('SELECT DISTINCT pid FROM processes ORDER BY pid LIMIT 9').pluck().all() as number[];
-  return `no events match ${asked}, so nothing was written — this bundle's events run ${formatWindow(bundle.startNs(), bundle.endNs())} on the bundle clock, its processes are pids ${pids.slice(0, 8).join(', ')}${pids.length > 8 ? ', …' : ''}`;
-}
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
 
 function exportOptions(bundle: Bundle, flags: ExportFlags, pids: number[] | undefined): PerfettoExportOptions {
   const { fromNs, toNs } = parseTimeWindow(flags.from, flags.to);

@@ -20,7 +20,7 @@ import { mergeBundles, type MergeResult } from '../../format/index.ts';
 import { durationNs, formatBytes, formatDuration, formatUnixNs } from '../../analyze/format-units.ts';
 import { toJson } from '../json.ts';
 import { withProgress } from '../progress-bar.ts';
-import { action, levelOption, UsageError } from '../run-action.ts';
+import { action, levelOption, repeatable, UsageError } from '../run-action.ts';
 import { formatTable } from '../table.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -40,7 +40,7 @@ export function register(program: Command): void {
     .description('Merge per-node bundles of one distributed job into one multi-node bundle on one clock')
     .argument('<bundles...>', 'two or more .ingero bundles (multi-node ones keep their nodes)')
     .requiredOption('-o, --output <bundle>', 'bundle to write (.ingero)')
-    .option('--offset <node=±duration>', 'known clock skew of a node, added to its times (repeatable), e.g. gpu-node-02=-1.5ms', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option('--offset <node=±duration>', 'known clock skew of a node, added to its times (repeatable), e.g. gpu-node-02=-1.5ms', repeatable)
     .option('--force', 'overwrite the output file if it exists')
     .option('--level <n>', 'zstd level of the output, 1-22 (default: the inputs\' highest, at most 9 above 16 MiB)')
     .option('--json', 'print the merge report as JSON')

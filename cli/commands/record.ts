@@ -5,9 +5,8 @@ import { existsSync, statSync } from 'node:fs';
 import { parseDurationMs } from '../duration.ts';
 import { formatBytes, formatDuration } from '../../analyze/format-units.ts';
 import { toJson } from '../json.ts';
-import { action, EXIT_OK, EXIT_PROBLEMS, intOption, UsageError, UserError } from '../run-action.ts';
+import { action, EXIT_OK, EXIT_PROBLEMS, intOption, repeatable, UsageError, UserError } from '../run-action.ts';
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function register(program: Command): void {
   program
@@ -15,13 +14,13 @@ export function register(program: Command): void {
     .description('Record CUDA Runtime/Driver calls and kernel events with eBPF into a sealed bundle (needs root)')
     .requiredOption('-o, --output <file>', 'bundle to write (.ingero)')
     .option('--force', 'overwrite the output bundle if it exists')
-    .option('-p, --pid <pid>', 'trace this process (repeatable)', collect)
+    .option('-p, --pid <pid>', 'trace this process (repeatable)', repeatable)
     .option('-d, --duration <time>', 'stop after this long (e.g. 60s, 5m); default: Ctrl-C, SIGTERM or the command\'s exit')
     .option('--stacks', 'capture and symbolize user stacks of CUDA calls, and where traced threads blocked (off-CPU)')
     .option('--cpu-sample-hz <n>', 'on-CPU samples of the traced threads per second, with symbolized user stacks (0: none)', '99')
     .option('--no-kernel', 'do not record kernel events (scheduler, process lifecycle, memory, block IO)')
     .option('--kernel-events <list>', 'comma-separated kernel events to record (default: all)')
-    .option('--cuda-lib <path>', 'also probe this libcudart/libcuda file (repeatable)', collect)
+    .option('--cuda-lib <path>', 'also probe this libcudart/libcuda file (repeatable)', repeatable)
     .option('--ring-mb <n>', 'ring buffer size per BPF object in MiB, a power of two', '64')
     .argument('[command...]', 'command to launch and trace with its children (after --)')
     .action(
@@ -65,7 +64,7 @@ export function register(program: Command): void {
   program
     .command('check')
     .description('Check this machine for recording: kernel, BTF, privileges, libbpf, tracefs, CUDA libraries')
-    .option('-p, --pid <pid>', 'also look for the CUDA libraries this process maps (repeatable)', collect)
+    .option('-p, --pid <pid>', 'also look for the CUDA libraries this process maps (repeatable)', repeatable)
     .option('--json', 'print the report as JSON')
     .action(
       action(async (opts: { pid?: string[]; json?: boolean }) => {

@@ -4,11 +4,12 @@ import { canonicalJson, computeStats, type GpuDeviceActivity, type OpStats, type
 import { openBundle } from '../../format/index.ts';
 import { CLOCK_HELP, parsePids, parseTimeWindow } from '../duration.ts';
 import { formatDuration } from '../../analyze/format-units.ts';
-import { action } from '../run-action.ts';
+import { action, repeatable } from '../run-action.ts';
 import { printable, wrapText } from '../../analyze/text-layout.ts';
 import { withPhases } from '../progress-bar.ts';
 import { formatTableToWidth, outputWidth } from '../table.ts';
 import { fleetStatsCommand } from './stats-fleet.ts';
+import { requireSelectedEvents } from '../selection.ts';
 
 export function register(program: Command): void {
   program
@@ -20,13 +21,14 @@ export function register(program: Command): void {
     .option('--dir <dir>', 'fleet statistics: per op and node across the bundles (or Parquet exports) in DIR')
     .option('--from <time>', `only events starting at this time or later, ${CLOCK_HELP}; e.g. 13.3s, 1m`)
     .option('--to <time>', `only events starting before this time, ${CLOCK_HELP}`)
-    .option('--pid <pids>', 'only these processes (repeatable or comma-separated)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--pid <pids>', 'only these processes (repeatable or comma-separated)', repeatable)
     .action(
       action(async (path: string | undefined, opts: { json?: boolean; byProcess?: boolean; dir?: string; from?: string; to?: string; pid?: string[] }) => {
         if (opts.dir !== undefined || path === undefined) return fleetStatsCommand(path, opts);
         const selection = { ...parseTimeWindow(opts.from, opts.to), pids: parsePids(opts.pid) };
         const bundle = withPhases((step) => (step(0, 'opening the bundle'), openBundle(path)));
         try {
+          requireSelectedEvents(bundle, selection, opts);
           const report = withPhases((step) => (step(0, 'computing statistics'), computeStats(bundle, selection)));
           if (opts.json) {
             process.stdout.write(canonicalJson(report) + '\n');

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { cpuProfile } from '../../analyze/cpu-profile.ts';
 import { readFacts, procKey } from '../../analyze/bundle-facts.ts';
 import { shortSymbol } from '../../analyze/symbol-name.ts';
-import { bundleArg, nodeArg, pageBudget, servedBundle, takePage, type ToolDef } from '../tool-kit.ts';
+import { bundleArg, leftOutNote, nodeArg, onePageFields, pageBudget, servedBundle, takePage, type ToolDef } from '../tool-kit.ts';
 
 const input = {
   ...bundleArg,
@@ -39,8 +39,7 @@ const output = {
       top: z.array(z.object({ function: z.string().describe('Traced data.'), module: z.string().nullable(), self: z.number(), self_share: z.number(), total: z.number(), total_share: z.number() })),
     }),
   ),
-  truncated: z.boolean(),
-  notes: z.array(z.string()),
+  ...onePageFields,
 };
 
 export const cpuProfileTool: ToolDef<typeof input, typeof output> = {
@@ -72,7 +71,8 @@ export const cpuProfileTool: ToolDef<typeof input, typeof output> = {
     if (profile.samples === 0 && (whole || !profile.available)) notes.push('No on-CPU samples in this bundle (schema 1, an import, or a recording made with sampling off). thread_activity still gives on/off-CPU time from the scheduler.');
     else if (profile.samples === 0) notes.push('No on-CPU samples in this selection; omit the filters to see the threads sampled.');
     else notes.push(`Counts are samples${profile.hz ? ` at ${profile.hz} Hz` : ' (frequency not recorded)'}: cpu_ns is an estimate, and a thread sampled a few times has noisy shares. self: the frame was the leaf; total: anywhere on the stack.`);
-    if (page.more) notes.push(`first ${page.items.length} of ${threads.length} threads; pass pid/tid or a larger limit`);
+    const leftOut = leftOutNote(page, threads.length, 'threads', 'pass pid/tid or a larger limit');
+    if (leftOut) notes.push(leftOut);
     return { bundle: served.name, available: profile.available, hz: profile.hz, samples: profile.samples, threads: page.items, truncated: page.more, notes };
   },
 };

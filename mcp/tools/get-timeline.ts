@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { timeline, type Timeline } from '../../analyze/index.ts';
 import { DEFAULT_WINDOWS, niceWidth } from '../precompute.ts';
-import { bundleArg, cursorArg, nodeArg, decodeCursor, encodeCursor, pageBudget, pageFields, pageNote, resolveOps, servedBundle, statsOf, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
+import { bundleArg, cursorArg, nodeArg, decodeCursor, encodeCursor, pageBudget, pageFields, pageNote, resolveOps, servedStats, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
 
 const MAX_WINDOWS = 500;
 
@@ -61,9 +61,7 @@ export const getTimeline: ToolDef<typeof input, typeof output> = {
   input,
   output,
   async run(args, ctx) {
-    const served = servedBundle(ctx, args);
-    const summary = await statsOf(ctx, served);
-    const s = summary.stats;
+    const { served, stats: s, timeline: wholeRecording } = await servedStats(ctx, args);
     const opIds = resolveOps(served, args.ops);
     const span = Math.max(1, s.to_ns + 1 - s.from_ns);
     let from = args.from_ns ?? (args.at_ns !== undefined ? Math.max(0, args.at_ns - (args.radius_ns ?? Math.ceil(span / 20))) : s.from_ns);
@@ -75,8 +73,8 @@ export const getTimeline: ToolDef<typeof input, typeof output> = {
     let ranked: Series[];
     const whole = args.from_ns === undefined && args.to_ns === undefined && args.at_ns === undefined && args.window_ns === undefined && args.pid === undefined && args.node_id === undefined;
     if (whole) {
-      t = summary.timeline;
-      ranked = served.memo('timeline-ranked', () => rank(summary.timeline));
+      t = wholeRecording;
+      ranked = served.memo('timeline-ranked', () => rank(wholeRecording));
       if (opIds) ranked = ranked.filter((x) => opIds.includes(x.op_id));
     } else {
       t = timeline(served.bundle, { fromNs: from, toNs: to, windowNs, opIds, pids: args.pid === undefined ? undefined : [args.pid], nodeId: args.node_id });

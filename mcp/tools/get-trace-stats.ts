@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { sampledPeriodsFor } from '../../analyze/bundle-facts.ts';
 import type { OpStats } from '../../analyze/index.ts';
 import type { ServedBundle } from '../served-bundle.ts';
-import { bundleArg, cursorArg, decodeCursor, encodeCursor, pageBudget, pageFields, pageNote, resolveOps, servedBundle, statsOf, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
+import { bundleArg, cursorArg, decodeCursor, encodeCursor, pageBudget, pageFields, pageNote, resolveOps, servedStats, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
 
 const durationFields = {
   count: z.number().describe('Stored events.'),
@@ -86,8 +86,7 @@ export const getTraceStats: ToolDef<typeof input, typeof output> = {
   input,
   output,
   async run(args, ctx) {
-    const served = servedBundle(ctx, args);
-    const { stats } = await statsOf(ctx, served);
+    const { served, stats } = await servedStats(ctx, args);
     const opIds = resolveOps(served, args.ops);
     const keep = (opId: number) => !opIds || opIds.includes(opId);
     // No span, no rate: dividing by a made-up 1 ns would report a billion calls per second.

@@ -3,7 +3,7 @@
 // kernels by total time (analyze/gpu-activity.ts, part of the bundle's precomputed stats).
 import { z } from 'zod';
 import { shortSymbol } from '../../analyze/symbol-name.ts';
-import { bundleArg, nodeArg, servedBundle, statsOf, takePage, DEFAULT_PAGE_BYTES, type ToolDef } from '../tool-kit.ts';
+import { bundleArg, leftOutNote, nodeArg, onePageFields, servedStats, takePage, DEFAULT_PAGE_BYTES, type ToolDef } from '../tool-kit.ts';
 
 const input = {
   ...bundleArg,
@@ -35,8 +35,7 @@ const output = {
       top_kernels: z.array(z.object({ name: z.string().describe('Traced data.'), count: z.number(), total_ns: z.number(), share_of_busy: z.number(), p50_ns: z.number(), p99_ns: z.number(), max_ns: z.number() })),
     }),
   ),
-  truncated: z.boolean(),
-  notes: z.array(z.string()),
+  ...onePageFields,
 };
 
 export const gpuActivityTool: ToolDef<typeof input, typeof output> = {
@@ -46,8 +45,7 @@ export const gpuActivityTool: ToolDef<typeof input, typeof output> = {
   input,
   output,
   async run(args, ctx) {
-    const served = servedBundle(ctx, args);
-    const { stats } = await statsOf(ctx, served);
+    const { served, stats } = await servedStats(ctx, args);
     const top = args.top ?? 5;
     const name = (n: string) => (args.full_names ? n : shortSymbol(n));
     const all = stats.gpus
@@ -72,12 +70,13 @@ export const gpuActivityTool: ToolDef<typeof input, typeof output> = {
       }));
     // A chosen top may need more room than the default page; every GPU is still listed when it fits.
     const page = takePage(all, 64, args.top === undefined ? DEFAULT_PAGE_BYTES : ctx.limits.pageBytes);
+    const leftOut = leftOutNote(page, all.length, 'GPUs', 'pass node_id, or a smaller top');
     const notes =
       all.length === 0
         ? [stats.gpus.length === 0 ? 'No GPU activity rows (source gpu): the bundle holds no profiler import (ingero import of a PyTorch profiler trace). GPU calls as the host saw them are in get_trace_stats.' : `No GPU activity on node ${args.node_id}.`]
         : [
             'Times are ns on the bundle clock, from the profiler\'s GPU activity records (complete for what it recorded). Kernel times overlap across streams, so share_of_busy can add up to more than 1.',
-            ...(page.more ? [`first ${page.items.length} of ${all.length} GPUs; pass node_id, or a smaller top`] : []),
+            ...(leftOut ? [leftOut] : []),
           ];
     return { bundle: served.name, gpus: page.items, truncated: page.more, notes };
   },

@@ -1,7 +1,7 @@
 // list_processes: who ran — pid, parent, name, command line, lifetime, exit code and event
 // counts per process, busiest first.
 import { z } from 'zod';
-import { bundleArg, cursorArg, decodeCursor, encodeCursor, pageBudget, pageFields, pageNote, servedBundle, statsOf, takePage, type ToolDef } from '../tool-kit.ts';
+import { bundleArg, cursorArg, decodeCursor, encodeCursor, pageBudget, pageFields, pageNote, servedStats, takePage, type ToolDef } from '../tool-kit.ts';
 
 const input = {
   ...bundleArg,
@@ -39,8 +39,7 @@ export const listProcesses: ToolDef<typeof input, typeof output> = {
   input,
   output,
   async run(args, ctx) {
-    const served = servedBundle(ctx, args);
-    const { stats } = await statsOf(ctx, served);
+    const { served, stats } = await servedStats(ctx, args);
     const events = new Map<string, number>();
     for (const p of stats.by_process) events.set(`${p.node_id}:${p.pid}`, (events.get(`${p.node_id}:${p.pid}`) ?? 0) + p.count);
     const threads = new Map<string, number>();

@@ -2,7 +2,7 @@
 // unknown) and inside GPU calls (analyze/thread-activity.ts threadActivity).
 import { z } from 'zod';
 import { MAX_ACTIVITY_WINDOWS, threadActivity } from '../../analyze/thread-activity.ts';
-import { bundleArg, nodeArg, pageBudget, servedBundle, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
+import { bundleArg, leftOutNote, nodeArg, pageBudget, servedBundle, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
 
 const input = {
   ...bundleArg,
@@ -65,7 +65,7 @@ export const threadActivityTool: ToolDef<typeof input, typeof output> = {
       threads: page.items.map((t) => ({ ...t, windows: t.windows.map((w) => ({ ...w, off_cpu: { ...w.off_cpu } })) })),
       caveats: [...report.caveats],
       truncated: page.more,
-      note: page.more ? `first ${page.items.length} of ${report.threads.length} threads; pass pid/tid, a larger limit or a wider window_ns` : 'in_gpu_calls_ns overlaps on- and off-CPU time (a thread blocked in a sync is both).',
+      note: leftOutNote(page, report.threads.length, 'threads', 'pass pid/tid, a larger limit or a wider window_ns') ?? 'in_gpu_calls_ns overlaps on- and off-CPU time (a thread blocked in a sync is both).',
     };
   },
 };

@@ -5,7 +5,8 @@ import type { Timeline, TimelinePoint } from '../../analyze/index.ts';
 import { formatDuration } from '../../analyze/format-units.ts';
 import { barChart } from '../bar-chart.ts';
 import type { JumpTarget } from '../jump-target.ts';
-import { useColour, useDeferred, useKeptState, useSession, useViewKeys, type Session } from '../session.ts';
+import { startTimeline } from '../background-analysis.ts';
+import { useBackground, useColour, useKeptState, useSession, useViewKeys, type Session } from '../session.ts';
 import { SEVERITY_COLOUR } from '../severity.ts';
 import { fit } from '../text.ts';
 import { jumpToWindow } from '../window-jump.ts';
@@ -82,8 +83,8 @@ function TimelineView() {
   const [cursorAt, setCursorAt] = useKeptState<number | null>('timeline.cursor', null);
   const windows = windowCount(width);
   const { opId, suggested } = chartOp(session, scope.opId);
-  const key = `timeline:${opId}:${windows}`;
-  const data = useDeferred(key, () => (opId === null ? null : trace.timelineOf(opId, windows)));
+  // Seconds of work on millions of events: in the background, so keys are answered meanwhile.
+  const data = useBackground('timeline', opId === null ? null : `timeline:${opId}:${windows}`, () => startTimeline(trace, opId!, windows, session.childProcessMinEvents));
   const slots = data.value ? windowSlots(data.value, windows) : [];
   const values = slots.map((p) => metricValue(p, metric));
   const peak = values.reduce((best, v, i) => (v > values[best]! ? i : best), 0);

@@ -64,14 +64,15 @@ if (given < 0) await ensureDemoBundle(bundlePath, 'cpu-contention', eventsWanted
 
 const CLOCK_TICKS_PER_S = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
-/** CPU ms (user + system, every thread) the processes under the tmux pane have used so far. */
+/** CPU ms (user + system, every thread) the processes under the tmux pane have used so far,
+ *  those that have ended included (a process's reaped children are in its cutime and cstime). */
 function cpuUnderPane(): number {
   const root = Number(spawnSync('tmux', ['-L', socket, 'display-message', '-p', '-t', 'b', '#{pane_pid}'], { encoding: 'utf8' }).stdout.trim());
   const stats = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((pid) => {
     try {
-      // Fields after the command name in parentheses: state, ppid, ... utime (14th), stime (15th).
+      // Fields after the command name in parentheses: state, ppid, ... utime, stime, cutime, cstime (14th to 17th).
       const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return [{ pid: Number(pid), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) }];
+      return [{ pid: Number(pid), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) }];
     } catch {
       return []; // ended meanwhile
     }

@@ -221,6 +221,8 @@ test('the Timeline of a big bundle is computed in a child process: other views a
     await press(screen, '3');
     const computing = await until(screen, (f) => f.includes('Computing the timeline of'), 'the computing line');
     const op = /Computing the timeline of (\S+)…/.exec(computing)![1]!;
+    // The view starts the job just after the frame that says so is drawn (in a React effect).
+    for (let i = 0; i < 200 && timelineChildren() === ''; i++) await delay(20);
     assert.notEqual(timelineChildren(), '', 'a child process computes the timeline');
     await press(screen, '6');
     await until(screen, (f) => f.includes(demo.manifest.database.sha256), 'the Info view');

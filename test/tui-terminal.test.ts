@@ -217,7 +217,9 @@ test('the Timeline of a bundle over the child-process threshold is computed in a
   // Once the analysis is done the view charts the top finding's op: a job of its own.
   const computing = await screenUntil(name, (s) => s.includes('Computing the timeline of'), "the Timeline computing the top finding's op", 180_000);
   const op = /Computing the timeline of (\S+)…/.exec(computing)![1]!;
-  const children = processesUnder(name, 'analysis-worker.ts timeline');
+  // The view starts the job just after the frame that says so is drawn (in a React effect).
+  let children = processesUnder(name, 'analysis-worker.ts timeline');
+  for (const end = Date.now() + 10_000; children.length === 0 && Date.now() < end; await delay(50)) children = processesUnder(name, 'analysis-worker.ts timeline');
   assert.equal(children.length, 1, 'one child process computes the timeline');
   await keys(name, '6');
   await screenUntil(name, (s) => /sha256/.test(s) && s.split('\n')[0]!.includes('6 Info'), 'the Info view');

@@ -21,9 +21,15 @@
 // again ("cached": pages read before come from the memo and SQLite's page cache). React's
 // production build, as `ingero tui` loads it. Then, once the analysis is done, 20 keys on the
 // list of a rare op (cudaMalloc: 41 events, all in the first second), whose reads the stats bound
-// (tui/event-list.ts); baseline in the same run: the same moves read without the bound.
+// (tui/event-list.ts); baseline in the same run: the same moves read without the bound. Last,
+// the same 100 keys in Events while the Timeline computes in its child process; baseline: the
+// same timeline computed on the main thread, as it was, answering no key meanwhile.
+//
+// The first screen is also timed in CPU: what the processes under the tmux pane had used when it
+// showed (/proc/<pid>/stat, all threads), which a loaded machine does not inflate as it does the
+// wall time.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -56,8 +62,31 @@ const socket = `ingero-bench-tui-${process.pid}`;
 
 if (given < 0) await ensureDemoBundle(bundlePath, 'cpu-contention', eventsWanted);
 
-/** ms from starting `command` in a fresh 120×40 tmux window until `ready` holds for its screen. */
-async function timeToScreen(command: string, ready: (screen: string) => boolean): Promise<number> {
+const CLOCK_TICKS_PER_S = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** CPU ms (user + system, every thread) the processes under the tmux pane have used so far,
+ *  those that have ended included (a process's reaped children are in its cutime and cstime). */
+function cpuUnderPane(): number {
+  const root = Number(spawnSync('tmux', ['-L', socket, 'display-message', '-p', '-t', 'b', '#{pane_pid}'], { encoding: 'utf8' }).stdout.trim());
+  const stats = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((pid) => {
+    try {
+      // Fields after the command name in parentheses: state, ppid, ... utime, stime, cutime, cstime (14th to 17th).
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return [{ pid: Number(pid), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) }];
+    } catch {
+      return []; // ended meanwhile
+    }
+  });
+  const under = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of stats) if (under.has(p.ppid) && !under.has(p.pid)) under.add(p.pid), (grew = true);
+  }
+  return (stats.filter((p) => under.has(p.pid)).reduce((n, p) => n + p.ticks, 0) * 1000) / CLOCK_TICKS_PER_S;
+}
+
+/** From starting `command` in a fresh 120×40 tmux window until `ready` holds for its screen: wall ms, and the CPU ms its processes used by then. */
+async function timeToScreen(command: string, ready: (screen: string) => boolean): Promise<{ ms: number; cpuMs: number }> {
   const t0 = performance.now();
   // The previous window's server may still be exiting: start again then.
   for (let attempt = 0; spawnSync('tmux', ['-L', socket, 'new-session', '-d', '-s', 'b', '-c', '/tmp', '-x', '120', '-y', '40', `${command}; sleep 60`]).status !== 0; attempt++) {
@@ -69,7 +98,7 @@ async function timeToScreen(command: string, ready: (screen: string) => boolean)
       // A capture can fail while tmux is still creating the window: try again.
       const capture = spawnSync('tmux', ['-L', socket, 'capture-pane', '-p', '-t', 'b'], { encoding: 'utf8' });
       const screen = capture.status === 0 ? capture.stdout : '';
-      if (ready(screen)) return performance.now() - t0;
+      if (ready(screen)) return { ms: performance.now() - t0, cpuMs: cpuUnderPane() };
       if (performance.now() - t0 > 300_000) throw new Error(`no screen after 300 s:\n${screen}`);
       await delay(10);
     }
@@ -94,19 +123,25 @@ const interactive = (s: string) => {
 const keysOnly = process.argv.includes('--keys-only');
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 if (!keysOnly) {
-const baseline: number[] = [];
+// Baseline: `ingero --help` still loads every command's module (cli/command-modules.ts), as every
+// command did before they were loaded one at a time.
+const baseline: { ms: number; cpuMs: number }[] = [];
 for (let i = 0; i < runs; i++) baseline.push(await timeToScreen(`'${process.execPath}' '${CLI}' --help`, (s) => s.includes('display help for command')));
 rmSync(cacheDir, { recursive: true, force: true });
 const cold = await timeToScreen(tuiCommand, firstFrame);
 rmSync(cacheDir, { recursive: true, force: true });
 const coldInteractive = await timeToScreen(tuiCommand, interactive);
-const cachedFirst: number[] = [];
-const cachedInteractive: number[] = [];
+const cachedFirst: { ms: number; cpuMs: number }[] = [];
+const cachedInteractive: { ms: number; cpuMs: number }[] = [];
 for (let i = 0; i < runs; i++) cachedFirst.push(await timeToScreen(tuiCommand, firstFrame));
 for (let i = 0; i < runs; i++) cachedInteractive.push(await timeToScreen(tuiCommand, interactive));
-const s = (xs: number[]) => `median ${(median(xs) / 1000).toFixed(2)} s (${xs.map((t) => (t / 1000).toFixed(2)).join(', ')})`;
-console.log(`first frame: cold ${(cold / 1000).toFixed(2)} s (drawn before decompressing); cached ${s(cachedFirst)}`);
-console.log(`interactive (Ink UI up): cold ${(coldInteractive / 1000).toFixed(2)} s (decompress and verify included); cached ${s(cachedInteractive)}`);
+const s = (xs: { ms: number; cpuMs: number }[]) => {
+  const wall = xs.map((x) => x.ms);
+  const cpu = xs.map((x) => x.cpuMs);
+  return `median ${(median(wall) / 1000).toFixed(2)} s (${wall.map((t) => (t / 1000).toFixed(2)).join(', ')}), CPU median ${(median(cpu) / 1000).toFixed(2)} s (${cpu.map((t) => (t / 1000).toFixed(2)).join(', ')})`;
+};
+console.log(`first frame: cold ${s([cold])} (drawn before decompressing); cached ${s(cachedFirst)}`);
+console.log(`interactive (Ink UI up): cold ${s([coldInteractive])} (decompress and verify included); cached ${s(cachedInteractive)}`);
 console.log(`baseline ingero --help: ${s(baseline)}`);
 }
 
@@ -141,12 +176,14 @@ if (keys.length !== 100) throw new Error(`${keys.length} keys`);
 /** CPU ms this process spent per key (the analysis runs in a child, not counted): what a key costs on a busy machine. */
 const cpuPerKey: number[] = [];
 
-async function pass(list: readonly { label: string; data: string }[] = keys): Promise<Map<string, number[]>> {
+/** Times each key of `list`; `starts` gets the time each key was written. */
+async function pass(list: readonly { label: string; data: string }[] = keys, starts: number[] = []): Promise<Map<string, number[]>> {
   const byKey = new Map<string, number[]>();
   for (const k of list) {
     const before = screen.frames.length;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
+    starts.push(t0);
     screen.stdin.write(k.data);
     while (screen.frames.length === before) {
       if (performance.now() - t0 > 30_000) throw new Error(`no new frame after ${k.label}`);
@@ -199,6 +236,50 @@ for (const m of ['last', 'first', 'pageDown', 'pageUp'] as EventMove[]) {
   reads.push(`${m} ${(performance.now() - t0).toFixed(0)} ms`);
 }
 console.log(`  baseline, the same moves without the bound (reads only, no rendering): ${reads.join(', ')}`);
+
+// Keys while the Timeline computes. It is computed in a child process now
+// (tui/background-analysis.ts); it was computed on the main thread, and every key waited for it
+// to end: that wait, timed below on the same bundle, is the baseline. The Timeline charts the top
+// finding's op; meanwhile the same 100 keys are pressed in Events (its filter cleared).
+screen.stdin.write('/\u0015\r');
+await delay(50);
+const frameUntil = async (ok: (f: string) => boolean, what: string) => {
+  for (const t0 = performance.now(); !ok(screen.lastFrame() ?? ''); await delay(5)) if (performance.now() - t0 > 120_000) throw new Error(`no ${what} after 120 s:\n${screen.lastFrame()}`);
+  return screen.lastFrame() ?? '';
+};
+const timelineAsked = performance.now();
+screen.stdin.write('3');
+const computing = await frameUntil((f) => f.includes('Computing the timeline of'), 'computing line');
+const chartOp = /Computing the timeline of (\S+)…/.exec(computing)![1]!;
+const worker = Number(spawnSync('pgrep', ['-P', String(process.pid), '-f', 'analysis-worker.ts timeline'], { encoding: 'utf8' }).stdout.trim().split('\n')[0]);
+if (!worker) throw new Error('no timeline child process');
+let computedAt = Number.POSITIVE_INFINITY;
+const watch = setInterval(() => {
+  try {
+    process.kill(worker, 0);
+  } catch {
+    computedAt = performance.now();
+    clearInterval(watch);
+  }
+}, 5);
+screen.stdin.write('4');
+await frameUntil((f) => f.includes('Events of all ops'), 'Events view');
+screen.stdin.write(HOME);
+await delay(50);
+const starts: number[] = [];
+cpuPerKey.length = 0;
+const during = await pass(keys, starts);
+const answeredWhileComputing = starts.filter((t) => t < computedAt).length;
+report(`Events while the Timeline of ${chartOp} computes`, during);
+console.log(`  ${answeredWhileComputing} of ${starts.length} keys were pressed while the child computed; CPU per key p50 ${median(cpuPerKey).toFixed(1)} ms, p99 ${quantile(cpuPerKey, 0.99).toFixed(1)} ms`);
+await frameUntil(() => computedAt < Number.POSITIVE_INFINITY, 'end of the timeline child');
+screen.stdin.write('3');
+await frameUntil((f) => f.includes(`${chartOp}: calls per second per`), 'timeline chart');
+console.log(`  timeline in its child: chart on screen ${((performance.now() - timelineAsked) / 1000).toFixed(1)} s after the Timeline was shown (the child ended ${((computedAt - timelineAsked) / 1000).toFixed(1)} s after)`);
+const onMain = performance.now();
+new TraceContext(bundle).timelineOf(bundle.opIdsByName(chartOp)[0]!, 120 - 11);
+console.log(`  baseline, the same timeline computed on the main thread: ${((performance.now() - onMain) / 1000).toFixed(1)} s with no key answered`);
+
 screen.unmount();
 bundle.close();
 console.log(`load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);

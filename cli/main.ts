@@ -1,22 +1,8 @@
 // The ingero command line: thin wiring from commander to the libraries. Each command lives in
-// cli/commands/<name>.ts and exports register(program).
+// cli/commands/<name>.ts and exports register(program); cli/command-modules.ts says which to load.
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { register as demo } from './commands/demo.ts';
-import { register as diff } from './commands/diff.ts';
-import { register as explain } from './commands/explain.ts';
-import { register as exportTrace } from './commands/export.ts';
-import { register as importDb } from './commands/import.ts';
-import { register as info } from './commands/info.ts';
-import { register as mcp } from './commands/mcp.ts';
-import { register as merge } from './commands/merge.ts';
-import { register as query } from './commands/query.ts';
-import { register as recorder } from './commands/record.ts';
-import { register as redact } from './commands/redact.ts';
-import { register as sql } from './commands/sql.ts';
-import { register as stats } from './commands/stats.ts';
-import { register as tui } from './commands/tui.ts';
-import { register as verify } from './commands/verify.ts';
+import { modulesFor } from './command-modules.ts';
 import { EXIT_USAGE, fail } from './run-action.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -34,7 +20,7 @@ function usageLine(message: string): string {
   return `ingero: ${problem} — see ingero${command ? ` ${command}` : ''} --help\n`;
 }
 
-for (const register of [recorder, info, verify, sql, query, importDb, merge, redact, explain, stats, diff, exportTrace, tui, demo, mcp]) register(program);
+for (const m of modulesFor(process.argv)) (await m.load()).register(program);
 
 program.addHelpText(
   'after',

@@ -2,7 +2,9 @@
 // Exit codes: 0 success; 1 the input or the environment is at fault (missing, corrupt, hostile
 // or unsupported bundle, no privileges, disk full); 2 the command line is wrong; 3 a check ran
 // and found problems (verify, check).
-import { BundleError } from '../format/index.ts';
+// format/errors.ts rather than the library's index: every command loads this module first, and
+// `ingero tui` draws its first frame before the rest of the library has loaded.
+import { BundleError } from '../format/errors.ts';
 import { RecorderError } from '../recorder/errors.ts';
 
 export const EXIT_OK = 0;

@@ -9,10 +9,12 @@ export interface ForkOptions {
   readonly stderr: 'inherit' | 'ignore';
   /** Cap on the child's JavaScript heap, in MiB (V8 stops the child past it). */
   readonly maxHeapMiB?: number;
+  /** The child's arguments (what it is for, so that ps tells children apart). */
+  readonly args?: readonly string[];
 }
 
 export function forkTs(moduleUrl: URL, options: ForkOptions): ChildProcess {
   const loader = import.meta.resolve('tsx');
   const heap = options.maxHeapMiB ? [`--max-old-space-size=${options.maxHeapMiB}`] : [];
-  return fork(fileURLToPath(moduleUrl), [], { execArgv: [...heap, '--import', loader], serialization: 'advanced', stdio: ['ignore', 'ignore', options.stderr, 'ipc'] });
+  return fork(fileURLToPath(moduleUrl), [...(options.args ?? [])], { execArgv: [...heap, '--import', loader], serialization: 'advanced', stdio: ['ignore', 'ignore', options.stderr, 'ipc'] });
 }

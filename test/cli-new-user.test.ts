@@ -336,3 +336,15 @@ test('the README\'s command table lists the commands of ingero --help, in order,
     }
   }
 });
+
+test('each command module defines the commands cli/command-modules.ts names for it, so a command line loads the right module alone', async () => {
+  const { Command } = await import('commander');
+  const { COMMAND_MODULES, modulesFor } = await import('../cli/command-modules.ts');
+  for (const m of COMMAND_MODULES) {
+    const program = new Command('ingero');
+    (await m.load()).register(program);
+    assert.deepEqual(program.commands.map((c) => c.name()), m.names, `the module of ${m.names.join(', ')}`);
+    for (const name of m.names) assert.deepEqual(modulesFor(['node', 'ingero', name, '--help']), [m], `ingero ${name} loads its module alone`);
+  }
+  for (const line of [[], ['--help'], ['help', 'tui'], ['tuii']]) assert.equal(modulesFor(['node', 'ingero', ...line]), COMMAND_MODULES, `ingero ${line.join(' ')}: every module, for commander to list or suggest from`);
+});

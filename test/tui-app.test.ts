@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { render } from 'ink-testing-library';
 import { createElement } from 'react';
 import { computeStats, explain, scenarioByName, writeDemoBundle } from '../analyze/index.ts';
+import { formatDuration } from '../analyze/format-units.ts';
 import { printable } from '../analyze/text-layout.ts';
 import { BundleWriter, opId, openBundle, type Bundle } from '../format/index.ts';
 import { App } from '../tui/app.tsx';
@@ -204,6 +205,39 @@ test('moving in Ops re-targets the Timeline; m changes the metric', async () => 
   } finally {
     screen.unmount();
   }
+});
+
+/** Child processes of this test computing a timeline (background-analysis.ts names each child's job). */
+const timelineChildren = () => spawnSync('pgrep', ['-P', String(process.pid), '-f', 'analysis-worker.ts timeline'], { encoding: 'utf8' }).stdout.trim();
+
+test('the Timeline of a big bundle is computed in a child process: other views answer meanwhile, and the chart is the one computed here', async () => {
+  const screen = start(demo, 'findings', 0);
+  const stdout = screen.stdout as unknown as NodeJS.EventEmitter;
+  Object.defineProperty(stdout, 'columns', { value: 120, configurable: true });
+  Object.defineProperty(stdout, 'rows', { value: 40, configurable: true });
+  stdout.emit('resize');
+  try {
+    await analysed(screen);
+    await press(screen, '3');
+    const computing = await until(screen, (f) => f.includes('Computing the timeline of'), 'the computing line');
+    const op = /Computing the timeline of (\S+)…/.exec(computing)![1]!;
+    // The view starts the job just after the frame that says so is drawn (in a React effect).
+    for (let i = 0; i < 200 && timelineChildren() === ''; i++) await delay(20);
+    assert.notEqual(timelineChildren(), '', 'a child process computes the timeline');
+    await press(screen, '6');
+    await until(screen, (f) => f.includes(demo.manifest.database.sha256), 'the Info view');
+    assert.notEqual(timelineChildren(), '', 'Info answered while the timeline was still being computed');
+    await press(screen, '3');
+    const frame = await until(screen, (f) => f.includes(`${op}: calls per second per`), 'the chart');
+    // The cursor starts on the busiest window: its numbers as the timeline computed here has them.
+    const points = new TraceContext(demo).timelineOf(demo.opIdsByName(op)[0]!, 120 - 11).series[0]!.points;
+    const peak = points.reduce((best, p) => (p.count > best.count ? p : best));
+    assert.match(lineWith(frame, ' calls ('), new RegExp(`: ${peak.count.toLocaleString('en-US')} calls \\(.*p99 ${formatDuration(peak.p99_ns)}, max ${formatDuration(peak.max_ns)}`), 'the busiest window, as computed in this process');
+  } finally {
+    screen.unmount();
+  }
+  for (let i = 0; i < 100 && timelineChildren() !== ''; i++) await delay(20);
+  assert.equal(timelineChildren(), '', 'no timeline child is left');
 });
 
 test('Events pages through bundle.events() without gap or overlap, and the analysis finishing moves nothing', async () => {

@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { explain, scenarioByName, writeDemoBundle } from '../analyze/index.ts';
+import { formatDuration } from '../analyze/format-units.ts';
 import { openBundle } from '../format/index.ts';
+import { CHILD_PROCESS_MIN_EVENTS } from '../tui/background-analysis.ts';
+import { TraceContext } from '../tui/trace-context.ts';
 import { CLI, OUTSIDE_CHECKOUT } from './cli-fixtures.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'ingero-tui-term-'));
@@ -103,10 +106,10 @@ test('in a 120×40 terminal: findings, navigation, resize, and q quits with stat
   assert.equal(readFileSync(status, 'utf8').trim(), '0', 'exit status 0');
 });
 
-/** Starts ingero tui on the bundle in a fresh tmux session of the given size, from the temp directory. */
-function startTui(name: string, columns: number, rows: number, env = ''): string {
+/** Starts ingero tui (on the bundle unless args say otherwise) in a fresh tmux session of the given size, from the temp directory. */
+function startTui(name: string, columns: number, rows: number, env = '', args = `'${bundle}'`): string {
   const status = join(work, `${name}.status`);
-  const command = `${env} INGERO_CACHE_DIR='${cache}' '${process.execPath}' '${CLI}' tui '${bundle}'; echo $? > '${status}'`;
+  const command = `${env} INGERO_CACHE_DIR='${cache}' '${process.execPath}' '${CLI}' tui ${args}; echo $? > '${status}'`;
   // When the previous test's session ended, its server may still be exiting: start again then.
   for (let attempt = 0; ; attempt++) {
     try {
@@ -176,6 +179,65 @@ test('in an 80×24 terminal: fast repeated keys, a filter, a jump to an evidence
   assert.ok(result.split('\n').some((l) => l.trim() === String(count)), `the count SQLite returns:\n${result}`);
   await keys(name, 'Escape');
   await quits(name, status);
+});
+
+/** Processes started under the tmux session's pane whose command line contains `text`. */
+function processesUnder(name: string, text: string): number[] {
+  const root = Number(tmux('display-message', '-p', '-t', name, '#{pane_pid}').trim());
+  const rows = execFileSync('ps', ['-ww', '-e', '-o', 'pid=,ppid=,args='], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l))
+    .filter((m) => m !== null)
+    .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), args: m[3]! }));
+  const under = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const r of rows) if (under.has(r.ppid) && !under.has(r.pid)) under.add(r.pid), (grew = true);
+  }
+  return rows.filter((r) => under.has(r.pid) && r.args.includes(text)).map((r) => r.pid);
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('the Timeline of a bundle over the child-process threshold is computed in a child: keys are answered meanwhile', { skip: hasTmux ? false : NO_TMUX }, async () => {
+  // About 475,000 events: over CHILD_PROCESS_MIN_EVENTS, so the analysis and then the Timeline
+  // are computed in child processes, as for a user's big recording.
+  const big = join(work, 'cpu-contention-big.ingero');
+  const written = await writeDemoBundle(big, scenarioByName('cpu-contention')!, { seed: 1, scale: 5 });
+  assert.ok(written.events >= CHILD_PROCESS_MIN_EVENTS, `${written.events} events, over the threshold`);
+  const name = 'timeline';
+  const status = startTui(name, 120, 40, '', `'${big}' --view timeline`);
+  // Once the analysis is done the view charts the top finding's op: a job of its own.
+  const computing = await screenUntil(name, (s) => s.includes('Computing the timeline of'), "the Timeline computing the top finding's op", 180_000);
+  const op = /Computing the timeline of (\S+)…/.exec(computing)![1]!;
+  // The view starts the job just after the frame that says so is drawn (in a React effect).
+  let children = processesUnder(name, 'analysis-worker.ts timeline');
+  for (const end = Date.now() + 10_000; children.length === 0 && Date.now() < end; await delay(50)) children = processesUnder(name, 'analysis-worker.ts timeline');
+  assert.equal(children.length, 1, 'one child process computes the timeline');
+  await keys(name, '6');
+  await screenUntil(name, (s) => /sha256/.test(s) && s.split('\n')[0]!.includes('6 Info'), 'the Info view');
+  assert.ok(alive(children[0]!), 'Info answered while the timeline was still being computed');
+  await keys(name, '4');
+  await screenUntil(name, (s) => /Events of .*: ids \d+/.test(s), 'the Events view');
+  await keys(name, 'End');
+  await screenUntil(name, (s) => s.includes('(last page)'), 'the last page of Events');
+  await keys(name, '3');
+  const chart = await screenUntil(name, (s) => s.includes(`${op}: calls per second per`), 'the chart', 120_000);
+  const b = openBundle(big);
+  const points = new TraceContext(b).timelineOf(b.opIdsByName(op)[0]!, 120 - 11).series[0]!.points;
+  b.close();
+  const peak = points.reduce((best, p) => (p.count > best.count ? p : best));
+  const numbers = chart.split('\n').find((l) => l.includes(' calls (')) ?? '';
+  assert.ok(numbers.includes(`: ${peak.count.toLocaleString('en-US')} calls (`) && numbers.includes(`p99 ${formatDuration(peak.p99_ns)}`), `the busiest window as computed here (${peak.count} calls, p99 ${peak.p99_ns} ns):\n${chart}`);
+  await quits(name, status);
+  assert.ok(!alive(children[0]!), 'no timeline child is left');
 });
 
 test('NO_COLOR: a monochrome UI, selection in reverse video; without it, colour', { skip: hasTmux ? false : NO_TMUX }, async () => {

@@ -1,21 +1,33 @@
-// Child process: opens the bundle the parent already verified and cached, runs the analyzer
-// (stats, then findings), sends both over IPC and exits. Started by background-analysis.ts.
+// Child process: opens the bundle the parent already verified and cached, computes what it is
+// asked (the analyzer's stats and findings, or one op's timeline), sends the result over IPC and
+// exits. Started by background-analysis.ts, with the request's kind as its argument so that ps
+// says what each child computes.
 import { computeStats, explain } from '../analyze/index.ts';
 import { openBundle } from '../format/index.ts';
+import { TraceContext } from './trace-context.ts';
 
-export interface AnalysisRequest {
-  readonly path: string;
+export type WorkRequest =
+  | { readonly kind: 'analysis'; readonly path: string }
+  | { readonly kind: 'timeline'; readonly path: string; readonly opId: number; readonly windows: number };
+
+export type WorkReply = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
+
+function compute(req: WorkRequest): unknown {
+  const bundle = openBundle(req.path);
+  if (req.kind === 'timeline') return new TraceContext(bundle).timelineOf(req.opId, req.windows);
+  const stats = computeStats(bundle);
+  return { stats, report: explain(bundle, { stats }) };
 }
 
 if (process.send) {
-  process.once('message', (req: AnalysisRequest) => {
+  process.once('message', (req: WorkRequest) => {
+    let reply: WorkReply;
     try {
-      const bundle = openBundle(req.path);
-      const stats = computeStats(bundle);
-      process.send!({ ok: true, stats, report: explain(bundle, { stats }) }, () => process.exit(0));
+      reply = { ok: true, value: compute(req) };
     } catch (err) {
-      process.send!({ ok: false, error: String((err as Error)?.message ?? err) }, () => process.exit(1));
+      reply = { ok: false, error: String((err as Error)?.message ?? err) };
     }
+    process.send!(reply, () => process.exit(reply.ok ? 0 : 1));
   });
   process.on('disconnect', () => process.exit(0));
 }

@@ -7,7 +7,7 @@ import { Box, Text, useApp, useInput } from 'ink';
 import { basename } from 'node:path';
 import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
 import { formatDuration } from '../analyze/format-units.ts';
-import { startAnalysis, type Analysis } from './background-analysis.ts';
+import { CHILD_PROCESS_MIN_EVENTS, startAnalysis, type Analysis } from './background-analysis.ts';
 import { parseJump, JUMP_SYNTAX } from './jump-target.ts';
 import { KeyHandlers, splitKeys, type Key } from './keys.ts';
 import { editLine, lineOf, remember, type LineState } from './line-editor.ts';
@@ -24,7 +24,7 @@ export interface AppProps {
   readonly trace: TraceContext;
   /** View shown first (a view id from views/index.ts); Findings by default. */
   readonly initialView?: string;
-  /** Bundles with this many events or more are analysed in a child process (see background-analysis.ts). */
+  /** Bundles with this many events or more are analysed (and the Timeline computed) in child processes (see background-analysis.ts). */
   readonly childProcessMinEvents?: number;
   /** Draw in colour (false: monochrome, see colour-mode.ts). */
   readonly colour?: boolean;
@@ -51,7 +51,7 @@ export const GLOBAL_KEYS: readonly (readonly [string, string])[] = [
   ['q / Ctrl+C', 'quit (in the SQL console while typing: Esc first, or Ctrl+C)'],
 ];
 
-export function App({ trace, initialView, childProcessMinEvents, colour = true }: AppProps) {
+export function App({ trace, initialView, childProcessMinEvents = CHILD_PROCESS_MIN_EVENTS, colour = true }: AppProps) {
   const { exit } = useApp();
   const { columns, rows } = useTerminalSize();
   const store = useMemo(() => new KeptStore(), []);
@@ -99,6 +99,7 @@ export function App({ trace, initialView, childProcessMinEvents, colour = true }
     keys,
     store,
     colour,
+    childProcessMinEvents,
   };
   const sessionRef = useRef(session);
   sessionRef.current = session;

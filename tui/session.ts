@@ -1,7 +1,7 @@
 // What every view gets from the app: the trace context, the shared scope (selected op and
 // finding), the terminal size it may draw in, and state that survives switching views.
 import { createContext, useCallback, useContext, useEffect, useRef, useState, useSyncExternalStore } from 'react';
-import type { Analysis } from './background-analysis.ts';
+import type { Analysis, Job } from './background-analysis.ts';
 import type { KeyHandler, KeyHandlers } from './keys.ts';
 import { useKeys } from './keys.ts';
 import type { Scope, TraceContext } from './trace-context.ts';
@@ -29,6 +29,8 @@ export interface Session {
   readonly store: KeptStore;
   /** Colours on (false under NO_COLOR or on a terminal without colour: see colour-mode.ts). */
   readonly colour: boolean;
+  /** Bundles with this many events or more are computed on in child processes (background-analysis.ts). */
+  readonly childProcessMinEvents: number;
 }
 
 /** State that views keep across switches and share between their components. */
@@ -140,4 +142,61 @@ function settle<T>(fn: () => T): Deferred<T> {
   } catch (err) {
     return { error: err instanceof Error ? err.message : String(err) };
   }
+}
+
+/** A view's background job, the key it computes, and its result once done (kept in the store under `job.<slot>`). */
+interface RunningJob {
+  readonly key: string;
+  readonly job: Job<unknown>;
+  result?: Deferred<unknown>;
+}
+
+/**
+ * A result computed by a background job (background-analysis.ts: in a child process on big
+ * bundles), so that keys are answered while it runs; no value (the view says "computing…") until
+ * it is done. The result, or its error, also joins the trace context's memo under `key`, for a
+ * view coming back to an earlier key. The job goes on while its view is hidden (coming back finds
+ * it done or under way); each slot runs one job at a time, so asking for another key cancels the
+ * one before (another op, or a resize: those windows are not wanted any more). Jobs still running
+ * when the app ends are cancelled. A null key asks for nothing.
+ */
+export function useBackground<T>(slot: string, key: string | null, start: () => Job<T>): Deferred<T> {
+  const { trace, store } = useSession();
+  const stored = `job.${slot}`;
+  const start_ = useRef(start);
+  start_.current = start;
+  const [, setDone] = useState(0);
+  const current = (): Deferred<T> => {
+    if (key === null) return {};
+    if (trace.has(key)) return trace.cached<Deferred<T>>(key, () => ({}));
+    const running = store.get<RunningJob | undefined>(stored, undefined);
+    return (running?.key === key && (running.result as Deferred<T> | undefined)) || {};
+  };
+  useEffect(() => {
+    if (key === null || trace.has(key)) return;
+    let running = store.get<RunningJob | undefined>(stored, undefined);
+    if (running?.key !== key) {
+      running?.job.cancel();
+      const job = start_.current();
+      const started: RunningJob = { key, job };
+      running = started;
+      store.set(stored, started);
+      store.onClose(() => job.cancel());
+      const settled = (result: Deferred<unknown>) => {
+        started.result = result;
+        trace.cached(key, () => result);
+      };
+      job.done.then(
+        (value) => settled({ value }),
+        (err: unknown) => settled({ error: err instanceof Error ? err.message : String(err) }),
+      );
+    }
+    let mounted = true;
+    const rerender = () => mounted && setDone((n) => n + 1);
+    running.job.done.then(rerender, rerender);
+    return () => {
+      mounted = false;
+    };
+  }, [trace, store, stored, key]);
+  return current();
 }

@@ -1,7 +1,9 @@
 // ingero tui: an interactive terminal UI over one bundle (findings, ops, timeline, events,
 // stacks, info, SQL console, GPU busy tracks). Needs a terminal; elsewhere, ingero explain prints the same findings as text.
 import type { Command } from 'commander';
-import { openBundle, readBundleHeader } from '../../format/index.ts';
+// The header reader alone before the first frame: the rest of the bundle library (SQLite, the
+// writer, merge, redact, verify) loads after it is drawn.
+import { readContainer as readBundleHeader } from '../../format/read-container.ts';
 import { drawFirstFrame } from '../../tui/first-frame.ts';
 import { VIEW_IDS } from '../../tui/view-ids.ts';
 import { action, UsageError } from '../run-action.ts';
@@ -19,6 +21,7 @@ export function register(program: Command): void {
         // error as every other command, before anything is drawn.
         const header = readBundleHeader(path);
         if (!process.stdout.isTTY || !process.stdin.isTTY) {
+          const { openBundle } = await import('../../format/index.ts');
           openBundle(path).close(); // a damaged database inside is reported as by other commands
           throw new UsageError(`ingero tui needs a terminal (${process.stdout.isTTY ? 'stdin' : 'stdout'} is not one) — for a text report run: ingero explain ${path}`);
         }
@@ -36,6 +39,7 @@ export function register(program: Command): void {
         let bundle;
         let runTui;
         try {
+          const { openBundle } = await import('../../format/index.ts');
           bundle = openBundle(path);
           frame.say('Starting the interface…');
           ({ runTui } = await import('../../tui/run-tui.tsx'));

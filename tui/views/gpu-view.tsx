@@ -11,6 +11,7 @@ import type { JumpTarget } from '../jump-target.ts';
 import { NO_FILTER } from '../list-filter.ts';
 import { filterKey, useColour, useDeferred, useKeptState, useSession, useViewKeys, type Session } from '../session.ts';
 import { fit } from '../text.ts';
+import { jumpToWindow } from '../window-jump.ts';
 import { eventsView } from './events-view.tsx';
 import type { ViewPlugin } from './view-plugin.ts';
 
@@ -76,22 +77,7 @@ function layout(s: Session, gpus: readonly GpuDeviceActivity[]): { label: number
 function jump(s: Session, target: JumpTarget): string | null {
   const gpus = devices(s);
   if (!gpus?.length) return s.analysis ? 'this bundle has no GPU activity to jump in' : 'wait for the analysis (the tab bar says when it is done)';
-  const { windows } = layout(s, gpus);
-  const from = s.trace.bundle.startNs();
-  const to = s.trace.bundle.endNs();
-  const windowNs = Math.max(1, Math.ceil(Math.max(1, to - from) / windows));
-  let ns: number;
-  if (target.kind === 'first') ns = from;
-  else if (target.kind === 'last') ns = to;
-  else if (target.kind === 'time') ns = target.ns;
-  else {
-    const e = [...s.trace.bundle.events({ afterId: target.id - 1, limit: 1 })][0];
-    if (!e || e.id !== target.id) return `no event ${target.id} in this bundle (ids 1–${s.trace.lastEventId()})`;
-    ns = e.ts_ns;
-  }
-  const i = Math.floor((ns - from) / windowNs);
-  s.store.set('gpu.cursor', Math.max(0, Math.min(windows - 1, i)));
-  return i < 0 || i >= windows ? `${formatDuration(ns)} is outside the recording (${formatDuration(from)} → ${formatDuration(to)}): cursor at the nearest end` : null;
+  return jumpToWindow(s, target, { fromNs: s.trace.bundle.startNs(), toNs: s.trace.bundle.endNs(), count: layout(s, gpus).windows, cursorKey: 'gpu.cursor' });
 }
 
 /** Opens Events on the kernels from the start of a window on (all devices; each row names its device and stream). */

@@ -5,9 +5,11 @@ import type { Timeline, TimelinePoint } from '../../analyze/index.ts';
 import { formatDuration } from '../../analyze/format-units.ts';
 import { barChart } from '../bar-chart.ts';
 import type { JumpTarget } from '../jump-target.ts';
-import { useColour, useDeferred, useKeptState, useSession, useViewKeys, type Session } from '../session.ts';
+import { startTimeline } from '../background-analysis.ts';
+import { useBackground, useColour, useKeptState, useSession, useViewKeys, type Session } from '../session.ts';
 import { SEVERITY_COLOUR } from '../severity.ts';
 import { fit } from '../text.ts';
+import { jumpToWindow } from '../window-jump.ts';
 import type { ViewPlugin } from './view-plugin.ts';
 
 const METRICS = ['rate', 'p50', 'p99', 'max', 'busy'] as const;
@@ -66,23 +68,11 @@ function chartOp(s: Pick<Session, 'trace' | 'analysis'>, opId: number | null): {
   return { opId: (top && s.trace.bundle.opIdsByName(top.op)[0]) ?? busiest?.op_id ?? null, suggested: true };
 }
 
-/** Moves the cursor to the window holding a time (or an event's start). */
+/** Moves the cursor to the window holding a time (or an event's start). The span is the one the
+ *  manifest states: the bundle's own end is a scan of every event. */
 function jump(s: Session, target: JumpTarget): string | null {
-  const { start_ns: from, end_ns: to } = s.trace.bundle.manifest.time;
-  const windows = windowCount(s.width);
-  const windowNs = Math.max(1, Math.ceil(Math.max(1, to - from) / windows));
-  let ns: number;
-  if (target.kind === 'first') ns = from;
-  else if (target.kind === 'last') ns = to;
-  else if (target.kind === 'time') ns = target.ns;
-  else {
-    const e = [...s.trace.bundle.events({ afterId: target.id - 1, limit: 1 })][0];
-    if (!e || e.id !== target.id) return `no event ${target.id} in this bundle (ids 1–${s.trace.lastEventId()})`;
-    ns = e.ts_ns;
-  }
-  const i = Math.floor((ns - from) / windowNs);
-  s.store.set('timeline.cursor', Math.max(0, Math.min(windows - 1, i)));
-  return i < 0 || i >= windows ? `${formatDuration(ns)} is outside the recording (${formatDuration(from)} → ${formatDuration(to)}): cursor at the nearest end` : null;
+  const { start_ns: fromNs, end_ns: toNs } = s.trace.bundle.manifest.time;
+  return jumpToWindow(s, target, { fromNs, toNs, count: windowCount(s.width), cursorKey: 'timeline.cursor' });
 }
 
 function TimelineView() {
@@ -93,8 +83,8 @@ function TimelineView() {
   const [cursorAt, setCursorAt] = useKeptState<number | null>('timeline.cursor', null);
   const windows = windowCount(width);
   const { opId, suggested } = chartOp(session, scope.opId);
-  const key = `timeline:${opId}:${windows}`;
-  const data = useDeferred(key, () => (opId === null ? null : trace.timelineOf(opId, windows)));
+  // Seconds of work on millions of events: in the background, so keys are answered meanwhile.
+  const data = useBackground('timeline', opId === null ? null : `timeline:${opId}:${windows}`, () => startTimeline(trace, opId!, windows, session.childProcessMinEvents));
   const slots = data.value ? windowSlots(data.value, windows) : [];
   const values = slots.map((p) => metricValue(p, metric));
   const peak = values.reduce((best, v, i) => (v > values[best]! ? i : best), 0);

@@ -45,13 +45,16 @@ struct {
 } threads SEC(".maps");
 
 /* The argument registers and stack pointer at entry, loaded once: the verifier rejects the
- * ctx-pointer arithmetic the compiler emits when registers are picked by index. The first four
- * stack-passed arguments are read together, once, when an argument first needs one: a read of
- * user memory costs about as much as both clock reads (bench/RESULTS.md), whatever its size. */
+ * ctx-pointer arithmetic the compiler emits when registers are picked by index. User memory an
+ * argument needs (the first four stack-passed arguments; the launch configuration) is read once,
+ * in one piece, when an argument first needs it: a read costs about as much as both clock reads
+ * (bench/RESULTS.md), whatever its size. */
 struct entry_regs {
 	__u64 di, si, dx, cx, r8, r9, sp;
 	__u64 stack[4];
-	bool stack_read;
+	/* cudaLaunchConfig_t's first 40 bytes: dim3 gridDim at 0, dim3 blockDim at 12, stream at 32 */
+	__u32 config[10];
+	bool stack_read, config_read;
 };
 
 static __always_inline __u64 reg(const struct entry_regs *r, __u32 i)
@@ -83,14 +86,16 @@ static __always_inline __u64 pack_dims(__u64 x, __u64 y, __u64 z)
 	return (x & 0xffffffff) | ((y & 0xffff) << 32) | ((z & 0xffff) << 48);
 }
 
-/* cudaLaunchKernelExC(const cudaLaunchConfig_t *config, ...): the launch configuration is
- * read through the pointer: dim3 gridDim at 0, dim3 blockDim at 12, stream at 32. */
-static __always_inline __u64 config_dims(struct entry_regs *r, __u32 at)
+/* cudaLaunchKernelExC(const cudaLaunchConfig_t *config, ...): the launch configuration, read
+ * through the pointer. */
+static __always_inline const __u32 *launch_config(struct entry_regs *r)
 {
-	__u32 d[3] = {};
-
-	bpf_probe_read_user(d, sizeof(d), (void *)(r->di + at));
-	return pack_dims(d[0], d[1], d[2]);
+	if (!r->config_read) {
+		/* zeroes the words when the read fails */
+		bpf_probe_read_user(r->config, sizeof(r->config), (void *)r->di);
+		r->config_read = true;
+	}
+	return r->config;
 }
 
 /* Reads one argument at entry. Out-pointers are kept as the pointer and read at return. */
@@ -115,15 +120,20 @@ static __always_inline __u64 entry_arg(struct entry_regs *r, __u32 src)
 		return pack_dims(r->si, r->dx, r->cx);
 	case ARG_DRV_BLOCK:
 		return pack_dims(r->r8, r->r9, stack_arg(r, 1));
-	case ARG_CFG_GRID:
-		return config_dims(r, 0);
-	case ARG_CFG_BLOCK:
-		return config_dims(r, 12);
-	case ARG_CFG_STREAM: {
-		__u64 v = 0;
+	case ARG_CFG_GRID: {
+		const __u32 *c = launch_config(r);
 
-		bpf_probe_read_user(&v, sizeof(v), (void *)(r->di + 32));
-		return v;
+		return pack_dims(c[0], c[1], c[2]);
+	}
+	case ARG_CFG_BLOCK: {
+		const __u32 *c = launch_config(r);
+
+		return pack_dims(c[3], c[4], c[5]);
+	}
+	case ARG_CFG_STREAM: {
+		const __u32 *c = launch_config(r);
+
+		return c[8] | (__u64)c[9] << 32;
 	}
 	}
 	return 0;

@@ -7,7 +7,8 @@
 //      tracer pays before doing work; ingero's added CPU per call is held against it as a ratio
 //      (goal: at most 1.3x), which holds across machines where absolute ns do not; the same
 //      ratio on the real libcudart (test/fixtures/real-cuda/train.cu built with nvcc, every call
-//      failing fast without a driver), when nvcc is there;
+//      failing fast without a driver), when nvcc is there; bpftrace's added CPU on the fake
+//      library is held against the same floor, alternated with it;
 //   4. kernel events on vs off, one workload thread, alternated: wall and CPU time per call, and
 //      what each kernel-side BPF program cost (kernel.bpf_stats_enabled, read while it runs);
 //   5. throughput with two workload threads (the two vCPUs are then shared by the workload and
@@ -21,7 +22,8 @@
 // Per-call figures are given as wall time and as the workload's CPU time (user + system,
 // getrusage): CPU time is not inflated when the workload waits for a CPU that other processes
 // hold. The workload runs on CPU 1; every thread of the recorder is pinned to CPU 0.
-// Needs root. Run: npx tsx bench/record.ts  (--floor-only: just 1 and 3b, about a minute)
+// Needs root. Run: npx tsx bench/record.ts  (--floor-only: just 1, 3b and bpftrace beside the
+// floor, a few minutes; --rounds N: alternate floor and tracers N times, default 3)
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
@@ -280,23 +282,38 @@ const load = os.loadavg()[0];
 const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
 const machine = `Linux ${os.release()}, ${os.cpus().length} vCPUs, ${os.cpus()[0]?.model}`;
 
+// --rounds N: how many times floor, ingero (and on the fake library bpftrace) are alternated
+const roundsAt = process.argv.indexOf('--rounds');
+const ROUNDS = roundsAt > 0 ? Number(process.argv[roundsAt + 1]) : 3;
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`--rounds takes a positive integer, got ${process.argv[roundsAt + 1]}`);
+
 const base = untraced(CALLS);
-// floor and ingero alternated, three times each: the ratio of medians of added CPU per call
+// floor, ingero and bpftrace alternated ROUNDS times: the ratio of medians of added CPU per call
 const floorRuns: ReturnType<typeof untraced>[] = [];
 const besideFloor: Awaited<ReturnType<typeof ingero>>[] = [];
-for (let i = 0; i < 3; i++) {
+const bpftraceBesideFloor: ReturnType<typeof bpftrace>[] = [];
+for (let i = 0; i < ROUNDS; i++) {
   floorRuns.push(floor(CALLS));
   besideFloor.push(await ingero(1, CALLS, false));
+  bpftraceBesideFloor.push(bpftrace(BPFTRACE_CALLS));
 }
-/** The ratio of medians of added CPU per call, floor and ingero runs alternated beside one untraced run. */
-function overFloor(untracedRun: { calls: number; cpuNs: number }, floors: { calls: number; cpuNs: number }[], ingeros: { calls: number; cpuNs: number; dropped: number }[]) {
+const ratio = (x: number) => Math.round(x * 100) / 100;
+/**
+ * The ratio of medians of added CPU per call, floor and tracer runs alternated beside one
+ * untraced run, and each round's own ratio (its tracer run over the floor run just before it)
+ * for the spread.
+ */
+function overFloor(untracedRun: { calls: number; cpuNs: number }, floors: { calls: number; cpuNs: number }[], ingeros: { calls: number; cpuNs: number; dropped: number }[], bpftraces?: { calls: number; cpuNs: number }[]) {
+  const addedOne = (r: { calls: number; cpuNs: number }) => cpuPerCall(r) - cpuPerCall(untracedRun);
   const added = (rs: { calls: number; cpuNs: number }[]) => median(rs.map(cpuPerCall)) - cpuPerCall(untracedRun);
   return {
     untraced_cpu_ns_per_call: Math.round(cpuPerCall(untracedRun)),
     floor_cpu_ns_per_call: floors.map(cpuPerCall).map(Math.round),
     ingero_cpu_ns_per_call_alternated: ingeros.map(cpuPerCall).map(Math.round),
-    added_cpu_ns_per_call: { floor: Math.round(added(floors)), ingero: Math.round(added(ingeros)) },
-    ingero_over_floor_added_cpu: Math.round((added(ingeros) / added(floors)) * 100) / 100,
+    added_cpu_ns_per_call: { floor: Math.round(added(floors)), ingero: Math.round(added(ingeros)), ...(bpftraces ? { bpftrace: Math.round(added(bpftraces)) } : {}) },
+    ingero_over_floor_added_cpu: ratio(added(ingeros) / added(floors)),
+    ingero_over_floor_per_round: ingeros.map((r, i) => ratio(addedOne(r) / addedOne(floors[i]!))),
+    ...(bpftraces ? { bpftrace_cpu_ns_per_call: bpftraces.map(cpuPerCall).map(Math.round), bpftrace_over_floor_added_cpu: ratio(added(bpftraces) / added(floors)) } : {}),
     ingero_dropped: ingeros.map((r) => r.dropped),
   };
 }
@@ -305,13 +322,13 @@ if (train && cudart) {
   const realBase = realUntraced();
   const floors: ReturnType<typeof realUntraced>[] = [];
   const ingeros: Awaited<ReturnType<typeof realIngero>>[] = [];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < ROUNDS; i++) {
     floors.push(realFloor());
     ingeros.push(await realIngero());
   }
   realSection = { program: `train.cu, 1 thread, ${REAL_STEPS} steps, ${cudart}`, calls_per_run: realBase.calls, events: ingeros.map((r) => r.events), ...overFloor(realBase, floors, ingeros) };
 }
-const floorSection = { goal_at_most: 1.3, fake_libcudart: overFloor(base, floorRuns, besideFloor), real_libcudart: realSection };
+const floorSection = { goal_at_most: 1.3, fake_libcudart: overFloor(base, floorRuns, besideFloor, bpftraceBesideFloor), real_libcudart: realSection };
 if (process.argv.includes('--floor-only')) {
   console.log(JSON.stringify({ machine, date: new Date().toISOString(), load_average_at_start: load, floor_empty_bpf_uprobe_uretprobe: floorSection }, null, 2));
   rmSync(work, { recursive: true, force: true });

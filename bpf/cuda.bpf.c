@@ -9,10 +9,14 @@
 /* A call in flight, from its entry to its return. */
 struct call_state {
 	__u64 start_ns;
-	/* stack pointer at entry: a call is in flight only while the thread runs below it */
+	/* stack pointer at entry: a call is in flight only while the thread runs below it, and its
+	 * return probe finds it by this (at return the stack pointer is 8 above: the return address
+	 * was popped) */
 	__u64 sp;
+	/* the entry's bpf_cookie: the return probe reads op, slot and argument sources from here
+	 * instead of asking for its own (every helper call costs here, see bench/RESULTS.md) */
+	__u64 cookie;
 	__u64 arg[4];
-	__u32 op;
 	__u8 present;
 	/* inside a call of the same op (__cudaLaunchKernel calling cudaLaunchKernel): the outer
 	 * call is the one recorded, once */
@@ -41,9 +45,16 @@ struct {
 } threads SEC(".maps");
 
 /* The argument registers and stack pointer at entry, loaded once: the verifier rejects the
- * ctx-pointer arithmetic the compiler emits when registers are picked by index. */
+ * ctx-pointer arithmetic the compiler emits when registers are picked by index. User memory an
+ * argument needs (the first four stack-passed arguments; the launch configuration) is read once,
+ * in one piece, when an argument first needs it: a read costs about as much as both clock reads
+ * (bench/RESULTS.md), whatever its size. */
 struct entry_regs {
 	__u64 di, si, dx, cx, r8, r9, sp;
+	__u64 stack[4];
+	/* cudaLaunchConfig_t's first 40 bytes: dim3 gridDim at 0, dim3 blockDim at 12, stream at 32 */
+	__u32 config[10];
+	bool stack_read, config_read;
 };
 
 static __always_inline __u64 reg(const struct entry_regs *r, __u32 i)
@@ -58,13 +69,15 @@ static __always_inline __u64 reg(const struct entry_regs *r, __u32 i)
 	}
 }
 
-/* Argument k passed on the stack: at function entry [sp] is the return address. */
-static __always_inline __u64 stack_arg(const struct entry_regs *r, __u32 k)
+/* Argument k (1..4) passed on the stack: at function entry [sp] is the return address. */
+static __always_inline __u64 stack_arg(struct entry_regs *r, __u32 k)
 {
-	__u64 v = 0;
-
-	bpf_probe_read_user(&v, sizeof(v), (void *)(r->sp + 8 * k));
-	return v;
+	if (!r->stack_read) {
+		/* zeroes the words when the read fails */
+		bpf_probe_read_user(r->stack, sizeof(r->stack), (void *)(r->sp + 8));
+		r->stack_read = true;
+	}
+	return r->stack[(k - 1) & 3];
 }
 
 /* Catalog packing of grid/block dims: x | y << 32 | z << 48. */
@@ -73,18 +86,20 @@ static __always_inline __u64 pack_dims(__u64 x, __u64 y, __u64 z)
 	return (x & 0xffffffff) | ((y & 0xffff) << 32) | ((z & 0xffff) << 48);
 }
 
-/* cudaLaunchKernelExC(const cudaLaunchConfig_t *config, ...): the launch configuration is
- * read through the pointer: dim3 gridDim at 0, dim3 blockDim at 12, stream at 32. */
-static __always_inline __u64 config_dims(const struct entry_regs *r, __u32 at)
+/* cudaLaunchKernelExC(const cudaLaunchConfig_t *config, ...): the launch configuration, read
+ * through the pointer. */
+static __always_inline const __u32 *launch_config(struct entry_regs *r)
 {
-	__u32 d[3] = {};
-
-	bpf_probe_read_user(d, sizeof(d), (void *)(r->di + at));
-	return pack_dims(d[0], d[1], d[2]);
+	if (!r->config_read) {
+		/* zeroes the words when the read fails */
+		bpf_probe_read_user(r->config, sizeof(r->config), (void *)r->di);
+		r->config_read = true;
+	}
+	return r->config;
 }
 
 /* Reads one argument at entry. Out-pointers are kept as the pointer and read at return. */
-static __always_inline __u64 entry_arg(const struct entry_regs *r, __u32 src)
+static __always_inline __u64 entry_arg(struct entry_regs *r, __u32 src)
 {
 	if (src >= ARG_REG(1) && src <= ARG_REG(6))
 		return reg(r, src);
@@ -105,15 +120,20 @@ static __always_inline __u64 entry_arg(const struct entry_regs *r, __u32 src)
 		return pack_dims(r->si, r->dx, r->cx);
 	case ARG_DRV_BLOCK:
 		return pack_dims(r->r8, r->r9, stack_arg(r, 1));
-	case ARG_CFG_GRID:
-		return config_dims(r, 0);
-	case ARG_CFG_BLOCK:
-		return config_dims(r, 12);
-	case ARG_CFG_STREAM: {
-		__u64 v = 0;
+	case ARG_CFG_GRID: {
+		const __u32 *c = launch_config(r);
 
-		bpf_probe_read_user(&v, sizeof(v), (void *)(r->di + 32));
-		return v;
+		return pack_dims(c[0], c[1], c[2]);
+	}
+	case ARG_CFG_BLOCK: {
+		const __u32 *c = launch_config(r);
+
+		return pack_dims(c[3], c[4], c[5]);
+	}
+	case ARG_CFG_STREAM: {
+		const __u32 *c = launch_config(r);
+
+		return c[8] | (__u64)c[9] << 32;
 	}
 	}
 	return 0;
@@ -122,7 +142,6 @@ static __always_inline __u64 entry_arg(const struct entry_regs *r, __u32 src)
 static __always_inline int enter(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct thread_state *t;
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct call_state *st;
@@ -139,6 +158,8 @@ static __always_inline int enter(struct pt_regs *ctx)
 	 * dies with the thread): the traced-set lookup is paid once per thread, not per call. */
 	t = bpf_task_storage_get(&threads, task, 0, 0);
 	if (!t) {
+		__u32 tgid = task->tgid;
+
 		if (!is_traced(tgid)) {
 			if (!trace_all)
 				return 0;
@@ -162,8 +183,8 @@ static __always_inline int enter(struct pt_regs *ctx)
 	barrier_var(d); /* keeps the mask below, which the verifier needs to bound the index */
 	st = &t->calls[d & (CALL_DEPTH - 1)];
 	st->sp = r.sp;
-	st->op = COOKIE_OP(cookie);
-	st->nested = d > 0 && t->calls[(d - 1) & (CALL_DEPTH - 1)].op == st->op;
+	st->cookie = cookie;
+	st->nested = d > 0 && COOKIE_OP(t->calls[(d - 1) & (CALL_DEPTH - 1)].cookie) == COOKIE_OP(cookie);
 	t->depth = d + 1;
 	if (st->nested)
 		return 0;
@@ -181,12 +202,13 @@ static __always_inline int enter(struct pt_regs *ctx)
 	return 0;
 }
 
-/* The thread's call of this op in flight, popped off its stack with any left above it by calls
- * that never returned; NULL when there is none. */
-static __always_inline struct call_state *pop_call(struct thread_state *t, __u32 op)
+/* The thread's call returning with this stack pointer, popped off its stack with any left above
+ * it by calls that never returned; NULL when there is none. Two calls with one stack pointer
+ * (a tail call into another probed function) return innermost first, as the stack pops. */
+static __always_inline struct call_state *pop_call(struct thread_state *t, __u64 ret_sp)
 {
 	for (int i = CALL_DEPTH - 1; i >= 0; i--) {
-		if (i >= t->depth || t->calls[i].op != op)
+		if (i >= t->depth || t->calls[i].sp + 8 != ret_sp)
 			continue;
 		t->depth = i;
 		return &t->calls[i];
@@ -207,13 +229,15 @@ static __always_inline void name_thread(struct thread_state *t, struct task_stru
 	t->named_exec = exec;
 }
 
-static __always_inline void fill(struct ingero_event *e, const struct call_state *st, __u64 now, __u64 id, __u64 cookie, __s32 ret)
+static __always_inline void fill(struct ingero_event *e, const struct call_state *st, __u64 now, struct task_struct *task, __s32 ret)
 {
+	__u64 cookie = st->cookie;
+
 	e->ts_ns = st->start_ns;
 	e->dur_ns = now - st->start_ns;
-	e->pid = id >> 32;
-	e->tid = (__u32)id;
-	e->op = st->op;
+	e->pid = task->tgid;
+	e->tid = task->pid;
+	e->op = COOKIE_OP(cookie);
 	e->present = st->present | INGERO_HAS_RET;
 	e->nframes = 0;
 	e->ret = ret;
@@ -233,8 +257,6 @@ static __always_inline void fill(struct ingero_event *e, const struct call_state
 static __always_inline int leave(struct pt_regs *ctx)
 {
 	__u64 now = bpf_ktime_get_boot_ns();
-	__u64 cookie = bpf_get_attach_cookie(ctx);
-	__u64 id = bpf_get_current_pid_tgid();
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct thread_state *t = bpf_task_storage_get(&threads, task, 0, 0);
 	struct call_state *st;
@@ -242,27 +264,27 @@ static __always_inline int leave(struct pt_regs *ctx)
 
 	if (!t || !recording())
 		return 0;
-	st = pop_call(t, COOKIE_OP(cookie));
+	st = pop_call(t, ctx->sp);
 	if (!st || st->nested)
 		return 0;
 	name_thread(t, task);
-	if (COOKIE_STACK(cookie)) {
+	if (COOKIE_STACK(st->cookie)) {
 		struct ingero_event e;
 
-		fill(&e, st, now, id, cookie, (__s32)ctx->ax);
+		fill(&e, st, now, task, (__s32)ctx->ax);
 		err = emit_with_stack(ctx, &e);
 	} else {
 		/* written in place: no copy of the record through the BPF stack */
 		struct ingero_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 		if (e) {
-			fill(e, st, now, id, cookie, (__s32)ctx->ax);
+			fill(e, st, now, task, (__s32)ctx->ax);
 			bpf_ringbuf_submit(e, submit_flags());
 		} else {
 			err = -1;
 		}
 	}
-	count(COOKIE_SLOT(cookie), err != 0);
+	count(COOKIE_SLOT(st->cookie), err != 0);
 	return 0;
 }
 

@@ -236,7 +236,7 @@ function around(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats, c: Sl
   }
   const fork = ctx.opId('process_fork');
   if (fork !== undefined) {
-    const forks = ctx.bundle.db.prepare('SELECT id, ts_ns AS ts, arg0 AS child FROM events WHERE id >= ? AND id < ? AND op_id = ? AND node_id = ? AND pid = ? ORDER BY id').all(ctx.bundle.idAtTime(c.ts - FORK_BEFORE_NS), ctx.bundle.idAtTime(end), fork, node, proc.pid) as { id: number; ts: number; child: number | null }[];
+    const forks = ctx.bundle.db.prepare('SELECT id, ts_ns AS ts, arg0 AS child FROM events WHERE id >= ? AND id < ? AND op_id = ? AND node_id = ? AND pid = ? ORDER BY id').all(ctx.idAtTime(c.ts - FORK_BEFORE_NS), ctx.idAtTime(end), fork, node, proc.pid) as { id: number; ts: number; child: number | null }[];
     if (forks.length) {
       found.push({
         cause: 'fork',
@@ -250,7 +250,7 @@ function around(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats, c: Sl
   if (syncIds.length) {
     // A synchronize overlapping the call started at most its op's longest duration before it.
     const lookback = Math.max(...proc.ops.filter((o) => SYNC_OPS.has(o.op)).map((o) => o.max_ns));
-    const syncs = ctx.bundle.db.prepare(`SELECT id, ts_ns AS ts, dur_ns AS d, tid, op_id AS op FROM events WHERE id >= ? AND id < ? AND node_id = ? AND pid = ? AND tid != ? AND op_id IN (${syncIds.join(',')}) AND ts_ns + dur_ns > ? ORDER BY dur_ns DESC, id LIMIT 3`).all(ctx.bundle.idAtTime(c.ts - lookback), ctx.bundle.idAtTime(end), node, proc.pid, c.tid, c.ts) as { id: number; ts: number; d: number; tid: number; op: number }[];
+    const syncs = ctx.bundle.db.prepare(`SELECT id, ts_ns AS ts, dur_ns AS d, tid, op_id AS op FROM events WHERE id >= ? AND id < ? AND node_id = ? AND pid = ? AND tid != ? AND op_id IN (${syncIds.join(',')}) AND ts_ns + dur_ns > ? ORDER BY dur_ns DESC, id LIMIT 3`).all(ctx.idAtTime(c.ts - lookback), ctx.idAtTime(end), node, proc.pid, c.tid, c.ts) as { id: number; ts: number; d: number; tid: number; op: number }[];
     if (syncs.length) {
       const x = syncs[0]!;
       found.push({

@@ -71,6 +71,6 @@ export function precomputeStats(bundle: Bundle, index: EventIndex): StatsPart {
 export function precomputeFindings(bundle: Bundle, part: StatsPart, index: EventIndex): Summary {
   const started = performance.now();
   const report = explain(bundle, { stats: part.stats, index });
-  const side = summarizeSide(bundle, { byProcess: true, analysis: { stats: part.stats, explain: report } });
+  const side = summarizeSide(bundle, { byProcess: true, analysis: { index, stats: part.stats, explain: report } });
   return { ...part, explain: report, side, elapsedMs: part.elapsedMs + performance.now() - started };
 }

@@ -33,6 +33,23 @@ export interface EventGroup {
   readonly failingIds: number[];
 }
 
+/** Calls of one op with one captured stack, over the rows held. */
+export interface StackUse {
+  readonly op_id: number;
+  readonly stack_id: number;
+  readonly count: number;
+  readonly total_dur_ns: number;
+  readonly max_dur_ns: number;
+}
+
+export interface EventIndexOptions {
+  /** Only events with ids in [loId, hiId) (all of them by default). */
+  readonly loId?: number;
+  readonly hiId?: number;
+  /** Also total the rows of each (op, stack) in the pass (stackUses), as the MCP summary shows them. */
+  readonly stackUses?: boolean;
+}
+
 /** Rows of one group with one non-zero return code. */
 export interface FailingCalls {
   n: number;
@@ -89,8 +106,11 @@ export class EventIndex {
   private readonly blockTs = new Float64Array(CHECKPOINT);
   private block = -1;
 
+  /** Per (op, stack) totals of the rows with a stack, by op then stack id; null unless asked for. */
+  readonly stackUses: readonly StackUse[] | null;
+
   /** Reads the events with ids in [loId, hiId) (all of them by default) in one pass. */
-  constructor(bundle: Bundle, range: { readonly loId?: number; readonly hiId?: number } = {}) {
+  constructor(bundle: Bundle, range: EventIndexOptions = {}) {
     this.bundle = bundle;
     const db = bundle.db;
     const maxId = (db.prepare('SELECT coalesce(max(id), 0) FROM events').pluck().get() as number) ?? 0;
@@ -121,12 +141,13 @@ export class EventIndex {
     let lastEnd = -Infinity;
     let outOfRange = 0;
     let last: EventGroup | undefined;
+    const stacks = range.stackUses ? new Map<number | string, { op_id: number; stack_id: number; count: number; total_dur_ns: number; max_dur_ns: number }>() : null;
     scanRows(
       db,
-      ['id', 'ts_ns', 'dur_ns', 'node_id', 'pid', 'tid', 'op_id', 'ret', `CASE WHEN op_id = ${sched} THEN coalesce(arg1, arg3) END`, `CASE WHEN op_id = ${sched} THEN arg0 END`, `CASE WHEN op_id = ${sched} THEN coalesce(arg2, ${NO_STATE}) END`],
+      ['id', 'ts_ns', 'dur_ns', 'node_id', 'pid', 'tid', 'op_id', 'ret', `CASE WHEN op_id = ${sched} THEN coalesce(arg1, arg3) END`, `CASE WHEN op_id = ${sched} THEN arg0 END`, `CASE WHEN op_id = ${sched} THEN coalesce(arg2, ${NO_STATE}) END`, ...(stacks ? ['stack_id'] : [])],
       'FROM events WHERE id >= ? AND id < ? ORDER BY id',
       [this.loId, this.hiId],
-      (id, ts, d, node, pid, tid, op, ret, by, byTid, state) => {
+      (id, ts, d, node, pid, tid, op, ret, by, byTid, state, stack) => {
         // Every analysis does arithmetic on times and sizes arrays by them: a time that is text,
         // negative or past 2^53 ns (hostile or damaged bundles; a plain open does not scan for
         // them) would crash or exhaust memory downstream, and a text or blob id would reach
@@ -202,6 +223,16 @@ export class EventIndex {
           schedByTid.push(byTid ?? NaN);
           schedState.push(state === NO_STATE ? NaN : state);
         }
+        if (stacks && stack !== null && stack !== undefined) {
+          const key = Number.isSafeInteger(stack) && stack >= 0 && stack < 2 ** 32 ? op * 2 ** 32 + stack : `${op}:${stack}`;
+          const u = stacks.get(key);
+          if (!u) stacks.set(key, { op_id: op, stack_id: stack, count: 1, total_dur_ns: d, max_dur_ns: d });
+          else {
+            u.count++;
+            u.total_dur_ns += d;
+            if (d > u.max_dur_ns) u.max_dur_ns = d;
+          }
+        }
       },
     );
     if (outOfRange > 0) {
@@ -222,6 +253,8 @@ export class EventIndex {
     this.schedBy = schedBy;
     this.schedByTid = schedByTid;
     this.schedState = schedState;
+    // In GROUP BY op_id, stack_id order, as the SQL aggregate this replaces gave them.
+    this.stackUses = stacks ? [...stacks.values()].sort((a, b) => a.op_id - b.op_id || a.stack_id - b.stack_id) : null;
   }
 
   /** Id of row r. */

@@ -123,6 +123,11 @@ export class AnalysisContext {
     this.gpuProcesses = procs.sort((a, b) => a.node_id - b.node_id || a.pid - b.pid);
   }
 
+  /** Smallest event id starting at or after ns (bundle.idAtTime, answered from the index). */
+  idAtTime(ns: number): number {
+    return this.index.idAtTime(ns);
+  }
+
   opId(name: string): number | undefined {
     return this.bundle.opIdsByName(name)[0];
   }
@@ -238,7 +243,7 @@ export class AnalysisContext {
     if (life.born > to || life.died < from) return 'no';
     if (life.born <= from && !(life.died < to)) return 'yes';
     let inside = false;
-    this.rows((g) => g.node === node && g.pid === pid, () => (inside = true), this.bundle.idAtTime(from), this.bundle.idAtTime(to));
+    this.rows((g) => g.node === node && g.pid === pid, () => (inside = true), this.index.idAtTime(from), this.index.idAtTime(to));
     return inside ? 'yes' : 'unknown';
   }
 
@@ -344,7 +349,7 @@ export class AnalysisContext {
     const sched = this.index.schedOp;
     if (sched === undefined || tids.length === 0) return emptyOffCpu();
     const wanted = new Set(tids);
-    const [id, ts, dur, tid, by, byTid, state] = this.columns((g) => g.op === sched && g.node === node && wanted.has(g.tid), ['id', 'ts', 'dur', 'tid', 'by', 'byTid', 'state'], { loId: this.bundle.idAtTime(from), hiId: this.bundle.idAtTime(to) });
+    const [id, ts, dur, tid, by, byTid, state] = this.columns((g) => g.op === sched && g.node === node && wanted.has(g.tid), ['id', 'ts', 'dur', 'tid', 'by', 'byTid', 'state'], { loId: this.index.idAtTime(from), hiId: this.index.idAtTime(to) });
     return { id: id!, ts: ts!, dur: dur!, tid: tid!, by: by!, byTid: byTid!, state: state! };
   }
 
@@ -370,8 +375,8 @@ export class AnalysisContext {
     let busy = 0;
     let end = -Infinity;
     if (opIds.length === 0) return 0;
-    const lo = Number.isFinite(this.selection.from) ? this.bundle.idAtTime(this.selection.from) : undefined;
-    const hi = Number.isFinite(this.selection.to) ? this.bundle.idAtTime(this.selection.to) : undefined;
+    const lo = Number.isFinite(this.selection.from) ? this.index.idAtTime(this.selection.from) : undefined;
+    const hi = Number.isFinite(this.selection.to) ? this.index.idAtTime(this.selection.to) : undefined;
     // Rows come in start order (ids follow ts_ns), so one sweep merges overlapping calls.
     const ops = new Set(opIds);
     this.rows((g) => g.node === node && g.pid === pid && ops.has(g.op), (_id, ts, dur) => {
@@ -393,8 +398,8 @@ export class AnalysisContext {
         const w = Math.floor((ts - from) / windowNs);
         if (w >= 0 && w < n) out[w]!++;
       },
-      this.bundle.idAtTime(from),
-      this.bundle.idAtTime(to),
+      this.index.idAtTime(from),
+      this.index.idAtTime(to),
     );
     return out;
   }

@@ -15,9 +15,10 @@
 // - explain's findings are matched by kind + op + process name: new, gone or persisting;
 // - host facts (GPU, driver, CUDA, kernel, CPUs) that differ are listed: often the cause.
 import type { Bundle } from '../format/index.ts';
+import { EventIndex } from './event-index.ts';
 import { explain, compareFindings } from './explain.ts';
 import { forEachGpuWork, GPU_WORK_OPS, kernelNames } from './gpu-activity.ts';
-import { F64List, scanRows } from './scan.ts';
+import { F64List } from './scan.ts';
 import { computeStats, summarize } from './stats.ts';
 import { withOverrides } from './thresholds.ts';
 import { dur, round4 } from './words.ts';
@@ -94,15 +95,18 @@ export interface SideSummary {
   readonly setup: Readonly<Record<string, string>>;
 }
 
-/** What summarizeSide starts from when the caller has it already (the MCP server's precompute): explain's report must come from these stats. */
+/** What summarizeSide starts from when the caller has it already (the MCP server's precompute): stats and explain's report must come from this index. */
 export interface SideAnalysis {
+  readonly index: EventIndex;
   readonly stats: StatsReport;
   readonly explain: ExplainReport;
 }
 
 export function summarizeSide(bundle: Bundle, opts: Pick<DiffOptions, 'byProcess'> & { readonly analysis?: SideAnalysis } = {}): SideSummary {
-  const stats = opts.analysis?.stats ?? computeStats(bundle);
-  const report = opts.analysis?.explain ?? explain(bundle, { stats });
+  // One pass over the events for stats, explain and the merged per-process rows.
+  const index = opts.analysis?.index ?? new EventIndex(bundle);
+  const stats = opts.analysis?.stats ?? computeStats(bundle, { index });
+  const report = opts.analysis?.explain ?? explain(bundle, { stats, index });
   const aggregates = readAggregates(bundle);
   const dq = stats.data_quality;
   const ops: Row[] = stats.ops.map((s) => {
@@ -118,15 +122,17 @@ export function summarizeSide(bundle: Bundle, opts: Pick<DiffOptions, 'byProcess
     demo_scenario: report.bundle.demo_scenario,
     data_quality: dq,
     ops,
-    processes: opts.byProcess ? processRows(bundle, stats, aggregates) : null,
-    kernels: kernelRows(bundle),
+    processes: opts.byProcess ? processRows(index, stats, aggregates) : null,
+    kernels: kernelRows(bundle, index),
     findings: report.findings,
     setup: setupFacts(bundle.metadata()),
   };
 }
 
 /** Kernel durations per name across every GPU, summarized exactly (kernels are GPU work: never sampled). */
-function kernelRows(bundle: Bundle): Row[] {
+function kernelRows(bundle: Bundle, index: EventIndex): Row[] {
+  // The index knows whether there is any kernel row: without, no scan of the events for them.
+  if (index.whole && !index.groups.some((g) => g.op === GPU_WORK_OPS.kernel)) return [];
   const names = kernelNames(bundle);
   const byName = new Map<string, { durations: F64List; first: number; last: number }>();
   forEachGpuWork(bundle, (w) => {
@@ -213,7 +219,7 @@ function samplingPolicies(dq: DataQuality, op: string, source: string): string[]
  * held by several (DataLoader workers, a restarted job) is summarized again over all their calls
  * with stats' own summarize, so its percentiles mean what they mean everywhere else.
  */
-function processRows(bundle: Bundle, stats: StatsReport, aggregates: ReadonlyMap<number, readonly AggregateRow[]>): Row[] {
+function processRows(index: EventIndex, stats: StatsReport, aggregates: ReadonlyMap<number, readonly AggregateRow[]>): Row[] {
   const groups = new Map<string, ProcessOpStats[]>();
   for (const s of stats.by_process) {
     const key = `${s.process}\u0000${s.op}`;
@@ -221,7 +227,7 @@ function processRows(bundle: Bundle, stats: StatsReport, aggregates: ReadonlyMap
     if (g) g.push(s);
     else groups.set(key, [s]);
   }
-  const merged = mergedDurations(bundle, [...groups.values()].filter((g) => g.length > 1));
+  const merged = mergedDurations(index, [...groups.values()].filter((g) => g.length > 1));
   const perPid = new Map<string, AggregateRow[]>();
   for (const list of aggregates.values()) {
     for (const r of list) {
@@ -251,22 +257,26 @@ function processRows(bundle: Bundle, stats: StatsReport, aggregates: ReadonlyMap
   return rows;
 }
 
-/** Sorted durations of every multi-pid group, one scan of the events per op concerned. */
-function mergedDurations(bundle: Bundle, multi: readonly ProcessOpStats[][]): Map<string, Float64Array> {
+/** Sorted durations of every multi-pid group, gathered from the event index in one walk. */
+function mergedDurations(index: EventIndex, multi: readonly ProcessOpStats[][]): Map<string, Float64Array> {
+  // Each group's rows go to one contiguous range of a shared array, sorted in place afterwards.
+  const entryOf = new Map<string, number>();
+  multi.forEach((members, e) => {
+    for (const m of members) entryOf.set(`${m.node_id}:${m.pid}:${m.op_id}`, e);
+  });
+  const slot = new Int32Array(index.groups.length).fill(-1);
+  const sizes = new Float64Array(multi.length);
+  for (const g of index.groups) {
+    const e = entryOf.get(`${g.node}:${g.pid}:${g.op}`);
+    if (e !== undefined) (slot[g.index] = e), (sizes[e]! += g.count);
+  }
+  const offsets = new Float64Array(multi.length);
+  for (let e = 1; e < multi.length; e++) offsets[e] = offsets[e - 1]! + sizes[e - 1]!;
+  const starts = offsets.slice();
+  const all = new Float64Array(multi.length ? offsets[multi.length - 1]! + sizes[multi.length - 1]! : 0);
+  index.scatterDurations(0, index.rowCount, slot, offsets, all);
   const out = new Map<string, Float64Array>();
-  const byOpId = new Map<number, Map<string, { key: string; list: F64List }>>();
-  for (const members of multi) {
-    const entry = { key: `${members[0]!.process}\u0000${members[0]!.op}`, list: new F64List() };
-    for (const m of members) {
-      let owners = byOpId.get(m.op_id);
-      if (!owners) byOpId.set(m.op_id, (owners = new Map()));
-      owners.set(`${m.node_id}:${m.pid}`, entry);
-    }
-  }
-  for (const [opId, owners] of [...byOpId].sort((a, b) => a[0] - b[0])) {
-    scanRows(bundle.db, ['node_id', 'pid', 'dur_ns'], 'FROM events WHERE op_id = ?', [opId], (node, pid, d) => owners.get(`${node}:${pid}`)?.list.push(d));
-    for (const e of new Set(owners.values())) out.set(e.key, e.list.toArray().sort());
-  }
+  multi.forEach((members, e) => out.set(`${members[0]!.process}\u0000${members[0]!.op}`, all.subarray(starts[e]!, starts[e]! + sizes[e]!).sort()));
   return out;
 }
 

@@ -33,6 +33,23 @@ export interface EventGroup {
   readonly failingIds: number[];
 }
 
+/** Calls of one op with one captured stack, over the rows held. */
+export interface StackUse {
+  readonly op_id: number;
+  readonly stack_id: number;
+  readonly count: number;
+  readonly total_dur_ns: number;
+  readonly max_dur_ns: number;
+}
+
+export interface EventIndexOptions {
+  /** Only events with ids in [loId, hiId) (all of them by default). */
+  readonly loId?: number;
+  readonly hiId?: number;
+  /** Also total the rows of each (op, stack) in the pass (stackUses), as the MCP summary shows them. */
+  readonly stackUses?: boolean;
+}
+
 /** Rows of one group with one non-zero return code. */
 export interface FailingCalls {
   n: number;
@@ -84,9 +101,17 @@ export class EventIndex {
   private readonly schedBy: Chunked<Float32Array>;
   private readonly schedByTid: Chunked<Float32Array>;
   private readonly schedState: Chunked<Float32Array>;
+  private readonly bundle: Bundle;
+  /** Start times of one CHECKPOINT block of rows, decoded for idAtTime (block -1: none yet). */
+  private readonly blockTs = new Float64Array(CHECKPOINT);
+  private block = -1;
+
+  /** Per (op, stack) totals of the rows with a stack, by op then stack id; null unless asked for. */
+  readonly stackUses: readonly StackUse[] | null;
 
   /** Reads the events with ids in [loId, hiId) (all of them by default) in one pass. */
-  constructor(bundle: Bundle, range: { readonly loId?: number; readonly hiId?: number } = {}) {
+  constructor(bundle: Bundle, range: EventIndexOptions = {}) {
+    this.bundle = bundle;
     const db = bundle.db;
     const maxId = (db.prepare('SELECT coalesce(max(id), 0) FROM events').pluck().get() as number) ?? 0;
     this.loId = Math.max(1, range.loId ?? 1);
@@ -116,12 +141,13 @@ export class EventIndex {
     let lastEnd = -Infinity;
     let outOfRange = 0;
     let last: EventGroup | undefined;
+    const stacks = range.stackUses ? new Map<number | string, { op_id: number; stack_id: number; count: number; total_dur_ns: number; max_dur_ns: number }>() : null;
     scanRows(
       db,
-      ['id', 'ts_ns', 'dur_ns', 'node_id', 'pid', 'tid', 'op_id', 'ret', `CASE WHEN op_id = ${sched} THEN coalesce(arg1, arg3) END`, `CASE WHEN op_id = ${sched} THEN arg0 END`, `CASE WHEN op_id = ${sched} THEN coalesce(arg2, ${NO_STATE}) END`],
+      ['id', 'ts_ns', 'dur_ns', 'node_id', 'pid', 'tid', 'op_id', 'ret', `CASE WHEN op_id = ${sched} THEN coalesce(arg1, arg3) END`, `CASE WHEN op_id = ${sched} THEN arg0 END`, `CASE WHEN op_id = ${sched} THEN coalesce(arg2, ${NO_STATE}) END`, ...(stacks ? ['stack_id'] : [])],
       'FROM events WHERE id >= ? AND id < ? ORDER BY id',
       [this.loId, this.hiId],
-      (id, ts, d, node, pid, tid, op, ret, by, byTid, state) => {
+      (id, ts, d, node, pid, tid, op, ret, by, byTid, state, stack) => {
         // Every analysis does arithmetic on times and sizes arrays by them: a time that is text,
         // negative or past 2^53 ns (hostile or damaged bundles; a plain open does not scan for
         // them) would crash or exhaust memory downstream, and a text or blob id would reach
@@ -197,6 +223,16 @@ export class EventIndex {
           schedByTid.push(byTid ?? NaN);
           schedState.push(state === NO_STATE ? NaN : state);
         }
+        if (stacks && stack !== null && stack !== undefined) {
+          const key = Number.isSafeInteger(stack) && stack >= 0 && stack < 2 ** 32 ? op * 2 ** 32 + stack : `${op}:${stack}`;
+          const u = stacks.get(key);
+          if (!u) stacks.set(key, { op_id: op, stack_id: stack, count: 1, total_dur_ns: d, max_dur_ns: d });
+          else {
+            u.count++;
+            u.total_dur_ns += d;
+            if (d > u.max_dur_ns) u.max_dur_ns = d;
+          }
+        }
       },
     );
     if (outOfRange > 0) {
@@ -217,6 +253,8 @@ export class EventIndex {
     this.schedBy = schedBy;
     this.schedByTid = schedByTid;
     this.schedState = schedState;
+    // In GROUP BY op_id, stack_id order, as the SQL aggregate this replaces gave them.
+    this.stackUses = stacks ? [...stacks.values()].sort((a, b) => a.op_id - b.op_id || a.stack_id - b.stack_id) : null;
   }
 
   /** Id of row r. */
@@ -235,6 +273,52 @@ export class EventIndex {
       else hi = mid;
     }
     return lo;
+  }
+
+  /**
+   * bundle.idAtTime(ns) answered from memory where the index holds every event under dense ids:
+   * the same search (every CHECKPOINT-th start time, then a binary search within one block) over
+   * the same start times, without a primary-key read per step. Detectors ask it tens of thousands
+   * of times at 10M events.
+   */
+  idAtTime(ns: number): number {
+    if (!this.whole || this.ids) return this.bundle.idAtTime(ns);
+    const maxId = this.hiId - 1;
+    if (maxId === 0) return 1;
+    const steps = this.checkpoints;
+    let a = 0;
+    let b = steps.length;
+    while (a < b) {
+      const m = (a + b) >>> 1;
+      if (steps[m]! < ns) a = m + 1;
+      else b = m;
+    }
+    let lo = a === 0 ? 1 : 1 + (a - 1) * CHECKPOINT + 1;
+    let hi = a === steps.length ? maxId + 1 : 1 + a * CHECKPOINT;
+    if (lo < hi) this.decodeBlock(a - 1);
+    const base = (a - 1) * CHECKPOINT + 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (this.blockTs[mid - base]! < ns) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Start times of rows [k·CHECKPOINT, (k+1)·CHECKPOINT) into blockTs. */
+  private decodeBlock(k: number): void {
+    if (this.block === k) return;
+    const { step, tsEscapes, blockTs } = this;
+    const from = k * CHECKPOINT;
+    const to = Math.min(this.rowCount, from + CHECKPOINT);
+    let ts = this.checkpoints[k]!;
+    blockTs[0] = ts;
+    for (let r = from + 1; r < to; r++) {
+      const s = step[r]!;
+      ts = s === ESCAPE ? tsEscapes.get(r)! : ts + s;
+      blockTs[r - from] = ts;
+    }
+    this.block = k;
   }
 
   /** True when every duration fits 32 bits (statistics then sort them as such). */

@@ -3,7 +3,7 @@
 // everywhere. Result shapes are documented in analyze/types.ts.
 export { computeStats, summarize, type StatsOptions } from './stats.ts';
 export { percentile } from './percentile.ts';
-export { EventIndex } from './event-index.ts';
+export { EventIndex, type StackUse } from './event-index.ts';
 export { explain, canonicalJson, compareFindings, type ExplainOptions } from './explain.ts';
 export { DIFF_THRESHOLDS, diffBundles, diffSides, ratioText, resolveDiffThresholds, summarizeSide, type DiffOptions, type DiffReport, type DiffSide, type DiffThresholds, type FindingChange, type OpChange, type SetupChange, type SideAnalysis, type SideInfo, type SideSummary, type Verdict } from './diff.ts';
 export { argDecoder, argInput, argText, type ArgDecoder } from './event-args.ts';

@@ -64,6 +64,7 @@ const WRAPPERS: readonly ((...v: number[]) => null)[] = [
   (a, b, c, d, e, f, g, h, i) => (sink(a, b, c, d, e, f, g, h, i), null),
   (a, b, c, d, e, f, g, h, i, j) => (sink(a, b, c, d, e, f, g, h, i, j), null),
   (a, b, c, d, e, f, g, h, i, j, k) => (sink(a, b, c, d, e, f, g, h, i, j, k), null),
+  (a, b, c, d, e, f, g, h, i, j, k, l) => (sink(a, b, c, d, e, f, g, h, i, j, k, l), null),
 ];
 const registered = new WeakMap<Database.Database, Set<number>>();
 

@@ -56,8 +56,9 @@ export interface StatsOptions {
 
 export function computeStats(bundle: Bundle, opts: StatsOptions = {}): StatsReport {
   const selected = opts.fromNs !== undefined || opts.toNs !== undefined || opts.pids !== undefined;
-  const loId = opts.fromNs !== undefined ? bundle.idAtTime(opts.fromNs) : 1;
-  const hiId = opts.toNs !== undefined ? bundle.idAtTime(opts.toNs) : Infinity;
+  const idAtTime = (ns: number) => (opts.index ? opts.index.idAtTime(ns) : bundle.idAtTime(ns));
+  const loId = opts.fromNs !== undefined ? idAtTime(opts.fromNs) : 1;
+  const hiId = opts.toNs !== undefined ? idAtTime(opts.toNs) : Infinity;
   // Without explain's index, only the selected time range is read.
   const index = opts.index ?? new EventIndex(bundle, { loId, hiId });
   const facts = opts.facts ?? readFacts(bundle, index.whole ? index : undefined);

@@ -70,7 +70,7 @@ export function timeline(bundle: Bundle, opts: TimelineOptions = {}, index?: Eve
     const ops = opts.opIds ? new Set(opts.opIds) : null;
     const pids = opts.pids ? new Set(opts.pids) : null;
     const pick = index.select((g) => (!ops || ops.has(g.op)) && (!pids || pids.has(g.pid)) && (opts.nodeId === undefined || g.node === opts.nodeId));
-    index.rows(pick, (_id, ts, dur, g) => add(g.op, ts, dur), bundle.idAtTime(from), bundle.idAtTime(to));
+    index.rows(pick, (_id, ts, dur, g) => add(g.op, ts, dur), index.idAtTime(from), index.idAtTime(to));
   } else {
     const { sql: where, params } = bundle.eventWhere({ fromNs: from, toNs: to, opIds: opts.opIds, pids: opts.pids, nodeId: opts.nodeId });
     scanRows(bundle.db, ['op_id', 'ts_ns', 'dur_ns'], `FROM events WHERE ${where}`, params, add);

@@ -15,7 +15,7 @@ if (process.send) {
   process.once('message', (req: PrecomputeRequest) => {
     try {
       const bundle = openBundle(req.path, { cacheDir: req.cacheDir });
-      const index = new EventIndex(bundle);
+      const index = new EventIndex(bundle, { stackUses: true });
       const part = precomputeStats(bundle, index);
       // The findings start once the part is written out: computed first, they would hold it in
       // this process's write queue (a part is larger than a pipe's buffer) until they are done.

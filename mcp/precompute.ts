@@ -7,16 +7,8 @@
 // The side's per-process rows cost one more scan of the events per op that several processes of
 // one name call (their percentiles are merged), a few percent of the summary's time on the
 // bench bundles and nothing without such processes, so they are always built.
-import { computeStats, EventIndex, explain, summarizeSide, timeline, type ExplainReport, type SideSummary, type StatsReport, type Timeline } from '../analyze/index.ts';
+import { computeStats, EventIndex, explain, summarizeSide, timeline, type ExplainReport, type SideSummary, type StackUse, type StatsReport, type Timeline } from '../analyze/index.ts';
 import type { Bundle } from '../format/index.ts';
-
-export interface StackUse {
-  readonly stack_id: number;
-  readonly op_id: number;
-  readonly count: number;
-  readonly total_dur_ns: number;
-  readonly max_dur_ns: number;
-}
 
 /** The first part of a summary, ready well before the findings: what the statistics tools need. */
 export interface StatsPart {
@@ -48,20 +40,19 @@ export function hottestFirst(a: StackUse, b: StackUse): number {
   return b.total_dur_ns - a.total_dur_ns || b.count - a.count || a.stack_id - b.stack_id;
 }
 
+export type { StackUse };
+
 export function precompute(bundle: Bundle): Summary {
-  const index = new EventIndex(bundle);
+  const index = new EventIndex(bundle, { stackUses: true });
   return precomputeFindings(bundle, precomputeStats(bundle, index), index);
 }
 
-/** Stats, stack use and the whole-recording timeline (index: the bundle's events, new EventIndex(bundle)). */
+/** Stats, stack use and the whole-recording timeline (index: the bundle's events, new EventIndex(bundle, { stackUses: true })). */
 export function precomputeStats(bundle: Bundle, index: EventIndex): StatsPart {
   const started = performance.now();
   const stats = computeStats(bundle, { index });
-  const stackUses = (
-    bundle.db
-      .prepare('SELECT op_id, stack_id, count(*) AS count, sum(dur_ns) AS total_dur_ns, max(dur_ns) AS max_dur_ns FROM events WHERE stack_id IS NOT NULL GROUP BY op_id, stack_id')
-      .all() as StackUse[]
-  ).sort(hottestFirst);
+  if (!index.stackUses) throw new Error('precomputeStats needs an index built with stackUses');
+  const stackUses = [...index.stackUses].sort(hottestFirst);
   const span = stats.to_ns + 1 - stats.from_ns;
   const whole = timeline(bundle, { fromNs: stats.from_ns, toNs: stats.to_ns + 1, windowNs: niceWidth(span / DEFAULT_WINDOWS) }, index);
   return { stats, stackUses, timeline: whole, elapsedMs: performance.now() - started };
@@ -71,6 +62,6 @@ export function precomputeStats(bundle: Bundle, index: EventIndex): StatsPart {
 export function precomputeFindings(bundle: Bundle, part: StatsPart, index: EventIndex): Summary {
   const started = performance.now();
   const report = explain(bundle, { stats: part.stats, index });
-  const side = summarizeSide(bundle, { byProcess: true, analysis: { stats: part.stats, explain: report } });
+  const side = summarizeSide(bundle, { byProcess: true, analysis: { index, stats: part.stats, explain: report } });
   return { ...part, explain: report, side, elapsedMs: part.elapsedMs + performance.now() - started };
 }

@@ -85,7 +85,7 @@ export function detectMemoryPressure(ctx: AnalysisContext): Finding[] {
       for (const p of ctx.gpuProcesses.filter((q) => q.node_id === node)) {
         const tid = ctx.gpuThreads(node, p.pid)[0];
         if (tid === undefined) continue;
-        const [id, d] = ctx.columns((g) => g.op === sched && g.node === node && g.tid === tid, ['id', 'dur'], { where: (_id, _ts, _d, _g, row) => ctx.index.switchOf(row).state === 2, loId: ctx.bundle.idAtTime(winFrom), hiId: ctx.bundle.idAtTime(winTo) });
+        const [id, d] = ctx.columns((g) => g.op === sched && g.node === node && g.tid === tid, ['id', 'dur'], { where: (_id, _ts, _d, _g, row) => ctx.index.switchOf(row).state === 2, loId: ctx.idAtTime(winFrom), hiId: ctx.idAtTime(winTo) });
         const t = d!.reduce((s, x) => s + x, 0);
         if (t > blocked) {
           blocked = t;

@@ -236,7 +236,10 @@ function around(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats, c: Sl
   }
   const fork = ctx.opId('process_fork');
   if (fork !== undefined) {
-    const forks = ctx.bundle.db.prepare('SELECT id, ts_ns AS ts, arg0 AS child FROM events WHERE id >= ? AND id < ? AND op_id = ? AND node_id = ? AND pid = ? ORDER BY id').all(ctx.bundle.idAtTime(c.ts - FORK_BEFORE_NS), ctx.bundle.idAtTime(end), fork, node, proc.pid) as { id: number; ts: number; child: number | null }[];
+    // The forks come from the index; only their children (arg0) are read by id.
+    const [forkIds, forkTs] = ctx.columns((g) => g.op === fork && g.node === node && g.pid === proc.pid, ['id', 'ts'], { loId: ctx.idAtTime(c.ts - FORK_BEFORE_NS), hiId: ctx.idAtTime(end) });
+    const children = columnsOf(ctx.bundle, Array.from(forkIds!), ['arg0']);
+    const forks = Array.from(forkIds!, (id, k) => ({ id, ts: forkTs![k]!, child: children.get(id)?.[0] ?? null }));
     if (forks.length) {
       found.push({
         cause: 'fork',
@@ -250,7 +253,16 @@ function around(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats, c: Sl
   if (syncIds.length) {
     // A synchronize overlapping the call started at most its op's longest duration before it.
     const lookback = Math.max(...proc.ops.filter((o) => SYNC_OPS.has(o.op)).map((o) => o.max_ns));
-    const syncs = ctx.bundle.db.prepare(`SELECT id, ts_ns AS ts, dur_ns AS d, tid, op_id AS op FROM events WHERE id >= ? AND id < ? AND node_id = ? AND pid = ? AND tid != ? AND op_id IN (${syncIds.join(',')}) AND ts_ns + dur_ns > ? ORDER BY dur_ns DESC, id LIMIT 3`).all(ctx.bundle.idAtTime(c.ts - lookback), ctx.bundle.idAtTime(end), node, proc.pid, c.tid, c.ts) as { id: number; ts: number; d: number; tid: number; op: number }[];
+    // The longest three of other threads' synchronizes still running when the call began.
+    const syncOps = new Set(syncIds);
+    const syncs: { id: number; ts: number; d: number; tid: number; op: number }[] = [];
+    ctx.rows(
+      (g) => g.node === node && g.pid === proc.pid && g.tid !== c.tid && !Number.isNaN(g.tid) && syncOps.has(g.op),
+      (id, ts, d, g) => void (ts + d > c.ts && syncs.push({ id, ts, d, tid: g.tid, op: g.op })),
+      ctx.idAtTime(c.ts - lookback),
+      ctx.idAtTime(end),
+    );
+    syncs.sort((a, b) => b.d - a.d || a.id - b.id).splice(3);
     if (syncs.length) {
       const x = syncs[0]!;
       found.push({

@@ -178,8 +178,8 @@ function judge(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats, rates:
 function aliveEnd(ctx: AnalysisContext, proc: GpuProcess): number {
   const lastStart = Math.max(...proc.ops.map((o) => o.last_ns));
   const longest = Math.max(...proc.ops.map((o) => o.max_ns));
-  const hi = Number.isFinite(ctx.selection.to) ? ctx.bundle.idAtTime(ctx.selection.to) : Number.MAX_SAFE_INTEGER;
-  const last = ctx.bundle.db.prepare('SELECT max(ts_ns + dur_ns) FROM events WHERE id >= ? AND id < ? AND node_id = ? AND pid = ?').pluck().get(ctx.bundle.idAtTime(lastStart - longest), hi, proc.node_id, proc.pid) as number | null;
+  const hi = Number.isFinite(ctx.selection.to) ? ctx.idAtTime(ctx.selection.to) : Number.MAX_SAFE_INTEGER;
+  const last = ctx.bundle.db.prepare('SELECT max(ts_ns + dur_ns) FROM events WHERE id >= ? AND id < ? AND node_id = ? AND pid = ?').pluck().get(ctx.idAtTime(lastStart - longest), hi, proc.node_id, proc.pid) as number | null;
   const died = ctx.lifetime(proc.node_id, proc.pid).died;
   return Math.min(Math.max(last ?? proc.from_ns, Number.isNaN(died) ? -Infinity : died), ctx.selection.to);
 }
@@ -219,7 +219,7 @@ function eventsInDrop(ctx: AnalysisContext, proc: GpuProcess, s: ProcessOpStats,
   }
   const slowest = ctx.bundle.db
     .prepare('SELECT id, ts_ns AS ts, dur_ns AS d FROM events WHERE id >= ? AND id < ? AND op_id = ? AND node_id = ? AND pid = ? ORDER BY dur_ns DESC, id LIMIT ?')
-    .all(ctx.bundle.idAtTime(drop.from), ctx.bundle.idAtTime(drop.to), s.op_id, node, proc.pid, CITED_PER_KIND) as { id: number; ts: number; d: number }[];
+    .all(ctx.idAtTime(drop.from), ctx.idAtTime(drop.to), s.op_id, node, proc.pid, CITED_PER_KIND) as { id: number; ts: number; d: number }[];
   if (slowest.length) {
     slowest.sort((a, b) => a.id - b.id);
     out.push({
@@ -366,7 +366,7 @@ function attributeCause(ctx: AnalysisContext, proc: GpuProcess, drop: Window, re
 function childForks(ctx: AnalysisContext, proc: GpuProcess, w: Window): { id: number; ts: number; child: number }[] {
   const fork = ctx.opId('process_fork');
   if (fork === undefined) return [];
-  const [id, ts] = ctx.columns((g) => g.op === fork && g.node === proc.node_id && g.pid === proc.pid, ['id', 'ts'], { loId: ctx.bundle.idAtTime(w.from), hiId: ctx.bundle.idAtTime(w.to) });
+  const [id, ts] = ctx.columns((g) => g.op === fork && g.node === proc.node_id && g.pid === proc.pid, ['id', 'ts'], { loId: ctx.idAtTime(w.from), hiId: ctx.idAtTime(w.to) });
   const child = columnsOf(ctx.bundle, Array.from(id!), ['arg0']);
   return Array.from(id!, (i, k) => ({ id: i, ts: ts![k]!, child: child.get(i)?.[0] ?? null })).filter((f): f is { id: number; ts: number; child: number } => f.child !== null);
 }
@@ -399,8 +399,8 @@ function offCpuTime(ctx: AnalysisContext, proc: GpuProcess, w: Window, byThread 
         if (state === 0) r.pre += d;
         if (!Number.isNaN(state)) r.known++;
       },
-      ctx.bundle.idAtTime(w.from),
-      ctx.bundle.idAtTime(w.to),
+      ctx.idAtTime(w.from),
+      ctx.idAtTime(w.to),
     );
     return { ns: r.ns, switches: r.n, preemptedNs: r.pre, stateKnown: r.n > 0 && r.known === r.n, source: `stored sched_switch events of thread ${tid}` };
   }
@@ -414,7 +414,7 @@ function completeTime(ctx: AnalysisContext, node: number, pid: number, ops: read
   if (ops.every((o) => ctx.sampled(node, o, w.from, w.to).length === 0)) {
     const ids = new Set(ops.map((o) => o.op_id));
     let ns = 0;
-    ctx.rows((g) => g.node === node && g.pid === pid && ids.has(g.op), (_id, _ts, d) => void (ns += d), ctx.bundle.idAtTime(w.from), ctx.bundle.idAtTime(w.to));
+    ctx.rows((g) => g.node === node && g.pid === pid && ids.has(g.op), (_id, _ts, d) => void (ns += d), ctx.idAtTime(w.from), ctx.idAtTime(w.to));
     return { ns, switches: 0, preemptedNs: 0, stateKnown: false, source: 'stored events' };
   }
   const agg = aggregateTime(ctx, node, pid, ops.map((o) => o.op_id), w);

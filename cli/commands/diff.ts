@@ -18,7 +18,7 @@
 // regressed, or a finding at or above --fail-on (default HIGH) is new or grew to it (a halved
 // step rate is a new HIGH throughput-drop before it is any op's latency); one stderr line says why.
 import type { Command } from 'commander';
-import { canonicalJson, computeStats, diffSides, explain, parseThresholdArgs, ratioText, resolveDiffThresholds, summarizeSide, type DiffReport, type DiffSide, type FindingChange, type OpChange, type SideInfo, type SideSummary } from '../../analyze/index.ts';
+import { canonicalJson, computeStats, diffSides, EventIndex, explain, parseThresholdArgs, ratioText, resolveDiffThresholds, summarizeSide, type DiffReport, type DiffSide, type FindingChange, type OpChange, type SideInfo, type SideSummary } from '../../analyze/index.ts';
 import { printable, tableAsBlocks, wrapText } from '../../analyze/text-layout.ts';
 import { BundleError, openBundle } from '../../format/index.ts';
 import { formatDuration } from '../../analyze/format-units.ts';
@@ -110,9 +110,11 @@ function summarize(label: 'BEFORE' | 'AFTER', path: string, byProcess: boolean |
     const bundle = openBundle(path);
     try {
       onProgress(0, 'statistics');
-      const stats = computeStats(bundle);
-      const report = explain(bundle, { stats, onProgress: (f, phase) => onProgress(f, `analysing: ${phase}`) });
-      return summarizeSide(bundle, { byProcess, analysis: { stats, explain: report } });
+      // One pass over the events, shared by the statistics, the findings and the per-process rows.
+      const index = new EventIndex(bundle);
+      const stats = computeStats(bundle, { index });
+      const report = explain(bundle, { stats, index, onProgress: (f, phase) => onProgress(f, `analysing: ${phase}`) });
+      return summarizeSide(bundle, { byProcess, analysis: { index, stats, explain: report } });
     } finally {
       bundle.close();
     }

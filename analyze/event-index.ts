@@ -10,7 +10,7 @@
 // A question a detector asks of the events is answered with rows(): the selected groups' rows,
 // in id (= start time) order, optionally within an id range. Columns not kept (arg0 of a fork,
 // say) are read from SQLite by id for the few rows that need them (columnsOf).
-import { BundleError, type Bundle } from '../format/index.ts';
+import { BundleError, firstAtLeast, idAtTimeBySteps, lowerBound, type Bundle } from '../format/index.ts';
 import { F64List, scanRows } from './scan.ts';
 
 /** The rows of one (node, pid, tid, op) and what the pass totalled over them. */
@@ -265,14 +265,8 @@ export class EventIndex {
   /** The first row whose id is ≥ id (rowCount when none). */
   rowAtId(id: number): number {
     if (!this.ids) return Math.min(this.rowCount, Math.max(0, Math.ceil(id) - this.loId));
-    let lo = 0;
-    let hi = this.rowCount;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.ids[mid]! < id) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    const ids = this.ids;
+    return firstAtLeast(0, this.rowCount, id, (i) => ids[i]!);
   }
 
   /**
@@ -283,26 +277,12 @@ export class EventIndex {
    */
   idAtTime(ns: number): number {
     if (!this.whole || this.ids) return this.bundle.idAtTime(ns);
-    const maxId = this.hiId - 1;
-    if (maxId === 0) return 1;
-    const steps = this.checkpoints;
-    let a = 0;
-    let b = steps.length;
-    while (a < b) {
-      const m = (a + b) >>> 1;
-      if (steps[m]! < ns) a = m + 1;
-      else b = m;
-    }
-    let lo = a === 0 ? 1 : 1 + (a - 1) * CHECKPOINT + 1;
-    let hi = a === steps.length ? maxId + 1 : 1 + a * CHECKPOINT;
-    if (lo < hi) this.decodeBlock(a - 1);
-    const base = (a - 1) * CHECKPOINT + 1;
-    while (lo < hi) {
-      const mid = Math.floor((lo + hi) / 2);
-      if (this.blockTs[mid - base]! < ns) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    // row r holds id r + 1 here
+    return idAtTimeBySteps(ns, this.hiId - 1, CHECKPOINT, this.checkpoints, (id) => {
+      const k = Math.floor((id - 1) / CHECKPOINT);
+      this.decodeBlock(k);
+      return this.blockTs[id - 1 - k * CHECKPOINT]!;
+    });
   }
 
   /** Start times of rows [k·CHECKPOINT, (k+1)·CHECKPOINT) into blockTs. */
@@ -463,17 +443,6 @@ export function columnsOf(bundle: Bundle, ids: readonly number[], columns: reado
   return out;
 }
 
-/** First position in sorted whose value is ≥ v. */
-function lowerBound(sorted: Uint32Array, v: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid]! < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 const CHUNK = 1 << 16;
 

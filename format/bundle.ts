@@ -13,6 +13,7 @@ import type { Manifest } from './manifest.ts';
 import { inflateDatabase } from './parallel-inflate.ts';
 import { readContainer, type ContainerInfo, type ContainerLimits } from './read-container.ts';
 import { readSchemaDocs, type TableDoc } from './schema-docs.ts';
+import { idAtTimeBySteps } from './sorted-search.ts';
 
 export interface OpenOptions extends ContainerLimits {
   /** Where decompressed databases are cached. Default: $INGERO_CACHE_DIR, else $XDG_CACHE_HOME/ingero, else ~/.cache/ingero. */
@@ -338,23 +339,7 @@ export class Bundle {
       this.timeSteps = { maxId, at, steps };
     }
     const { maxId, at, steps } = this.timeSteps;
-    if (maxId === 0) return 1;
-    // The last step starting before ns bounds the answer from below; the next one from above.
-    let a = 0;
-    let b = steps.length;
-    while (a < b) {
-      const m = (a + b) >>> 1;
-      if (steps[m]! < ns) a = m + 1;
-      else b = m;
-    }
-    let lo = a === 0 ? 1 : 1 + (a - 1) * TIME_STEP + 1;
-    let hi = a === steps.length ? maxId + 1 : 1 + a * TIME_STEP;
-    while (lo < hi) {
-      const mid = Math.floor((lo + hi) / 2);
-      if ((at.get(mid) as number) < ns) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return idAtTimeBySteps(ns, maxId, TIME_STEP, steps, (id) => at.get(id) as number);
   }
 
   /**

@@ -30,6 +30,7 @@ export { DEFAULT_STATEMENT_LIMITS, refuseStatement, runStatement, StatementError
 export { StatementRunner } from './sql-statement-runner.ts';
 export { forkTs, type ForkOptions } from './fork-ts.ts';
 export { clampText } from './clamp-text.ts';
+export { firstAtLeast, idAtTimeBySteps, lowerBound } from './sorted-search.ts';
 export { escapeLayoutCharacters } from './safe-json.ts';
 export { demangle } from './demangle.ts';
 export { SOURCE, SOURCES, OPS, opId, opById, opCode, packDims, type OpDef, type SourceDef, type ArgDef } from './catalog.ts';

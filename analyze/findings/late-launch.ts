@@ -8,6 +8,7 @@
 // Each chain is checked against what could contradict it (the launch after its work began, the
 // thread off-CPU at the moment it launched, a process that did not exist), and a gap whose host
 // side was not recorded says so instead of being given a cause.
+import { lowerBound } from '../../format/index.ts';
 import { GPU_LAYERS, LAUNCH_OPS, type AnalysisContext } from '../context.ts';
 import type { EventGroup } from '../event-index.ts';
 import { kernelNames } from '../gpu-activity.ts';
@@ -234,17 +235,6 @@ class HostSide {
   }
 }
 
-/** First position in sorted whose value is ≥ v. */
-function lowerBound(sorted: Float64Array, v: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid]! < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** What the chain's first link says, in a few words. */
 export function causeWords(ctx: AnalysisContext, c: LateChain): string {

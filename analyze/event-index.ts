@@ -70,6 +70,25 @@ const SPARSE_WALK = 16;
 const LISTED_SHARE = 8;
 /** prev_state of a sched_switch row that has none; a real number, so never a recorded state. */
 const NO_STATE = 0.5;
+/** NULL in the packed sched_switch fields (packedSwitch): who ran and its tid, prev_state. */
+const PID_NULL = 2 ** 22 - 1;
+const STATE_NULL = 2 ** 9 - 1;
+/**
+ * What a sched_switch row says of the switch, packed by SQL into one number: who ran (pid) in
+ * bits 31..52, its tid in bits 9..30, prev_state in bits 0..8, each field's all-ones value
+ * meaning NULL. One value per row instead of three: the pass calls a JS function per row with
+ * each column as an argument, and each argument costs (bench/RESULTS.md, Analyze). Rows whose
+ * values are not integers that fit (text, reals, a negative value, a pid of 2^22 − 1 or more, a
+ * state of 511 or more) get −1 and are read exactly afterwards (switchColumns). NULL on other rows.
+ */
+function packedSwitch(sched: number): string {
+  const fits = (v: string, nullCode: number) => `(${v} IS NULL OR (typeof(${v}) = 'integer' AND ${v} BETWEEN 0 AND ${nullCode - 1}))`;
+  return `CASE WHEN op_id = ${sched} THEN CASE WHEN ${fits('coalesce(arg1, arg3)', PID_NULL)} AND ${fits('arg0', PID_NULL)} AND ${fits('arg2', STATE_NULL)} THEN (coalesce(arg1, arg3, ${PID_NULL}) << 31) | (coalesce(arg0, ${PID_NULL}) << 9) | coalesce(arg2, ${STATE_NULL}) ELSE -1 END END`;
+}
+/** The three sched_switch values as the pass would read them one column each. */
+function switchColumns(sched: number): string[] {
+  return [`coalesce(arg1, arg3)`, 'arg0', `coalesce(arg2, ${NO_STATE})`].map((v) => `CASE WHEN op_id = ${sched} THEN ${v} END`);
+}
 
 export class EventIndex {
   /** Rows held: events with ids in [loId, hiId). */
@@ -140,14 +159,17 @@ export class EventIndex {
     let firstTs = NaN;
     let lastEnd = -Infinity;
     let outOfRange = 0;
+    /** Positions in the sched_switch lists of rows whose values did not pack (read afterwards). */
+    const unpacked: number[] = [];
     let last: EventGroup | undefined;
     const stacks = range.stackUses ? new Map<number | string, { op_id: number; stack_id: number; count: number; total_dur_ns: number; max_dur_ns: number }>() : null;
+    const switchPacked = packedSwitch(sched);
     scanRows(
       db,
-      ['id', 'ts_ns', 'dur_ns', 'node_id', 'pid', 'tid', 'op_id', 'ret', `CASE WHEN op_id = ${sched} THEN coalesce(arg1, arg3) END`, `CASE WHEN op_id = ${sched} THEN arg0 END`, `CASE WHEN op_id = ${sched} THEN coalesce(arg2, ${NO_STATE}) END`, ...(stacks ? ['stack_id'] : [])],
+      ['id', 'ts_ns', 'dur_ns', 'node_id', 'pid', 'tid', 'op_id', 'ret', switchPacked, ...(stacks ? ['stack_id'] : [])],
       'FROM events WHERE id >= ? AND id < ? ORDER BY id',
       [this.loId, this.hiId],
-      (id, ts, d, node, pid, tid, op, ret, by, byTid, state, stack) => {
+      (id, ts, d, node, pid, tid, op, ret, sw, stack) => {
         // Every analysis does arithmetic on times and sizes arrays by them: a time that is text,
         // negative or past 2^53 ns (hostile or damaged bundles; a plain open does not scan for
         // them) would crash or exhaust memory downstream, and a text or blob id would reach
@@ -216,12 +238,21 @@ export class EventIndex {
             if (g.failingIds.length < FAILING_IDS_KEPT) g.failingIds.push(id);
           }
         }
-        if (state !== null) {
+        if (sw !== null) {
           schedRow.push(r);
-          // NULL comes through as null: who ran is unknown (NaN) when the row does not name it.
-          schedBy.push(by ?? NaN);
-          schedByTid.push(byTid ?? NaN);
-          schedState.push(state === NO_STATE ? NaN : state);
+          if (sw === -1) {
+            unpacked.push(schedBy.length);
+            schedBy.push(NaN), schedByTid.push(NaN), schedState.push(NaN);
+          } else {
+            // A NULL field (who ran or state unknown) becomes NaN.
+            const by = Math.floor(sw / 2 ** 31);
+            const low = sw - by * 2 ** 31;
+            const byTid = low >>> 9;
+            const state = low & STATE_NULL;
+            schedBy.push(by === PID_NULL ? NaN : by);
+            schedByTid.push(byTid === PID_NULL ? NaN : byTid);
+            schedState.push(state === STATE_NULL ? NaN : state);
+          }
         }
         if (stacks && stack !== null && stack !== undefined) {
           const key = Number.isSafeInteger(stack) && stack >= 0 && stack < 2 ** 32 ? op * 2 ** 32 + stack : `${op}:${stack}`;
@@ -237,6 +268,17 @@ export class EventIndex {
     );
     if (outOfRange > 0) {
       throw new BundleError('SCHEMA', `${bundle.path}: ${outOfRange} event(s) have a node, pid, op, start time or duration that is not a number, or a time that is negative or beyond 2^53 ns (104 days) — the bundle is damaged or hostile and cannot be analysed; run ingero verify on it and get a fresh copy`);
+    }
+    if (unpacked.length > 0) {
+      // The same rows, in the same order, as gave −1 above: their values one column each.
+      let k = 0;
+      scanRows(db, switchColumns(sched), `FROM events WHERE id >= ? AND id < ? AND (${switchPacked}) = -1 ORDER BY id`, [this.loId, this.hiId], (by, byTid, state) => {
+        const at = unpacked[k++]!;
+        // NULL comes through as null: who ran is unknown (NaN) when the row does not name it.
+        schedBy.set(at, by ?? NaN);
+        schedByTid.set(at, byTid ?? NaN);
+        schedState.set(at, state === NO_STATE ? NaN : state);
+      });
     }
     this.rowCount = rows;
     this.step = step.subarray(0, rows);
@@ -459,10 +501,16 @@ class Chunked<T extends Uint32Array | Float32Array> {
 
   push(v: number): void {
     if ((this.length & (CHUNK - 1)) === 0) this.chunks.push(new this.make(CHUNK));
-    const chunk = this.chunks[this.chunks.length - 1]!;
-    const at = this.length++ & (CHUNK - 1);
+    this.set(this.length++, v);
+  }
+
+  /** Replaces the value at i (< length). */
+  set(i: number, v: number): void {
+    const chunk = this.chunks[i >>> 16]!;
+    const at = i & (CHUNK - 1);
     chunk[at] = v;
-    if (chunk[at] !== v && !Number.isNaN(v)) this.exact.set(this.length - 1, v);
+    if (chunk[at] !== v && !Number.isNaN(v)) this.exact.set(i, v);
+    else if (this.exact.size > 0) this.exact.delete(i);
   }
 
   at(i: number): number {

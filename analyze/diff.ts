@@ -258,7 +258,7 @@ function processRows(index: EventIndex, stats: StatsReport, aggregates: Readonly
 }
 
 /** Sorted durations of every multi-pid group, gathered from the event index in one walk. */
-function mergedDurations(index: EventIndex, multi: readonly ProcessOpStats[][]): Map<string, Float64Array> {
+function mergedDurations(index: EventIndex, multi: readonly ProcessOpStats[][]): Map<string, Float64Array | Uint32Array> {
   // Each group's rows go to one contiguous range of a shared array, sorted in place afterwards.
   const entryOf = new Map<string, number>();
   multi.forEach((members, e) => {
@@ -273,9 +273,11 @@ function mergedDurations(index: EventIndex, multi: readonly ProcessOpStats[][]):
   const offsets = new Float64Array(multi.length);
   for (let e = 1; e < multi.length; e++) offsets[e] = offsets[e - 1]! + sizes[e - 1]!;
   const starts = offsets.slice();
-  const all = new Float64Array(multi.length ? offsets[multi.length - 1]! + sizes[multi.length - 1]! : 0);
+  const length = multi.length ? offsets[multi.length - 1]! + sizes[multi.length - 1]! : 0;
+  // As computeStats does: 32-bit durations sort in about half the time of doubles, to the same order.
+  const all = index.durationsFit32() ? new Uint32Array(length) : new Float64Array(length);
   index.scatterDurations(0, index.rowCount, slot, offsets, all);
-  const out = new Map<string, Float64Array>();
+  const out = new Map<string, Float64Array | Uint32Array>();
   multi.forEach((members, e) => out.set(`${members[0]!.process}\u0000${members[0]!.op}`, all.subarray(starts[e]!, starts[e]! + sizes[e]!).sort()));
   return out;
 }

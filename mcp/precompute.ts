@@ -1,13 +1,15 @@
 // What the summary tools answer from, computed once per bundle: exact stats, the analyzer's
-// findings, stack use per op, the whole-recording timeline, and the side ingero diff compares
-// (compare_bundles), built from the same stats and findings rather than computed again. On a
-// 10M-event bundle this takes seconds (bench/mcp.ts), so the server computes it in a child process
-// (precompute-worker.ts) while it keeps answering; the result is plain JSON. The events are read
-// once, into an index (analyze/event-index.ts) that stats, the timeline and explain share.
-// The side's per-process rows cost one more scan of the events per op that several processes of
-// one name call (their percentiles are merged), a few percent of the summary's time on the
-// bench bundles and nothing without such processes, so they are always built.
+// findings, stack use per op, the whole-recording timeline, the side ingero diff compares
+// (compare_bundles), built from the same stats and findings rather than computed again, and the
+// default answers of find_stalls and thread_activity. On a 10M-event bundle this takes seconds
+// (bench/mcp.ts), so the server computes it in a child process (precompute-worker.ts) while it
+// keeps answering; the result is plain JSON. The events are read
+// once, into an index (analyze/event-index.ts) that every part shares; beyond explain's own
+// work the rest costs a few percent of the summary's CPU (bench/RESULTS.md), so all of it is
+// always built.
 import { computeStats, EventIndex, explain, summarizeSide, timeline, type ExplainReport, type SideSummary, type StackUse, type StatsReport, type Timeline } from '../analyze/index.ts';
+import { readFacts } from '../analyze/bundle-facts.ts';
+import { findStalls, threadActivity, type ActivityReport, type StallReport } from '../analyze/thread-activity.ts';
 import type { Bundle } from '../format/index.ts';
 
 /** The first part of a summary, ready well before the findings: what the statistics tools need. */
@@ -24,7 +26,14 @@ export interface Summary extends StatsPart {
   readonly explain: ExplainReport;
   /** This bundle as one side of compare_bundles (analyze/diff.ts), per-process rows included. */
   readonly side: SideSummary;
+  /** find_stalls' default answer: the DEFAULT_STALLS longest stalls of the whole bundle. */
+  readonly stalls: StallReport;
+  /** thread_activity's default answer: the whole recording as one window per thread. */
+  readonly activity: ActivityReport;
 }
+
+/** Stalls find_stalls lists when the agent does not say how many. */
+export const DEFAULT_STALLS = 5;
 
 /** Windows a timeline is cut into when the caller does not choose the width. */
 export const DEFAULT_WINDOWS = 60;
@@ -63,5 +72,10 @@ export function precomputeFindings(bundle: Bundle, part: StatsPart, index: Event
   const started = performance.now();
   const report = explain(bundle, { stats: part.stats, index });
   const side = summarizeSide(bundle, { byProcess: true, analysis: { index, stats: part.stats, explain: report } });
-  return { ...part, explain: report, side, elapsedMs: part.elapsedMs + performance.now() - started };
+  // The two drill-down answers agents ask for first, from the same index: the server would
+  // otherwise read the table for them on its own thread (about a minute at 10M events).
+  const inMemory = { index, facts: readFacts(bundle, index) };
+  const stalls = findStalls(bundle, { limit: DEFAULT_STALLS }, inMemory);
+  const activity = threadActivity(bundle, {}, inMemory);
+  return { ...part, explain: report, side, stalls, activity, elapsedMs: part.elapsedMs + performance.now() - started };
 }

@@ -1,4 +1,4 @@
-// The summary (stats, findings, stacks, timeline) is computed in a child process while the server
+// The summary (stats, findings, stacks, timeline, default stalls and thread activity) is computed in a child process while the server
 // keeps answering: tools that need it ask the agent to retry after the wait limit, the others
 // answer at once, and once ready the summary answers match a direct computation.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { computeStats } from '../analyze/index.ts';
+import { findStalls, threadActivity } from '../analyze/thread-activity.ts';
 import { BundleRegistry, closeContext, createContext, createServer } from '../mcp/server.ts';
 import type { ToolContext } from '../mcp/tool-kit.ts';
 import { EVENTS, resultParts, writeHostileBundle } from './mcp-fixtures.ts';
@@ -41,6 +42,11 @@ describe('summary computed in the background', () => {
     const stats = await call('get_trace_stats');
     assert.equal(stats.isError, true);
     assert.match(stats.text, /still running .*call again in a few seconds/);
+    const stalls = await call('find_stalls');
+    assert.equal(stalls.isError, true, 'the default stalls come with the summary');
+    assert.match(stalls.text, /still running/);
+    const fewer = await call('find_stalls', { limit: 2 });
+    assert.equal(fewer.isError, false, 'other pages are computed per call, at once');
     const sql = await call('run_sql', { query: 'SELECT count(*) FROM events' });
     assert.deepEqual(sql.data.rows, [[EVENTS]]);
     const schema = await call('describe_schema', { table: 'events' });
@@ -63,5 +69,23 @@ describe('summary computed in the background', () => {
       assert.equal(o.count, direct.get(o.op)?.count, o.op);
       assert.equal(o.p99_ns, direct.get(o.op)?.p99_ns, o.op);
     }
+  });
+
+  it('answers find_stalls and thread_activity by default from the summary, as computed alone from the table', async () => {
+    const served = ctx.registry.get(undefined);
+    await served.startSummary();
+    const stalls = await call('find_stalls');
+    assert.equal(stalls.isError, false, stalls.text);
+    const direct = findStalls(served.bundle, { limit: 5 });
+    assert.ok(direct.stalls.length > 0, 'the bundle has stalls to rank');
+    const listed = stalls.data.stalls as { kind: string; event_id: number; from_ns: number; dur_ns: number }[];
+    assert.deepEqual(listed.map((s) => [s.kind, s.event_id, s.from_ns, s.dur_ns]), direct.stalls.map((s) => [s.kind, s.event_id, s.from_ns, s.dur_ns]));
+    const activity = await call('thread_activity');
+    assert.equal(activity.isError, false, activity.text);
+    const threads = threadActivity(served.bundle).threads;
+    assert.ok(threads.length > 0, 'the bundle has GPU-feeding threads');
+    // Names are left out: the server sanitizes traced strings.
+    const numbers = (list: readonly { node_id: number; pid: number; tid: number; windows: unknown }[]) => JSON.parse(JSON.stringify(list.map((t) => [t.node_id, t.pid, t.tid, t.windows])));
+    assert.deepEqual(numbers(activity.data.threads as never), numbers(threads.slice(0, 10)));
   });
 });

@@ -3,10 +3,10 @@
 // cannot show. Without arguments: the top stalls of the whole bundle.
 import { z } from 'zod';
 import { findStalls, type NeighbourEvent, type StallReport } from '../../analyze/thread-activity.ts';
-import { bundleArg, nodeArg, servedBundle, type ToolDef } from '../tool-kit.ts';
+import { DEFAULT_STALLS } from '../precompute.ts';
+import { bundleArg, nodeArg, servedBundle, summaryOf, type ToolDef } from '../tool-kit.ts';
 
 const KINDS = ['off-cpu', 'no-gpu-calls', 'on-cpu-no-gpu-calls'] as const;
-const DEFAULT_LIMIT = 5;
 
 const input = {
   ...bundleArg,
@@ -16,7 +16,7 @@ const input = {
   tid: z.number().int().optional(),
   ...nodeArg,
   kinds: z.array(z.enum(KINDS)).max(3).optional(),
-  limit: z.number().int().min(1).max(50).optional().describe(`Default ${DEFAULT_LIMIT}.`),
+  limit: z.number().int().min(1).max(50).optional().describe(`Default ${DEFAULT_STALLS}.`),
   detail: z.enum(['brief', 'full']).optional().describe('full: neighbour events with all fields.'),
 };
 
@@ -62,12 +62,12 @@ export const findStallsTool: ToolDef<typeof input, typeof output> = {
     'Longest stretches a GPU-feeding thread stopped feeding the GPU: off-CPU (preempted/blocked, who ran), gaps between its GPU calls, on-CPU work without calls; each with forks/syncs/IO around it and what the data cannot show. Call with no args after get_causal_chains.',
   input,
   output,
-  run(args, ctx) {
+  async run(args, ctx) {
     const served = servedBundle(ctx, args);
-    const opts = { fromNs: args.from_ns, toNs: args.to_ns, pid: args.pid, tid: args.tid, nodeId: args.node_id, kinds: args.kinds, limit: args.limit ?? DEFAULT_LIMIT };
-    // The default page is what agents ask for first and it scans the bundle: kept. Others are not, so memory stays bounded.
-    const isDefault = Object.entries(opts).every(([k, v]) => v === undefined || (k === 'limit' && v === DEFAULT_LIMIT));
-    const report: StallReport = isDefault ? served.memo('find_stalls', () => findStalls(served.bundle, opts)) : findStalls(served.bundle, opts);
+    const opts = { fromNs: args.from_ns, toNs: args.to_ns, pid: args.pid, tid: args.tid, nodeId: args.node_id, kinds: args.kinds, limit: args.limit ?? DEFAULT_STALLS };
+    // The default page is what agents ask for first: the summary child computes it. Others scan the bundle per call.
+    const isDefault = Object.entries(opts).every(([k, v]) => v === undefined || (k === 'limit' && v === DEFAULT_STALLS));
+    const report: StallReport = isDefault ? (await summaryOf(ctx, served)).stalls : findStalls(served.bundle, opts);
     const full = args.detail === 'full';
     const stalls = report.stalls.map((s) => ({
       ...s,

@@ -2,7 +2,7 @@
 // unknown) and inside GPU calls (analyze/thread-activity.ts threadActivity).
 import { z } from 'zod';
 import { MAX_ACTIVITY_WINDOWS, threadActivity } from '../../analyze/thread-activity.ts';
-import { bundleArg, leftOutNote, nodeArg, pageBudget, servedBundle, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
+import { bundleArg, leftOutNote, nodeArg, pageBudget, servedBundle, summaryOf, takePage, ToolInputError, type ToolDef } from '../tool-kit.ts';
 
 const input = {
   ...bundleArg,
@@ -43,14 +43,14 @@ export const threadActivityTool: ToolDef<typeof input, typeof output> = {
   description: 'Per GPU-feeding thread and window: ns on-CPU, off-CPU (preempted/blocked/unknown) and inside GPU calls. Use to see where a thread\'s time went around a stall.',
   input,
   output,
-  run(args, ctx) {
+  async run(args, ctx) {
     const served = servedBundle(ctx, args);
     const opts = { fromNs: args.from_ns, toNs: args.to_ns, windowNs: args.window_ns, pid: args.pid, tid: args.tid, nodeId: args.node_id };
     let report;
     try {
-      // The default (whole recording) is asked for again and again and scans the bundle: kept.
+      // The default (whole recording) is asked for again and again: the summary child computes it.
       const whole = Object.values(opts).every((v) => v === undefined);
-      report = whole ? served.memo('thread_activity', () => threadActivity(served.bundle)) : threadActivity(served.bundle, opts);
+      report = whole ? (await summaryOf(ctx, served)).activity : threadActivity(served.bundle, opts);
     } catch (err) {
       if (err instanceof RangeError) throw new ToolInputError(`${err.message} (at most ${MAX_ACTIVITY_WINDOWS})`);
       throw err;

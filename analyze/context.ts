@@ -10,7 +10,6 @@
 import type { Bundle } from '../format/index.ts';
 import { procKey, processName, sampledPeriodsFor, type BundleFacts } from './bundle-facts.ts';
 import { columnsOf, type EventGroup, type EventIndex } from './event-index.ts';
-import { F64List } from './scan.ts';
 import type { Thresholds } from './thresholds.ts';
 import type { ProcessOpStats, SampledPeriod, StatsReport } from './types.ts';
 
@@ -147,16 +146,19 @@ export class AnalysisContext {
    * first `limit` of them, as exact-size Float64Arrays in id order.
    */
   columns(pick: (g: EventGroup) => boolean, names: readonly RowColumn[], opts: ColumnOptions = {}): Float64Array[] {
-    // One walk into chunked lists, copied out once: a walk decodes every row of the range, the
-    // copy only the rows kept (counting them first was a second walk).
-    const lists = names.map(() => new F64List());
+    // Counted first, then filled: exact-size arrays and nothing to copy, whatever the count.
+    let n = 0;
+    this.walk(pick, opts, () => void n++);
+    const out = names.map(() => new Float64Array(n));
+    let k = 0;
     this.walk(pick, opts, (id, ts, dur, g, row) => {
       for (let i = 0; i < names.length; i++) {
         const c = names[i]!;
-        lists[i]!.push(c === 'id' ? id : c === 'ts' ? ts : c === 'dur' ? dur : c === 'op' ? g.op : c === 'pid' ? g.pid : c === 'tid' ? g.tid : this.switchValue(c, row));
+        out[i]![k] = c === 'id' ? id : c === 'ts' ? ts : c === 'dur' ? dur : c === 'op' ? g.op : c === 'pid' ? g.pid : c === 'tid' ? g.tid : this.switchValue(c, row);
       }
+      k++;
     });
-    return lists.map((l) => l.toArray());
+    return out;
   }
 
   private walk(pick: (g: EventGroup) => boolean, opts: ColumnOptions, fn: (id: number, ts: number, dur: number, g: EventGroup, row: number) => void): void {

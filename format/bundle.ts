@@ -3,7 +3,7 @@
 // database's SHA-256, so the second open of the same bundle skips all of it), then opens the
 // database read-only with SQLite's defensive settings and checks schema conformance.
 import Database from 'better-sqlite3';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomically } from './atomic-file.ts';
@@ -460,7 +460,8 @@ function isIntegerRow(r: Record<string, unknown>): boolean {
  */
 export function openBundle(path: string, options: OpenOptions = {}): Bundle {
   const info = readContainer(path, options);
-  const file = cachedDatabase(info, options.cacheDir ?? defaultCacheDir());
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const file = cachedDatabase(info, cacheDir);
   const sha256 = info.manifest.database.sha256;
   // A database the reader refuses does not stay in the cache: refusing leaves nothing behind.
   const refuse = (err: BundleError, db?: Database.Database): never => {
@@ -468,11 +469,19 @@ export function openBundle(path: string, options: OpenOptions = {}): Bundle {
     removeCacheEntry(file);
     throw err;
   };
-  let db: Database.Database;
-  try {
-    db = openReadOnlyDatabase(file);
-  } catch (err) {
-    return refuse(new BundleError('CORRUPT', `${path}: the database inside cannot be opened (${(err as Error).message}) — the bundle is damaged`));
+  let db: Database.Database | undefined;
+  for (let attempt = 1; !db; attempt++) {
+    try {
+      db = openReadOnlyDatabase(file);
+    } catch (err) {
+      // Another process refusing the same bundle removes the entry, and it may do so between this
+      // process's cache hit and its open: decompress it again rather than call the bundle damaged.
+      if (attempt < 3 && !existsSync(file)) {
+        cachedDatabase(info, cacheDir);
+        continue;
+      }
+      return refuse(new BundleError('CORRUPT', `${path}: the database inside cannot be opened (${(err as Error).message}) — the bundle is damaged`));
+    }
   }
   let problems: string[];
   const passed = valuesPassed(file, sha256);
